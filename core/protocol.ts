@@ -1,0 +1,71 @@
+/**
+ * The protocol contract and the registry of protocols by scheme name.
+ *
+ * A protocol turns a byte stream into packages: `input(buffer, conn)` says how long the first
+ * package is (0 = need more bytes, n = the first n bytes, negative or above `maxPackageSize` =
+ * bad input, which closes that connection), `decode(package, conn)` gives what `onMessage`
+ * receives, `encode(data, conn)` gives the bytes `send()` writes.
+ *
+ * @module
+ */
+import { ConfigError } from "./errors.ts";
+
+/** What a protocol may use of the connection it serves. */
+export interface ProtocolConnection {
+  maxPackageSize: number;
+  send(data: string | Uint8Array, raw?: boolean): boolean | null;
+  close(data?: string | Uint8Array, raw?: boolean): void;
+  // deno-lint-ignore no-explicit-any
+  [key: string]: any;
+}
+
+/** A protocol: an object (or a class with static methods) with `input`, `decode` and `encode`. */
+export interface Protocol {
+  input(buffer: Uint8Array, conn: ProtocolConnection): number;
+  // deno-lint-ignore no-explicit-any
+  decode(buffer: Uint8Array, conn: ProtocolConnection): any;
+  // deno-lint-ignore no-explicit-any
+  encode(data: any, conn: ProtocolConnection): string | Uint8Array;
+  /** Called when an outgoing connection is established (a client protocol sends its handshake here). */
+  onConnect?(conn: ProtocolConnection): void;
+  /** Called after a connection using this protocol closed. */
+  onClose?(conn: ProtocolConnection): void;
+}
+
+const registry = new Map<string, Protocol>();
+
+/** Names that are transports, never protocols. */
+export const TRANSPORTS = new Set(["tcp", "udp", "unix", "ssl"]);
+
+/** Check that `protocol` has the three functions; `name` is for the message. */
+export function assertProtocol(name: string, protocol: unknown): asserts protocol is Protocol {
+  const p = protocol as Partial<Protocol> | null;
+  const missing = ["input", "decode", "encode"].filter((k) => typeof p?.[k as keyof Protocol] !== "function");
+  if (missing.length > 0) {
+    throw new ConfigError(
+      "ERR_BAD_PROTOCOL",
+      `protocol ${name} must have input(), decode() and encode() functions; missing ${missing.join(", ")}`,
+    );
+  }
+}
+
+/**
+ * Make `new Worker("<name>://host:port")` and `new AsyncTcpConnection("<name>://...")` use
+ * `protocol`. Names are case-insensitive.
+ */
+export function registerProtocol(name: string, protocol: Protocol): void {
+  const key = name.toLowerCase();
+  if (!/^[a-z][a-z0-9+.-]*$/.test(key)) {
+    throw new ConfigError("ERR_BAD_PROTOCOL_NAME", `registerProtocol(): "${name}" is not a valid scheme name`);
+  }
+  if (TRANSPORTS.has(key)) {
+    throw new ConfigError("ERR_BAD_PROTOCOL_NAME", `registerProtocol(): "${name}" is a transport, not a protocol name`);
+  }
+  assertProtocol(name, protocol);
+  registry.set(key, protocol);
+}
+
+/** The protocol registered under `name` (case-insensitive). */
+export function getProtocol(name: string): Protocol | undefined {
+  return registry.get(name.toLowerCase());
+}

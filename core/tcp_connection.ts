@@ -1,0 +1,436 @@
+/**
+ * `TcpConnection`: one stream connection with Workerman's semantics — a send buffer with a
+ * limit and `onBufferFull`/`onBufferDrain`, framing by a protocol, `pauseRecv()`/`resumeRecv()`
+ * back-pressure, `close()` that flushes first, and `onClose` exactly once.
+ *
+ * Everything a connection sends while handling one read (all its `onMessage` calls for the
+ * packages in that read) is coalesced into one write: one syscall per read instead of one
+ * per message is what lets a framework reach the raw socket's throughput.
+ *
+ * @module
+ */
+import type { Conn, ConnHandler } from "../runtime/types.ts";
+import { formatHostPort, plainIp } from "./address.ts";
+import { asBytes, concatAll, copyFrom, utf8Encode } from "./bytes.ts";
+import { log, reportError } from "./log.ts";
+import type { Protocol } from "./protocol.ts";
+
+/** Error code passed to `onError` when a connect attempt fails. */
+export const WORKERMAN_CONNECT_FAIL = 1;
+/** Error code passed to `onError` when data could not be sent. */
+export const WORKERMAN_SEND_FAIL = 2;
+
+/** What a connection needs of the Worker that accepted it. */
+export interface ConnectionOwner {
+  name: string;
+  connections: Map<number, TcpConnection>;
+}
+
+// deno-lint-ignore no-explicit-any
+type Callback = ((...args: any[]) => unknown) | null;
+
+/** Per-process counters shown by `status`. */
+export const statistics = { connection_count: 0, total_request: 0, send_fail: 0, throw_exception: 0 };
+
+let lastConnectionId = 0;
+
+/** The next connection id of this process (shared by accepted and outgoing connections). */
+export function nextConnectionId(): number {
+  lastConnectionId = lastConnectionId >= Number.MAX_SAFE_INTEGER ? 1 : lastConnectionId + 1;
+  return lastConnectionId;
+}
+
+export class TcpConnection implements ConnHandler {
+  static readonly STATUS_INITIAL: number = 0;
+  static readonly STATUS_CONNECTING: number = 1;
+  static readonly STATUS_ESTABLISHED: number = 2;
+  static readonly STATUS_CLOSING: number = 4;
+  static readonly STATUS_CLOSED: number = 8;
+  /** Default `maxSendBufferSize` of new connections: 1 MiB. */
+  static defaultMaxSendBufferSize = 1048576;
+  /** Default `maxPackageSize` of new connections: 10 MiB. */
+  static defaultMaxPackageSize = 10485760;
+  /** Seconds a closing connection waits for the peer's FIN after flushing before it is destroyed. */
+  static closeTimeout = 5;
+  /** Per-process counters (`connection_count`, `total_request`, `send_fail`). */
+  static readonly statistics = statistics;
+
+  /** User properties (`conn.uid = 7`) are allowed, as in the manual. */
+  // deno-lint-ignore no-explicit-any
+  [key: string]: any;
+
+  /** Per process, from 1, never reused. */
+  readonly id: number;
+  worker: ConnectionOwner | null;
+  protocol: Protocol | null;
+  transport = "tcp";
+  maxSendBufferSize = TcpConnection.defaultMaxSendBufferSize;
+  maxPackageSize = TcpConnection.defaultMaxPackageSize;
+  bytesRead = 0;
+  bytesWritten = 0;
+
+  onMessage: Callback = null;
+  onClose: Callback = null;
+  onError: Callback = null;
+  onBufferFull: Callback = null;
+  onBufferDrain: Callback = null;
+
+  protected _socket: Conn | null;
+  protected _status: number;
+  /** Received bytes not yet framed into a package. */
+  private _recv: Uint8Array[] | null = null;
+  private _recvLength = 0;
+  /** Length of the package being received, 0 while unknown. */
+  private _packageLength = 0;
+  private _paused = false;
+  /** True while handling a read: sends are collected and written once afterwards. */
+  private _corked = false;
+  /** Sends collected while corked (or before an outgoing connection is established). */
+  protected _pending: (string | Uint8Array)[] | null = null;
+  protected _pendingLength = 0;
+  private _eof = false;
+  private _closeTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(socket: Conn | null, worker: ConnectionOwner | null, protocol: Protocol | null) {
+    this.id = nextConnectionId();
+    this._socket = socket;
+    this.worker = worker;
+    this.protocol = protocol;
+    this._status = socket ? TcpConnection.STATUS_ESTABLISHED : TcpConnection.STATUS_INITIAL;
+    statistics.connection_count++;
+  }
+
+  /** Where errors from this connection's callbacks are reported. */
+  protected _where(callback: string): string {
+    return `${callback} of worker ${this.worker?.name ?? "none"} (connection ${this.id})`;
+  }
+
+  protected _call(name: string, fn: Callback, a?: unknown, b?: unknown, c?: unknown): void {
+    if (!fn) return;
+    try {
+      const r = fn(this, a, b, c);
+      if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
+        (r as Promise<unknown>).then(undefined, (err) => reportError(this._where(name), err));
+      }
+    } catch (err) {
+      reportError(this._where(name), err);
+    }
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  /** Bytes waiting to be written: collected sends plus what the runtime has queued. */
+  getSendBufferQueueSize(): number {
+    return this._pendingLength + (this._socket?.bufferedAmount ?? 0);
+  }
+
+  /**
+   * Send data (encoded by the protocol unless `raw`). Returns `true` when it was all handed
+   * to the kernel, `null` when it is queued (always the case inside `onMessage`, where sends
+   * are coalesced into one write), `false` when the connection is closing/closed or the send
+   * buffer was already full (the data is dropped and `onError(conn, 2, ...)` fires).
+   */
+  send(data: string | Uint8Array, raw = false): boolean | null {
+    const status = this._status;
+    if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
+    if (this.protocol && !raw) {
+      data = this.protocol.encode(data, this);
+      if (data === undefined || data === null || data.length === 0) return null;
+    } else if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+      data = String(data);
+    }
+    const queued = this.getSendBufferQueueSize();
+    if (queued > 0 && queued >= this.maxSendBufferSize) {
+      statistics.send_fail++;
+      this._call("onError", this.onError, WORKERMAN_SEND_FAIL, "send buffer full and drop package");
+      return false;
+    }
+    if (this._corked || status !== TcpConnection.STATUS_ESTABLISHED) {
+      (this._pending ??= []).push(data);
+      this._pendingLength += data.length; // UTF-16 units for strings: close enough for the limit
+      this._checkBufferFull();
+      return null;
+    }
+    const bytes = typeof data === "string" ? utf8Encode(data) : data;
+    this.bytesWritten += bytes.length;
+    if (this._socket!.write(bytes)) return true;
+    this._checkBufferFull();
+    return null;
+  }
+
+  private _checkBufferFull(): void {
+    if (this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+  }
+
+  /** Write everything collected while corked in one write. */
+  protected _flushPending(): void {
+    const items = this._pending;
+    if (!items || this._status === TcpConnection.STATUS_CLOSED || !this._socket) return;
+    this._pending = null;
+    this._pendingLength = 0;
+    let bytes: Uint8Array;
+    if (items.length === 1) {
+      const only = items[0];
+      bytes = typeof only === "string" ? utf8Encode(only) : only;
+    } else {
+      let allStrings = true;
+      for (let i = 0; i < items.length; i++) {
+        if (typeof items[i] !== "string") {
+          allStrings = false;
+          break;
+        }
+      }
+      if (allStrings) {
+        bytes = utf8Encode((items as string[]).join(""));
+      } else {
+        let total = 0;
+        const parts = items.map((item) => {
+          const b = typeof item === "string" ? utf8Encode(item) : item;
+          total += b.length;
+          return b;
+        });
+        bytes = concatAll(parts, total);
+      }
+    }
+    this.bytesWritten += bytes.length;
+    if (this._socket.write(bytes) && this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
+  }
+
+  /** The runtime wrote everything it had queued. */
+  handleDrain(): void {
+    if (this._status === TcpConnection.STATUS_CLOSED || this.getSendBufferQueueSize() > 0) return;
+    this._call("onBufferDrain", this.onBufferDrain);
+    if (this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  /** Bytes arrived from the runtime. */
+  handleData(chunk: Uint8Array): void {
+    this.bytesRead += chunk.length;
+    this._receive(chunk);
+  }
+
+  private _receive(chunk: Uint8Array): void {
+    if (this._status !== TcpConnection.STATUS_ESTABLISHED) return; // closing: input is discarded
+    if (this._recv) {
+      this._recv.push(chunk);
+      this._recvLength += chunk.length;
+      // A package of known length still incomplete: keep collecting without copying.
+      if (this._paused || (this._packageLength > 0 && this._recvLength < this._packageLength)) return;
+      chunk = concatAll(this._recv, this._recvLength);
+      this._recv = null;
+      this._recvLength = 0;
+    } else if (this._paused) {
+      this._recv = [chunk];
+      this._recvLength = chunk.length;
+      return;
+    }
+    this._corked = true;
+    try {
+      this._consume(chunk);
+    } finally {
+      this._corked = false;
+      if (this._pending) this._flushPending();
+      else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
+    }
+  }
+
+  /** Frame `buffer` into packages and deliver them; keep an incomplete tail. */
+  private _consume(buffer: Uint8Array): void {
+    const protocol = this.protocol;
+    if (!protocol) {
+      statistics.total_request++;
+      this._dispatch(asBytes(buffer));
+      return;
+    }
+    let offset = 0;
+    const total = buffer.length;
+    while (offset < total && !this._paused && this._status === TcpConnection.STATUS_ESTABLISHED) {
+      const view = offset === 0 ? buffer : buffer.subarray(offset);
+      let length = this._packageLength;
+      if (length === 0) {
+        try {
+          length = protocol.input(view, this);
+        } catch (err) {
+          reportError(this._where("protocol input()"), err);
+          this.destroy();
+          return;
+        }
+        if (length === 0) break;
+        if (!(typeof length === "number" && Number.isInteger(length) && length > 0 && length <= this.maxPackageSize)) {
+          log(`Error package. package_length=${JSON.stringify(length)} (maxPackageSize ${this.maxPackageSize}), closing connection ${this.id} from ${this.getRemoteAddress()}`);
+          this.destroy();
+          return;
+        }
+        if (this._status !== TcpConnection.STATUS_ESTABLISHED) return; // input() closed it
+        this._packageLength = length;
+      }
+      if (view.length < length) break;
+      offset += length;
+      this._packageLength = 0;
+      statistics.total_request++;
+      let message: unknown;
+      try {
+        message = protocol.decode(length === view.length ? view : view.subarray(0, length), this);
+      } catch (err) {
+        reportError(this._where("protocol decode()"), err);
+        this.destroy();
+        return;
+      }
+      this._dispatch(message);
+    }
+    if (offset < total && this._status !== TcpConnection.STATUS_CLOSED) {
+      const rest = offset === 0 ? buffer : copyFrom(buffer, offset);
+      this._recv = [rest];
+      this._recvLength = rest.length;
+    }
+  }
+
+  private _dispatch(message: unknown): void {
+    const fn = this.onMessage;
+    if (!fn) return;
+    try {
+      const r = fn(this, message);
+      if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
+        (r as Promise<unknown>).then(undefined, (err) => reportError(this._where("onMessage"), err));
+      }
+    } catch (err) {
+      reportError(this._where("onMessage"), err);
+    }
+  }
+
+  /** Stop reading from the socket: the peer is slowed down by TCP flow control. */
+  pauseRecv(): void {
+    if (this._paused) return;
+    this._paused = true;
+    this._socket?.pause();
+  }
+
+  /** Resume reading, first delivering what was received while paused. */
+  resumeRecv(): void {
+    if (!this._paused) return;
+    this._paused = false;
+    this._socket?.resume();
+    if (this._recv && this._status === TcpConnection.STATUS_ESTABLISHED) {
+      const buffered = concatAll(this._recv, this._recvLength);
+      this._recv = null;
+      this._recvLength = 0;
+      this._receive(buffered);
+    }
+  }
+
+  /** The peer half-closed: answer what it sent, then close. */
+  handleEnd(): void {
+    this._eof = true;
+    if (this._status === TcpConnection.STATUS_CLOSING) this.destroy();
+    else this.close();
+  }
+
+  // ---- closing ---------------------------------------------------------------------------
+
+  /** Send `data` if given, flush the send buffer, then close. Nothing is read meanwhile. */
+  close(data?: string | Uint8Array, raw = false): void {
+    const status = this._status;
+    if (status === TcpConnection.STATUS_CONNECTING || status === TcpConnection.STATUS_INITIAL) {
+      this.destroy();
+      return;
+    }
+    if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return;
+    if (data !== undefined && data !== null) this.send(data, raw);
+    this._status = TcpConnection.STATUS_CLOSING;
+    if (this._corked) return; // the write after this read shuts down when it completes
+    if (this._pending) this._flushPending();
+    else if (this.getSendBufferQueueSize() === 0) this._shutdown();
+  }
+
+  /** Everything is written: send FIN and wait (bounded) for the peer's. */
+  private _shutdown(): void {
+    if (this._eof || !this._socket) {
+      this.destroy();
+      return;
+    }
+    if (this._closeTimer !== undefined) return;
+    this._socket.end();
+    this._closeTimer = setTimeout(() => this.destroy(), TcpConnection.closeTimeout * 1000);
+  }
+
+  /** Close now, discarding anything not yet written. `onClose` fires (once). */
+  destroy(): void {
+    if (this._status === TcpConnection.STATUS_CLOSED) return;
+    const socket = this._socket;
+    this._finish();
+    socket?.destroy();
+  }
+
+  /** The runtime closed the socket (peer reset, error, or after our own end/destroy). */
+  handleClose(_error?: Error): void {
+    if (this._status !== TcpConnection.STATUS_CLOSED) this._finish();
+  }
+
+  /** Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
+  protected _finish(): void {
+    this._status = TcpConnection.STATUS_CLOSED;
+    if (this._closeTimer !== undefined) {
+      clearTimeout(this._closeTimer);
+      this._closeTimer = undefined;
+    }
+    this._recv = null;
+    this._pending = null;
+    this._pendingLength = 0;
+    statistics.connection_count--;
+    this.worker?.connections.delete(this.id);
+    this._call("onClose", this.onClose);
+    if (this.protocol?.onClose) {
+      try {
+        this.protocol.onClose(this);
+      } catch (err) {
+        reportError(this._where("protocol onClose()"), err);
+      }
+    }
+    this.onMessage = this.onClose = this.onError = this.onBufferFull = this.onBufferDrain = null;
+  }
+
+  // ---- state and addresses ---------------------------------------------------------------
+
+  /** The status as a number, or as its name (`ESTABLISHED`, ...) when `raw` is false. */
+  getStatus(raw = true): number | string {
+    if (raw) return this._status;
+    return ({ 0: "INITIAL", 1: "CONNECTING", 2: "ESTABLISHED", 4: "CLOSING", 8: "CLOSED" } as Record<number, string>)[
+      this._status
+    ];
+  }
+
+  /** Forward everything received to `dest`, pausing this side while `dest`'s buffer is full. */
+  pipe(dest: TcpConnection, raw = false): void {
+    this.onMessage = (_c: TcpConnection, data: string | Uint8Array) => dest.send(data, raw);
+    this.onClose = () => dest.close();
+    dest.onBufferFull = () => this.pauseRecv();
+    dest.onBufferDrain = () => this.resumeRecv();
+  }
+
+  getRemoteIp(): string {
+    return plainIp(this._socket?.remoteAddress ?? "");
+  }
+  getRemotePort(): number {
+    return this._socket?.remotePort ?? 0;
+  }
+  getRemoteAddress(): string {
+    return formatHostPort(this.getRemoteIp(), this.getRemotePort());
+  }
+  getLocalIp(): string {
+    return plainIp(this._socket?.localAddress ?? "");
+  }
+  getLocalPort(): number {
+    return this._socket?.localPort ?? 0;
+  }
+  getLocalAddress(): string {
+    return formatHostPort(this.getLocalIp(), this.getLocalPort());
+  }
+  isIpV4(): boolean {
+    return this.transport !== "unix" && !this.getRemoteIp().includes(":");
+  }
+  isIpV6(): boolean {
+    return this.transport !== "unix" && this.getRemoteIp().includes(":");
+  }
+}

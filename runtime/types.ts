@@ -1,0 +1,192 @@
+/**
+ * The contract between the runtime-independent core and one runtime (Node, Deno or Bun).
+ *
+ * Everything the core needs from the outside world goes through {@link Runtime}: stream
+ * sockets (TCP, TLS, unix), datagrams, child processes, signals, a few file operations
+ * and process facts. `core/` and `protocols/` import only this file's types, never an
+ * implementation, and never touch `Deno`, `Bun`, `process`, `Buffer` or `node:*`.
+ *
+ * @module
+ */
+
+/** TLS material, PEM encoded. */
+export interface TlsOptions {
+  cert: string;
+  key: string;
+}
+
+/** How a stream listener binds. */
+export interface ListenOptions {
+  /** `tcp` and `ssl` bind host:port, `unix` binds `path`. */
+  transport: "tcp" | "ssl" | "unix";
+  host?: string;
+  port?: number;
+  path?: string;
+  /** Required when transport is `ssl`. */
+  tls?: TlsOptions;
+  backlog?: number;
+  /** Bind with SO_REUSEPORT so several processes can each own a socket on one port. */
+  reusePort?: boolean;
+}
+
+/** How an outgoing stream connects. */
+export interface ConnectOptions {
+  transport: "tcp" | "ssl" | "unix";
+  host?: string;
+  port?: number;
+  path?: string;
+  /** TLS client settings, used when transport is `ssl`. */
+  tls?: {
+    servername?: string;
+    /** PEM CA bundle to trust in addition to the system store. */
+    ca?: string;
+    /** Verify the server certificate (default true). */
+    verify?: boolean;
+  };
+}
+
+/**
+ * Receives the events of one {@link Conn}. The core implements it once per connection
+ * (a method object, not closures, to keep idle connections small).
+ */
+export interface ConnHandler {
+  /** Bytes arrived. The array is owned by the receiver from now on. */
+  handleData(chunk: Uint8Array): void;
+  /** Everything queued by `write` has been handed to the kernel. Fires only after a write returned false. */
+  handleDrain(): void;
+  /** The peer half-closed its side (EOF). The socket stays writable until `end()`/`destroy()`. */
+  handleEnd(): void;
+  /** The socket is closed; fires exactly once. `error` is set when an I/O error closed it. */
+  handleClose(error?: Error): void;
+}
+
+/** One stream socket, the same shape on every runtime. */
+export interface Conn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Attach the handler and start reading. Called once. */
+  start(handler: ConnHandler): void;
+  /**
+   * Write bytes or UTF-8 text. Returns true when everything was handed to the kernel,
+   * false when a tail is queued in the adapter (then `handleDrain` follows once it is written).
+   * Data is never dropped by the adapter.
+   */
+  write(data: Uint8Array | string): boolean;
+  /** Bytes (or, for queued strings, UTF-16 units) queued in the adapter, not yet written. */
+  readonly bufferedAmount: number;
+  /** Stop reading from the socket (real back-pressure: the kernel buffer fills, the peer's TCP window closes). */
+  pause(): void;
+  resume(): void;
+  /** Flush what is queued, then send FIN. The socket closes when the peer has closed too. */
+  end(): void;
+  /** Close now, discarding anything queued. */
+  destroy(): void;
+}
+
+/** A bound stream listener. */
+export interface Listener {
+  /** The address actually bound (port 0 resolved). */
+  readonly host: string;
+  readonly port: number;
+  readonly path?: string;
+  /** Stop listening; open connections are unaffected. */
+  close(): void;
+}
+
+/** A datagram received on a {@link UdpSocket}. */
+export interface Datagram {
+  data: Uint8Array;
+  address: string;
+  port: number;
+}
+
+/** A bound or connected UDP socket. */
+export interface UdpSocket {
+  readonly host: string;
+  readonly port: number;
+  /** Send one datagram; returns false when the runtime refused it. */
+  send(data: Uint8Array | string, port: number, address: string): boolean;
+  close(): void;
+}
+
+export interface UdpOptions {
+  host: string;
+  port: number;
+  reusePort?: boolean;
+}
+
+/** A child process started by {@link Runtime.spawn} with a message channel to it. */
+export interface Child {
+  readonly pid: number;
+  /** Send a JSON-serialisable message; false when the channel is gone. */
+  send(message: unknown): boolean;
+  kill(signal?: string): void;
+}
+
+export interface SpawnOptions {
+  /** Extra environment for the child (merged over the parent's). */
+  env?: Record<string, string>;
+  onMessage?(message: unknown): void;
+  /** Exit code, or the signal name when killed by a signal. Fires once. */
+  onExit(code: number | null, signal: string | null): void;
+  /** Pass stdout/stderr through to the parent's (default true). */
+  inheritStdio?: boolean;
+}
+
+/** Memory facts in bytes. */
+export interface MemoryUsage {
+  rss: number;
+  heapUsed: number;
+}
+
+/** Everything the core may ask of the runtime. */
+export interface Runtime {
+  /** `node`, `deno` or `bun`. */
+  readonly name: "node" | "deno" | "bun";
+  readonly version: string;
+
+  listen(options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener>;
+  connect(options: ConnectOptions): Promise<Conn>;
+  udp(options: UdpOptions, onDatagram: (datagram: Datagram) => void): Promise<UdpSocket>;
+
+  /** Re-execute the running script (same runtime, same flags) as a child with a message channel. */
+  spawnSelf(options: SpawnOptions): Child;
+  /** The message channel to the parent, when this process was started by `spawnSelf`. */
+  parentChannel(): { send(message: unknown): boolean; onMessage(cb: (message: unknown) => void): void } | null;
+
+  /** Install a handler for a signal (SIGINT, SIGTERM, ...). Returns a function that removes it. */
+  onSignal(signal: string, handler: () => void): () => void;
+  /** Send a signal; false when the process does not exist. */
+  kill(pid: number, signal: string): boolean;
+
+  readFile(path: string): string | null;
+  writeFile(path: string, data: string): void;
+  appendFile(path: string, data: string): void;
+  removeFile(path: string): void;
+  exists(path: string): boolean;
+  tempDir(): string;
+
+  /** Command-line arguments after the script path. */
+  readonly args: string[];
+  /** Absolute path of the main script. */
+  readonly mainScript: string;
+  env(name: string): string | undefined;
+  pid(): number;
+  ppid(): number;
+  memoryUsage(): MemoryUsage;
+  loadAverage(): number[];
+  /** Flush stdout/stderr as far as possible and exit. */
+  exit(code: number): never;
+  /** `parseArgs` of `node:util` (the same on every runtime), for the command line. */
+  parseArgs(config: {
+    args?: string[];
+    options?: Record<string, { type: "boolean" | "string"; short?: string; multiple?: boolean }>;
+    strict?: boolean;
+    allowPositionals?: boolean;
+  }): { values: Record<string, unknown>; positionals: string[] };
+  /** Write to standard output / error without a trailing newline. */
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
