@@ -1,0 +1,45 @@
+/**
+ * Builds the npm package into `npm/` the way dnt would for a Deno-first project, with plain
+ * `tsc`: ES modules with `.ts` import specifiers rewritten to `.js`, declarations beside them,
+ * and a package.json whose `exports` list `types` first.
+ *
+ * The test fixtures and examples are compiled into the same tree (`npm/esm/test/fixtures`,
+ * `npm/esm/examples`) so that Node runs them against the built package: their
+ * `import ... from "workerman-ts"` resolves to `npm/esm/mod.js` through the package's
+ * self-reference. They are left out of the published files.
+ *
+ * Usage: `npm run build`
+ */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "npm");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")], {
+  stdio: "inherit",
+  cwd: root,
+});
+
+const npmPackage = {
+  name: pkg.name,
+  version: pkg.version,
+  description: pkg.description,
+  license: pkg.license,
+  type: "module",
+  main: "./esm/mod.js",
+  types: "./esm/mod.d.ts",
+  exports: { ".": { types: "./esm/mod.d.ts", import: "./esm/mod.js" } },
+  files: ["esm/mod.*", "esm/core", "esm/runtime", "esm/protocols", "README.md"],
+  engines: { node: ">=20" },
+};
+writeFileSync(join(out, "package.json"), JSON.stringify(npmPackage, null, 2) + "\n");
+for (const file of ["README.md", "LICENSE"]) {
+  if (existsSync(join(root, file))) copyFileSync(join(root, file), join(out, file));
+}
+console.log(`built ${npmPackage.name}@${npmPackage.version} into npm/`);

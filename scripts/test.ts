@@ -1,0 +1,62 @@
+/**
+ * `npm test`: everything CI runs, in order — the npm build, the runtime boundary check, the
+ * type check, then every vitest suite (unit tests, and end-to-end tests that run each
+ * behaviour under Node, Deno and Bun). Ends with one line `N passed, M failed` and exits
+ * non-zero when anything failed.
+ *
+ * Extra arguments go to vitest (`npm test -- test/e2e/tcp.test.ts`).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+let passed = 0;
+let failed = 0;
+
+function step(name: string, command: string, args: string[]): boolean {
+  console.log(`\n== ${name}: ${[command, ...args].join(" ")}`);
+  const result = spawnSync(command, args, { cwd: root, stdio: "inherit" });
+  const ok = result.status === 0;
+  if (ok) passed++;
+  else failed++;
+  console.log(`== ${name}: ${ok ? "ok" : `FAILED (exit ${result.status ?? result.signal})`}`);
+  return ok;
+}
+
+const built = step("build", bin("tsx"), ["scripts/build_npm.ts"]);
+step("boundary", bin("tsx"), ["scripts/check_boundary.ts"]);
+step("typecheck", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
+
+if (built) {
+  const report = join(root, ".test-results", "vitest.json");
+  rmSync(report, { force: true });
+  mkdirSync(dirname(report), { recursive: true });
+  console.log("\n== vitest");
+  const run = spawnSync(bin("vitest"), [
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ], { cwd: root, stdio: "inherit" });
+  try {
+    const results = JSON.parse(readFileSync(report, "utf8"));
+    passed += results.numPassedTests;
+    failed += results.numFailedTests;
+    // A suite that failed to load counts as a failure even though it ran no test.
+    failed += results.testResults.filter((r: { status: string; assertionResults: unknown[] }) =>
+      r.status === "failed" && r.assertionResults.length === 0
+    ).length;
+  } catch {
+    console.log(`vitest wrote no report (exit ${run.status}); counting it as one failure`);
+    failed++;
+  }
+} else {
+  console.log("\nbuild failed: the tests were not run");
+}
+
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,232 @@
+import { describe, expect, it } from "vitest";
+import { Frame, type Protocol, TcpConnection, Text } from "../../mod.ts";
+import { FakeConn } from "../helpers/fake_conn.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function connection(protocol: Protocol | null) {
+  const socket = new FakeConn();
+  const owner = { name: "test", connections: new Map<number, TcpConnection>() };
+  const conn = new TcpConnection(socket, owner, protocol);
+  owner.connections.set(conn.id, conn);
+  socket.start(conn);
+  const messages: unknown[] = [];
+  const events: string[] = [];
+  conn.onMessage = (_c: TcpConnection, m: unknown) => messages.push(m);
+  conn.onClose = () => events.push("close");
+  conn.onError = (_c: TcpConnection, code: number, msg: string) => events.push(`error ${code} ${msg}`);
+  conn.onBufferFull = () => events.push("full");
+  conn.onBufferDrain = () => events.push("drain");
+  return { socket, conn, messages, events, owner };
+}
+
+/** Feed `bytes` split at `cut` (two reads), or byte by byte when cut is -1. */
+function feed(conn: TcpConnection, bytes: Uint8Array, cut: number) {
+  if (cut === -1) for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1));
+  else {
+    conn.handleData(bytes.slice(0, cut));
+    conn.handleData(bytes.slice(cut));
+  }
+}
+
+function frame(payload: string): Uint8Array {
+  return Frame.encode(payload, {} as never) as Uint8Array;
+}
+
+describe("framing", () => {
+  const textStream = enc("first\r\nsecond line\nthird\n");
+  const frameStream = new Uint8Array([...frame("one"), ...frame(""), ...frame("three three")]);
+
+  it("text:// yields the same lines whether the stream arrives whole, split at any offset, or byte by byte", () => {
+    for (let cut = -1; cut <= textStream.length; cut++) {
+      const { conn, messages } = connection(Text);
+      feed(conn, textStream, cut);
+      expect(messages, `cut at ${cut}`).toEqual(["first", "second line", "third"]);
+    }
+  });
+
+  it("frame:// yields the same payloads whether the stream arrives whole, split at any offset, or byte by byte", () => {
+    for (let cut = -1; cut <= frameStream.length; cut++) {
+      const { conn, messages } = connection(Frame);
+      feed(conn, frameStream, cut);
+      expect(messages.map(String), `cut at ${cut}`).toEqual(["one", "", "three three"]);
+    }
+  });
+
+  it("frame:// encodes the total length including the 4-byte header, big-endian", () => {
+    expect([...frame("ab")]).toEqual([0, 0, 0, 6, 97, 98]);
+  });
+
+  it("a frame:// length below 4 closes the connection", () => {
+    const { conn, socket, events } = connection(Frame);
+    conn.handleData(new Uint8Array([0, 0, 0, 2, 1, 2]));
+    expect(socket.destroyed).toBe(true);
+    expect(events).toEqual(["close"]);
+  });
+
+  it("a package longer than maxPackageSize closes the connection", () => {
+    const { conn, socket, messages } = connection(Frame);
+    conn.maxPackageSize = 100;
+    conn.handleData(frame("x".repeat(200)));
+    expect(messages).toEqual([]);
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it("text:// closes a connection whose buffer reaches maxPackageSize without a newline", () => {
+    const { conn, socket } = connection(Text);
+    conn.maxPackageSize = 64;
+    conn.handleData(enc("y".repeat(40)));
+    expect(conn.getStatus()).toBe(TcpConnection.STATUS_ESTABLISHED);
+    conn.handleData(enc("y".repeat(40)));
+    expect(conn.getStatus()).not.toBe(TcpConnection.STATUS_ESTABLISHED);
+    expect(socket.ended || socket.destroyed).toBe(true);
+  });
+
+  it("raw tcp:// data is bytes whose string form is UTF-8", () => {
+    const { conn, messages } = connection(null);
+    conn.handleData(enc("wörld"));
+    expect(messages[0]).toBeInstanceOf(Uint8Array);
+    expect("hello " + messages[0]).toBe("hello wörld");
+  });
+
+  it("a large package arriving in many reads is assembled once", () => {
+    const { conn, messages } = connection(Frame);
+    const big = frame("z".repeat(300_000));
+    for (let i = 0; i < big.length; i += 1000) conn.handleData(big.slice(i, i + 1000));
+    expect(messages).toHaveLength(1);
+    expect(String(messages[0]).length).toBe(300_000);
+  });
+});
+
+describe("sending", () => {
+  it("everything sent while handling one read goes out in one write", () => {
+    const { conn, socket } = connection(Text);
+    conn.onMessage = (c: TcpConnection, line: string) => {
+      c.send(`a:${line}`);
+      c.send(`b:${line}`);
+    };
+    conn.handleData(enc("1\n2\n3\n"));
+    expect(socket.writes).toHaveLength(1);
+    expect(socket.written).toBe("a:1\nb:1\na:2\nb:2\na:3\nb:3\n");
+  });
+
+  it("send() outside a read returns true when the kernel took everything", () => {
+    const { conn, socket } = connection(null);
+    expect(conn.send("now")).toBe(true);
+    expect(socket.written).toBe("now");
+  });
+
+  it("send() to a full buffer: null and onBufferFull, then false with onError(2), then drain", () => {
+    const { conn, socket, events } = connection(null);
+    conn.maxSendBufferSize = 1000;
+    socket.capacity = 10;
+    expect(conn.send("x".repeat(2000))).toBe(null);
+    expect(events).toEqual(["full"]);
+    expect(conn.send("more")).toBe(false);
+    expect(events).toEqual(["full", "error 2 send buffer full and drop package"]);
+    socket.drain();
+    expect(events.at(-1)).toBe("drain");
+    expect(conn.send("after")).toBe(true);
+  });
+
+  it("onBufferFull fires on every send that leaves the buffer at or above the limit", () => {
+    const { conn, socket, events } = connection(null);
+    conn.maxSendBufferSize = 100;
+    socket.capacity = 0;
+    conn.send("x".repeat(60));
+    conn.send("x".repeat(60));
+    expect(events).toEqual(["full"]);
+  });
+
+  it("close() flushes queued data, then shuts down; send() after close() returns false", () => {
+    const { conn, socket, events } = connection(null);
+    socket.capacity = 3;
+    conn.send("abcdef");
+    conn.close("!");
+    expect(conn.getStatus(false)).toBe("CLOSING");
+    expect(conn.send("late")).toBe(false);
+    expect(socket.ended).toBe(false);
+    socket.drain();
+    expect(socket.ended).toBe(true);
+    expect(socket.written).toBe("abcdef!");
+    conn.handleEnd(); // the peer's FIN
+    expect(events).toEqual(["drain", "close"]);
+    expect(conn.getStatus(false)).toBe("CLOSED");
+  });
+
+  it("close() inside onMessage sends the reply of that read, then shuts down", () => {
+    const { conn, socket } = connection(Text);
+    conn.onMessage = (c: TcpConnection, line: string) => c.close(`bye ${line}`);
+    conn.handleData(enc("x\n"));
+    expect(socket.written).toBe("bye x\n");
+    expect(socket.ended).toBe(true);
+  });
+
+  it("destroy() discards queued data and onClose fires exactly once", () => {
+    const { conn, socket, events, owner } = connection(null);
+    socket.capacity = 0;
+    conn.send("pending");
+    conn.destroy();
+    conn.destroy();
+    conn.handleClose();
+    expect(socket.destroyed).toBe(true);
+    expect(events).toEqual(["close"]);
+    expect(owner.connections.size).toBe(0);
+  });
+
+  it("the peer's half-close gets the pending reply before the connection closes", () => {
+    const { conn, socket, events } = connection(Text);
+    conn.onMessage = (c: TcpConnection, line: string) => c.send(`re ${line}`);
+    conn.handleData(enc("last\n"));
+    conn.handleEnd();
+    expect(socket.written).toBe("re last\n");
+    expect(events).toEqual(["close"]);
+  });
+});
+
+describe("receiving", () => {
+  it("pauseRecv() pauses the socket and holds data; resumeRecv() delivers it in order", () => {
+    const { conn, socket, messages } = connection(Text);
+    conn.onMessage = (c: TcpConnection, line: string) => {
+      messages.push(line);
+      if (line === "pause") c.pauseRecv();
+    };
+    conn.handleData(enc("a\npause\nb\n"));
+    conn.handleData(enc("c\n"));
+    expect(socket.paused).toBe(true);
+    expect(messages).toEqual(["a", "pause"]);
+    conn.resumeRecv();
+    expect(socket.paused).toBe(false);
+    expect(messages).toEqual(["a", "pause", "b", "c"]);
+  });
+
+  it("a throwing onMessage is reported and the next package is still delivered", () => {
+    const { conn, messages } = connection(Text);
+    conn.onMessage = (_c: TcpConnection, line: string) => {
+      if (line === "bad") throw new Error("user bug");
+      messages.push(line);
+    };
+    conn.handleData(enc("bad\ngood\n"));
+    expect(messages).toEqual(["good"]);
+  });
+
+  it("bytesRead and bytesWritten count the traffic", () => {
+    const { conn } = connection(Text);
+    conn.onMessage = (c: TcpConnection, line: string) => c.send(line);
+    conn.handleData(enc("12345\n"));
+    expect(conn.bytesRead).toBe(6);
+    expect(conn.bytesWritten).toBe(6);
+  });
+
+  it("user properties can be set on a connection", () => {
+    const { conn } = connection(null);
+    conn.uid = 7;
+    expect(conn.uid).toBe(7);
+  });
+
+  it("ids are per process, increasing and never reused", () => {
+    const a = connection(null).conn.id;
+    const b = connection(null).conn.id;
+    expect(b).toBeGreaterThan(a);
+  });
+});
