@@ -38,7 +38,7 @@ export interface ConnectOptions {
   /** TLS client settings, used when transport is `ssl`. */
   tls?: {
     servername?: string;
-    /** PEM CA bundle to trust in addition to the system store. */
+    /** PEM CA bundle to trust instead of the system store (as Node and Bun treat `ca`). */
     ca?: string;
     /** Verify the server certificate (default true). */
     verify?: boolean;
