@@ -13,11 +13,11 @@
  *
  * @module
  */
-import type { Conn, Datagram, Listener, TlsOptions, UdpSocket } from "../runtime/types.ts";
+import type { Conn, Datagram, Listener, ListenOptions, SharedSocket, TlsOptions, UdpSocket } from "../runtime/types.ts";
 import { runtime } from "../runtime/mod.ts";
 import { formatHostPort, parseSocketName, type SocketAddress } from "./address.ts";
 import { ConfigError } from "./errors.ts";
-import { reportError, safeCall } from "./log.ts";
+import { log, reportError, safeCall } from "./log.ts";
 import { getProtocol, type Protocol, TRANSPORTS } from "./protocol.ts";
 import { statistics, TcpConnection } from "./tcp_connection.ts";
 import { UdpConnection } from "./udp_connection.ts";
@@ -87,6 +87,7 @@ export class Worker {
   private _protocolSet = false;
   private _listener: Listener | null = null;
   private _udp: UdpSocket | null = null;
+  private _shared: SharedSocket | null = null;
 
   /** `socketName` is `<scheme>://<address>`; empty for a Worker that listens on nothing. */
   constructor(socketName = "", context: WorkerContext = {}) {
@@ -135,14 +136,15 @@ export class Worker {
   /** The address actually bound, with port 0 resolved (`none` before listening or when not listening). */
   getListenAddress(): string {
     if (!this._address) return "none";
-    if (this._listener?.path) return `${this._address.scheme}://${this._listener.path}`;
-    const bound = this._listener ?? this._udp;
+    const stream = this._listener ?? this._shared;
+    if (stream?.path) return `${this._address.scheme}://${stream.path}`;
+    const bound = stream ?? this._udp;
     return bound ? `${this._address.scheme}://${formatHostPort(this._address.host, bound.port)}` : "none";
   }
 
   /** The bound port (0 before listening). */
   get localPort(): number {
-    return (this._listener ?? this._udp)?.port ?? 0;
+    return (this._listener ?? this._shared ?? this._udp)?.port ?? 0;
   }
 
   /** Check the configuration without binding anything; throws a {@link ConfigError} saying what to fix. */
@@ -171,21 +173,44 @@ export class Worker {
     const a = this._address;
     if (this.transport === "udp") {
       this._udp = await runtime.udp(
-        { host: a.host, port: a.port, reusePort: this.reusePort },
+        { host: a.host, port: a.port, reusePort: this.reusePort || this.count > 1 },
         (d) => this._receiveDatagram(d),
       );
       return;
     }
+    this._listener = await runtime.listen({ ...this.listenOptions(), reusePort: this.reusePort }, (s) => this._accept(s));
+  }
+
+  /** How this Worker's stream socket is bound (null for udp or no socket). */
+  listenOptions(): ListenOptions {
+    const a = this._address!;
     const unix = this.transport === "unix" || a.scheme === "unix";
-    this._listener = await runtime.listen({
+    return {
       transport: unix ? "unix" : this.transport === "ssl" ? "ssl" : "tcp",
       host: a.host,
       port: a.port,
       path: a.path,
       tls: this.context.tls,
       backlog: this.context.backlog ?? 511,
-      reusePort: this.reusePort,
-    }, (socket) => this._accept(socket));
+    };
+  }
+
+  /** True when the master binds this Worker's socket and its processes share it. */
+  get sharesSocket(): boolean {
+    return this._address !== null && this.transport !== "udp" && !this.reusePort;
+  }
+
+  /** Master: bind the socket this Worker's processes will share. */
+  async bindShared(): Promise<SharedSocket | null> {
+    if (!this.sharesSocket) return null;
+    this._shared ??= await runtime.bindShared(this.listenOptions());
+    return this._shared;
+  }
+
+  /** Child: accept on the socket the master bound (`index` among the sockets it passed). */
+  async listenInherited(index: number): Promise<void> {
+    if (this._listener) return;
+    this._listener = await runtime.listenInherited(index, this.listenOptions(), (s) => this._accept(s));
   }
 
   /** Stop accepting new connections; open ones are unaffected. */
@@ -194,6 +219,17 @@ export class Worker {
     this._listener = null;
     this._udp?.close();
     this._udp = null;
+  }
+
+  /** Master: the socket this Worker's processes share, once bound. */
+  get sharedSocket(): SharedSocket | null {
+    return this._shared;
+  }
+
+  /** Master: close the shared socket (after every process of this Worker has exited). */
+  closeShared(): void {
+    this._shared?.close();
+    this._shared = null;
   }
 
   private _accept(socket: Conn): void {
@@ -221,25 +257,31 @@ export class Worker {
     }
   }
 
-  /** Listen and run `onWorkerStart`: what one process of this Worker does when it starts. */
+  /** Listen (unless already listening) and run `onWorkerStart`: what one process of this Worker does when it starts. */
   async run(): Promise<void> {
     await this.listen();
     if (this.onWorkerStart) await safeCall(() => `onWorkerStart of worker ${this.name}`, this.onWorkerStart, this);
   }
 
   /**
-   * Stop this Worker in this process: `onWorkerStop`, stop listening, close every connection
-   * (flushing what is queued). Resolves when every connection is closed or after `timeout` seconds.
+   * Stop this Worker in this process: `onWorkerStop`, stop listening, then close every
+   * connection (flushing what is queued) — or, when `graceful`, let them finish on their own.
+   * Resolves when every connection is closed, or after `timeout` seconds (not graceful).
    */
-  async stop(timeout = Worker.stopTimeout): Promise<void> {
+  async stop(graceful = false, timeout = Worker.stopTimeout): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     if (this.onWorkerStop) await safeCall(() => `onWorkerStop of worker ${this.name}`, this.onWorkerStop, this);
     this.unlisten();
-    for (const conn of this.connections.values()) conn.close();
-    const deadline = Date.now() + timeout * 1000;
+    if (!graceful) for (const conn of this.connections.values()) conn.close();
+    const deadline = graceful ? Infinity : Date.now() + timeout * 1000;
+    let reported = this.connections.size;
     while (this.connections.size > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
+      if (graceful && this.connections.size !== reported) {
+        reported = this.connections.size;
+        log(`worker[${this.name}:${runtime.pid()}] remains ${reported} connection(s)`);
+      }
     }
     for (const conn of this.connections.values()) conn.destroy();
   }

@@ -62,6 +62,11 @@ export interface BunListenOptions<D> {
   hostname?: string;
   port?: number;
   unix?: string;
+  /**
+   * Accept on this already listening descriptor instead of binding (Bun sets O_NONBLOCK on it,
+   * `stop()` closes it; `hostname`/`port` of the listener are then undefined).
+   */
+  fd?: number;
   tls?: BunTlsOptions;
   allowHalfOpen?: boolean;
   /** SO_REUSEPORT; without it a second bind of the same port fails with EADDRINUSE. */
@@ -111,16 +116,42 @@ export interface BunSubprocess {
   /** Throws once the process has exited. */
   send(message: unknown): boolean | void;
   kill(signal?: string | number): void;
+  /** Close the IPC channel. */
+  disconnect(): void;
+  /** Let this process exit without waiting for the child. */
+  unref(): void;
 }
+
+/**
+ * One stdio slot of `Bun.spawn`: a descriptor number is dup2'ed to the slot's number in the
+ * child (close-on-exec does not carry over). Slots past 2 are allowed; the IPC channel then
+ * takes the first number after the last slot.
+ */
+export type BunStdio = "inherit" | "ignore" | number;
 
 export interface BunSpawnOptions {
   env?: Record<string, string | undefined>;
-  stdio?: ["inherit" | "ignore", "inherit" | "ignore", "inherit" | "ignore"];
+  stdio?: BunStdio[];
+  /** setsid() in the child: a new session and process group. */
+  detached?: boolean;
   /** Opens an IPC channel; the child uses `process.send` / `process.on("message")`. */
   ipc?(message: unknown, subprocess: BunSubprocess): void;
   serialization?: "json" | "advanced";
   /** `signalCode` is the signal name in Bun 1.4 (a number in older releases). */
   onExit?(subprocess: BunSubprocess, exitCode: number | null, signalCode: number | string | null, error?: Error): void;
+}
+
+/** The C types of `bun:ffi` the adapter uses. */
+export type BunFfiType = "i32" | "u32" | "ptr";
+
+/** `bun:ffi`, loaded with a dynamic import so that other runtimes never see it. */
+export interface BunFfi {
+  /** Pointers are plain numbers; a typed array may be passed where a `ptr` is expected. */
+  dlopen<S extends Record<string, { args: BunFfiType[]; returns: BunFfiType }>>(
+    path: string,
+    symbols: S,
+  ): { symbols: { [K in keyof S]: (...args: (number | ArrayBufferView)[]) => number }; close(): void };
+  read: { i32(pointer: number, byteOffset?: number): number };
 }
 
 /** `globalThis.Bun`, as far as the adapter uses it. */

@@ -14,6 +14,12 @@ import type { Runtime } from "./types.ts";
 type Common = Pick<
   Runtime,
   | "parentChannel"
+  | "isAlive"
+  | "isRoot"
+  | "switchUser"
+  | "isTTY"
+  | "createExclusive"
+  | "chmod"
   | "onSignal"
   | "kill"
   | "readFile"
@@ -45,9 +51,55 @@ export const commonProcessFacts: Common = {
         }
       },
       onMessage(cb: (message: unknown) => void) {
-        process.on("message", cb);
+        // Messages tagged __wm belong to the adapter (shared sockets), not to the core.
+        process.on("message", (message: { __wm?: string } | null) => {
+          if (!message?.__wm) cb(message);
+        });
+      },
+      onDisconnect(cb: () => void) {
+        process.on("disconnect", cb);
+      },
+      disconnect() {
+        if (process.connected) process.disconnect?.();
       },
     };
+  },
+  isAlive(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as { code?: string }).code === "EPERM"; // exists, owned by someone else
+    }
+  },
+  isRoot: () => typeof process.getuid === "function" && process.getuid() === 0,
+  switchUser(user, group) {
+    if (typeof process.setuid !== "function" || typeof process.setgid !== "function") {
+      return "this runtime cannot switch user";
+    }
+    try {
+      // Without a group, use the user's primary group (its gid in /etc/passwd).
+      const entry = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.split(":")[0] === user);
+      if (!entry) return `user ${user} does not exist`;
+      process.setgid(group || Number(entry.split(":")[3]));
+      process.setuid(user);
+      return null;
+    } catch (err) {
+      return `cannot switch to user ${user}${group ? ` group ${group}` : ""}: ${(err as Error).message}`;
+    }
+  },
+  isTTY: () => process.stdout.isTTY === true,
+  createExclusive(path, data) {
+    try {
+      fs.writeFileSync(path, data, { flag: "wx" });
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === "EEXIST") return false;
+      throw err;
+    }
+  },
+  chmod(path, mode) {
+    fs.chmodSync(path, mode);
   },
   onSignal(signal, handler) {
     process.on(signal as NodeJS.Signals, handler);

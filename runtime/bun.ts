@@ -1,6 +1,7 @@
 /**
  * Bun adapter: `Bun.listen` / `Bun.connect` (tcp, tls, unix) on Bun's native socket layer,
- * `Bun.udpSocket`, `Bun.spawn` with an IPC channel. Signals, files and process facts come
+ * `Bun.udpSocket`, `Bun.spawn` with an IPC channel, and sockets shared by a master with its
+ * children bound through libc (`bun:ffi`). Signals, files and process facts come
  * from `_process.ts` (Bun's `node:process`, `node:fs` and `node:os` behave as Node's).
  *
  * Bun calls one handler object per listener with the socket as first argument; the
@@ -28,6 +29,11 @@
  * - `socket.timeout()` has a granularity of about 4 s.
  * - TCP_NODELAY is on by default.
  * - A second bind of a port fails with EADDRINUSE unless both use `reusePort: true`.
+ * - `Bun.listen({ fd })` accepts on a descriptor that is already listening (TCP, unix, and TLS
+ *   with `tls`); it sets O_NONBLOCK, reports no hostname/port, and `stop()` closes the descriptor.
+ * - `Bun.spawn` takes descriptor numbers in stdio slots past 2 (dup2'ed, so close-on-exec does not
+ *   carry over); the IPC channel then gets the next number. Every other descriptor is closed in
+ *   the child (Bun.spawn and node:child_process alike). `detached: true` runs setsid().
  *
  * @module
  */
@@ -35,6 +41,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as net from "node:net";
+import * as dns from "node:dns";
+import * as util from "node:util";
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import type {
@@ -46,11 +54,21 @@ import type {
   ListenOptions,
   Listener,
   Runtime,
+  SharedSocket,
   SpawnOptions,
   UdpOptions,
   UdpSocket,
 } from "./types.ts";
-import type { BunGlobal, BunSocket, BunSocketHandler, BunTlsOptions } from "./_bun_types.ts";
+import type {
+  BunFfi,
+  BunGlobal,
+  BunListener,
+  BunSocket,
+  BunSocketHandler,
+  BunStdio,
+  BunSubprocess,
+  BunTlsOptions,
+} from "./_bun_types.ts";
 import { commonProcessFacts } from "./_process.ts";
 
 const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
@@ -453,40 +471,24 @@ function serverHandler(onConnection: (conn: Conn) => void, ssl: boolean): BunSoc
   return handler;
 }
 
-async function listen(options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener> {
-  const ssl = options.transport === "ssl";
-  let tls: BunTlsOptions | undefined;
-  if (ssl) {
-    if (!options.tls?.cert || !options.tls.key) throw new Error("a ssl listener needs tls.cert and tls.key");
-    tls = { cert: options.tls.cert, key: options.tls.key };
-  }
-  const socket = serverHandler(onConnection, ssl);
-  const unixPath = options.transport === "unix" ? options.path : undefined;
-  let listener;
-  if (options.transport === "unix") {
-    if (!unixPath) throw new Error("a unix listener needs a path");
-    if (fs.existsSync(unixPath)) fs.unlinkSync(unixPath); // a stale socket file from a previous run
-    listener = bun.listen<BunConn>({ unix: unixPath, allowHalfOpen: true, socket });
-  } else {
-    listener = bun.listen<BunConn>({
-      hostname: options.host || "0.0.0.0",
-      port: options.port ?? 0,
-      tls,
-      allowHalfOpen: true,
-      reusePort: options.reusePort === true,
-      socket,
-    });
-  }
-  // `options.backlog` has no equivalent in Bun.listen (Bun passes its own backlog to listen(2)).
+/** The TLS settings of a server socket, or undefined for plain TCP / unix. */
+function serverTls(options: ListenOptions): BunTlsOptions | undefined {
+  if (options.transport !== "ssl") return undefined;
+  if (!options.tls?.cert || !options.tls.key) throw new Error("a ssl listener needs tls.cert and tls.key");
+  return { cert: options.tls.cert, key: options.tls.key };
+}
+
+/** The {@link Listener} of a Bun listener; `unixPath` is removed on close (the socket file this process made). */
+function listenerOf(listener: BunListener, host: string, port: number, path: string | undefined, unixPath: string | undefined): Listener {
   let closed = false;
   return {
-    host: listener.hostname ?? "",
-    port: listener.port ?? 0,
-    path: unixPath,
+    host,
+    port,
+    path,
     close() {
       if (closed) return;
       closed = true;
-      listener.stop(); // open connections stay; Bun also removes the unix socket file
+      listener.stop(); // open connections stay; Bun also removes a unix socket file it bound
       if (unixPath) {
         try {
           fs.unlinkSync(unixPath);
@@ -494,6 +496,29 @@ async function listen(options: ListenOptions, onConnection: (conn: Conn) => void
       }
     },
   };
+}
+
+async function listen(options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener> {
+  const tls = serverTls(options);
+  const socket = serverHandler(onConnection, tls !== undefined);
+  let listener: BunListener;
+  if (options.transport === "unix") {
+    const unixPath = options.path;
+    if (!unixPath) throw new Error("a unix listener needs a path");
+    if (fs.existsSync(unixPath)) fs.unlinkSync(unixPath); // a stale socket file from a previous run
+    listener = bun.listen<BunConn>({ unix: unixPath, allowHalfOpen: true, socket });
+    return listenerOf(listener, "", 0, unixPath, unixPath);
+  }
+  listener = bun.listen<BunConn>({
+    hostname: options.host || "0.0.0.0",
+    port: options.port ?? 0,
+    tls,
+    allowHalfOpen: true,
+    reusePort: options.reusePort === true,
+    socket,
+  });
+  // `options.backlog` has no equivalent in Bun.listen (Bun passes its own backlog to listen(2)).
+  return listenerOf(listener, listener.hostname ?? "", listener.port ?? 0, undefined, undefined);
 }
 
 /** `socket.data` of an outgoing socket until it is established. */
@@ -614,6 +639,414 @@ async function udp(options: UdpOptions, onDatagram: (d: Datagram) => void): Prom
   };
 }
 
+// ---- shared listening sockets: libc through bun:ffi --------------------------------------
+//
+// The master binds with socket/bind/listen itself (Bun.listen would accept on it) and keeps
+// only the descriptor. Children get it as stdio slot 3, 4, ... of Bun.spawn and accept on it
+// with Bun.listen({ fd }). The master's descriptor is close-on-exec (no leak into other
+// programs); the dup2 into a stdio slot clears that flag in the child.
+
+/** The socket constants and sockaddr layout of one platform. */
+interface Platform {
+  libc: string[];
+  errno: string;
+  AF_INET6: number;
+  SOL_SOCKET: number;
+  SO_REUSEADDR: number;
+  SO_REUSEPORT: number;
+  IPV6_V6ONLY: number;
+  /** Or'ed into the socket type: close-on-exec and non-blocking at creation (0 where unsupported). */
+  SOCK_FLAGS: number;
+  /** BSD sockaddrs start with a length byte, then a one-byte family. */
+  saLen: boolean;
+  sunPath: number;
+}
+
+const AF_UNIX = 1;
+const AF_INET = 2;
+const SOCK_STREAM = 1;
+const IPPROTO_IPV6 = 41;
+
+function platform(): Platform {
+  const arch = process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : process.arch;
+  if (process.platform === "linux") {
+    return {
+      libc: ["libc.so.6", `libc.musl-${arch}.so.1`, "libc.so"],
+      errno: "__errno_location",
+      AF_INET6: 10,
+      SOL_SOCKET: 1,
+      SO_REUSEADDR: 2,
+      SO_REUSEPORT: 15,
+      IPV6_V6ONLY: 26,
+      SOCK_FLAGS: 0x80000 | 0x800, // SOCK_CLOEXEC | SOCK_NONBLOCK
+      saLen: false,
+      sunPath: 108,
+    };
+  }
+  if (process.platform === "darwin") {
+    return {
+      libc: ["libc.dylib", "/usr/lib/libSystem.B.dylib"],
+      errno: "__error",
+      AF_INET6: 30,
+      SOL_SOCKET: 0xffff,
+      SO_REUSEADDR: 4,
+      SO_REUSEPORT: 0x200,
+      IPV6_V6ONLY: 27,
+      SOCK_FLAGS: 0,
+      saLen: true,
+      sunPath: 104,
+    };
+  }
+  throw new Error(`shared listening sockets are not supported by the Bun adapter on ${process.platform}`);
+}
+
+interface Libc {
+  p: Platform;
+  socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, value: ArrayBufferView, length: number): number;
+  bind(fd: number, address: ArrayBufferView, length: number): number;
+  listen(fd: number, backlog: number): number;
+  getsockname(fd: number, address: ArrayBufferView, length: ArrayBufferView): number;
+  close(fd: number): number;
+  dup(fd: number): number;
+  if_nametoindex(name: ArrayBufferView): number;
+  /** errno of the last failed call; read it right after the call. */
+  errno(): number;
+}
+
+let libcInstance: Libc | undefined;
+
+/** `bun:ffi` is imported by a computed name so that Node and Deno never try to resolve it. */
+const FFI_MODULE = "bun:ffi";
+
+async function loadLibc(): Promise<Libc> {
+  if (libcInstance) return libcInstance;
+  const p = platform();
+  const ffi = (await import(FFI_MODULE)) as BunFfi;
+  const symbols = {
+    socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+    setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+    bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
+    listen: { args: ["i32", "i32"], returns: "i32" },
+    getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+    close: { args: ["i32"], returns: "i32" },
+    dup: { args: ["i32"], returns: "i32" },
+    if_nametoindex: { args: ["ptr"], returns: "u32" },
+    [p.errno]: { args: [], returns: "ptr" },
+  } satisfies Parameters<BunFfi["dlopen"]>[1];
+  let lib: ReturnType<BunFfi["dlopen"]> | undefined;
+  let firstError: unknown;
+  for (const name of p.libc) {
+    try {
+      lib = ffi.dlopen(name, symbols);
+      break;
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  if (!lib) throw new Error(`cannot load the C library for shared sockets: ${(firstError as Error)?.message}`);
+  const f = lib.symbols;
+  const errnoLocation = f[p.errno];
+  libcInstance = {
+    p,
+    socket: f.socket,
+    setsockopt: f.setsockopt,
+    bind: f.bind,
+    listen: f.listen,
+    getsockname: f.getsockname,
+    close: f.close,
+    dup: f.dup,
+    if_nametoindex: f.if_nametoindex,
+    errno: () => ffi.read.i32(errnoLocation(), 0),
+  };
+  return libcInstance;
+}
+
+/** errno number -> [name, text], as Node's `util.getSystemErrorMap` (keyed by the negative errno). */
+let errnoNames: Map<number, [string, string]> | undefined;
+
+function errnoInfo(errno: number): [string, string] {
+  if (!errnoNames) {
+    try {
+      errnoNames = util.getSystemErrorMap();
+    } catch {
+      errnoNames = new Map(Object.entries(os.constants.errno).map(([name, num]) => [-num, [name, name]]));
+    }
+  }
+  return errnoNames.get(-errno) ?? [`E${errno}`, `error ${errno}`];
+}
+
+/** An Error shaped like Node's system errors: `listen EADDRINUSE: address already in use 127.0.0.1:80`. */
+function systemError(syscall: string, errno: number, address?: string, port?: number): Error {
+  const [code, text] = errnoInfo(errno);
+  const where = address === undefined ? "" : port === undefined ? ` ${address}` : ` ${address}:${port}`;
+  const err = new Error(`${syscall} ${code}: ${text}${where}`) as Error & Record<string, unknown>;
+  err.code = code;
+  err.errno = -errno;
+  err.syscall = syscall;
+  if (address !== undefined) err.address = address;
+  if (port !== undefined) err.port = port;
+  return err;
+}
+
+/** Write the family at the start of a sockaddr (BSD: length byte, family byte). */
+function setFamily(p: Platform, sa: Uint8Array, family: number): void {
+  if (p.saLen) {
+    sa[0] = sa.byteLength;
+    sa[1] = family;
+  } else {
+    new DataView(sa.buffer).setUint16(0, family, true);
+  }
+}
+
+function ipv4Bytes(ip: string): number[] {
+  return ip.split(".").map(Number);
+}
+
+/** 16 bytes of a (validated) IPv6 literal without zone; an embedded IPv4 tail is allowed. */
+function ipv6Bytes(ip: string): Uint8Array {
+  const out = new Uint8Array(16);
+  let text = ip;
+  let v4: number[] | null = null;
+  const lastColon = text.lastIndexOf(":");
+  if (text.indexOf(".", lastColon) >= 0) {
+    v4 = ipv4Bytes(text.slice(lastColon + 1));
+    text = text.slice(0, lastColon + 1) + "0:0";
+  }
+  const [head, tail] = text.split("::");
+  const front = head ? head.split(":") : [];
+  const back = tail === undefined ? [] : tail ? tail.split(":") : [];
+  const groups = [...front, ...new Array<string>(8 - front.length - back.length).fill("0"), ...back];
+  groups.forEach((g, i) => {
+    const n = parseInt(g, 16);
+    out[i * 2] = n >> 8;
+    out[i * 2 + 1] = n & 0xff;
+  });
+  if (v4) out.set(v4, 12);
+  return out;
+}
+
+/** RFC 5952 text of 16 address bytes. */
+function formatIPv6(b: Uint8Array): string {
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
+    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(":");
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+}
+
+/** A sockaddr_in / sockaddr_in6 for an IP literal (IPv6 may carry a `%zone`). */
+function inetAddress(c: Libc, ip: string, family: number, port: number): Uint8Array {
+  if (family === 4) {
+    const sa = new Uint8Array(16); // family, port, in_addr, zero[8]
+    setFamily(c.p, sa, AF_INET);
+    new DataView(sa.buffer).setUint16(2, port, false);
+    sa.set(ipv4Bytes(ip), 4);
+    return sa;
+  }
+  const sa = new Uint8Array(28); // family, port, flowinfo, in6_addr, scope_id
+  const dv = new DataView(sa.buffer);
+  setFamily(c.p, sa, c.p.AF_INET6);
+  dv.setUint16(2, port, false);
+  const zoneAt = ip.indexOf("%");
+  sa.set(ipv6Bytes(zoneAt < 0 ? ip : ip.slice(0, zoneAt)), 8);
+  if (zoneAt >= 0) {
+    const zone = ip.slice(zoneAt + 1);
+    const scope = /^\d+$/.test(zone) ? Number(zone) : c.if_nametoindex(Buffer.from(`${zone}\0`));
+    dv.setUint32(24, scope, true);
+  }
+  return sa;
+}
+
+/** A sockaddr_un for a filesystem path. */
+function unixAddress(c: Libc, path: string): Uint8Array {
+  const bytes = Buffer.from(path, "utf8");
+  if (bytes.byteLength >= c.p.sunPath) {
+    throw systemError("bind", os.constants.errno.ENAMETOOLONG, path);
+  }
+  const sa = new Uint8Array(2 + bytes.byteLength + 1); // family, path, NUL
+  setFamily(c.p, sa, AF_UNIX);
+  sa.set(bytes, 2);
+  return sa;
+}
+
+/** The address a descriptor is bound to (getsockname). */
+function boundAddress(c: Libc, fd: number): { host: string; port: number; path?: string } {
+  const sa = new Uint8Array(128);
+  const length = new Uint32Array([sa.byteLength]);
+  if (c.getsockname(fd, sa, length) < 0) throw systemError("getsockname", c.errno());
+  const dv = new DataView(sa.buffer);
+  const family = c.p.saLen ? sa[1] : dv.getUint16(0, true);
+  if (family === AF_INET) return { host: `${sa[4]}.${sa[5]}.${sa[6]}.${sa[7]}`, port: dv.getUint16(2, false) };
+  if (family === c.p.AF_INET6) {
+    const scope = dv.getUint32(24, true);
+    return { host: formatIPv6(sa.subarray(8, 24)) + (scope ? `%${scope}` : ""), port: dv.getUint16(2, false) };
+  }
+  if (family === AF_UNIX) {
+    const end = Math.min(length[0], sa.byteLength);
+    let path = Buffer.from(sa.subarray(2, end)).toString("utf8");
+    const nul = path.indexOf("\0");
+    if (nul >= 0) path = path.slice(0, nul);
+    return { host: "", port: 0, path };
+  }
+  throw new Error(`socket ${fd} has an unknown address family ${family}`);
+}
+
+/** A listening socket bound by this (master) process for its children; see {@link bindShared}. */
+class BunSharedSocket implements SharedSocket {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string | undefined;
+  /** The listening descriptor, passed to children as a stdio slot; -1 once closed. */
+  fd: number;
+  /** The inode of the socket file this process created (to not remove someone else's on close). */
+  readonly inode: number;
+
+  constructor(fd: number, host: string, port: number, path: string | undefined, inode: number) {
+    this.fd = fd;
+    this.host = host;
+    this.port = port;
+    this.path = path;
+    this.inode = inode;
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    libcInstance!.close(this.fd);
+    this.fd = -1;
+    if (this.path === undefined) return;
+    try {
+      if (fs.statSync(this.path).ino === this.inode) fs.unlinkSync(this.path);
+    } catch { /* already gone */ }
+  }
+}
+
+/** Remove a socket file left by a previous run; anything else at the path makes bind fail (EADDRINUSE). */
+function removeStaleSocket(path: string): void {
+  try {
+    if (fs.lstatSync(path).isSocket()) fs.unlinkSync(path);
+  } catch { /* nothing there */ }
+}
+
+async function bindShared(options: ListenOptions): Promise<SharedSocket> {
+  const c = await loadLibc();
+  const p = c.p;
+  let sa: Uint8Array;
+  let domain: number;
+  let shown: string; // the address for error messages
+  let port: number | undefined;
+  let anyIPv6 = false;
+  if (options.transport === "unix") {
+    if (!options.path) throw new Error("a unix listener needs a path");
+    sa = unixAddress(c, options.path);
+    domain = AF_UNIX;
+    shown = options.path;
+  } else {
+    const host = options.host || "0.0.0.0";
+    let ip = host;
+    let family = net.isIP(host.replace(/%.*$/, ""));
+    if (family === 0) {
+      let found: { address: string; family: number };
+      try {
+        found = await dns.promises.lookup(host);
+      } catch (err) {
+        // Bun's message leaves out the name ("getaddrinfo ENOTFOUND"); Node's has it.
+        const e = err as Error;
+        if (!e.message.includes(host)) e.message += ` ${host}`;
+        throw e;
+      }
+      ip = found.address;
+      family = found.family;
+    }
+    port = options.port ?? 0;
+    sa = inetAddress(c, ip, family, port);
+    domain = family === 4 ? AF_INET : p.AF_INET6;
+    anyIPv6 = family === 6 && ipv6Bytes(ip.replace(/%.*$/, "")).every((b) => b === 0);
+    shown = ip;
+  }
+  const fd = c.socket(domain, SOCK_STREAM | p.SOCK_FLAGS, 0);
+  if (fd < 0) throw systemError("socket", c.errno());
+  const fail = (syscall: string, errno: number): never => {
+    c.close(fd);
+    throw systemError(syscall, errno, shown, port);
+  };
+  const on = new Int32Array([1]);
+  if (domain !== AF_UNIX) {
+    if (c.setsockopt(fd, p.SOL_SOCKET, p.SO_REUSEADDR, on, 4) < 0) fail("setsockopt", c.errno());
+    if (options.reusePort && c.setsockopt(fd, p.SOL_SOCKET, p.SO_REUSEPORT, on, 4) < 0) fail("setsockopt", c.errno());
+    // `::` takes IPv4 too where the system allows it (ignored when it does not).
+    if (anyIPv6) {
+      c.setsockopt(fd, IPPROTO_IPV6, p.IPV6_V6ONLY, new Int32Array([0]), 4);
+    }
+  } else {
+    removeStaleSocket(options.path!);
+  }
+  if (c.bind(fd, sa, sa.byteLength) < 0) fail("bind", c.errno());
+  if (c.listen(fd, options.backlog ?? 511) < 0) fail("listen", c.errno());
+  let bound: { host: string; port: number; path?: string };
+  try {
+    bound = boundAddress(c, fd);
+  } catch (err) {
+    c.close(fd);
+    throw err;
+  }
+  if (domain === AF_UNIX) {
+    let inode = 0;
+    try {
+      inode = fs.statSync(options.path!).ino;
+    } catch { /* removed meanwhile */ }
+    return new BunSharedSocket(fd, "", 0, options.path, inode);
+  }
+  return new BunSharedSocket(fd, bound.host, bound.port, undefined, 0);
+}
+
+/** Descriptors of the shared sockets passed by the parent (`spawnSelf({ shared })`), in order. */
+const FDS_ENV = "WORKERMAN_RT_FDS";
+const inheritedFds: number[] = (process.env[FDS_ENV] ?? "").split(",").filter((x) => x !== "").map(Number);
+// Not for this process's own children: they get their own list, or none.
+delete process.env[FDS_ENV];
+
+async function listenInherited(index: number, options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener> {
+  const inherited = inheritedFds[index];
+  if (inherited === undefined) {
+    throw new Error(`no inherited listening socket #${index} (this process got ${inheritedFds.length})`);
+  }
+  const tls = serverTls(options);
+  const c = await loadLibc();
+  const bound = boundAddress(c, inherited);
+  // Bun closes the descriptor it listens on when stopped: give it a copy, so that `close()`
+  // stops only this listener and a later `listenInherited(index)` can accept again.
+  const fd = c.dup(inherited);
+  if (fd < 0) throw systemError("dup", c.errno());
+  let listener: BunListener;
+  try {
+    listener = bun.listen<BunConn>({ fd, tls, allowHalfOpen: true, socket: serverHandler(onConnection, tls !== undefined) });
+  } catch (err) {
+    c.close(fd);
+    throw err;
+  }
+  // The socket file belongs to the master: this listener's close() leaves it in place.
+  return listenerOf(listener, bound.host, bound.port, bound.path, undefined);
+}
+
 // ---- child processes --------------------------------------------------------------------
 
 /** Inside an executable made by `bun build --compile` the script is embedded, not on the command line. */
@@ -625,33 +1058,70 @@ const signalNames = new Map<number, string>(
   Object.entries(os.constants.signals).map(([name, num]) => [num as number, name]),
 );
 
-function spawnSelf(options: SpawnOptions): Child {
-  const cmd = isStandalone()
+/** The command line that runs this script again: same runtime, flags and arguments. */
+function selfCommand(): string[] {
+  return isStandalone()
     ? [process.execPath, ...process.argv.slice(2)]
     : [process.execPath, ...process.execArgv, path.resolve(bun.main), ...process.argv.slice(2)];
-  const stdio = options.inheritStdio === false ? "ignore" : "inherit";
+}
+
+/**
+ * Start this script again with an IPC channel. Stdio slots: 0-2 as asked, then one slot per
+ * shared socket (3, 4, ..., listed in {@link FDS_ENV}); Bun puts the IPC channel on the next
+ * number after the last slot and tells the child through NODE_CHANNEL_FD.
+ */
+function spawnChild(options: SpawnOptions, daemon: boolean): Child {
+  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  delete env[FDS_ENV];
+  const stdio: BunStdio[] = [];
+  let outFd = -1;
+  if (options.stdoutFile !== undefined) {
+    outFd = fs.openSync(options.stdoutFile, "a");
+    stdio.push("ignore", outFd, outFd);
+  } else {
+    const mode = daemon || options.inheritStdio === false ? "ignore" : "inherit";
+    stdio.push(mode, mode, mode);
+  }
+  const slots: number[] = [];
+  for (const socket of options.shared ?? []) {
+    if (!(socket instanceof BunSharedSocket) || socket.fd < 0) {
+      if (outFd >= 0) fs.closeSync(outFd);
+      throw new Error("spawn: shared sockets must come from bindShared() and be open");
+    }
+    slots.push(stdio.length);
+    stdio.push(socket.fd);
+  }
+  if (slots.length > 0) env[FDS_ENV] = slots.join(",");
   let exited = false;
-  const proc = bun.spawn(cmd, {
-    env: { ...process.env, ...options.env },
-    stdio: [stdio, stdio, stdio],
-    // Same wire format as node.ts's fork (and so the same message semantics on every runtime).
-    serialization: "json",
-    ipc(message) {
-      options.onMessage?.(message);
-    },
-    onExit(_p, exitCode, signalCode) {
-      if (exited) return;
-      exited = true;
-      const signal = typeof signalCode === "number" ? (signalNames.get(signalCode) ?? String(signalCode)) : signalCode;
-      options.onExit(signal ? null : exitCode, signal ?? null);
-    },
-  });
+  let detached = false;
+  let proc: BunSubprocess;
+  try {
+    proc = bun.spawn(selfCommand(), {
+      env,
+      stdio,
+      detached: daemon,
+      // Same wire format as node.ts's fork (and so the same message semantics on every runtime).
+      serialization: "json",
+      ipc(message) {
+        if (!detached) options.onMessage?.(message);
+      },
+      onExit(_p, exitCode, signalCode) {
+        if (exited) return;
+        exited = true;
+        if (detached) return;
+        const signal = typeof signalCode === "number" ? (signalNames.get(signalCode) ?? String(signalCode)) : signalCode;
+        options.onExit(signal ? null : exitCode, signal ?? null);
+      },
+    });
+  } finally {
+    if (outFd >= 0) fs.closeSync(outFd); // the child has its own copy
+  }
   return {
     get pid() {
       return proc.pid;
     },
     send(message) {
-      if (exited || !proc.connected) return false;
+      if (exited || detached || !proc.connected) return false;
       try {
         return proc.send(message) !== false;
       } catch {
@@ -663,7 +1133,24 @@ function spawnSelf(options: SpawnOptions): Child {
         proc.kill(signal);
       } catch { /* already gone */ }
     },
+    detach() {
+      if (detached) return;
+      detached = true;
+      try {
+        proc.disconnect();
+      } catch { /* already closed */ }
+      proc.unref();
+    },
   };
+}
+
+function spawnSelf(options: SpawnOptions): Child {
+  return spawnChild(options, false);
+}
+
+/** A new session (setsid), stdin closed, stdout/stderr to `stdoutFile` or /dev/null. */
+function spawnDaemon(options: SpawnOptions): Child {
+  return spawnChild(options, true);
 }
 
 export const runtime: Runtime = {
@@ -672,7 +1159,11 @@ export const runtime: Runtime = {
   listen,
   connect,
   udp,
+  bindShared,
+  listenInherited,
+  supportsReusePort: true,
   spawnSelf,
+  spawnDaemon,
   ...commonProcessFacts,
   get args() {
     return process.argv.slice(2);

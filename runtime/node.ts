@@ -11,7 +11,9 @@ import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fork, type ChildProcess } from "node:child_process";
+import { type ChildProcess, fork, spawn, type StdioOptions } from "node:child_process";
+import { lookup } from "node:dns/promises";
+import { getSystemErrorName } from "node:util";
 import process from "node:process";
 import type {
   Child,
@@ -22,6 +24,7 @@ import type {
   ListenOptions,
   Listener,
   Runtime,
+  SharedSocket,
   SpawnOptions,
   UdpOptions,
   UdpSocket,
@@ -104,7 +107,8 @@ function prepare(socket: net.Socket): NodeConn {
   return new NodeConn(socket);
 }
 
-export async function listen(options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener> {
+/** A net/tls server whose connections reach `onConnection` as {@link Conn}s. */
+function createServer(options: ListenOptions, onConnection: (conn: Conn) => void): net.Server {
   const accept = (socket: net.Socket) => onConnection(prepare(socket));
   const serverOptions = { allowHalfOpen: true, pauseOnConnect: false };
   const server: net.Server = options.transport === "ssl"
@@ -114,6 +118,31 @@ export async function listen(options: ListenOptions, onConnection: (conn: Conn) 
     // A plain-text or broken client on a TLS port must not disturb anyone else.
     server.on("tlsClientError", (_err: Error, socket: net.Socket) => socket.destroy());
   }
+  return server;
+}
+
+/** The {@link Listener} view of a listening server. */
+function listenerOf(server: net.Server, options: ListenOptions, removePath: boolean): Listener {
+  server.on("error", (err) => console.error(`listener error: ${err.message}`));
+  const address = server.address();
+  return {
+    host: typeof address === "object" && address ? address.address : "",
+    port: typeof address === "object" && address ? address.port : 0,
+    path: options.transport === "unix" ? options.path : undefined,
+    close() {
+      server.close();
+      if (removePath && options.transport === "unix" && options.path) {
+        try {
+          fs.unlinkSync(options.path);
+        } catch { /* already gone */ }
+      }
+    },
+  };
+}
+
+export async function listen(options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener> {
+  if (options.reusePort && !supportsReusePort) throw reusePortUnsupported();
+  const server = createServer(options, onConnection);
   if (options.transport === "unix" && options.path && fs.existsSync(options.path)) {
     fs.unlinkSync(options.path); // a stale socket file from a previous run
   }
@@ -128,14 +157,80 @@ export async function listen(options: ListenOptions, onConnection: (conn: Conn) 
       resolve();
     });
   });
-  server.on("error", (err) => console.error(`listener error: ${err.message}`));
-  const address = server.address();
-  return {
-    host: typeof address === "object" && address ? address.address : "",
-    port: typeof address === "object" && address ? address.port : 0,
-    path: options.transport === "unix" ? options.path : undefined,
+  return listenerOf(server, options, true);
+}
+
+/** SO_REUSEPORT through `listen({ reusePort })` arrived in Node 22.12; Deno's and Bun's node:net have it. */
+export const supportsReusePort: boolean = (() => {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown };
+  if (g.Deno || g.Bun) return true;
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+})();
+
+function reusePortUnsupported(): Error {
+  return Object.assign(
+    new Error(
+      `reusePort needs Node 22.12 or later (this is Node ${process.versions.node}); ` +
+        `remove "reusePort = true" to share the master's socket, or run on Deno or Bun`,
+    ),
+    { code: "ERR_REUSEPORT_UNSUPPORTED" },
+  );
+}
+
+// ---- sockets shared by a master with its children ---------------------------------------
+//
+// The master binds a raw handle (as Node's cluster does in SCHED_NONE mode) and never listens
+// or accepts on it; each child receives it over the fork channel and listens on it. The
+// socket stays open while the master holds it, so connections queue in the kernel while a
+// child is replaced.
+
+interface NodeSharedSocket extends SharedSocket {
+  handle: object;
+}
+
+interface RawHandle {
+  getsockname?(out: Record<string, unknown>): number;
+  close(): void;
+}
+
+const createServerHandle = (net as unknown as {
+  _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): RawHandle | number;
+})._createServerHandle;
+
+export async function bindShared(options: ListenOptions): Promise<SharedSocket> {
+  let handle: RawHandle | number;
+  let host = "";
+  if (options.transport === "unix") {
+    if (options.path && fs.existsSync(options.path)) fs.unlinkSync(options.path);
+    handle = createServerHandle(options.path!, -1, -1);
+  } else {
+    host = options.host || "0.0.0.0";
+    const family = net.isIP(host) || (await lookup(host)).family;
+    if (!net.isIP(host)) host = (await lookup(host)).address;
+    handle = createServerHandle(host, options.port ?? 0, family);
+  }
+  if (typeof handle === "number") {
+    const code = getSystemErrorName(handle);
+    const where = options.transport === "unix" ? options.path : `${host}:${options.port}`;
+    throw Object.assign(new Error(`bind ${where}: ${code}`), { code });
+  }
+  const out: Record<string, unknown> = {};
+  handle.getsockname?.(out);
+  if (options.transport !== "unix" && options.port && out.port !== options.port) {
+    // libuv defers EADDRINUSE from bind() to listen(), which the master never calls: the
+    // socket is simply left unbound.
+    handle.close();
+    throw Object.assign(new Error(`bind ${host}:${options.port}: EADDRINUSE`), { code: "EADDRINUSE" });
+  }
+  const raw = handle;
+  const shared: NodeSharedSocket = {
+    host: (out.address as string) ?? host,
+    port: (out.port as number) ?? 0,
+    path: options.path,
+    handle: raw,
     close() {
-      server.close();
+      raw.close();
       if (options.transport === "unix" && options.path) {
         try {
           fs.unlinkSync(options.path);
@@ -143,6 +238,43 @@ export async function listen(options: ListenOptions, onConnection: (conn: Conn) 
       }
     },
   };
+  return shared;
+}
+
+const SHARED_ENV = "WORKERMAN_RT_SHARED";
+const received: unknown[] = [];
+const waiting = new Map<number, (handle: unknown) => void>();
+
+// A child started with shared sockets collects them as they arrive, before anyone asks.
+if (process.env[SHARED_ENV] && typeof process.send === "function") {
+  process.on("message", (message: { __wm?: string; index?: number }, handle: unknown) => {
+    if (message?.__wm !== "listener" || typeof message.index !== "number") return;
+    received[message.index] = handle;
+    waiting.get(message.index)?.(handle);
+  });
+}
+
+export async function listenInherited(
+  index: number,
+  options: ListenOptions,
+  onConnection: (conn: Conn) => void,
+): Promise<Listener> {
+  const handle = received[index] ?? await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening socket #${index} from the master within 10 s`)), 10_000);
+    waiting.set(index, (h) => {
+      clearTimeout(timer);
+      resolve(h);
+    });
+  });
+  const server = createServer(options, onConnection);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(handle as net.ListenOptions, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return listenerOf(server, options, false);
 }
 
 export function connect(options: ConnectOptions): Promise<Conn> {
@@ -202,11 +334,37 @@ export async function udp(options: UdpOptions, onDatagram: (d: Datagram) => void
   };
 }
 
-/** Wraps a forked child in the {@link Child} shape. */
+/** The stdio of a child: inherited, discarded, or appended to `stdoutFile`; always with an IPC channel. */
+export function childStdio(options: SpawnOptions): StdioOptions {
+  if (options.stdoutFile) {
+    const fd = fs.openSync(options.stdoutFile, "a");
+    return ["ignore", fd, fd, "ipc"];
+  }
+  return options.inheritStdio === false ? ["ignore", "ignore", "ignore", "ipc"] : ["inherit", "inherit", "inherit", "ipc"];
+}
+
+/** The environment of a child: the parent's, `options.env`, and how many shared sockets follow. */
+export function childEnv(options: SpawnOptions): Record<string, string | undefined> {
+  return { ...process.env, ...options.env, [SHARED_ENV]: options.shared?.length ? String(options.shared.length) : "" };
+}
+
+/** Wraps a forked child in the {@link Child} shape and hands it the shared sockets. */
 export function wrapChild(child: ChildProcess, options: SpawnOptions): Child {
-  if (options.onMessage) child.on("message", (m) => options.onMessage!(m));
+  if (options.onMessage) {
+    child.on("message", (m: { __wm?: string }) => {
+      if (!m?.__wm) options.onMessage!(m);
+    });
+  }
   child.on("exit", (code, signal) => options.onExit(code, signal));
+  child.on("error", () => {}); // a failed send on a closing channel; the exit event reports the end
+  options.shared?.forEach((socket, index) => {
+    child.send({ __wm: "listener", index }, (socket as NodeSharedSocket).handle as net.Server);
+  });
   return {
+    detach() {
+      if (child.connected) child.disconnect();
+      child.unref();
+    },
     get pid() {
       return child.pid ?? 0;
     },
@@ -226,9 +384,18 @@ export function wrapChild(child: ChildProcess, options: SpawnOptions): Child {
 
 function spawnSelf(options: SpawnOptions): Child {
   const child = fork(process.argv[1], process.argv.slice(2), {
-    env: { ...process.env, ...options.env },
+    env: childEnv(options),
     execArgv: process.execArgv,
-    stdio: options.inheritStdio === false ? ["ignore", "ignore", "ignore", "ipc"] : ["inherit", "inherit", "inherit", "ipc"],
+    stdio: childStdio(options),
+  });
+  return wrapChild(child, options);
+}
+
+function spawnDaemon(options: SpawnOptions): Child {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...process.argv.slice(2)], {
+    env: childEnv(options),
+    stdio: childStdio({ ...options, stdoutFile: options.stdoutFile || "/dev/null" }),
+    detached: true,
   });
   return wrapChild(child, options);
 }
@@ -239,7 +406,11 @@ export const runtime: Runtime = {
   listen,
   connect,
   udp,
+  bindShared,
+  listenInherited,
+  supportsReusePort,
   spawnSelf,
+  spawnDaemon,
   ...commonProcessFacts,
   get args() {
     return process.argv.slice(2);

@@ -95,6 +95,18 @@ export interface Listener {
   close(): void;
 }
 
+/**
+ * A listening socket the master binds for its children (`Runtime.bindShared`). The master
+ * itself never accepts on it; children accept directly, so a child that exits loses no
+ * queued connection and the port stays open while children are replaced.
+ */
+export interface SharedSocket {
+  readonly host: string;
+  readonly port: number;
+  readonly path?: string;
+  close(): void;
+}
+
 /** A datagram received on a {@link UdpSocket}. */
 export interface Datagram {
   data: Uint8Array;
@@ -123,6 +135,18 @@ export interface Child {
   /** Send a JSON-serialisable message; false when the channel is gone. */
   send(message: unknown): boolean;
   kill(signal?: string): void;
+  /** Close the message channel and stop waiting for the child (it lives on). */
+  detach(): void;
+}
+
+/** The message channel of a process started by `spawnSelf`/`spawnDaemon`, seen from inside. */
+export interface ParentChannel {
+  send(message: unknown): boolean;
+  onMessage(cb: (message: unknown) => void): void;
+  /** The parent went away (it exited or closed the channel). */
+  onDisconnect(cb: () => void): void;
+  /** Close the channel (the daemon does this once it has reported that it is serving). */
+  disconnect(): void;
 }
 
 export interface SpawnOptions {
@@ -133,6 +157,10 @@ export interface SpawnOptions {
   onExit(code: number | null, signal: string | null): void;
   /** Pass stdout/stderr through to the parent's (default true). */
   inheritStdio?: boolean;
+  /** Append the child's stdout/stderr to this file instead (stdin is closed). */
+  stdoutFile?: string;
+  /** Listening sockets for the child, which accepts on them with `listenInherited(index)`. */
+  shared?: SharedSocket[];
 }
 
 /** Memory facts in bytes. */
@@ -151,17 +179,48 @@ export interface Runtime {
   connect(options: ConnectOptions): Promise<Conn>;
   udp(options: UdpOptions, onDatagram: (datagram: Datagram) => void): Promise<UdpSocket>;
 
+  /**
+   * Master: bind a listening socket for children to accept on (TCP, TLS-to-be, unix). The
+   * master never accepts on it. Errors (EADDRINUSE, ...) reject.
+   */
+  bindShared(options: ListenOptions): Promise<SharedSocket>;
+  /**
+   * Child: accept on the `index`-th socket the parent passed in `spawnSelf({ shared })`, with
+   * `options` saying how (transport `ssl` + tls for TLS). Same connections as `listen`.
+   */
+  listenInherited(index: number, options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener>;
+  /** True when `listen({ reusePort: true })` works on this runtime (Node 20 has no SO_REUSEPORT). */
+  readonly supportsReusePort: boolean;
+
   /** Re-execute the running script (same runtime, same flags) as a child with a message channel. */
   spawnSelf(options: SpawnOptions): Child;
-  /** The message channel to the parent, when this process was started by `spawnSelf`. */
-  parentChannel(): { send(message: unknown): boolean; onMessage(cb: (message: unknown) => void): void } | null;
+  /**
+   * Re-execute the running script detached: a new session, stdin closed, stdout/stderr
+   * appended to `options.stdoutFile` (default /dev/null), with a message channel the daemon
+   * closes once it has reported (`ParentChannel.disconnect`).
+   */
+  spawnDaemon(options: SpawnOptions): Child;
+  /** The message channel to the parent, when this process was started by `spawnSelf`/`spawnDaemon`. */
+  parentChannel(): ParentChannel | null;
 
   /** Install a handler for a signal (SIGINT, SIGTERM, ...). Returns a function that removes it. */
   onSignal(signal: string, handler: () => void): () => void;
   /** Send a signal; false when the process does not exist. */
   kill(pid: number, signal: string): boolean;
 
+  /** True when a process with this pid exists. */
+  isAlive(pid: number): boolean;
+  /** True when running as root (uid 0). */
+  isRoot(): boolean;
+  /** Switch this process to `user` (and `group`, default the user's group); returns an error message or null. */
+  switchUser(user: string, group?: string): string | null;
+  /** True when standard output is a terminal. */
+  isTTY(): boolean;
+
   readFile(path: string): string | null;
+  /** Create `path` holding `data` only if it does not exist yet (a lock); false when it exists. */
+  createExclusive(path: string, data: string): boolean;
+  chmod(path: string, mode: number): void;
   writeFile(path: string, data: string): void;
   appendFile(path: string, data: string): void;
   removeFile(path: string): void;
