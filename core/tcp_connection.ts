@@ -89,6 +89,8 @@ export class TcpConnection implements ConnHandler {
   protected _pending: (string | Uint8Array)[] | null = null;
   protected _pendingLength = 0;
   private _eof = false;
+  /** Close once the read being handled (or the next one) has been answered. */
+  private _closeWhenIdle = false;
   private _closeTimer: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor(socket: Conn | null, worker: ConnectionOwner | null, protocol: Protocol | null) {
@@ -231,6 +233,7 @@ export class TcpConnection implements ConnHandler {
       this._consume(chunk);
     } finally {
       this._corked = false;
+      if (this._closeWhenIdle && !this._recv) this.close();
       if (this._pending) this._flushPending();
       else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
     }
@@ -342,6 +345,16 @@ export class TcpConnection implements ConnHandler {
     if (this._corked) return; // the write after this read shuts down when it completes
     if (this._pending) this._flushPending();
     else if (this.getSendBufferQueueSize() === 0) this._shutdown();
+  }
+
+  /**
+   * Close as soon as no request is half-received: now if the connection has been talking and
+   * holds no partial package, otherwise right after its next complete read has been answered.
+   * Used when a process stops, so that a request already on its way is answered, not cut off.
+   */
+  closeWhenIdle(): void {
+    if (this.bytesRead > 0 && !this._recv) this.close();
+    else this._closeWhenIdle = true;
   }
 
   /** Everything is written: send FIN and wait (bounded) for the peer's. */

@@ -265,7 +265,8 @@ export class Worker {
 
   /**
    * Stop this Worker in this process: `onWorkerStop`, stop listening, then close every
-   * connection (flushing what is queued) — or, when `graceful`, let them finish on their own.
+   * connection as soon as it is idle (a request already on its way is answered first) — or,
+   * when `graceful`, let the clients close them.
    * Resolves when every connection is closed, or after `timeout` seconds (not graceful).
    */
   async stop(graceful = false, timeout = Worker.stopTimeout): Promise<void> {
@@ -273,7 +274,7 @@ export class Worker {
     this.stopping = true;
     if (this.onWorkerStop) await safeCall(() => `onWorkerStop of worker ${this.name}`, this.onWorkerStop, this);
     this.unlisten();
-    if (!graceful) for (const conn of this.connections.values()) conn.close();
+    if (!graceful) for (const conn of this.connections.values()) conn.closeWhenIdle();
     const deadline = graceful ? Infinity : Date.now() + timeout * 1000;
     let reported = this.connections.size;
     while (this.connections.size > 0 && Date.now() < deadline) {

@@ -174,6 +174,23 @@ describe("sending", () => {
     expect(owner.connections.size).toBe(0);
   });
 
+  it("closeWhenIdle() answers a request already on its way before closing, and closes an idle connection at once", () => {
+    const fresh = connection(Text);
+    fresh.conn.onMessage = (c: TcpConnection, line: string) => c.send(`re ${line}`);
+    fresh.conn.closeWhenIdle();
+    expect(fresh.conn.getStatus(false)).toBe("ESTABLISHED");
+    fresh.conn.handleData(enc("par"));
+    expect(fresh.conn.getStatus(false)).toBe("ESTABLISHED"); // half a request: wait for the rest
+    fresh.conn.handleData(enc("tial\n"));
+    expect(fresh.socket.written).toBe("re partial\n");
+    expect(fresh.socket.ended).toBe(true);
+
+    const idle = connection(Text);
+    idle.conn.handleData(enc("done\n"));
+    idle.conn.closeWhenIdle();
+    expect(idle.socket.ended).toBe(true);
+  });
+
   it("the peer's half-close gets the pending reply before the connection closes", () => {
     const { conn, socket, events } = connection(Text);
     conn.onMessage = (c: TcpConnection, line: string) => c.send(`re ${line}`);

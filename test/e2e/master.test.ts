@@ -1,0 +1,263 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TestClient } from "../helpers/client.ts";
+import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Run a control command of the fixture to completion. */
+async function command(runtime: (typeof RUNTIMES)[number], env: Record<string, string>, ...args: string[]) {
+  const run = runFixture(runtime, "cluster", args, env);
+  const code = await run.exited;
+  return { code, out: run.output() };
+}
+
+/** Ask the text port which process answers, once per new connection. */
+async function ask(port: number, line = "pid"): Promise<string> {
+  const c = await TestClient.connect(port);
+  await c.request(`${line}\n`, "\n");
+  c.close();
+  return c.text.trim();
+}
+
+function started(output: string, name: string): Map<number, number> {
+  const ids = new Map<number, number>(); // id -> latest pid
+  for (const m of output.matchAll(new RegExp(`STARTED ${name} id=(\\d+) pid=(\\d+)`, "g"))) {
+    ids.set(Number(m[1]), Number(m[2]));
+  }
+  return ids;
+}
+
+describe.each(RUNTIMES)("the master process on %s", (runtime) => {
+  let dir: string;
+  let env: Record<string, string>;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), `wm-master-${runtime}-`));
+    env = { PID_FILE: join(dir, "app.pid"), LOG_FILE: join(dir, "app.log") };
+    server = await startServer(runtime, "cluster", ["start"], env);
+  });
+  afterAll(async () => {
+    await server?.stop(8000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("count = 4 processes share one port and each is served by its own process", async () => {
+    await until(() => started(server.output(), "Echo").size === 4, "4 Echo processes");
+    const pids = new Set<string>();
+    for (let i = 0; i < 60 && pids.size < 2; i++) pids.add((await ask(server.ports[0])).split(" ")[1]);
+    expect(pids.size).toBeGreaterThanOrEqual(2);
+    const ids = started(server.output(), "Echo");
+    expect([...ids.keys()].sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  it("kill -9 of a child is followed at once by a new process with the same id, and status counts the exit", async () => {
+    const before = started(server.output(), "Echo");
+    const victim = before.get(1)!;
+    process.kill(victim, "SIGKILL");
+    await until(() => (started(server.output(), "Echo").get(1) ?? victim) !== victim, "a new process with id 1", 5000);
+    expect(isAlive(started(server.output(), "Echo").get(1)!)).toBe(true);
+    await server.waitForOutput(new RegExp(`worker\\[Echo:${victim}\\] exit with status 9`));
+    const { code, out } = await command(runtime, env, "status");
+    expect(code).toBe(0);
+    expect(out).toMatch(/GLOBAL STATUS/);
+    expect(out).toMatch(/^Echo\s+9\s+1$/m);
+    expect(out).toMatch(/2 workers\s+5 processes/);
+    expect(out.match(/\[idle\]/g)).toHaveLength(5);
+    expect(out).toMatch(/^Summary\t/m);
+  });
+
+  it("connections lists the open connections of every process", async () => {
+    const held = await TestClient.connect(server.ports[1]);
+    await held.request("hello\n", "keeper");
+    const { code, out } = await command(runtime, env, "connections");
+    expect(code).toBe(0);
+    expect(out).toMatch(/WORKERMAN CONNECTION STATUS/);
+    expect(out).toMatch(new RegExp(`Keeper\\s+\\d+\\s+tcp\\s+text.*ESTABLISHED\\s+127\\.0\\.0\\.1:${server.ports[1]}`));
+    held.close();
+  });
+
+  it("reload replaces every reloadable process one at a time, keeps reloadable = false ones and their connections, and a client hammering the port sees no refused or reset connection", async () => {
+    const echoBefore = started(server.output(), "Echo");
+    const keeperBefore = started(server.output(), "Keeper").get(0)!;
+    const held = await TestClient.connect(server.ports[1]);
+    await held.request("before\n", `keeper ${keeperBefore} before`);
+
+    let stop = false;
+    const failures: string[] = [];
+    let ok = 0;
+    const hammer = (async () => {
+      while (!stop) {
+        try {
+          const answer = await ask(server.ports[0]);
+          if (answer.startsWith("pid ")) ok++;
+          else failures.push(`unexpected answer ${JSON.stringify(answer)}`);
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+      }
+    })();
+    const mark = server.output().length;
+    const { code } = await command(runtime, env, "reload");
+    expect(code).toBe(0);
+    await server.waitForOutput(/reload done/, 30_000);
+    stop = true;
+    await hammer;
+
+    const echoAfter = started(server.output(), "Echo");
+    for (const [id, pid] of echoBefore) expect(echoAfter.get(id), `id ${id}`).not.toBe(pid);
+    expect(server.output().slice(mark)).toMatch(new RegExp(`RELOADED Keeper pid=${keeperBefore}`));
+    expect(started(server.output(), "Keeper").get(0)).toBe(keeperBefore);
+    await held.request("after\n", `keeper ${keeperBefore} after`);
+    held.close();
+    expect(failures).toEqual([]);
+    expect(ok).toBeGreaterThan(0);
+  });
+
+  it("a second start fails with 'already running' and a non-zero exit", async () => {
+    const { code, out } = await command(runtime, env, "start");
+    expect(code).toBe(1);
+    expect(out).toMatch(/already running/);
+  });
+});
+
+describe.each(RUNTIMES)("start -d, stop and restart on %s", (runtime) => {
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), `wm-daemon-${runtime}-`));
+    env = { PID_FILE: join(dir, "app.pid"), STDOUT_FILE: join(dir, "stdout.log") };
+  });
+  afterAll(() => {
+    const pid = Number(existsSync(env.PID_FILE) ? readFileSync(env.PID_FILE, "utf8") : 0);
+    if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("start -d returns once serving; status, reload and stop work against the daemon; stop leaves no process, pid file or socket", async () => {
+    const start = await command(runtime, env, "start", "-d");
+    expect(start.code, start.out).toBe(0);
+    expect(start.out).toMatch(/Start success\./);
+    const port = Number(/Echo\s+text:\/\/127\.0\.0\.1:(\d+)/.exec(start.out)![1]);
+    const masterPid = Number(readFileSync(env.PID_FILE, "utf8"));
+    expect(isAlive(masterPid)).toBe(true);
+    expect(await ask(port)).toMatch(/^pid \d+ id \d$/);
+
+    const status = await command(runtime, env, "status");
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/5 processes/);
+    const childPids = [...status.out.matchAll(/^(\d+)\t/gm)].map((m) => Number(m[1]));
+    expect(childPids).toHaveLength(5);
+
+    expect((await command(runtime, env, "connections")).code).toBe(0);
+    expect((await command(runtime, env, "reload")).code).toBe(0);
+
+    const again = await command(runtime, env, "start", "-d");
+    expect(again.code).toBe(1);
+    expect(again.out).toMatch(/already running/);
+
+    const stop = await command(runtime, env, "stop");
+    expect(stop.code, stop.out).toBe(0);
+    expect(stop.out).toMatch(/stop success/);
+    expect(isAlive(masterPid)).toBe(false);
+    await until(() => childPids.every((p) => !isAlive(p)), "every child to be gone", 5000);
+    expect(existsSync(env.PID_FILE)).toBe(false);
+    expect(existsSync(`${env.PID_FILE}.sock`)).toBe(false);
+  });
+
+  it("commands against a server that is not running say 'not run' and exit non-zero", async () => {
+    for (const cmd of ["stop", "status", "reload", "connections"]) {
+      const { code, out } = await command(runtime, env, cmd);
+      expect(code, cmd).toBe(1);
+      expect(out, cmd).toMatch(/not run/);
+    }
+  });
+
+  it("restart -d stops a running daemon and starts a new one", async () => {
+    expect((await command(runtime, env, "start", "-d")).code).toBe(0);
+    const first = Number(readFileSync(env.PID_FILE, "utf8"));
+    const restart = await command(runtime, env, "restart", "-d");
+    expect(restart.code, restart.out).toBe(0);
+    expect(restart.out).toMatch(/stop success[\s\S]*Start success\./);
+    const second = Number(readFileSync(env.PID_FILE, "utf8"));
+    expect(second).not.toBe(first);
+    expect(isAlive(first)).toBe(false);
+    expect((await command(runtime, env, "stop")).code).toBe(0);
+  });
+});
+
+describe.each(RUNTIMES)("stopping on %s", (runtime) => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), `wm-stop-${runtime}-`));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("stop -g lets an open connection finish its request before the processes exit", async () => {
+    const env = { PID_FILE: join(dir, "graceful.pid") };
+    const server = await startServer(runtime, "cluster", ["start"], env);
+    try {
+      const client = await TestClient.connect(server.ports[0]);
+      client.write("slow 1500\n");
+      const stopping = command(runtime, env, "stop", "-g");
+      await client.untilText("slow done", 15_000);
+      client.close();
+      const { code, out } = await stopping;
+      expect(code, out).toBe(0);
+      expect(out).toMatch(/is gracefully stopping[\s\S]*stop success/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("stop kills a process stuck in a busy loop after stopTimeout and still succeeds", async () => {
+    const env = { PID_FILE: join(dir, "busy.pid") };
+    const server = await startServer(runtime, "cluster", ["start"], env);
+    try {
+      const busy = Number((await ask(server.ports[0], "busy")).split(" ")[1]);
+      await new Promise((r) => setTimeout(r, 200)); // let it enter the loop
+      const { code, out } = await command(runtime, env, "stop");
+      expect(code, out).toBe(0);
+      expect(out).toMatch(/stop success/);
+      await server.waitForOutput(new RegExp(`worker\\[Echo:${busy}\\] exit with status 9`));
+      expect(isAlive(busy)).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("a process that keeps dying right after start is restarted with a growing delay, logged once per streak", async () => {
+    const env = { PID_FILE: join(dir, "crash.pid") };
+    const server = await startServer(runtime, "crash_loop", ["start"], env);
+    try {
+      await server.waitForOutput(/keeps exiting within a second of starting/);
+      await new Promise((r) => setTimeout(r, 2500));
+      const out = server.output();
+      expect(out.match(/keeps exiting within a second/g)).toHaveLength(1);
+      const exits = out.match(/worker\[Crashy:\d+\] exit with status 768/g) ?? [];
+      // Without a back-off a 100 ms crash loop would exit ~25 times in these seconds.
+      expect(exits.length).toBeGreaterThanOrEqual(3);
+      expect(exits.length).toBeLessThan(12);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});
