@@ -288,7 +288,8 @@ export function connect(options: ConnectOptions): Promise<Conn> {
       const tlsOptions: tls.ConnectionOptions = {
         host: options.host,
         port: options.port,
-        servername: options.tls?.servername ?? options.host,
+        // SNI carries host names only (RFC 6066); an IP address is left out.
+        servername: options.tls?.servername ?? (options.host && !net.isIP(options.host) ? options.host : undefined),
         rejectUnauthorized: options.tls?.verify !== false,
       };
       if (options.tls?.ca) tlsOptions.ca = options.tls.ca;

@@ -28,6 +28,8 @@ describe.each(RUNTIMES)("the manual's examples on %s", (runtime) => {
   it("the text chat room gives each connection a uid and broadcasts every line to all", async () => {
     const alice = await TestClient.connect(server.ports[1]);
     const bob = await TestClient.connect(server.ports[1]);
+    // A connect() resolves once the kernel has accepted; a first line makes sure the server has too.
+    await bob.request("bob here\n", "said: bob here\n");
     alice.write("hi bob\n");
     await bob.untilText("said: hi bob\n");
     const aliceUid = /user\[(\d+)\] said: hi bob/.exec(bob.text)![1];
