@@ -261,3 +261,62 @@ describe.each(RUNTIMES)("stopping on %s", (runtime) => {
     }
   });
 });
+
+describe.each(RUNTIMES)("process options on %s", (runtime) => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), `wm-options-${runtime}-`));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reusePort gives each process its own socket where the runtime has SO_REUSEPORT, and a clear error where it has not", async () => {
+    const env = { PID_FILE: join(dir, "reuse.pid"), REUSE_PORT: "1" };
+    const [major, minor] = process.versions.node.split(".").map(Number);
+    const nodeHasIt = major > 22 || (major === 22 && minor >= 12);
+    if (runtime === "node" && !nodeHasIt) {
+      const run = runFixture(runtime, "options", ["start"], env);
+      expect(await run.exited).toBe(1);
+      expect(run.output()).toMatch(/reusePort, which needs SO_REUSEPORT support.*remove "reusePort = true"/);
+      return;
+    }
+    // With reusePort every process binds for itself, so port 0 would give each a different
+    // port: take a free one first.
+    const { createServer } = await import("node:net");
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const server = await startServer(runtime, "options", ["start"], { ...env, PORT: String(port) });
+    try {
+      await until(() => (server.output().match(/STARTED pid=/g) ?? []).length === 2, "two processes");
+      const pids = new Set<string>();
+      for (let i = 0; i < 100 && pids.size < 2; i++) pids.add((await ask(port)).split(" ")[1]);
+      expect(pids.size).toBe(2);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it("worker.user switches the processes to that user when the master runs as root", async () => {
+    if (process.getuid?.() !== 0) return; // only root can switch (CI runs as root)
+    const env = { PID_FILE: join(dir, "user.pid"), RUN_AS: "nobody" };
+    const server = await startServer(runtime, "options", ["start"], env);
+    try {
+      const answer = await ask(server.ports[0]);
+      expect(answer).toMatch(/^pid \d+ uid 65534$/);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it("when the master is killed with SIGKILL every process notices and exits: no orphan keeps the port", async () => {
+    const env = { PID_FILE: join(dir, "orphan.pid") };
+    const server = await startServer(runtime, "cluster", ["start"], env);
+    await until(() => started(server.output(), "Echo").size === 4, "4 Echo processes");
+    const children = [...started(server.output(), "Echo").values(), ...started(server.output(), "Keeper").values()];
+    server.proc.kill("SIGKILL");
+    await until(() => children.every((pid) => !isAlive(pid)), "every process to exit", 10_000);
+    const refused = await TestClient.connect(server.ports[0]).then((c) => (c.close(), false), () => true);
+    expect(refused).toBe(true);
+  });
+});
