@@ -36,7 +36,9 @@ import { commonProcessFacts } from "./_process.ts";
 const HANDLER = Symbol("handler");
 type HandledSocket = net.Socket & { [HANDLER]?: ConnHandler | null };
 function onSocketData(this: HandledSocket, chunk: Uint8Array) {
-  this[HANDLER]!.handleData(chunk);
+  // A plain Uint8Array view: the core slices every package out of it, and Buffer's own
+  // subarray() is several times slower than the typed array's (profiled on Node 20).
+  this[HANDLER]!.handleData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
 }
 function onSocketDrain(this: HandledSocket) {
   this[HANDLER]!.handleDrain();

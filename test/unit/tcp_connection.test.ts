@@ -53,6 +53,26 @@ describe("framing", () => {
     }
   });
 
+  it("text:// yields the same lines for long reads of many lines, ASCII or not, split at any offset", () => {
+    const lines = ["alpha one", "béta twö ünïcode", "", "gamma\r", "x".repeat(70), "δέλτα", "last"];
+    const stream = enc(lines.map((l) => `${l}\n`).join("").repeat(3));
+    const expected = Array(3).fill(lines.map((l) => l.replace(/\r$/, ""))).flat();
+    for (let cut = -1; cut <= stream.length; cut++) {
+      const { conn, messages } = connection(Text);
+      feed(conn, stream, cut);
+      expect(messages, `cut at ${cut}`).toEqual(expected);
+    }
+    const ascii = enc("0123456789 abcdefghij\n".repeat(20) + "tail");
+    for (let cut = 0; cut <= ascii.length; cut += 7) {
+      const { conn, messages } = connection(Text);
+      feed(conn, ascii, cut);
+      conn.handleData(enc("\n"));
+      expect(messages.length, `cut at ${cut}`).toBe(21);
+      expect(messages.slice(0, 20).every((m) => m === "0123456789 abcdefghij")).toBe(true);
+      expect(messages[20]).toBe("tail");
+    }
+  });
+
   it("frame:// encodes the total length including the 4-byte header, big-endian", () => {
     expect([...frame("ab")]).toEqual([0, 0, 0, 6, 97, 98]);
   });
