@@ -46,9 +46,10 @@ if (built) {
     const results = JSON.parse(readFileSync(report, "utf8"));
     passed += results.numPassedTests;
     failed += results.numFailedTests;
-    // A suite that failed to load counts as a failure even though it ran no test.
-    failed += results.testResults.filter((r: { status: string; assertionResults: unknown[] }) =>
-      r.status === "failed" && r.assertionResults.length === 0
+    // A file that failed without a failed test (it did not load, or a beforeAll/afterAll hook
+    // threw and its tests only show as skipped) counts as one failure.
+    failed += results.testResults.filter((r: { status: string; assertionResults: { status: string }[] }) =>
+      r.status === "failed" && !r.assertionResults.some((a) => a.status === "failed")
     ).length;
   } catch {
     console.log(`vitest wrote no report (exit ${run.status}); counting it as one failure`);

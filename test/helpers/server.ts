@@ -54,14 +54,14 @@ export function runFixture(
   };
   proc.stdout!.on("data", onChunk);
   proc.stderr!.on("data", onChunk);
+  let exitValue: number | string | undefined;
   const exited = new Promise<number | string>((resolve) => {
     proc.on("exit", (code, signal) => {
-      resolve(code ?? signal ?? -1);
+      exitValue = code ?? signal ?? -1; // set before waking the waiters, so they see it
+      resolve(exitValue);
       for (const w of waiters) w();
     });
   });
-  let exitValue: number | string | undefined;
-  exited.then((v) => (exitValue = v));
 
   const server: RunningServer = {
     proc,
