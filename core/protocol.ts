@@ -26,11 +26,27 @@ export interface Protocol {
   decode(buffer: Uint8Array, conn: ProtocolConnection): any;
   // deno-lint-ignore no-explicit-any
   encode(data: any, conn: ProtocolConnection): string | Uint8Array;
+  /**
+   * Optional, for speed: frame by offset instead of by view. `inputAt(buffer, offset, conn)`
+   * must equal `input(buffer.subarray(offset), conn)` and `decodeAt(buffer, start, end, conn)`
+   * must equal `decode(buffer.subarray(start, end), conn)`; a protocol that has both lets the
+   * framework frame a whole read without creating a view per package. Within one read the
+   * framework passes the same `buffer` object, in order.
+   */
+  inputAt?(buffer: Uint8Array, offset: number, conn: ProtocolConnection): number;
+  // deno-lint-ignore no-explicit-any
+  decodeAt?(buffer: Uint8Array, start: number, end: number, conn: ProtocolConnection): any;
   /** Called when an outgoing connection is established (a client protocol sends its handshake here). */
   onConnect?(conn: ProtocolConnection): void;
   /** Called after a connection using this protocol closed. */
   onClose?(conn: ProtocolConnection): void;
 }
+
+/**
+ * What `decode` returns for a package that carries no message (a WebSocket handshake, control
+ * frame or non-final fragment): nothing reaches `onMessage` and no request is counted.
+ */
+export const NO_MESSAGE: unique symbol = Symbol("workerman-ts no message");
 
 const registry = new Map<string, Protocol>();
 

@@ -13,7 +13,7 @@ import type { Conn, ConnHandler } from "../runtime/types.ts";
 import { formatHostPort, plainIp } from "./address.ts";
 import { asBytes, concatAll, copyFrom, utf8Encode } from "./bytes.ts";
 import { log, reportError } from "./log.ts";
-import type { Protocol } from "./protocol.ts";
+import { NO_MESSAGE, type Protocol } from "./protocol.ts";
 
 /** Error code passed to `onError` when a connect attempt fails. */
 export const WORKERMAN_CONNECT_FAIL = 1;
@@ -85,6 +85,8 @@ export class TcpConnection implements ConnHandler {
   private _paused = false;
   /** True while handling a read: sends are collected and written once afterwards. */
   private _corked = false;
+  /** The runtime's queued bytes when the read began (constant while corked). */
+  private _corkedQueue = 0;
   /** Sends collected while corked (or before an outgoing connection is established). */
   protected _pending: (string | Uint8Array)[] | null = null;
   protected _pendingLength = 0;
@@ -141,7 +143,8 @@ export class TcpConnection implements ConnHandler {
     } else if (typeof data !== "string" && !(data instanceof Uint8Array)) {
       data = String(data);
     }
-    const queued = this.getSendBufferQueueSize();
+    // While corked the runtime's queue cannot change: read it once per read, not per send.
+    const queued = this._corked ? this._pendingLength + this._corkedQueue : this.getSendBufferQueueSize();
     if (queued > 0 && queued >= this.maxSendBufferSize) {
       statistics.send_fail++;
       this._call("onError", this.onError, WORKERMAN_SEND_FAIL, "send buffer full and drop package");
@@ -150,7 +153,7 @@ export class TcpConnection implements ConnHandler {
     if (this._corked || status !== TcpConnection.STATUS_ESTABLISHED) {
       (this._pending ??= []).push(data);
       this._pendingLength += data.length; // UTF-16 units for strings: close enough for the limit
-      this._checkBufferFull();
+      if (queued + data.length >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
       return null;
     }
     const bytes = typeof data === "string" ? utf8Encode(data) : data;
@@ -229,6 +232,7 @@ export class TcpConnection implements ConnHandler {
       return;
     }
     this._corked = true;
+    this._corkedQueue = this._socket?.bufferedAmount ?? 0;
     try {
       this._consume(chunk);
     } finally {
@@ -245,6 +249,10 @@ export class TcpConnection implements ConnHandler {
     if (!protocol) {
       statistics.total_request++;
       this._dispatch(asBytes(buffer));
+      return;
+    }
+    if (protocol.inputAt && protocol.decodeAt) {
+      this._consumeAt(buffer, protocol);
       return;
     }
     let offset = 0;
@@ -272,7 +280,6 @@ export class TcpConnection implements ConnHandler {
       if (view.length < length) break;
       offset += length;
       this._packageLength = 0;
-      statistics.total_request++;
       let message: unknown;
       try {
         message = protocol.decode(length === view.length ? view : view.subarray(0, length), this);
@@ -281,6 +288,54 @@ export class TcpConnection implements ConnHandler {
         this.destroy();
         return;
       }
+      if (message === NO_MESSAGE) continue;
+      statistics.total_request++;
+      this._dispatch(message);
+    }
+    if (offset < total && this._status !== TcpConnection.STATUS_CLOSED) {
+      const rest = offset === 0 ? buffer : copyFrom(buffer, offset);
+      this._recv = [rest];
+      this._recvLength = rest.length;
+    }
+  }
+
+  /** `_consume` for protocols that frame by offset: no view per package. */
+  private _consumeAt(buffer: Uint8Array, protocol: Protocol): void {
+    let offset = 0;
+    const total = buffer.length;
+    while (offset < total && !this._paused && this._status === TcpConnection.STATUS_ESTABLISHED) {
+      let length = this._packageLength;
+      if (length === 0) {
+        try {
+          length = protocol.inputAt!(buffer, offset, this);
+        } catch (err) {
+          reportError(this._where("protocol inputAt()"), err);
+          this.destroy();
+          return;
+        }
+        if (length === 0) break;
+        if (!(typeof length === "number" && Number.isInteger(length) && length > 0 && length <= this.maxPackageSize)) {
+          log(`Error package. package_length=${JSON.stringify(length)} (maxPackageSize ${this.maxPackageSize}), closing connection ${this.id} from ${this.getRemoteAddress()}`);
+          this.destroy();
+          return;
+        }
+        if (this._status !== TcpConnection.STATUS_ESTABLISHED) return; // inputAt() closed it
+        this._packageLength = length;
+      }
+      if (total - offset < length) break;
+      const start = offset;
+      offset += length;
+      this._packageLength = 0;
+      let message: unknown;
+      try {
+        message = protocol.decodeAt!(buffer, start, offset, this);
+      } catch (err) {
+        reportError(this._where("protocol decodeAt()"), err);
+        this.destroy();
+        return;
+      }
+      if (message === NO_MESSAGE) continue;
+      statistics.total_request++;
       this._dispatch(message);
     }
     if (offset < total && this._status !== TcpConnection.STATUS_CLOSED) {
@@ -401,7 +456,32 @@ export class TcpConnection implements ConnHandler {
         reportError(this._where("protocol onClose()"), err);
       }
     }
+    this._releaseCallbacks();
+  }
+
+  /** Drop the callbacks of a closed connection (an outgoing one keeps them: it may connect again). */
+  protected _releaseCallbacks(): void {
     this.onMessage = this.onClose = this.onError = this.onBufferFull = this.onBufferDrain = null;
+  }
+
+  // ---- outgoing connections (AsyncTcpConnection) ------------------------------------------
+
+  /**
+   * An outgoing connection is established on `socket`: forget what a previous socket left
+   * (a partial package, its EOF), start reading through `handler` (paused if `pauseRecv()`
+   * was called meanwhile), and write what was sent while connecting.
+   */
+  protected _attachSocket(socket: Conn, handler: ConnHandler): void {
+    this._socket = socket;
+    this._status = TcpConnection.STATUS_ESTABLISHED;
+    this._recv = null;
+    this._recvLength = 0;
+    this._packageLength = 0;
+    this._eof = false;
+    this._closeWhenIdle = false;
+    if (this._paused) socket.pause();
+    socket.start(handler);
+    if (this._pending) this._flushPending();
   }
 
   // ---- state and addresses ---------------------------------------------------------------

@@ -11,65 +11,57 @@ import type { Protocol } from "../core/protocol.ts";
 const LF = 10;
 const CR = 13;
 
-/**
- * Per-connection decoding of a whole read at once: one `TextDecoder` call per read instead of
- * one per line (a read of many short lines is the common case, and per-call overhead
- * dominates there). Used only when the read is plain ASCII, where byte offsets and string
- * offsets coincide; otherwise each line is decoded on its own.
- */
-interface ReadCache {
-  buffer: ArrayBufferLike;
-  start: number;
-  end: number;
+/** The decoded text of the read being framed, when it is plain ASCII (see `decodeAt`). */
+interface ReadText {
+  source: Uint8Array;
   text: string;
-  /** The package `input` just framed (offset and length): the one `decode` is called with next. */
-  next: number;
-  nextLength: number;
 }
 
-const CACHE = Symbol("text read cache");
-type Cached = { [CACHE]?: ReadCache | null };
+const READ = Symbol("text of the current read");
+type WithRead = { [READ]?: ReadText | null };
+
+function lineEnd(buffer: Uint8Array, start: number, end: number): number {
+  while (end > start && (buffer[end - 1] === LF || buffer[end - 1] === CR)) end--;
+  return end;
+}
 
 export const Text: Protocol = {
   input(buffer, conn) {
     const end = buffer.indexOf(LF);
-    const c = conn as Cached;
-    if (end === -1) {
-      c[CACHE] = null;
-      if (buffer.length >= conn.maxPackageSize) conn.close();
-      return 0;
-    }
-    // `buffer` runs to the end of what has been read: decode it all once when more lines follow.
-    let cache = c[CACHE];
-    const offset = buffer.byteOffset;
-    if (!cache || cache.end !== offset + buffer.length || offset < cache.start || cache.buffer !== buffer.buffer) {
-      cache = null;
-      if (end + 1 < buffer.length && buffer.length >= 64) {
-        const text = utf8Decode(buffer);
-        if (text.length === buffer.length) { // plain ASCII: byte and string offsets coincide
-          cache = { buffer: buffer.buffer, start: offset, end: offset + buffer.length, text, next: 0, nextLength: 0 };
-        }
-      }
-      c[CACHE] = cache;
-    }
-    if (cache) {
-      cache.next = offset;
-      cache.nextLength = end + 1;
-    }
-    return end + 1; // above maxPackageSize the framework rejects it
+    if (end !== -1) return end + 1; // above maxPackageSize the framework rejects it
+    if (buffer.length >= conn.maxPackageSize) conn.close();
+    return 0;
   },
-  decode(buffer, conn) {
-    let end = buffer.length;
-    while (end > 0 && (buffer[end - 1] === LF || buffer[end - 1] === CR)) end--;
-    const c = conn as Cached;
-    const cache = c[CACHE];
-    if (cache && cache.nextLength === buffer.length && cache.next === buffer.byteOffset) {
-      const from = cache.next - cache.start;
-      if (cache.next + buffer.length === cache.end) c[CACHE] = null; // the read's last line: let go of the text
-      else cache.nextLength = 0; // used once
-      return cache.text.slice(from, from + end);
-    }
+  decode(buffer) {
+    const end = lineEnd(buffer, 0, buffer.length);
     return utf8Decode(end === buffer.length ? buffer : buffer.subarray(0, end));
+  },
+  inputAt(buffer, offset, conn) {
+    const end = buffer.indexOf(LF, offset);
+    if (end !== -1) return end + 1 - offset;
+    (conn as WithRead)[READ] = null; // the rest of this read is an incomplete line
+    if (buffer.length - offset >= conn.maxPackageSize) conn.close();
+    return 0;
+  },
+  /**
+   * One `TextDecoder` call per read instead of one per line: reads of many short lines are the
+   * common case, and there the per-call cost dominates. Only for plain ASCII, where byte and
+   * string offsets coincide; other reads decode line by line.
+   */
+  decodeAt(buffer, start, end, conn) {
+    const c = conn as WithRead;
+    let read = c[READ];
+    if (!read || read.source !== buffer) {
+      read = null;
+      if (end < buffer.length && buffer.length >= 64) { // more lines follow: share one decode
+        const text = utf8Decode(buffer);
+        if (text.length === buffer.length) read = { source: buffer, text };
+      }
+      c[READ] = read;
+    }
+    const stop = lineEnd(buffer, start, end);
+    if (end === buffer.length) c[READ] = null; // the read's last line: let go of the text
+    return read ? read.text.slice(start, stop) : utf8Decode(buffer.subarray(start, stop));
   },
   encode(data) {
     return typeof data === "string" ? data + "\n" : `${data}\n`;

@@ -73,6 +73,18 @@ describe("framing", () => {
     }
   });
 
+  it("Text's view-based input()/decode() (used for datagrams) give the same lines as its offset-based framing", () => {
+    const stream = enc("one\r\ntwö\n\nthree\n");
+    const lines: string[] = [];
+    let rest = stream;
+    const conn = { maxPackageSize: 1000 } as never;
+    for (let n = Text.input(rest, conn); n > 0; n = Text.input(rest, conn)) {
+      lines.push(Text.decode(rest.subarray(0, n), conn));
+      rest = rest.subarray(n);
+    }
+    expect(lines).toEqual(["one", "twö", "", "three"]);
+  });
+
   it("frame:// encodes the total length including the 4-byte header, big-endian", () => {
     expect([...frame("ab")]).toEqual([0, 0, 0, 6, 97, 98]);
   });
