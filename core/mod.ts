@@ -1,6 +1,7 @@
 /**
- * The runtime-independent core: Worker, TcpConnection, UdpConnection, Timer, the protocol
- * registry and the process model. Nothing here touches a runtime directly; see `runtime/`.
+ * The runtime-independent core: Worker, TcpConnection, UdpConnection, the outgoing
+ * AsyncTcpConnection and AsyncUdpConnection, Timer, the protocol registry and the process
+ * model. Nothing here touches a runtime directly; see `runtime/`.
  *
  * @example
  * ```ts
@@ -20,8 +21,11 @@ export {
   WORKERMAN_SEND_FAIL,
 } from "./tcp_connection.ts";
 export { UdpConnection } from "./udp_connection.ts";
+export { AsyncTcpConnection, type AsyncTcpContext, type TlsClientOptions } from "./async_tcp_connection.ts";
+export { AsyncUdpConnection } from "./async_udp_connection.ts";
+export type { ProxyProtocolOptions } from "./proxy_protocol.ts";
 export { Timer } from "./timer.ts";
-export { getProtocol, type Protocol, type ProtocolConnection, registerProtocol } from "./protocol.ts";
+export { getProtocol, NO_MESSAGE, type Protocol, type ProtocolConnection, registerProtocol } from "./protocol.ts";
 export { ConfigError, ProtocolError, TimerError, WorkermanError } from "./errors.ts";
 export { asBytes, Bytes } from "./bytes.ts";
 export { VERSION } from "./version.ts";

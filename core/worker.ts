@@ -19,16 +19,27 @@ import { formatHostPort, parseSocketName, type SocketAddress } from "./address.t
 import { ConfigError } from "./errors.ts";
 import { log, reportError, safeCall } from "./log.ts";
 import { getProtocol, type Protocol, TRANSPORTS } from "./protocol.ts";
+import { type ProxyProtocolOptions, proxyProtocolAcceptor, trustedMatcher } from "./proxy_protocol.ts";
 import { statistics, TcpConnection } from "./tcp_connection.ts";
 import { UdpConnection } from "./udp_connection.ts";
 import { runAll, stopAll } from "./run.ts";
 
 /** Options of `new Worker(socketName, context)`. */
 export interface WorkerContext {
-  /** Certificate and key (PEM) for `transport = "ssl"`. */
+  /**
+   * Certificate and key (PEM) for `transport = "ssl"`. Each process reads them when it
+   * starts, so `reload` puts renewed certificates in service without a restart.
+   */
   tls?: TlsOptions;
   /** Listen backlog (default 511). */
   backlog?: number;
+  /** Permissions of a `unix://` socket file, e.g. `0o660` (default: as created, umask applied). */
+  unixSocketMode?: number;
+  /**
+   * Read the PROXY protocol header (v1 or v2) that trusted load balancers put before the
+   * client's bytes; `getRemoteIp()` then gives the client's address. Stream sockets only, not with TLS.
+   */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -36,8 +47,31 @@ type Cb = ((...args: any[]) => unknown) | null;
 
 const all: Worker[] = [];
 
+/**
+ * A unix socket file at `path` that still accepts belongs to a running server: fail as a
+ * port in use would, instead of taking it over. A file nobody answers on is stale (left by a
+ * process that was killed) and the runtime replaces it.
+ */
+async function assertNotServing(path: string): Promise<void> {
+  if (!runtime.exists(path)) return;
+  let live: Conn | null = null;
+  try {
+    live = await runtime.connect({ transport: "unix", path });
+  } catch { /* refused: stale */ }
+  if (live) {
+    live.destroy();
+    throw Object.assign(new Error(`bind ${path}: EADDRINUSE (a server is listening on that socket file)`), {
+      code: "EADDRINUSE",
+    });
+  }
+}
+
 export class Worker {
   /** Start in the background (also set by `start -d`). */
+  /** `conn.websocketType` value: every frame sent is a text frame (as Workerman's `Websocket::BINARY_TYPE_BLOB`). */
+  static readonly BINARY_TYPE_BLOB = "\x81";
+  /** `conn.websocketType` value: every frame sent is a binary frame (`Websocket::BINARY_TYPE_ARRAYBUFFER`). */
+  static readonly BINARY_TYPE_ARRAYBUFFER = "\x82";
   static daemonize = false;
   /** Where a daemon's stdout/stderr go. */
   static stdoutFile = "/dev/null";
@@ -79,6 +113,14 @@ export class Worker {
   onError: Cb = null;
   onBufferFull: Cb = null;
   onBufferDrain: Cb = null;
+  /** `websocket://`: `(conn, request)` before the 101 is sent; `conn.close()` inside rejects. */
+  onWebSocketConnect: Cb = null;
+  /** `websocket://`: `(conn, code, reason)` on a close frame; when unset the close is echoed. */
+  onWebSocketClose: Cb = null;
+  /** `websocket://`: `(conn, payload)` on a ping; when unset a pong is sent automatically. */
+  onWebSocketPing: Cb = null;
+  /** `websocket://`: `(conn, payload)` on a pong. */
+  onWebSocketPong: Cb = null;
 
   readonly context: WorkerContext;
   private readonly _socketName: string;
@@ -162,6 +204,29 @@ export class Worker {
         `worker ${this.name} uses transport "ssl" but has no certificate: pass { tls: { cert, key } } (PEM strings) as the second argument of new Worker()`,
       );
     }
+    if (this.reusePort && (this.transport === "unix" || this._address?.scheme === "unix")) {
+      throw new ConfigError(
+        "ERR_REUSEPORT_UNIX",
+        `worker ${this.name}: reusePort does not apply to unix sockets; remove it (the processes share the master's socket)`,
+      );
+    }
+    const proxy = this.context.proxyProtocol;
+    if (proxy) {
+      if (this.transport === "ssl" || this.transport === "udp") {
+        throw new ConfigError(
+          "ERR_PROXY_PROTOCOL",
+          `worker ${this.name}: proxyProtocol works on plain stream sockets, not with transport "${this.transport}" ` +
+            `(terminate TLS at the load balancer, or drop proxyProtocol)`,
+        );
+      }
+      if (!Array.isArray(proxy.trusted) || proxy.trusted.length === 0) {
+        throw new ConfigError(
+          "ERR_PROXY_PROTOCOL",
+          `worker ${this.name}: proxyProtocol needs trusted: [<load balancer IPs or CIDR ranges>]`,
+        );
+      }
+      trustedMatcher(proxy.trusted); // throws on a bad entry
+    }
     if (!Number.isInteger(this.count) || this.count < 1) this.count = 1;
     if (!this.name) this.name = "none";
   }
@@ -172,13 +237,24 @@ export class Worker {
     this.validate();
     const a = this._address;
     if (this.transport === "udp") {
-      this._udp = await runtime.udp(
-        { host: a.host, port: a.port, reusePort: this.reusePort || this.count > 1 },
-        (d) => this._receiveDatagram(d),
-      );
+      this._udp = await runtime.udp({ host: a.host, port: a.port, reusePort: this.reusePort }, (d) => this._receiveDatagram(d));
       return;
     }
-    this._listener = await runtime.listen({ ...this.listenOptions(), reusePort: this.reusePort }, (s) => this._accept(s));
+    const options = this.listenOptions();
+    if (options.transport === "unix") await assertNotServing(options.path!);
+    this._listener = await runtime.listen({ ...options, reusePort: this.reusePort }, this._connectionHandler());
+    this._applyUnixMode();
+  }
+
+  /** What a new stream connection goes to: straight to `_accept`, or through the PROXY header reader. */
+  private _connectionHandler(): (socket: Conn) => void {
+    const accept = (s: Conn) => this._accept(s);
+    return this.context.proxyProtocol ? proxyProtocolAcceptor(this.context.proxyProtocol, accept) : accept;
+  }
+
+  private _applyUnixMode(): void {
+    const path = (this._listener ?? this._shared)?.path;
+    if (path && this.context.unixSocketMode !== undefined) runtime.chmod(path, this.context.unixSocketMode);
   }
 
   /** How this Worker's stream socket is bound (null for udp or no socket). */
@@ -195,22 +271,33 @@ export class Worker {
     };
   }
 
-  /** True when the master binds this Worker's socket and its processes share it. */
+  /** True when the master binds this Worker's socket (stream or UDP) and its processes share it. */
   get sharesSocket(): boolean {
-    return this._address !== null && this.transport !== "udp" && !this.reusePort;
+    return this._address !== null && !this.reusePort;
   }
 
   /** Master: bind the socket this Worker's processes will share. */
   async bindShared(): Promise<SharedSocket | null> {
-    if (!this.sharesSocket) return null;
-    this._shared ??= await runtime.bindShared(this.listenOptions());
+    if (!this.sharesSocket || this._shared) return this._shared;
+    if (this.transport === "udp") {
+      this._shared = await runtime.bindSharedUdp({ host: this._address!.host, port: this._address!.port });
+      return this._shared;
+    }
+    const options = this.listenOptions();
+    if (options.transport === "unix") await assertNotServing(options.path!);
+    this._shared = await runtime.bindShared(options);
+    this._applyUnixMode();
     return this._shared;
   }
 
-  /** Child: accept on the socket the master bound (`index` among the sockets it passed). */
+  /** Child: accept (or, for UDP, receive) on the socket the master bound (`index` among the sockets it passed). */
   async listenInherited(index: number): Promise<void> {
-    if (this._listener) return;
-    this._listener = await runtime.listenInherited(index, this.listenOptions(), (s) => this._accept(s));
+    if (this._listener || this._udp) return;
+    if (this.transport === "udp") {
+      this._udp = await runtime.udpInherited(index, (d) => this._receiveDatagram(d));
+      return;
+    }
+    this._listener = await runtime.listenInherited(index, this.listenOptions(), this._connectionHandler());
   }
 
   /** Stop accepting new connections; open ones are unaffected. */
@@ -240,6 +327,10 @@ export class Worker {
     conn.onError = this.onError;
     conn.onBufferFull = this.onBufferFull;
     conn.onBufferDrain = this.onBufferDrain;
+    if (this.onWebSocketConnect) conn.onWebSocketConnect = this.onWebSocketConnect;
+    if (this.onWebSocketClose) conn.onWebSocketClose = this.onWebSocketClose;
+    if (this.onWebSocketPing) conn.onWebSocketPing = this.onWebSocketPing;
+    if (this.onWebSocketPong) conn.onWebSocketPong = this.onWebSocketPong;
     this.connections.set(conn.id, conn);
     socket.start(conn);
     if (this.onConnect) safeCall(() => `onConnect of worker ${this.name}`, this.onConnect, conn);

@@ -104,6 +104,11 @@ export interface BunUdpSocket {
 export interface BunUdpOptions {
   hostname?: string;
   port?: number;
+  /**
+   * Read this already bound UDP descriptor instead of binding (not in Bun's documentation;
+   * it is how Bun's node:dgram adopts a socket passed over IPC; `close()` closes it).
+   */
+  fd?: number;
   socket?: {
     data?(socket: BunUdpSocket, data: Uint8Array, port: number, address: string): void;
     error?(socket: BunUdpSocket, error: Error): void;

@@ -27,6 +27,7 @@ type Common = Pick<
   | "appendFile"
   | "removeFile"
   | "exists"
+  | "files"
   | "env"
   | "pid"
   | "ppid"
@@ -134,6 +135,48 @@ export const commonProcessFacts: Common = {
     } catch { /* already gone */ }
   },
   exists: (path) => fs.existsSync(path),
+  files: {
+    stat(path) {
+      try {
+        const st = fs.statSync(path);
+        return { size: st.size, mtimeMs: st.mtimeMs, isFile: st.isFile(), isDirectory: st.isDirectory() };
+      } catch {
+        return null;
+      }
+    },
+    realpath(path) {
+      try {
+        return fs.realpathSync(path);
+      } catch {
+        return null;
+      }
+    },
+    openRead: (path) => fs.openSync(path, "r"),
+    openWrite: (path) => fs.openSync(path, "wx", 0o600),
+    read: (fd, buffer, position) => fs.readSync(fd, buffer, 0, buffer.length, position),
+    write(fd, data) {
+      let offset = 0;
+      while (offset < data.length) offset += fs.writeSync(fd, data, offset, data.length - offset);
+    },
+    close(fd) {
+      try {
+        fs.closeSync(fd);
+      } catch { /* already closed */ }
+    },
+    mkdir(path) {
+      fs.mkdirSync(path, { recursive: true });
+    },
+    readDir(path) {
+      try {
+        return fs.readdirSync(path);
+      } catch {
+        return [];
+      }
+    },
+    rename(from, to) {
+      fs.renameSync(from, to);
+    },
+  },
   env: (name) => process.env[name],
   pid: () => process.pid,
   ppid: () => process.ppid,

@@ -31,6 +31,9 @@
  * - A second bind of a port fails with EADDRINUSE unless both use `reusePort: true`.
  * - `Bun.listen({ fd })` accepts on a descriptor that is already listening (TCP, unix, and TLS
  *   with `tls`); it sets O_NONBLOCK, reports no hostname/port, and `stop()` closes the descriptor.
+ * - `Bun.udpSocket({ fd })` reads a bound UDP descriptor (undocumented; Bun's node:dgram adopts
+ *   sockets passed over IPC this way); its `hostname` then says 0.0.0.0 whatever the binding,
+ *   and `close()` closes the descriptor.
  * - `Bun.spawn` takes descriptor numbers in stdio slots past 2 (dup2'ed, so close-on-exec does not
  *   carry over); the IPC channel then gets the next number. Every other descriptor is closed in
  *   the child (Bun.spawn and node:child_process alike). `detached: true` runs setsid().
@@ -53,6 +56,7 @@ import type {
   Datagram,
   ListenOptions,
   Listener,
+  LookupAddress,
   Runtime,
   SharedSocket,
   SpawnOptions,
@@ -68,6 +72,8 @@ import type {
   BunStdio,
   BunSubprocess,
   BunTlsOptions,
+  BunUdpOptions,
+  BunUdpSocket,
 } from "./_bun_types.ts";
 import { commonProcessFacts } from "./_process.ts";
 
@@ -505,7 +511,7 @@ async function listen(options: ListenOptions, onConnection: (conn: Conn) => void
   if (options.transport === "unix") {
     const unixPath = options.path;
     if (!unixPath) throw new Error("a unix listener needs a path");
-    if (fs.existsSync(unixPath)) fs.unlinkSync(unixPath); // a stale socket file from a previous run
+    removeStaleSocket(unixPath);
     listener = bun.listen<BunConn>({ unix: unixPath, allowHalfOpen: true, socket });
     return listenerOf(listener, "", 0, unixPath, unixPath);
   }
@@ -603,26 +609,30 @@ function connect(options: ConnectOptions): Promise<Conn> {
 
 // ---- datagrams --------------------------------------------------------------------------
 
+function udpHandler(onDatagram: (d: Datagram) => void): BunUdpOptions["socket"] {
+  return {
+    data(_s, data, port, address) {
+      onDatagram({ data, address, port });
+    },
+    error(_s, err) {
+      process.stderr.write(`udp error: ${err.message}\n`);
+    },
+  };
+}
+
 async function udp(options: UdpOptions, onDatagram: (d: Datagram) => void): Promise<UdpSocket> {
   if (options.reusePort) {
     // Bun.udpSocket has no documented SO_REUSEPORT option; Bun's node:dgram sets it.
     return (await import("./node.ts")).udp(options, onDatagram);
   }
-  const socket = await bun.udpSocket({
-    hostname: options.host,
-    port: options.port,
-    socket: {
-      data(_s, data, port, address) {
-        onDatagram({ data, address, port });
-      },
-      error(_s, err) {
-        process.stderr.write(`udp error: ${err.message}\n`);
-      },
-    },
-  });
+  const socket = await bun.udpSocket({ hostname: options.host, port: options.port, socket: udpHandler(onDatagram) });
+  return udpSocketOf(socket, socket.hostname, socket.port);
+}
+
+function udpSocketOf(socket: BunUdpSocket, host: string, port: number): UdpSocket {
   return {
-    host: socket.hostname,
-    port: socket.port,
+    host,
+    port,
     send(data, port, address) {
       try {
         // Bun sends only to IP literals (no DNS lookup); anything else is refused.
@@ -665,6 +675,7 @@ interface Platform {
 const AF_UNIX = 1;
 const AF_INET = 2;
 const SOCK_STREAM = 1;
+const SOCK_DGRAM = 2;
 const IPPROTO_IPV6 = 41;
 
 function platform(): Platform {
@@ -946,6 +957,35 @@ function removeStaleSocket(path: string): void {
   } catch { /* nothing there */ }
 }
 
+/** The sockaddr of `host:port` (a name is resolved), its domain, and whether it is the IPv6 wildcard. */
+async function inetSockaddr(
+  c: Libc,
+  host: string,
+  port: number,
+): Promise<{ sa: Uint8Array; domain: number; ip: string; anyIPv6: boolean }> {
+  let ip = host;
+  let family = net.isIP(host.replace(/%.*$/, ""));
+  if (family === 0) {
+    let found: { address: string; family: number };
+    try {
+      found = await dns.promises.lookup(host);
+    } catch (err) {
+      // Bun's message leaves out the name ("getaddrinfo ENOTFOUND"); Node's has it.
+      const e = err as Error;
+      if (!e.message.includes(host)) e.message += ` ${host}`;
+      throw e;
+    }
+    ip = found.address;
+    family = found.family;
+  }
+  return {
+    sa: inetAddress(c, ip, family, port),
+    domain: family === 4 ? AF_INET : c.p.AF_INET6,
+    ip,
+    anyIPv6: family === 6 && ipv6Bytes(ip.replace(/%.*$/, "")).every((b) => b === 0),
+  };
+}
+
 async function bindShared(options: ListenOptions): Promise<SharedSocket> {
   const c = await loadLibc();
   const p = c.p;
@@ -960,27 +1000,10 @@ async function bindShared(options: ListenOptions): Promise<SharedSocket> {
     domain = AF_UNIX;
     shown = options.path;
   } else {
-    const host = options.host || "0.0.0.0";
-    let ip = host;
-    let family = net.isIP(host.replace(/%.*$/, ""));
-    if (family === 0) {
-      let found: { address: string; family: number };
-      try {
-        found = await dns.promises.lookup(host);
-      } catch (err) {
-        // Bun's message leaves out the name ("getaddrinfo ENOTFOUND"); Node's has it.
-        const e = err as Error;
-        if (!e.message.includes(host)) e.message += ` ${host}`;
-        throw e;
-      }
-      ip = found.address;
-      family = found.family;
-    }
     port = options.port ?? 0;
-    sa = inetAddress(c, ip, family, port);
-    domain = family === 4 ? AF_INET : p.AF_INET6;
-    anyIPv6 = family === 6 && ipv6Bytes(ip.replace(/%.*$/, "")).every((b) => b === 0);
-    shown = ip;
+    const inet = await inetSockaddr(c, options.host || "0.0.0.0", port);
+    ({ sa, domain, anyIPv6 } = inet);
+    shown = inet.ip;
   }
   const fd = c.socket(domain, SOCK_STREAM | p.SOCK_FLAGS, 0);
   if (fd < 0) throw systemError("socket", c.errno());
@@ -1018,6 +1041,31 @@ async function bindShared(options: ListenOptions): Promise<SharedSocket> {
   return new BunSharedSocket(fd, bound.host, bound.port, undefined, 0);
 }
 
+/**
+ * A UDP socket for children: socket + bind through libc, never read here (no event loop knows
+ * the descriptor), passed like a listening socket; children read it with `Bun.udpSocket({ fd })`.
+ */
+async function bindSharedUdp(options: UdpOptions): Promise<SharedSocket> {
+  const c = await loadLibc();
+  const { sa, domain, ip, anyIPv6 } = await inetSockaddr(c, options.host || "0.0.0.0", options.port);
+  const fd = c.socket(domain, SOCK_DGRAM | c.p.SOCK_FLAGS, 0);
+  if (fd < 0) throw systemError("socket", c.errno());
+  if (anyIPv6) c.setsockopt(fd, IPPROTO_IPV6, c.p.IPV6_V6ONLY, new Int32Array([0]), 4);
+  if (c.bind(fd, sa, sa.byteLength) < 0) {
+    const errno = c.errno();
+    c.close(fd);
+    throw systemError("bind", errno, ip, options.port);
+  }
+  let bound: { host: string; port: number };
+  try {
+    bound = boundAddress(c, fd);
+  } catch (err) {
+    c.close(fd);
+    throw err;
+  }
+  return new BunSharedSocket(fd, bound.host, bound.port, undefined, 0);
+}
+
 /** Descriptors of the shared sockets passed by the parent (`spawnSelf({ shared })`), in order. */
 const FDS_ENV = "WORKERMAN_RT_FDS";
 const inheritedFds: number[] = (process.env[FDS_ENV] ?? "").split(",").filter((x) => x !== "").map(Number);
@@ -1045,6 +1093,26 @@ async function listenInherited(index: number, options: ListenOptions, onConnecti
   }
   // The socket file belongs to the master: this listener's close() leaves it in place.
   return listenerOf(listener, bound.host, bound.port, bound.path, undefined);
+}
+
+async function udpInherited(index: number, onDatagram: (d: Datagram) => void): Promise<UdpSocket> {
+  const inherited = inheritedFds[index];
+  if (inherited === undefined) {
+    throw new Error(`no inherited UDP socket #${index} (this process got ${inheritedFds.length})`);
+  }
+  const c = await loadLibc();
+  const bound = boundAddress(c, inherited);
+  // Bun.udpSocket({ fd }) reads the descriptor and closes it on close(): give it a copy.
+  const fd = c.dup(inherited);
+  if (fd < 0) throw systemError("dup", c.errno());
+  let socket: BunUdpSocket;
+  try {
+    socket = await bun.udpSocket({ fd, socket: udpHandler(onDatagram) });
+  } catch (err) {
+    c.close(fd);
+    throw err;
+  }
+  return udpSocketOf(socket, bound.host, bound.port);
 }
 
 // ---- child processes --------------------------------------------------------------------
@@ -1162,6 +1230,14 @@ export const runtime: Runtime = {
   bindShared,
   listenInherited,
   supportsReusePort: true,
+  bindSharedUdp,
+  udpInherited,
+  async lookup(host: string): Promise<LookupAddress> {
+    const family = net.isIP(host);
+    if (family !== 0) return { address: host, family: family as 4 | 6 };
+    const found = await dns.promises.lookup(host);
+    return { address: found.address, family: found.family === 6 ? 6 : 4 };
+  },
   spawnSelf,
   spawnDaemon,
   ...commonProcessFacts,

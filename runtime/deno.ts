@@ -29,12 +29,15 @@ import type { DenoConn as RawConn, DenoListener, DenoNamespace } from "./_deno_t
 import { commonProcessFacts } from "./_process.ts";
 import {
   bindShared,
+  bindSharedUdp,
   childEnv,
   childStdio,
   connect as nodeConnect,
   listen as nodeListen,
   listenInherited,
+  lookup,
   udp as nodeUdp,
+  udpInherited,
   wrapChild,
 } from "./node.ts";
 
@@ -567,13 +570,32 @@ export const runtime: Runtime = {
   version: Deno.version.deno,
   listen,
   connect,
-  udp: nodeUdp, // Deno.listenDatagram needs --unstable-net; node:dgram does not
+  // Deno.listenDatagram needs --unstable-net; node:dgram does not.
+  udp(options, onDatagram) {
+    if (options.reusePort) {
+      // Deno's UDP sockets set SO_REUSEADDR, never SO_REUSEPORT (checked on 2.9.6): on Linux the
+      // last process to bind would get every datagram. Sharing the master's socket works.
+      return Promise.reject(
+        new Error(
+          "reusePort on a UDP worker needs SO_REUSEPORT, which Deno's UDP sockets do not set; " +
+            'remove "reusePort = true": the processes then share the master\'s socket',
+        ),
+      );
+    }
+    return nodeUdp(options, onDatagram);
+  },
   // Deno cannot listen on an inherited socket natively: a master's shared socket is bound,
   // passed and accepted on through node:net (measured here: 4.9 KB per idle connection
   // against 10.4 KB native, and the same CPU per message).
   bindShared,
   listenInherited,
   supportsReusePort: true, // through node:net, see listen()
+  // A shared UDP socket is a node:dgram one passed over the fork channel, as on Node. Deno's
+  // node:dgram keeps one receive in flight after the master stops reading (checked on 2.9.6),
+  // which would swallow the first client datagram: bindSharedUdp satisfies it with its own.
+  bindSharedUdp: (options) => bindSharedUdp(options, true),
+  udpInherited,
+  lookup,
   spawnSelf,
   spawnDaemon,
   ...commonProcessFacts,

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type ChildProcess, fork, spawn, type StdioOptions } from "node:child_process";
-import { lookup } from "node:dns/promises";
+import { lookup as dnsLookup } from "node:dns/promises";
 import { getSystemErrorName } from "node:util";
 import process from "node:process";
 import type {
@@ -23,6 +23,7 @@ import type {
   Datagram,
   ListenOptions,
   Listener,
+  LookupAddress,
   Runtime,
   SharedSocket,
   SpawnOptions,
@@ -85,10 +86,21 @@ class NodeConn implements Conn {
     s.on("close", onSocketClose);
   }
   write(data: Uint8Array | string): boolean {
-    if (this.socket.destroyed) return false;
-    this.socket.write(data);
+    const s = this.socket;
+    if (s.destroyed) return false;
+    s.write(data);
     // libuv tries the write synchronously; a completed write has already left writableLength.
-    return this.socket.writableLength === 0;
+    if (s.writableLength === 0) return true;
+    if (!s.writableNeedDrain) {
+      // Node emits 'drain' only after a write() that returned false (its queue reached the
+      // highWaterMark, 16 KiB). A smaller write the kernel could not take at once (its buffer
+      // is full; Deno's node:net writes asynchronously) would be followed by no event at all,
+      // and the contract promises handleDrain: ask for it the way write() itself does (Node
+      // and Deno keep this flag in `_writableState`).
+      const state = (s as unknown as { _writableState?: { needDrain: boolean } })._writableState;
+      if (state) state.needDrain = true;
+    }
+    return false;
   }
   pause(): void {
     this.socket.pause();
@@ -142,12 +154,20 @@ function listenerOf(server: net.Server, options: ListenOptions, removePath: bool
   };
 }
 
+/**
+ * Remove a socket file left by a previous run. Anything else at the path (a regular file, a
+ * directory) is left alone, and binding then fails with EADDRINUSE.
+ */
+function removeStaleSocket(path: string): void {
+  try {
+    if (fs.lstatSync(path).isSocket()) fs.unlinkSync(path);
+  } catch { /* nothing there */ }
+}
+
 export async function listen(options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener> {
   if (options.reusePort && !supportsReusePort) throw reusePortUnsupported();
   const server = createServer(options, onConnection);
-  if (options.transport === "unix" && options.path && fs.existsSync(options.path)) {
-    fs.unlinkSync(options.path); // a stale socket file from a previous run
-  }
+  if (options.transport === "unix" && options.path) removeStaleSocket(options.path);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     const listenOptions: net.ListenOptions = options.transport === "unix"
@@ -204,12 +224,12 @@ export async function bindShared(options: ListenOptions): Promise<SharedSocket> 
   let handle: RawHandle | number;
   let host = "";
   if (options.transport === "unix") {
-    if (options.path && fs.existsSync(options.path)) fs.unlinkSync(options.path);
+    if (options.path) removeStaleSocket(options.path);
     handle = createServerHandle(options.path!, -1, -1);
   } else {
     host = options.host || "0.0.0.0";
-    const family = net.isIP(host) || (await lookup(host)).family;
-    if (!net.isIP(host)) host = (await lookup(host)).address;
+    const family = net.isIP(host) || (await dnsLookup(host)).family;
+    if (!net.isIP(host)) host = (await dnsLookup(host)).address;
     handle = createServerHandle(host, options.port ?? 0, family);
   }
   if (typeof handle === "number") {
@@ -247,12 +267,42 @@ const SHARED_ENV = "WORKERMAN_RT_SHARED";
 const received: unknown[] = [];
 const waiting = new Map<number, (handle: unknown) => void>();
 
+/** Datagrams a shared UDP socket received before `udpInherited` took it over (bounded), and their listener. */
+const EARLY_DATAGRAMS = Symbol("earlyDatagrams");
+const EARLY_LISTENER = Symbol("earlyListener");
+const MAX_EARLY_DATAGRAMS = 1024;
+type EarlySocket = dgram.Socket & {
+  [EARLY_DATAGRAMS]?: Datagram[];
+  [EARLY_LISTENER]?: (msg: Uint8Array, rinfo: dgram.RemoteInfo) => void;
+};
+
 // A child started with shared sockets collects them as they arrive, before anyone asks.
 if (process.env[SHARED_ENV] && typeof process.send === "function") {
   process.on("message", (message: { __wm?: string; index?: number }, handle: unknown) => {
     if (message?.__wm !== "listener" || typeof message.index !== "number") return;
+    if (handle instanceof dgram.Socket) {
+      // A UDP socket arrives bound and already reading: keep what it reads until it is used.
+      const early: Datagram[] = [];
+      const keep = (msg: Uint8Array, rinfo: dgram.RemoteInfo) => {
+        if (early.length < MAX_EARLY_DATAGRAMS) early.push({ data: msg, address: rinfo.address, port: rinfo.port });
+      };
+      (handle as EarlySocket)[EARLY_DATAGRAMS] = early;
+      (handle as EarlySocket)[EARLY_LISTENER] = keep;
+      handle.on("message", keep);
+    }
     received[message.index] = handle;
     waiting.get(message.index)?.(handle);
+  });
+}
+
+/** The `index`-th handle the parent passed, waiting (bounded) for it to arrive. */
+async function inheritedHandle(index: number): Promise<unknown> {
+  return received[index] ?? await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no shared socket #${index} from the master within 10 s`)), 10_000);
+    waiting.set(index, (h) => {
+      clearTimeout(timer);
+      resolve(h);
+    });
   });
 }
 
@@ -261,13 +311,7 @@ export async function listenInherited(
   options: ListenOptions,
   onConnection: (conn: Conn) => void,
 ): Promise<Listener> {
-  const handle = received[index] ?? await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening socket #${index} from the master within 10 s`)), 10_000);
-    waiting.set(index, (h) => {
-      clearTimeout(timer);
-      resolve(h);
-    });
-  });
+  const handle = await inheritedHandle(index);
   const server = createServer(options, onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -305,13 +349,14 @@ export function connect(options: ConnectOptions): Promise<Conn> {
   });
 }
 
-export async function udp(options: UdpOptions, onDatagram: (d: Datagram) => void): Promise<UdpSocket> {
+/** A bound `dgram.Socket` for `options`, not yet read from by anyone. */
+async function bindDgram(options: UdpOptions): Promise<dgram.Socket> {
   const socket = dgram.createSocket({
     type: net.isIPv6(options.host) ? "udp6" : "udp4",
     reuseAddr: options.reusePort,
-  });
-  socket.on("message", (msg, rinfo) => onDatagram({ data: msg, address: rinfo.address, port: rinfo.port }));
-  socket.on("error", (err) => console.error(`udp error: ${err.message}`));
+    // SO_REUSEPORT proper (Node 22.12+; ignored where unknown).
+    ...(options.reusePort ? { reusePort: true } : {}),
+  } as dgram.SocketOptions);
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
     socket.bind(options.port, options.host, () => {
@@ -319,6 +364,13 @@ export async function udp(options: UdpOptions, onDatagram: (d: Datagram) => void
       resolve();
     });
   });
+  return socket;
+}
+
+/** The {@link UdpSocket} view of a bound `dgram.Socket`, delivering to `onDatagram`. */
+function udpSocketOf(socket: dgram.Socket, onDatagram: (d: Datagram) => void): UdpSocket {
+  socket.on("message", (msg, rinfo) => onDatagram({ data: msg, address: rinfo.address, port: rinfo.port }));
+  socket.on("error", (err) => console.error(`udp error: ${err.message}`));
   const address = socket.address();
   return {
     host: address.address,
@@ -332,9 +384,95 @@ export async function udp(options: UdpOptions, onDatagram: (d: Datagram) => void
       }
     },
     close() {
-      socket.close();
+      try {
+        socket.close();
+      } catch { /* already closed */ }
     },
   };
+}
+
+export async function udp(options: UdpOptions, onDatagram: (d: Datagram) => void): Promise<UdpSocket> {
+  return udpSocketOf(await bindDgram(options), onDatagram);
+}
+
+/**
+ * Run `fn` without Node's deprecation warning: the dgram internal a shared UDP socket needs
+ * (`_stopReceiving`, DEP0112) has no public replacement.
+ */
+function quietly<T>(fn: () => T): T {
+  const before = process.noDeprecation;
+  process.noDeprecation = true;
+  try {
+    return fn();
+  } finally {
+    process.noDeprecation = before;
+  }
+}
+
+/**
+ * The master binds a `dgram.Socket` and stops it from reading at once (`_stopReceiving`), so
+ * every datagram goes to a child. It passes the socket over the fork channel
+ * (`child.send(message, socket)`), and the child gets a `dgram.Socket` on the same kernel
+ * socket. Used on Node and Deno; Bun's `_stopReceiving` does not stop reading (checked on
+ * 1.4.5), so bun.ts binds through libc instead.
+ */
+export async function bindSharedUdp(options: UdpOptions, receiveInFlight = false): Promise<SharedSocket> {
+  const socket = await bindDgram({ ...options, reusePort: false });
+  quietly(() => (socket as unknown as { _stopReceiving(): void })._stopReceiving());
+  if (receiveInFlight) await satisfyReceive(socket);
+  const address = socket.address();
+  const shared: NodeSharedSocket = {
+    host: address.address,
+    port: address.port,
+    handle: socket,
+    close() {
+      try {
+        socket.close();
+      } catch { /* already closed */ }
+    },
+  };
+  return shared;
+}
+
+/**
+ * Where `_stopReceiving()` leaves one receive pending (Deno's node:dgram, see deno.ts), hand
+ * it a datagram of ours, before any child exists, so that it swallows no client's.
+ */
+async function satisfyReceive(socket: dgram.Socket): Promise<void> {
+  const { address, port, family } = socket.address();
+  const v6 = family === "IPv6" || (family as unknown) === 6;
+  const target = address === "0.0.0.0" ? "127.0.0.1" : address === "::" ? "::1" : address;
+  const sender = dgram.createSocket(v6 ? "udp6" : "udp4");
+  try {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      socket.once("message", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      sender.send("workerman-ts: shared socket ready", port, target);
+    });
+  } finally {
+    sender.close();
+  }
+}
+
+export async function udpInherited(index: number, onDatagram: (d: Datagram) => void): Promise<UdpSocket> {
+  const socket = await inheritedHandle(index) as EarlySocket;
+  if (!(socket instanceof dgram.Socket)) throw new Error(`shared socket #${index} from the master is not a UDP socket`);
+  const early = socket[EARLY_DATAGRAMS] ?? [];
+  if (socket[EARLY_LISTENER]) socket.off("message", socket[EARLY_LISTENER]);
+  socket[EARLY_DATAGRAMS] = socket[EARLY_LISTENER] = undefined;
+  const udpSocket = udpSocketOf(socket, onDatagram);
+  for (const d of early) onDatagram(d);
+  return udpSocket;
+}
+
+export async function lookup(host: string): Promise<LookupAddress> {
+  const family = net.isIP(host);
+  if (family !== 0) return { address: host, family: family as 4 | 6 };
+  const found = await dnsLookup(host);
+  return { address: found.address, family: found.family === 6 ? 6 : 4 };
 }
 
 /** The stdio of a child: inherited, discarded, or appended to `stdoutFile`; always with an IPC channel. */
@@ -412,6 +550,9 @@ export const runtime: Runtime = {
   bindShared,
   listenInherited,
   supportsReusePort,
+  bindSharedUdp,
+  udpInherited,
+  lookup,
   spawnSelf,
   spawnDaemon,
   ...commonProcessFacts,

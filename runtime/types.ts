@@ -96,9 +96,10 @@ export interface Listener {
 }
 
 /**
- * A listening socket the master binds for its children (`Runtime.bindShared`). The master
- * itself never accepts on it; children accept directly, so a child that exits loses no
- * queued connection and the port stays open while children are replaced.
+ * A listening socket the master binds for its children (`Runtime.bindShared`), or a UDP
+ * socket (`Runtime.bindSharedUdp`). The master itself never accepts or reads on it; children
+ * do, so a child that exits loses no queued connection or datagram and the port stays open
+ * while children are replaced.
  */
 export interface SharedSocket {
   readonly host: string;
@@ -127,6 +128,12 @@ export interface UdpOptions {
   host: string;
   port: number;
   reusePort?: boolean;
+}
+
+/** An address found by {@link Runtime.lookup}. */
+export interface LookupAddress {
+  address: string;
+  family: 4 | 6;
 }
 
 /** A child process started by {@link Runtime.spawn} with a message channel to it. */
@@ -169,6 +176,43 @@ export interface MemoryUsage {
   heapUsed: number;
 }
 
+/** What {@link FileSystem.stat} tells about a path (symlinks followed). */
+export interface FileStat {
+  size: number;
+  /** Last modification, milliseconds since the epoch. */
+  mtimeMs: number;
+  isFile: boolean;
+  isDirectory: boolean;
+}
+
+/**
+ * Synchronous file access by descriptor, for the protocols that serve and receive files
+ * (HTTP static files, uploads streamed to temp files, sessions). Synchronous on purpose: a
+ * read or write of one piece (at most 64 KiB) goes to the page cache, so the caller keeps its
+ * ordering simple and its memory flat without a queue of pending I/O.
+ */
+export interface FileSystem {
+  /** Facts about `path`, or null when it does not exist or cannot be reached. */
+  stat(path: string): FileStat | null;
+  /** The canonical absolute path (every symlink resolved), or null when it does not exist. */
+  realpath(path: string): string | null;
+  /** Open an existing file for reading; throws when it cannot. */
+  openRead(path: string): number;
+  /** Create a new file for writing (fails if it exists), readable by the owner only; throws when it cannot. */
+  openWrite(path: string): number;
+  /** Read up to `buffer.length` bytes at `position`; returns how many (0 at the end of the file). */
+  read(fd: number, buffer: Uint8Array, position: number): number;
+  /** Write all of `data` at the current position; throws on failure (disk full, ...). */
+  write(fd: number, data: Uint8Array): void;
+  close(fd: number): void;
+  /** Create `path` and its missing parents (no error when it exists). */
+  mkdir(path: string): void;
+  /** The names in a directory (empty when it cannot be read). */
+  readDir(path: string): string[];
+  /** Rename `from` to `to`, replacing `to` (atomic on one file system). */
+  rename(from: string, to: string): void;
+}
+
 /** Everything the core may ask of the runtime. */
 export interface Runtime {
   /** `node`, `deno` or `bun`. */
@@ -191,6 +235,16 @@ export interface Runtime {
   listenInherited(index: number, options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener>;
   /** True when `listen({ reusePort: true })` works on this runtime (Node 20 has no SO_REUSEPORT). */
   readonly supportsReusePort: boolean;
+  /**
+   * Master: bind a UDP socket for children to receive on (`udpInherited`), passed to them like
+   * a listening socket (`spawnSelf({ shared })`). The master never reads from it: each datagram
+   * goes to one of the children, and replies leave from the shared address.
+   */
+  bindSharedUdp(options: UdpOptions): Promise<SharedSocket>;
+  /** Child: receive on the `index`-th socket the parent passed, a {@link Runtime.bindSharedUdp} one. */
+  udpInherited(index: number, onDatagram: (datagram: Datagram) => void): Promise<UdpSocket>;
+  /** Resolve a host name to one address (an IP literal comes back as it is). Rejects when nothing is found. */
+  lookup(host: string): Promise<LookupAddress>;
 
   /** Re-execute the running script (same runtime, same flags) as a child with a message channel. */
   spawnSelf(options: SpawnOptions): Child;
@@ -226,6 +280,8 @@ export interface Runtime {
   removeFile(path: string): void;
   exists(path: string): boolean;
   tempDir(): string;
+  /** File access by descriptor (static files, uploads, sessions). */
+  readonly files: FileSystem;
 
   /** Command-line arguments after the script path. */
   readonly args: string[];
