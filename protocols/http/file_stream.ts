@@ -1,0 +1,92 @@
+/**
+ * Sends part of a file over a connection with back-pressure: pieces of 64 KiB are read and
+ * sent while the connection's send queue is below a high-water mark, then the stream waits for
+ * `onBufferDrain`. At most about half of `maxSendBufferSize` (≤ 512 KiB) plus one piece is in
+ * memory, whatever the file's size.
+ *
+ * @module
+ */
+import { reportError } from "../../core/log.ts";
+import type { ProtocolConnection } from "../../core/protocol.ts";
+import { runtime } from "../../runtime/mod.ts";
+
+/** Bytes read and sent at a time. */
+export const FILE_PIECE = 65536;
+/** ESTABLISHED in TcpConnection's status numbers. */
+const ESTABLISHED = 2;
+
+// deno-lint-ignore no-explicit-any
+type Callback = ((...args: any[]) => unknown) | null;
+
+export class FileStream {
+  private fd: number;
+  private position: number;
+  private remaining: number;
+  private readonly conn: ProtocolConnection;
+  private readonly onDone: () => void;
+  private readonly high: number;
+  private readonly userDrain: Callback;
+  private readonly hook: Callback;
+  private finished = false;
+
+  /** Stream `length` bytes of the open file `fd` from `position`; `onDone` runs once all are queued. */
+  constructor(fd: number, position: number, length: number, conn: ProtocolConnection, onDone: () => void) {
+    this.fd = fd;
+    this.position = position;
+    this.remaining = length;
+    this.conn = conn;
+    this.onDone = onDone;
+    this.high = Math.max(FILE_PIECE, Math.min(conn.maxSendBufferSize / 2, 524288));
+    this.userDrain = conn.onBufferDrain ?? null;
+    const user = this.userDrain;
+    this.hook = (c: unknown) => {
+      this.pump();
+      if (user) user(c);
+    };
+    conn.onBufferDrain = this.hook;
+  }
+
+  /** Read and send until the queue is full (then wait for drain) or the file part is all sent. */
+  pump(): void {
+    if (this.finished) return;
+    const conn = this.conn;
+    while (this.remaining > 0) {
+      if (conn.getStatus() !== ESTABLISHED) {
+        this.abort();
+        return;
+      }
+      if (conn.getSendBufferQueueSize() >= this.high) return; // onBufferDrain calls pump again
+      const n = Math.min(FILE_PIECE, this.remaining);
+      const buf = new Uint8Array(n);
+      let got = 0;
+      try {
+        got = runtime.files.read(this.fd, buf, this.position);
+      } catch (err) {
+        reportError("http file stream", err);
+      }
+      if (got <= 0) {
+        // The file shrank or failed under us: the promised length cannot be sent.
+        this.abort();
+        conn.destroy();
+        return;
+      }
+      this.position += got;
+      this.remaining -= got;
+      conn.send(got === n ? buf : buf.subarray(0, got), true);
+    }
+    this.release();
+    this.onDone();
+  }
+
+  /** Stop (the connection closed): close the file. */
+  abort(): void {
+    this.release();
+  }
+
+  private release(): void {
+    if (this.finished) return;
+    this.finished = true;
+    runtime.files.close(this.fd);
+    if (this.conn.onBufferDrain === this.hook) this.conn.onBufferDrain = this.userDrain;
+  }
+}

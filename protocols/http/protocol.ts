@@ -1,0 +1,245 @@
+/**
+ * The `http://` protocol: framing of HTTP/1.1 requests (RFC 9112) on a TcpConnection; what the
+ * application sends back is encoded by `encode.ts`, large bodies are received by `body.ts`.
+ *
+ * Per connection, an explicit state machine (kept on the connection as `conn.__http`):
+ *
+ * | phase       | input() returns                                        | decode() gives            |
+ * | ----------- | ------------------------------------------------------ | ------------------------- |
+ * | HEAD        | head length, or head + body when the body ≤ 1 MiB       | the {@link Request}       |
+ * | BODY_START  | (the head of a larger or chunked body was framed)      | nothing; body receiver set up |
+ * | BODY        | the next piece of body (≤ 1 MiB, never past its end)   | nothing, until the last piece: the Request |
+ *
+ * A large or chunked body is thus consumed piece by piece as it arrives: a multipart body's
+ * files go straight to temp files, anything else is collected up to `maxBodySize`. Pieces that
+ * complete no request are not delivered to `onMessage` (see {@link muteDispatch}).
+ *
+ * Responses are answered in request order: while a request's response is not complete (an
+ * async handler, a chunked or file response still streaming) the connection stops reading, so
+ * pipelined requests wait their turn; it resumes once the response is complete. A request that
+ * does not keep the connection alive (HTTP/1.0 without keep-alive, `Connection: close`) is the
+ * last one read; its response closes the connection. A refused request is answered with a
+ * short response naming the code (see `errors.ts`) and the connection is closed.
+ *
+ * @module
+ */
+import { reportError } from "../../core/log.ts";
+import type { Protocol } from "../../core/protocol.ts";
+import { rejectionResponse } from "./errors.ts";
+import { BodyReceiver } from "./body.ts";
+import { encodeMessage } from "./encode.ts";
+import { findHeadEnd, INCOMPLETE, parseHead } from "./parser.ts";
+import { Request } from "./request.ts";
+import { type Conn, HttpState, muteDispatch, PHASE_BODY, PHASE_BODY_START, PHASE_HEAD } from "./state.ts";
+
+/** Limits of the `http://` protocol; every one has a default. */
+export interface HttpOptions {
+  /** Most bytes of a request head (request line and headers), and of a chunked trailer: 16 KiB → 431. */
+  maxHeaderSize?: number;
+  /** Most header fields in a request: 100 → 431. */
+  maxHeaderCount?: number;
+  /** Most bytes of a body held in memory (anything but multipart/form-data): 10 MiB → 413. */
+  maxBodySize?: number;
+  /** Most bytes of a multipart/form-data body, whose files go to temp files: 1 GiB → 413. */
+  maxUploadSize?: number;
+  /** Most file parts in one multipart body: 1024 → 413. */
+  maxFileUploads?: number;
+  /** Most ordinary fields in one multipart body: 1000 → 413. */
+  maxFields?: number;
+  /** Directory of upload temp files (default: the system temp dir). */
+  uploadTmpDir?: string;
+}
+
+/** A body up to this size arrives with its head as one package. */
+const INLINE_BODY = 1048576;
+/** Most bytes of body handed over at a time (below any maxPackageSize). */
+const BODY_PIECE = 1048576;
+
+const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+
+const DEFAULTS: Required<HttpOptions> = {
+  maxHeaderSize: 16384,
+  maxHeaderCount: 100,
+  maxBodySize: 10 * 1024 * 1024,
+  maxUploadSize: 1024 * 1024 * 1024,
+  maxFileUploads: 1024,
+  maxFields: 1000,
+  uploadTmpDir: "",
+};
+
+/**
+ * The `http://` protocol. `Http` (registered as "http") uses the default limits; for others,
+ * set `worker.protocol = new HttpProtocol({ maxBodySize: ... })`.
+ */
+export class HttpProtocol implements Protocol {
+  /** The limits in force (defaults filled in). */
+  readonly options: Required<HttpOptions>;
+
+  constructor(options: HttpOptions = {}) {
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  /** How long the next package is (see the module doc). */
+  input(buffer: Uint8Array, conn: Conn): number {
+    let s: HttpState | undefined = conn.__http;
+    if (s === undefined) s = conn.__http = new HttpState();
+    if (s.phase !== PHASE_HEAD) return this._inputBody(s, buffer, conn);
+    if (s.busy || s.closing) {
+      // Answer in order: read the next request once this response is complete.
+      if (!s.stopped) {
+        s.stopped = true;
+        conn.pauseRecv();
+      }
+      return 0;
+    }
+    const max = this.options.maxHeaderSize;
+    let start = 0;
+    while (buffer[start] === 13 && buffer[start + 1] === 10) start += 2; // empty lines before a request are ignored
+    if (start === buffer.length - 1 && buffer[start] === 13) return 0; // maybe another empty line
+    const info = s.info;
+    let error: string;
+    if (s.scan === 0) {
+      // The common case: the whole head is in this read; validated and measured in one pass.
+      error = parseHead(buffer, start, buffer.length, info, this.options.maxHeaderCount);
+      if (error === INCOMPLETE) {
+        if (buffer.length > max) return this._reject(s, conn, "ERR_HTTP_HEADERS_TOO_LARGE");
+        s.scan = buffer.length;
+        return 0;
+      }
+    } else {
+      // A head arriving in pieces: look for its end where the last look stopped, parse once complete.
+      const end = findHeadEnd(buffer, start, s.scan > start ? s.scan : start);
+      if (end <= 0) {
+        if (end < 0) return this._reject(s, conn, "ERR_HTTP_BARE_LF");
+        if (buffer.length > max) return this._reject(s, conn, "ERR_HTTP_HEADERS_TOO_LARGE");
+        s.scan = buffer.length;
+        return 0;
+      }
+      s.scan = 0;
+      error = parseHead(buffer, start, end, info, this.options.maxHeaderCount, true);
+    }
+    if (error !== "") return this._reject(s, conn, error);
+    const end = info.end;
+    if (end > max) return this._reject(s, conn, "ERR_HTTP_HEADERS_TOO_LARGE");
+    if (info.chunked) {
+      s.phase = PHASE_BODY_START;
+      return end;
+    }
+    const length = info.contentLength;
+    if (length <= 0) return end;
+    if (length > (info.multipart ? this.options.maxUploadSize : this.options.maxBodySize)) {
+      return this._reject(s, conn, "ERR_HTTP_BODY_TOO_LARGE");
+    }
+    if (length <= INLINE_BODY && end + length <= conn.maxPackageSize) {
+      if (info.expectContinue && buffer.length < end + length) conn.send(CONTINUE, true);
+      return end + length;
+    }
+    s.phase = PHASE_BODY_START;
+    return end;
+  }
+
+  private _inputBody(s: HttpState, buffer: Uint8Array, conn: Conn): number {
+    const body = s.body!;
+    const piece = Math.min(BODY_PIECE, conn.maxPackageSize);
+    if (body.chunked === null) return Math.min(buffer.length, body.remaining, piece);
+    // Chunked: the framing is decoded here (and the data handed to the body) since only the
+    // decoder knows where the body ends; the piece's decode() then only checks for the end.
+    const n = body.chunked.feed(buffer, 0, Math.min(buffer.length, piece), body.onData);
+    if (n < 0) return this._reject(s, conn, body.chunked.error);
+    if (body.error !== "") return this._reject(s, conn, body.error);
+    return n;
+  }
+
+  /** The Request of a framed package, or nothing for a piece of a body still arriving. */
+  decode(pkg: Uint8Array, conn: Conn): Request | undefined {
+    const s: HttpState = conn.__http;
+    const info = s.info;
+    if (s.phase === PHASE_HEAD) {
+      const req = new Request(pkg, info);
+      if (info.multipart && pkg.length > info.end) {
+        const body = new BodyReceiver(req, info, this.options);
+        body.write(pkg.subarray(info.end));
+        if (body.error !== "") {
+          body.abort();
+          this._reject(s, conn, body.error);
+          return muteDispatch(conn, s);
+        }
+        body.finish();
+      }
+      return this._deliver(s, conn, req);
+    }
+    if (s.phase === PHASE_BODY_START) {
+      const body = new BodyReceiver(new Request(pkg, info), info, this.options);
+      if (body.error !== "") {
+        this._reject(s, conn, body.error);
+        return muteDispatch(conn, s);
+      }
+      s.body = body;
+      s.phase = PHASE_BODY;
+      if (info.expectContinue) conn.send(CONTINUE, true);
+      return muteDispatch(conn, s);
+    }
+    const body = s.body!;
+    if (body.chunked === null) {
+      body.remaining -= pkg.length;
+      body.write(pkg);
+      if (body.error !== "") {
+        this._reject(s, conn, body.error);
+        return muteDispatch(conn, s);
+      }
+      if (body.remaining > 0) return muteDispatch(conn, s);
+    } else if (!body.chunked.done) {
+      return muteDispatch(conn, s);
+    }
+    s.body = null;
+    s.phase = PHASE_HEAD;
+    return this._deliver(s, conn, body.finish());
+  }
+
+  private _deliver(s: HttpState, conn: Conn, req: Request): Request {
+    req.connection = conn as never;
+    s.busy = true;
+    s.current = req;
+    s.isHead = req.method() === "HEAD";
+    s.keepAlive = req._keepAlive;
+    s.minor = s.info.minor;
+    if (!s.keepAlive) s.closing = true;
+    return req;
+  }
+
+  /** Refuse: answer with the code, close the connection. */
+  private _reject(s: HttpState, conn: Conn, code: string): number {
+    s.closing = true;
+    s.phase = PHASE_HEAD;
+    if (s.body !== null) {
+      s.body.abort();
+      s.body = null;
+    }
+    conn.close(rejectionResponse(code), true);
+    return 0;
+  }
+
+  /** Bytes for what the application sends (see `encode.ts`). */
+  encode(data: unknown, conn: Conn): string | Uint8Array {
+    return encodeMessage(data, conn);
+  }
+
+  /** The connection closed: stop what is in flight and remove temp files. */
+  onClose(conn: Conn): void {
+    const s: HttpState | undefined = conn.__http;
+    if (s === undefined) return;
+    s.body?.abort();
+    s.body = null;
+    s.file?.abort();
+    s.file = null;
+    const req = s.current;
+    s.current = null;
+    if (req !== null) {
+      const saving = req._finish();
+      if (saving !== null) saving.catch((err) => reportError("http session save", err));
+    }
+  }
+}
+
+/** The shared `http://` protocol with the default limits. */
+export const Http: HttpProtocol = new HttpProtocol();

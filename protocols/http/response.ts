@@ -1,0 +1,308 @@
+/**
+ * `Response`, `Chunk` and `ServerSentEvents`: what an `http://` handler passes to `conn.send()`.
+ *
+ * `with*` methods change the response and return it (as Workerman's do), so they chain:
+ * `conn.send(new Response(201).withHeader("X-Id", "7").withBody("made"))`. The protocol adds
+ * `Server`, `Date`, `Connection` and `Content-Length` (from the body: a `Content-Length` set by
+ * hand is honoured only for HEAD and 304 answers, so the framing is always right) and
+ * `Content-Type: text/html;charset=utf-8` unless set.
+ *
+ * @example
+ * ```ts
+ * import { Response, Worker } from "workerman-ts";
+ * const http = new Worker("http://0.0.0.0:8080");
+ * http.onMessage = (conn, request) => {
+ *   if (request.path() === "/download") return conn.send(new Response().withFile("/srv/big.iso"));
+ *   conn.send(new Response(200, { "Content-Type": "application/json" }, JSON.stringify({ ok: true })));
+ * };
+ * Worker.runAll();
+ * ```
+ *
+ * @module
+ */
+import { runtime } from "../../runtime/mod.ts";
+import { HttpError } from "./errors.ts";
+
+/** Standard reason phrases (RFC 9110 and friends). */
+export const REASONS: Record<number, string> = {
+  100: "Continue",
+  101: "Switching Protocols",
+  102: "Processing",
+  103: "Early Hints",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  203: "Non-Authoritative Information",
+  204: "No Content",
+  205: "Reset Content",
+  206: "Partial Content",
+  207: "Multi-Status",
+  300: "Multiple Choices",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  402: "Payment Required",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  406: "Not Acceptable",
+  407: "Proxy Authentication Required",
+  408: "Request Timeout",
+  409: "Conflict",
+  410: "Gone",
+  411: "Length Required",
+  412: "Precondition Failed",
+  413: "Content Too Large",
+  414: "URI Too Long",
+  415: "Unsupported Media Type",
+  416: "Range Not Satisfiable",
+  417: "Expectation Failed",
+  418: "I'm a teapot",
+  421: "Misdirected Request",
+  422: "Unprocessable Content",
+  425: "Too Early",
+  426: "Upgrade Required",
+  428: "Precondition Required",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  451: "Unavailable For Legal Reasons",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
+};
+
+/** A header value: one line, or one line per item. */
+export type HeaderValue = string | number | (string | number)[];
+
+/** Cookie attributes for {@link Response.cookie}. */
+export interface CookieOptions {
+  /** Seconds; 0 or negative expires the cookie now. */
+  maxAge?: number | null;
+  expires?: Date;
+  path?: string;
+  domain?: string;
+  secure?: boolean;
+  httpOnly?: boolean;
+  sameSite?: "Strict" | "Lax" | "None" | "";
+}
+
+/** A file to send as the body (see {@link Response.withFile}). */
+export interface FileBody {
+  path: string;
+  offset: number;
+  /** 0 = to the end of the file. */
+  length: number;
+  size: number;
+  mtimeMs: number;
+}
+
+const BAD_HEADER_NAME = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const BAD_HEADER_VALUE = /[\r\n\0]/;
+
+/** Throws when a header could split the response (CR, LF or NUL, or a name that is not a token). */
+export function checkHeader(name: string, value: string): void {
+  if (name === "" || BAD_HEADER_NAME.test(name)) {
+    throw new HttpError("ERR_HTTP_INVALID_HEADER", `invalid header name ${JSON.stringify(name)}`, 500);
+  }
+  if (BAD_HEADER_VALUE.test(value)) {
+    throw new HttpError("ERR_HTTP_INVALID_HEADER", `header ${name} holds CR, LF or NUL: ${JSON.stringify(value)}`, 500);
+  }
+}
+
+export class Response {
+  /** @internal */ _status: number;
+  /** @internal */ _reason: string | null = null;
+  /** @internal null while there are none (the common case costs nothing). */
+  _headers: Record<string, HeaderValue> | null = null;
+  /** @internal */ _body: string | Uint8Array;
+  /** @internal */ _version = "1.1";
+  /** @internal */ _file: FileBody | null = null;
+
+  constructor(status = 200, headers: Record<string, HeaderValue> = {}, body: string | Uint8Array = "") {
+    this._status = status;
+    this._body = body;
+    for (const name in headers) {
+      this._headers = { ...headers };
+      break;
+    }
+  }
+
+  private _find(name: string): string | null {
+    const headers = this._headers;
+    if (headers === null) return null;
+    if (Object.hasOwn(headers, name)) return name;
+    const lower = name.toLowerCase();
+    for (const key in headers) if (key.toLowerCase() === lower) return key;
+    return null;
+  }
+
+  /** Set a header (replacing one of the same name in any case). An array value sends one line per item. */
+  withHeader(name: string, value: HeaderValue): this {
+    const existing = this._find(name);
+    if (existing !== null && existing !== name) delete this._headers![existing];
+    (this._headers ??= {})[name] = value;
+    return this;
+  }
+  /** Same as {@link withHeader} (Workerman's name). */
+  header(name: string, value: HeaderValue): this {
+    return this.withHeader(name, value);
+  }
+  withHeaders(headers: Record<string, HeaderValue>): this {
+    for (const name in headers) this.withHeader(name, headers[name]);
+    return this;
+  }
+  withoutHeader(name: string): this {
+    const existing = this._find(name);
+    if (existing !== null) delete this._headers![existing];
+    return this;
+  }
+  /** The value of a header (any case), or null. */
+  getHeader(name: string): HeaderValue | null {
+    const existing = this._find(name);
+    return existing === null ? null : this._headers![existing];
+  }
+  getHeaders(): Record<string, HeaderValue> {
+    return { ...this._headers };
+  }
+  withStatus(code: number, reason: string | null = null): this {
+    this._status = code;
+    this._reason = reason;
+    return this;
+  }
+  getStatusCode(): number {
+    return this._status;
+  }
+  getReasonPhrase(): string {
+    return this._reason ?? REASONS[this._status] ?? "";
+  }
+  withProtocolVersion(version: string): this {
+    this._version = version;
+    return this;
+  }
+  withBody(body: string | Uint8Array): this {
+    this._body = body;
+    this._file = null;
+    return this;
+  }
+  rawBody(): string | Uint8Array {
+    return this._body;
+  }
+
+  /**
+   * Send a file as the body: its MIME type (or `application/octet-stream` as an attachment),
+   * `Last-Modified`, `Accept-Ranges`; `If-Modified-Since` → 304 and `Range` → 206 when the
+   * request asks; streamed with back-pressure, never read whole into memory. With `offset`
+   * and/or `length` only that part is sent (206 with `Content-Range`). A path that is not a
+   * readable file answers 404.
+   */
+  withFile(path: string, offset = 0, length = 0): this {
+    const st = runtime.files.stat(path);
+    if (!st || !st.isFile) {
+      this._file = null;
+      return this.withStatus(404).withBody("<h3>404 Not Found</h3>");
+    }
+    this._file = { path, offset: Math.max(0, offset), length: Math.max(0, length), size: st.size, mtimeMs: st.mtimeMs };
+    return this;
+  }
+  /** The file set by {@link withFile}, or null. */
+  getFile(): FileBody | null {
+    return this._file;
+  }
+
+  /**
+   * Add a `Set-Cookie`. Either an options object, or Workerman's positional
+   * `(name, value, maxAge, path, domain, secure, httpOnly, sameSite)`.
+   */
+  cookie(
+    name: string,
+    value = "",
+    maxAgeOrOptions: number | null | CookieOptions = null,
+    path = "",
+    domain = "",
+    secure = false,
+    httpOnly = false,
+    sameSite: CookieOptions["sameSite"] = "",
+  ): this {
+    const o: CookieOptions = maxAgeOrOptions !== null && typeof maxAgeOrOptions === "object"
+      ? maxAgeOrOptions
+      : { maxAge: maxAgeOrOptions, path, domain, secure, httpOnly, sameSite };
+    let line = `${name}=${encodeURIComponent(value)}`;
+    if (o.domain) line += `; Domain=${o.domain}`;
+    if (o.maxAge !== null && o.maxAge !== undefined) line += `; Max-Age=${Math.trunc(o.maxAge)}`;
+    if (o.expires) line += `; Expires=${o.expires.toUTCString()}`;
+    if (o.path) line += `; Path=${o.path}`;
+    if (o.secure) line += "; Secure";
+    if (o.httpOnly) line += "; HttpOnly";
+    if (o.sameSite) line += `; SameSite=${o.sameSite}`;
+    checkHeader("Set-Cookie", line);
+    const existing = this.getHeader("Set-Cookie");
+    const list = existing === null ? [] : Array.isArray(existing) ? existing : [existing];
+    return this.withHeader("Set-Cookie", [...list, line]);
+  }
+}
+
+/** `n.toString(16)` for a chunk size. */
+function hex(n: number): string {
+  return n.toString(16);
+}
+
+/**
+ * One piece of a chunked response (`Transfer-Encoding: chunked` on the Response that starts
+ * it). `new Chunk("")` ends the response.
+ */
+export class Chunk {
+  readonly data: string | Uint8Array;
+  constructor(data: string | Uint8Array = "") {
+    this.data = data;
+  }
+  /** The chunk as it goes on the wire (for a string body). */
+  toString(): string {
+    const bytes = typeof this.data === "string" ? new TextEncoder().encode(this.data) : this.data;
+    if (bytes.length === 0) return "0\r\n\r\n";
+    return `${hex(bytes.length)}\r\n${typeof this.data === "string" ? this.data : new TextDecoder().decode(bytes)}\r\n`;
+  }
+}
+
+/** Fields of one server-sent event; the `""` key is a comment line. */
+export interface ServerSentEvent {
+  ""?: string;
+  event?: string;
+  data?: string;
+  id?: string | number;
+  retry?: number;
+}
+
+/** Removes line breaks from a single-line field, so no event can be injected through it. */
+function oneLine(value: string | number): string {
+  return String(value).replace(/[\r\n]+/g, " ");
+}
+
+/**
+ * One event of a `text/event-stream` response (a Response with that Content-Type starts the
+ * stream): `: comment`, `event:`, `id:`, `retry:`, `data:` lines (each line of `data` becomes
+ * its own `data:` line), then a blank line.
+ */
+export class ServerSentEvents {
+  readonly fields: ServerSentEvent;
+  constructor(fields: ServerSentEvent) {
+    this.fields = fields;
+  }
+  toString(): string {
+    const f = this.fields;
+    let out = "";
+    if (f[""] !== undefined) out += `: ${oneLine(f[""])}\n`;
+    if (f.event !== undefined) out += `event: ${oneLine(f.event)}\n`;
+    if (f.id !== undefined) out += `id: ${oneLine(f.id)}\n`;
+    if (f.retry !== undefined) out += `retry: ${Math.trunc(Number(f.retry))}\n`;
+    if (f.data !== undefined) out += `data: ${String(f.data).split(/\r\n|\r|\n/).join("\ndata: ")}\n`;
+    return out + "\n";
+  }
+}
