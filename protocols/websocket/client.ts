@@ -1,0 +1,127 @@
+/**
+ * `ws://`: the WebSocket client protocol for `new AsyncTcpConnection("ws://host:port/path")`.
+ *
+ * On connect (`Protocol.onConnect`) it sends the opening handshake with a random 16-byte
+ * `Sec-WebSocket-Key`; the server's `101` must carry the matching `Sec-WebSocket-Accept`
+ * (else the connection is closed). Then `onWebSocketConnect(conn, responseHead)` runs and what
+ * was sent meanwhile is flushed. Every frame sent is masked with a fresh random key
+ * (`crypto.getRandomValues`); frames received must be unmasked. Options on the connection,
+ * set before `connect()`: `conn.headers` (record, array of `"Name: value"`, or string),
+ * `conn.websocketOrigin`, `conn.websocketClientProtocol`; afterwards
+ * `conn.websocketServerProtocol` holds the server's choice. A `reconnect()` handshakes again.
+ *
+ * @module
+ */
+import { reportError } from "../../core/log.ts";
+import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
+import { findHeadEnd, latin1 } from "../http/parser.ts";
+import { base64, sha1 } from "./sha1.ts";
+import { BINARY_TYPE_ARRAYBUFFER, BINARY_TYPE_BLOB } from "./frame.ts";
+import { frameDecode, frameEncode, frameInput, options, wsState } from "./server.ts";
+
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const KEY = Symbol("websocket client key");
+const encoder = new TextEncoder();
+
+type ClientConn = ProtocolConnection & { [KEY]?: string };
+
+function userHeaders(headers: unknown): string[] {
+  if (headers === undefined || headers === null) return [];
+  if (Array.isArray(headers)) return headers.map(String);
+  if (typeof headers === "string") return headers.split("\r\n").filter(Boolean);
+  return Object.entries(headers as Record<string, unknown>).map(([k, v]) => `${k}: ${v}`);
+}
+
+function failHandshake(conn: ProtocolConnection, why: string): unknown {
+  reportError(`ws:// client (connection ${conn.id})`, new Error(`WebSocket handshake failed: ${why}`));
+  conn.destroy?.();
+  return NO_MESSAGE;
+}
+
+export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYBUFFER: string } = {
+  BINARY_TYPE_BLOB,
+  BINARY_TYPE_ARRAYBUFFER,
+  onConnect(conn) {
+    const state = wsState(conn);
+    state.client = true;
+    state.open = false;
+    state.fragOpcode = -1;
+    state.fragments = [];
+    state.fragLength = 0;
+    const keyBytes = new Uint8Array(16);
+    crypto.getRandomValues(keyBytes);
+    const key = base64(keyBytes);
+    (conn as ClientConn)[KEY] = key;
+    const extra = userHeaders(conn.headers);
+    const host = conn.getRemoteHost?.() ?? conn.getRemoteIp();
+    const port = conn.getRemotePort();
+    let head = `GET ${conn.getRemoteURI?.() ?? "/"} HTTP/1.1\r\n`;
+    if (!extra.some((h) => /^host:/i.test(h))) {
+      const name = host.includes(":") ? `[${host}]` : host;
+      head += `Host: ${port === 80 || port === 443 ? name : `${name}:${port}`}\r\n`;
+    }
+    head += "Connection: Upgrade\r\nUpgrade: websocket\r\n";
+    if (conn.websocketOrigin) head += `Origin: ${conn.websocketOrigin}\r\n`;
+    if (conn.websocketClientProtocol) head += `Sec-WebSocket-Protocol: ${conn.websocketClientProtocol}\r\n`;
+    head += `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n`;
+    for (const h of extra) head += `${h}\r\n`;
+    // The handshake goes before whatever was queued: written directly, not through the queue.
+    conn.send(head + "\r\n", true);
+  },
+  onClose(conn) {
+    const state = wsState(conn);
+    state.open = false;
+    state.queue = null;
+  },
+  input(buffer, conn) {
+    const state = wsState(conn);
+    state.client = true;
+    if (state.open) return frameInput(buffer, conn);
+    const end = findHeadEnd(buffer, 0, 0);
+    if (end === -1 || end > options.maxHeaderSize || (end === 0 && buffer.length >= options.maxHeaderSize)) {
+      failHandshake(conn, "malformed or oversized response head");
+      return 0;
+    }
+    return end;
+  },
+  decode(buffer, conn) {
+    const state = wsState(conn);
+    if (state.open) return frameDecode(buffer, conn);
+    const head = latin1(buffer, 0, buffer.length - 4);
+    const lines = head.split("\r\n");
+    if (!/^HTTP\/1\.1 101 /.test(lines[0] + " ")) return failHandshake(conn, `expected 101, got "${lines[0]}"`);
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(":");
+      if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const expected = base64(sha1(encoder.encode((conn as ClientConn)[KEY] + GUID)));
+    if (headers["sec-websocket-accept"] !== expected) {
+      return failHandshake(conn, `Sec-WebSocket-Accept ${headers["sec-websocket-accept"] ? "not match" : "not found"}`);
+    }
+    conn.websocketServerProtocol = headers["sec-websocket-protocol"] ?? "";
+    state.open = true;
+    // What was sent while connecting goes first, so messages keep the order they were sent in.
+    const queue = state.queue;
+    state.queue = null;
+    if (queue) for (const frame of queue) conn.send(frame, true);
+    const onConnect = conn.onWebSocketConnect;
+    if (typeof onConnect === "function") {
+      try {
+        const r = onConnect(conn, head + "\r\n\r\n");
+        if (r && typeof r.then === "function") r.then(undefined, (err: unknown) => reportError(`onWebSocketConnect (connection ${conn.id})`, err));
+      } catch (err) {
+        reportError(`onWebSocketConnect (connection ${conn.id})`, err);
+      }
+    }
+    return NO_MESSAGE;
+  },
+  encode(data, conn) {
+    const state = wsState(conn);
+    state.client = true;
+    const frame = frameEncode(data, conn);
+    if (state.open) return frame;
+    (state.queue ??= []).push(frame);
+    return "";
+  },
+};

@@ -1,0 +1,354 @@
+/**
+ * `websocket://`: the RFC 6455 server protocol as a pure byte state machine.
+ *
+ * States per connection: `handshake` (reading the HTTP request head) → `open` (reading
+ * frames). `input` validates a frame header as soon as it is complete and fails the
+ * connection with a close frame on the first violation; `decode` unmasks, reassembles
+ * fragments and answers control frames. Limits (each a documented default):
+ *
+ * | limit              | default        | on violation                        |
+ * | ------------------ | -------------- | ----------------------------------- |
+ * | request head bytes | `maxHeaderSize` 16 KiB | 400 and close                |
+ * | message payload    | `maxPayload` 10 MiB (also ≤ `conn.maxPackageSize` per frame) | close 1009 |
+ * | control payload    | 125 bytes      | close 1002                          |
+ *
+ * Other failures: unmasked frame, RSV bits, unknown opcode, fragmented control frame, stray
+ * continuation, bad close code → 1002; invalid UTF-8 in text or close reason → 1007.
+ *
+ * @module
+ */
+import { asBytes } from "../../core/bytes.ts";
+import { reportError } from "../../core/log.ts";
+import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
+import { findHeadEnd, HeadInfo, parseHead } from "../http/parser.ts";
+import { Request } from "../http/request.ts";
+import { base64, isWebSocketKey, sha1 } from "./sha1.ts";
+import {
+  BINARY_TYPE_ARRAYBUFFER,
+  BINARY_TYPE_BLOB,
+  buildFrame,
+  closeFrame,
+  isValidCloseCode,
+  OP_BINARY,
+  OP_CLOSE,
+  OP_CONT,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+  unmask,
+} from "./frame.ts";
+
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const STATE = Symbol("websocket state");
+const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const latin1Encoder = new TextEncoder();
+
+/** Per-connection WebSocket state. */
+export interface WsState {
+  open: boolean;
+  /** This side is the client: it masks what it sends and expects unmasked frames. */
+  client: boolean;
+  /** Frames sent before the handshake completed. */
+  queue: Uint8Array[] | null;
+  /** Opcode of the fragmented message being received, -1 when none. */
+  fragOpcode: number;
+  fragments: Uint8Array[];
+  fragLength: number;
+}
+
+type WsConn = ProtocolConnection & { [STATE]?: WsState };
+
+export function wsState(conn: ProtocolConnection): WsState {
+  const c = conn as WsConn;
+  return (c[STATE] ??= { open: false, client: false, queue: null, fragOpcode: -1, fragments: [], fragLength: 0 });
+}
+
+/** Limits of the server protocol (change them on `Websocket.options`). */
+export interface WebsocketOptions {
+  /** Largest message (after reassembly) in bytes; above it the connection is closed with 1009. Default 10 MiB. */
+  maxPayload: number;
+  /** Largest request head in bytes; above it the answer is 400. Default 16 KiB. */
+  maxHeaderSize: number;
+}
+
+export const options: WebsocketOptions = { maxPayload: 10 * 1024 * 1024, maxHeaderSize: 16384 };
+
+function callback(conn: ProtocolConnection, name: string): ((...args: unknown[]) => unknown) | null {
+  return conn[name] ?? conn.worker?.[name] ?? null;
+}
+
+function call(conn: ProtocolConnection, name: string, fn: (...args: unknown[]) => unknown, a?: unknown, b?: unknown): void {
+  const where = `${name} (connection ${conn.id})`;
+  try {
+    const r = fn(conn, a, b) as Promise<unknown> | undefined;
+    if (r && typeof r.then === "function") r.then(undefined, (err) => reportError(where, err));
+  } catch (err) {
+    reportError(where, err);
+  }
+}
+
+/** Fail the connection: send a close frame with `code`, then close (RFC 6455 §7.1.7). */
+export function fail(conn: ProtocolConnection, code: number, reason: string): number {
+  conn.close(closeFrame(code, reason, maskFor(conn)), true);
+  return 0;
+}
+
+function reject(conn: ProtocolConnection, status: string, extra = ""): number {
+  const body = `<div style="text-align:center"><h1>WebSocket</h1><hr>workerman</div>`;
+  conn.close(
+    `HTTP/1.1 ${status}\r\n${extra}Content-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\nServer: workerman\r\n\r\n${body}`,
+    true,
+  );
+  return 0;
+}
+
+// Client masking keys (RFC 6455 §5.3): fresh random bytes, drawn from a pool refilled 1 KiB at a time.
+const maskPool = new Uint8Array(1024);
+let maskAt = maskPool.length;
+
+/** A fresh random masking key when `conn` is a client, else null (servers never mask). */
+export function maskFor(conn: ProtocolConnection): Uint8Array | null {
+  if (!wsState(conn).client) return null;
+  if (maskAt === maskPool.length) {
+    crypto.getRandomValues(maskPool);
+    maskAt = 0;
+  }
+  maskAt += 4;
+  return maskPool.slice(maskAt - 4, maskAt);
+}
+
+/**
+ * Validate the frame header at the start of `buffer`: its total length, 0 when incomplete
+ * (or after failing the connection). A server requires masked frames, a client unmasked ones.
+ */
+export function frameInput(buffer: Uint8Array, conn: ProtocolConnection): number {
+  const masked = !wsState(conn).client;
+  if (buffer.length < 2) return 0;
+  const b0 = buffer[0];
+  const b1 = buffer[1];
+  if ((b0 & 0x70) !== 0) return fail(conn, 1002, "reserved bits set");
+  const opcode = b0 & 0x0f;
+  const fin = (b0 & 0x80) !== 0;
+  const state = wsState(conn);
+  if (opcode >= 8) {
+    if (opcode > OP_PONG) return fail(conn, 1002, `invalid opcode ${opcode}`);
+    if (!fin) return fail(conn, 1002, "fragmented control frame");
+    if ((b1 & 0x7f) > 125) return fail(conn, 1002, "control frame payload over 125 bytes");
+  } else if (opcode === OP_CONT) {
+    if (state.fragOpcode === -1) return fail(conn, 1002, "continuation frame without a message");
+  } else if (opcode === OP_TEXT || opcode === OP_BINARY) {
+    if (state.fragOpcode !== -1) return fail(conn, 1002, "new message inside a fragmented message");
+  } else {
+    return fail(conn, 1002, `invalid opcode ${opcode}`);
+  }
+  if (((b1 & 0x80) !== 0) !== masked) return fail(conn, 1002, masked ? "frame not masked" : "frame masked");
+  let length = b1 & 0x7f;
+  let header = 2;
+  if (length === 126) {
+    if (buffer.length < 4) return 0;
+    length = (buffer[2] << 8) | buffer[3];
+    header = 4;
+  } else if (length === 127) {
+    if (buffer.length < 10) return 0;
+    const high = ((buffer[2] << 24) | (buffer[3] << 16) | (buffer[4] << 8) | buffer[5]) >>> 0;
+    const low = ((buffer[6] << 24) | (buffer[7] << 16) | (buffer[8] << 8) | buffer[9]) >>> 0;
+    if (high >= 0x200000) return fail(conn, 1009, "payload length over 2^53");
+    length = high * 0x100000000 + low;
+    header = 10;
+  }
+  if (masked) header += 4;
+  const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
+  const message = opcode >= 8 ? length : state.fragLength + length; // control frames stand alone
+  if (message > maxPayload || header + length > conn.maxPackageSize) {
+    return fail(
+      conn,
+      1009,
+      `payload length ${message} exceeds maxPayload ${Math.min(maxPayload, conn.maxPackageSize - header)}`,
+    );
+  }
+  return header + length;
+}
+
+/**
+ * Decode a validated frame: the message it completes (string or bytes), or NO_MESSAGE for a
+ * control frame, a fragment, or after failing the connection.
+ */
+export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unknown {
+  const b0 = buffer[0];
+  const b1 = buffer[1];
+  const opcode = b0 & 0x0f;
+  let at = 2;
+  const len7 = b1 & 0x7f;
+  if (len7 === 126) at = 4;
+  else if (len7 === 127) at = 10;
+  let payload: Uint8Array;
+  if (b1 & 0x80) {
+    const keyAt = at;
+    at += 4;
+    // the payload starts at the same offset mod 4 as its source, so unmask runs on 32-bit words
+    const length = buffer.length - at;
+    const pad = length < 512 ? 0 : (buffer.byteOffset + at) & 3;
+    payload = pad === 0 ? new Uint8Array(length) : new Uint8Array(new ArrayBuffer(length + pad), pad, length);
+    unmask(buffer, at, payload.length, buffer, keyAt, payload, 0);
+  } else {
+    payload = buffer.slice(at);
+  }
+  const state = wsState(conn);
+  if (opcode >= 8) {
+    if (opcode === OP_CLOSE) {
+      let code = 1005;
+      let reason = "";
+      if (payload.length === 1) return fail(conn, 1002, "close frame with a 1-byte payload"), NO_MESSAGE;
+      if (payload.length >= 2) {
+        code = (payload[0] << 8) | payload[1];
+        if (!isValidCloseCode(code)) return fail(conn, 1002, `invalid close code ${code}`), NO_MESSAGE;
+        try {
+          reason = fatalUtf8.decode(payload.subarray(2));
+        } catch {
+          return fail(conn, 1007, "close reason is not valid UTF-8"), NO_MESSAGE;
+        }
+      }
+      const onClose = callback(conn, "onWebSocketClose");
+      if (onClose) call(conn, "onWebSocketClose", onClose, code, reason);
+      else conn.close(code === 1005 ? buildFrame(0x88, new Uint8Array(0), maskFor(conn)) : closeFrame(code, "", maskFor(conn)), true);
+      return NO_MESSAGE;
+    }
+    const data = asBytes(payload);
+    if (opcode === OP_PING) {
+      const onPing = callback(conn, "onWebSocketPing");
+      if (onPing) call(conn, "onWebSocketPing", onPing, data);
+      else conn.send(buildFrame(0x8a, payload, maskFor(conn)), true);
+    } else {
+      const onPong = callback(conn, "onWebSocketPong");
+      if (onPong) call(conn, "onWebSocketPong", onPong, data);
+    }
+    return NO_MESSAGE;
+  }
+  const fin = (b0 & 0x80) !== 0;
+  let kind = opcode;
+  if (state.fragOpcode !== -1 || !fin) {
+    if (state.fragOpcode === -1) state.fragOpcode = opcode;
+    state.fragments.push(payload);
+    state.fragLength += payload.length;
+    if (!fin) return NO_MESSAGE;
+    kind = state.fragOpcode;
+    const whole = new Uint8Array(state.fragLength);
+    let o = 0;
+    for (const part of state.fragments) {
+      whole.set(part, o);
+      o += part.length;
+    }
+    payload = whole;
+    state.fragOpcode = -1;
+    state.fragments = [];
+    state.fragLength = 0;
+  }
+  if (kind === OP_TEXT) {
+    try {
+      return fatalUtf8.decode(payload);
+    } catch {
+      return fail(conn, 1007, "text message is not valid UTF-8"), NO_MESSAGE;
+    }
+  }
+  return asBytes(payload);
+}
+
+/** The frame `data` goes out as (opcode from `conn.websocketType` when set, else by type). */
+export function frameEncode(data: unknown, conn: ProtocolConnection): Uint8Array {
+  let first: number;
+  const type = conn.websocketType;
+  if (typeof data === "string") {
+    first = type === BINARY_TYPE_ARRAYBUFFER ? 0x82 : 0x81;
+  } else if (data instanceof Uint8Array) {
+    first = type === BINARY_TYPE_BLOB ? 0x81 : 0x82;
+  } else if (typeof data === "number" || typeof data === "boolean" || typeof data === "bigint") {
+    data = String(data);
+    first = type === BINARY_TYPE_ARRAYBUFFER ? 0x82 : 0x81;
+  } else {
+    throw new TypeError(`You can't send(${data === null ? "null" : typeof data}) to client, you need to convert it to a string.`);
+  }
+  return buildFrame(first, data as string | Uint8Array, maskFor(conn));
+}
+
+function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
+  const info = new HeadInfo();
+  const error = parseHead(buffer, 0, buffer.length, info, 100, true);
+  if (error !== "") return reject(conn, "400 Bad Request"), NO_MESSAGE;
+  const request = new Request(buffer, info);
+  const tokens = (name: string) => String(request.header(name, "")).toLowerCase().split(",").map((t) => t.trim());
+  const key = String(request.header("sec-websocket-key", ""));
+  if (
+    request.method() !== "GET" || !tokens("upgrade").includes("websocket") || !tokens("connection").includes("upgrade") ||
+    !isWebSocketKey(key)
+  ) {
+    return reject(conn, "400 Bad Request"), NO_MESSAGE;
+  }
+  if (request.header("sec-websocket-version", "") !== "13") {
+    return reject(conn, "426 Upgrade Required", "Sec-WebSocket-Version: 13\r\n"), NO_MESSAGE;
+  }
+  request.connection = conn as never;
+  const onConnect = callback(conn, "onWebSocketConnect");
+  if (onConnect) {
+    call(conn, "onWebSocketConnect", onConnect, request);
+    if (conn.getStatus?.() !== 2) return NO_MESSAGE; // closed inside: rejected, no 101
+  }
+  const accept = base64(sha1(latin1Encoder.encode(key + GUID)));
+  let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
+    `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
+  if (conn.websocketProtocol) head += `Sec-WebSocket-Protocol: ${conn.websocketProtocol}\r\n`;
+  const extra: string[] = conn.headers === undefined || conn.headers === null
+    ? []
+    : Array.isArray(conn.headers)
+    ? conn.headers
+    : typeof conn.headers === "string"
+    ? conn.headers.split("\r\n").filter(Boolean)
+    : Object.entries(conn.headers).map(([k, v]) => `${k}: ${v}`);
+  for (const h of extra) head += `${h}\r\n`;
+  if (!extra.some((h) => /^server:/i.test(h))) head += "Server: workerman-ts\r\n";
+  const state = wsState(conn);
+  state.open = true;
+  conn.send(head + "\r\n", true);
+  const queue = state.queue;
+  state.queue = null;
+  if (queue) for (const frame of queue) conn.send(frame, true);
+  return NO_MESSAGE;
+}
+
+/**
+ * The server protocol. On its connections: `conn.websocketType` forces the frame type of
+ * every send (`BINARY_TYPE_BLOB` text, `BINARY_TYPE_ARRAYBUFFER` binary; unset: strings go as
+ * text, bytes as binary); in `onWebSocketConnect(conn, request)`, `conn.websocketProtocol`
+ * picks the sub-protocol answered in `Sec-WebSocket-Protocol`, `conn.headers` (array of
+ * `"Name: value"`, one string, or a record) adds response headers, `conn.close()` rejects;
+ * `conn.websocketMaxPayload` overrides `options.maxPayload` for one connection.
+ */
+export const Websocket: Protocol & {
+  BINARY_TYPE_BLOB: string;
+  BINARY_TYPE_ARRAYBUFFER: string;
+  options: WebsocketOptions;
+} = {
+  BINARY_TYPE_BLOB,
+  BINARY_TYPE_ARRAYBUFFER,
+  options,
+  input(buffer, conn) {
+    if (wsState(conn).open) return frameInput(buffer, conn);
+    if (buffer.length >= 3 && (buffer[0] !== 71 || buffer[1] !== 69 || buffer[2] !== 84)) {
+      return reject(conn, "400 Bad Request");
+    }
+    const end = findHeadEnd(buffer, 0, 0);
+    if (end === -1 || end > options.maxHeaderSize) return reject(conn, "400 Bad Request");
+    if (end === 0) return buffer.length >= options.maxHeaderSize ? reject(conn, "400 Bad Request") : 0;
+    return end;
+  },
+  decode(buffer, conn) {
+    if (!wsState(conn).open) return handshake(buffer, conn);
+    return frameDecode(buffer, conn);
+  },
+  encode(data, conn) {
+    const frame = frameEncode(data, conn);
+    const state = wsState(conn);
+    if (state.open) return frame;
+    (state.queue ??= []).push(frame);
+    return "";
+  },
+};

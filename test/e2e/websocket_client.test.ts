@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocketServer } from "ws";
+import { TestClient } from "../helpers/client.ts";
+import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+
+describe.each(RUNTIMES)("ws:// client (AsyncTcpConnection) on %s", (runtime) => {
+  let server: RunningServer;
+  let wss: WebSocketServer;
+  const seenByWs: { protocol: string; masked: boolean; messages: string[] } = { protocol: "", masked: true, messages: [] };
+  beforeAll(async () => {
+    server = await startServer(runtime, "ws_client");
+    wss = new WebSocketServer({ host: "127.0.0.1", port: 0, handleProtocols: (p) => (p.has("chat") ? "chat" : false) });
+    await new Promise((r) => wss.once("listening", r));
+    wss.on("connection", (ws) => {
+      seenByWs.protocol = ws.protocol;
+      ws.on("message", (data, isBinary) => {
+        const b = data as Buffer;
+        seenByWs.messages.push(isBinary ? `binary ${b.length}` : `text ${b.length}`);
+        ws.send(isBinary ? b : "echo " + b.toString(), { binary: isBinary });
+      });
+    });
+  });
+  afterAll(async () => {
+    wss?.close();
+    const code = await server?.stop();
+    expect(code, server?.output()).toBe(0);
+  });
+
+  const expected = (wsPort: string) => [
+    `handshake HTTP/1.1 101 Switching Protocols protocol=${wsPort}`,
+    "text 28 echo queued before handshake",
+    "text 70005 echo xxxxxxxxxxxxxxxxxxxxxxxxx",
+    "binary 1,2,3,250",
+    "closed after 3 messages",
+  ];
+
+  it("talks to our own websocket:// server: queued send, 70 KB text, binary, close", async () => {
+    const ctl = await TestClient.connect(server.ports[1]);
+    ctl.write(`ws://127.0.0.1:${server.ports[0]}/own?x=1\n`);
+    await ctl.untilText("closed after");
+    expect(ctl.text.trim().split("\n")).toEqual(expected(""));
+    ctl.close();
+  });
+
+  it("talks to the ws library's server: sub-protocol, masked frames accepted, close 1000", async () => {
+    const port = (wss.address() as { port: number }).port;
+    const ctl = await TestClient.connect(server.ports[1]);
+    const closed = new Promise<number>((resolve) => wss.once("connection", (ws) => ws.once("close", (code) => resolve(code))));
+    ctl.write(`ws://127.0.0.1:${port}/path\n`);
+    await ctl.untilText("closed after");
+    expect(ctl.text.trim().split("\n")).toEqual(expected("chat"));
+    expect(await closed).toBe(1000);
+    expect(seenByWs.protocol).toBe("chat");
+  });
+});
