@@ -16,3 +16,37 @@ import "./protocols/mod.ts";
 
 export * from "./core/mod.ts";
 export { Frame, Text } from "./protocols/mod.ts";
+export {
+  BINARY_TYPE_ARRAYBUFFER,
+  BINARY_TYPE_BLOB,
+  Websocket,
+  type WebsocketOptions,
+  WsClient,
+} from "./protocols/websocket/mod.ts";
+export {
+  Chunk,
+  type CookieOptions,
+  FileSessionHandler,
+  type Form,
+  type FormValue,
+  type HeaderValue,
+  Http,
+  type HttpConnection,
+  HttpError,
+  type HttpMessage,
+  type HttpOptions,
+  HttpProtocol,
+  Request,
+  Response,
+  ServerSentEvents,
+  type ServerSentEvent,
+  Session,
+  type SessionHandler,
+  UPLOAD_ERR_CANT_WRITE,
+  UPLOAD_ERR_NO_FILE,
+  UPLOAD_ERR_NO_TMP_DIR,
+  UPLOAD_ERR_OK,
+  type UploadedFile,
+  type WebRoot,
+  WebServer,
+} from "./protocols/http/mod.ts";

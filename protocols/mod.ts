@@ -13,9 +13,14 @@
  */
 import { registerProtocol } from "../core/protocol.ts";
 import { Frame } from "./frame.ts";
+import { Http } from "./http/mod.ts";
 import { Text } from "./text.ts";
+import { Websocket, WsClient } from "./websocket/mod.ts";
 
 registerProtocol("text", Text);
 registerProtocol("frame", Frame);
+registerProtocol("http", Http);
+registerProtocol("websocket", Websocket);
+registerProtocol("ws", WsClient);
 
-export { Frame, Text };
+export { Frame, Http, Text, Websocket, WsClient };
