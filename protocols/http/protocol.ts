@@ -12,7 +12,7 @@
  *
  * A large or chunked body is thus consumed piece by piece as it arrives: a multipart body's
  * files go straight to temp files, anything else is collected up to `maxBodySize`. Pieces that
- * complete no request are not delivered to `onMessage` (see {@link muteDispatch}).
+ * complete no request decode to `NO_MESSAGE`: nothing reaches `onMessage`.
  *
  * Responses are answered in request order: while a request's response is not complete (an
  * async handler, a chunked or file response still streaming) the connection stops reading, so
@@ -24,13 +24,13 @@
  * @module
  */
 import { reportError } from "../../core/log.ts";
-import type { Protocol } from "../../core/protocol.ts";
+import { NO_MESSAGE, type Protocol } from "../../core/protocol.ts";
 import { rejectionResponse } from "./errors.ts";
 import { BodyReceiver } from "./body.ts";
 import { encodeMessage } from "./encode.ts";
 import { findHeadEnd, INCOMPLETE, parseHead } from "./parser.ts";
 import { Request } from "./request.ts";
-import { type Conn, HttpState, muteDispatch, PHASE_BODY, PHASE_BODY_START, PHASE_HEAD } from "./state.ts";
+import { type Conn, HttpState, PHASE_BODY, PHASE_BODY_START, PHASE_HEAD } from "./state.ts";
 
 /** Limits of the `http://` protocol; every one has a default. */
 export interface HttpOptions {
@@ -151,7 +151,7 @@ export class HttpProtocol implements Protocol {
   }
 
   /** The Request of a framed package, or nothing for a piece of a body still arriving. */
-  decode(pkg: Uint8Array, conn: Conn): Request | undefined {
+  decode(pkg: Uint8Array, conn: Conn): Request | typeof NO_MESSAGE {
     const s: HttpState = conn.__http;
     const info = s.info;
     if (s.phase === PHASE_HEAD) {
@@ -162,7 +162,7 @@ export class HttpProtocol implements Protocol {
         if (body.error !== "") {
           body.abort();
           this._reject(s, conn, body.error);
-          return muteDispatch(conn, s);
+          return NO_MESSAGE;
         }
         body.finish();
       }
@@ -172,12 +172,12 @@ export class HttpProtocol implements Protocol {
       const body = new BodyReceiver(new Request(pkg, info), info, this.options);
       if (body.error !== "") {
         this._reject(s, conn, body.error);
-        return muteDispatch(conn, s);
+        return NO_MESSAGE;
       }
       s.body = body;
       s.phase = PHASE_BODY;
       if (info.expectContinue) conn.send(CONTINUE, true);
-      return muteDispatch(conn, s);
+      return NO_MESSAGE;
     }
     const body = s.body!;
     if (body.chunked === null) {
@@ -185,11 +185,11 @@ export class HttpProtocol implements Protocol {
       body.write(pkg);
       if (body.error !== "") {
         this._reject(s, conn, body.error);
-        return muteDispatch(conn, s);
+        return NO_MESSAGE;
       }
-      if (body.remaining > 0) return muteDispatch(conn, s);
+      if (body.remaining > 0) return NO_MESSAGE;
     } else if (!body.chunked.done) {
-      return muteDispatch(conn, s);
+      return NO_MESSAGE;
     }
     s.body = null;
     s.phase = PHASE_HEAD;

@@ -47,40 +47,6 @@ export class HttpState {
   /** The head being parsed (reused). */
   readonly info = new HeadInfo();
   body: BodyReceiver | null = null;
-  /** The next dispatch delivers nothing. */
-  mute = false;
-  muteInstalled = false;
-}
-
-/**
- * Make the connection's next dispatch deliver nothing: `onMessage` reads as null exactly once.
- * TcpConnection calls `onMessage` for every framed package; a body piece that completes no
- * request must not reach the application. An accessor on the connection's `onMessage` (set up
- * once, only on connections that receive a large or chunked body) does that with the public API;
- * a core hook ("decode() returning undefined delivers nothing", as UdpConnection already does)
- * would make it unnecessary.
- */
-export function muteDispatch(conn: Conn, s: HttpState): undefined {
-  if (!s.muteInstalled) {
-    s.muteInstalled = true;
-    let handler = conn.onMessage;
-    Object.defineProperty(conn, "onMessage", {
-      configurable: true,
-      enumerable: true,
-      get() {
-        if (s.mute) {
-          s.mute = false;
-          return null;
-        }
-        return handler;
-      },
-      set(fn) {
-        handler = fn;
-      },
-    });
-  }
-  s.mute = true;
-  return undefined;
 }
 
 /** The response to the current request is complete: clean up, then keep the connection or close it. */
