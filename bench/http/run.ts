@@ -23,12 +23,13 @@
  * `<!-- bench:http:end -->` in bench/RESULTS.md (appended if missing; nothing else is touched).
  *
  * Usage: npm run bench:http -- [--runtimes node,deno,bun] [--workloads keepalive,close,vary]
- *        [--rounds 3] [--duration 3] [--warmup 1] [--conns 100] [--close-conns 50] [--no-build]
+ *        [--kinds framework,raw,native[,core,reuseport]] [--rounds 3] [--duration 3] [--warmup 1] [--conns 100] [--close-conns 50] [--no-build]
  *        [--no-write]
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { parseArgs } from "node:util";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -43,6 +44,7 @@ const { values: opts } = parseArgs({
   options: {
     runtimes: { type: "string", default: "node,deno,bun" },
     workloads: { type: "string", default: "keepalive,close,vary" },
+    kinds: { type: "string", default: "framework,raw,native" },
     rounds: { type: "string", default: "3" },
     duration: { type: "string", default: "3" },
     warmup: { type: "string", default: "1" },
@@ -64,8 +66,15 @@ if (opts.help) {
 
 type RuntimeName = "node" | "deno" | "bun";
 type Workload = "keepalive" | "close" | "vary";
-type Kind = "framework" | "raw" | "native";
-const KINDS: Kind[] = ["framework", "raw", "native"];
+/**
+ * framework, raw, native: see above. Diagnostics (not in the default run): `core` = a tcp://
+ * Worker answering with the hand-written response (what the framework costs without the http
+ * protocol), `reuseport` = the framework with `reusePort = true` (Deno: with --unstable-net,
+ * so its process accepts on a native Deno.listen socket instead of node:net; not on Node 20).
+ */
+type Kind = "framework" | "raw" | "native" | "core" | "reuseport";
+const KINDS = opts.kinds!.split(",").map((s) => s.trim()).filter(Boolean) as Kind[];
+for (const k of KINDS) if (!["framework", "raw", "native", "core", "reuseport"].includes(k)) throw new Error(`unknown kind ${k}`);
 const RUNTIMES = opts.runtimes!.split(",").map((s) => s.trim()).filter(Boolean) as RuntimeName[];
 const WORKLOADS = opts.workloads!.split(",").map((s) => s.trim()).filter(Boolean) as Workload[];
 const ROUNDS = Math.max(1, Number(opts.rounds));
@@ -141,7 +150,7 @@ function machineBusy(): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Wait until the machine is idle but for us (< NOISE % of a core busy over 1 s), at most WAIT_QUIET s. */
-async function waitQuiet(_mine: Set<number>): Promise<number> {
+async function waitQuiet(): Promise<number> {
   const deadline = Date.now() + WAIT_QUIET * 1000;
   for (;;) {
     const b0 = machineBusy();
@@ -180,23 +189,47 @@ process.on("SIGINT", () => {
 });
 
 function command(runtime: RuntimeName, kind: Kind): [string, string[]] {
-  const file = kind === "framework" ? "framework" : kind;
-  const args = kind === "framework" ? ["start"] : [];
+  const file = kind === "reuseport" ? "framework" : kind;
+  const args = kind === "framework" || kind === "reuseport" || kind === "core" ? ["start"] : [];
   switch (runtime) {
     case "node":
       return [process.execPath, [join(ROOT, "npm", "esm", "bench", "http", "servers", `${file}.js`), ...args]];
     case "deno":
-      return [join(BIN, "deno"), ["run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, "bench", "http", "servers", `${file}.ts`), ...args]];
+      return [join(BIN, "deno"), [
+        "run",
+        "-A",
+        ...(kind === "reuseport" ? ["--unstable-net"] : []),
+        `--config=${join(ROOT, "deno.json")}`,
+        join(ROOT, "bench", "http", "servers", `${file}.ts`),
+        ...args,
+      ]];
     case "bun":
       return [join(BIN, "bun"), [join(ROOT, "bench", "http", "servers", `${file}.ts`), ...args]];
   }
 }
 
+/** A port nobody listens on now (for servers whose banner cannot show it: reusePort). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 async function startServer(runtime: RuntimeName, kind: Kind): Promise<Server> {
   const [cmd, args] = command(runtime, kind);
+  const fixed = kind === "reuseport" ? await freePort() : 0;
   const proc = spawn(cmd, args, {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: "1", PID_FILE: `/tmp/wm-bench-http-${runtime}-${process.pid}.pid` },
+    env: {
+      ...process.env,
+      NO_COLOR: "1",
+      PID_FILE: `/tmp/wm-bench-http-${runtime}-${kind}-${process.pid}.pid`,
+      ...(fixed ? { BENCH_PORT: String(fixed), BENCH_REUSE_PORT: "1" } : {}),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   live.add(proc);
@@ -208,7 +241,7 @@ async function startServer(runtime: RuntimeName, kind: Kind): Promise<Server> {
     if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`${runtime} ${kind} did not start:\n${out}`);
     await sleep(50);
   }
-  const port = Number(/http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+  const port = fixed || Number(/(?:http|tcp):\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
   await sleep(200);
   return { runtime, kind, proc, port, pids: tree(proc.pid!), output: () => out };
 }
@@ -283,8 +316,8 @@ interface Sample {
   errors: string;
 }
 
-async function measure(s: Server, workload: Workload, round: number, mine: Set<number>): Promise<Sample> {
-  await waitQuiet(mine);
+async function measure(s: Server, workload: Workload, round: number): Promise<Sample> {
+  await waitQuiet();
   const pids = tree(s.proc.pid!);
   const busy0 = machineBusy();
   const self0 = process.cpuUsage();
@@ -338,21 +371,23 @@ const failures: string[] = [];
 for (const runtime of RUNTIMES) {
   const servers: Server[] = [];
   try {
-    for (const kind of KINDS) servers.push(await startServer(runtime, kind));
+    for (const kind of KINDS) {
+      if (kind === "reuseport" && runtime === "node") continue; // Node 20 has no SO_REUSEPORT
+      servers.push(await startServer(runtime, kind));
+    }
   } catch (err) {
     failures.push(`${runtime}: ${(err as Error).message.split("\n")[0]}`);
     for (const s of servers) await stopServer(s);
     continue;
   }
-  const mine = new Set<number>([process.pid]);
   for (const workload of WORKLOADS) {
     for (const s of servers) await wrk(wrkArgs(workload, s.port, WARMUP)); // warm-up (JIT)
     let extra = 0;
     for (let round = 1; round <= ROUNDS + extra; round++) {
       // rotate the order each round so no server always goes first
-      const order = KINDS.map((_, i) => servers[(i + round - 1) % servers.length]);
+      const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]);
       const got: Sample[] = [];
-      for (const s of order) got.push(await measure(s, workload, round, mine));
+      for (const s of order) got.push(await measure(s, workload, round));
       samples.push(...got);
       const line = got.map((g) => `${g.kind} ${fmt(g.rps)}/s ${fmt(g.perCpu)}/cpu-s${g.noisy ? ` (noisy ${g.other.toFixed(0)}%)` : ""}`).join(", ");
       console.error(`${runtime} ${workload} round ${round}: ${line}`);
@@ -389,7 +424,7 @@ for (const rt of RUNTIMES) {
     for (const k of KINDS) {
       const ks = rows.filter((r) => r.kind === k);
       if (ks.length === 0) continue;
-      const name = k === "native" ? NATIVE_NAME[rt] : k === "raw" ? `raw ${RAW_NAME[rt]}` : "framework";
+      const name = k === "native" ? NATIVE_NAME[rt] : k === "raw" ? `raw ${RAW_NAME[rt]}` : k === "framework" ? "framework" : `${k} (diagnostic)`;
       lines.push(`| ${rt} | ${w} | ${name} | ${fmt(median(ks.map((s) => s.rps)))} | ${median(ks.map((s) => s.cpu)).toFixed(2)} | ${fmt(median(ks.map((s) => s.perCpu)))} |`);
     }
   }
@@ -416,6 +451,28 @@ for (const rt of RUNTIMES) {
       ? `${median(rawCpu) >= goal.raw ? "**met**" : "**missed**"} / ${median(natCpu) >= goal.native ? "**met**" : "**missed**"}`
       : "";
     lines.push(`| ${rt} | ${w} | ${rounds.length} | ${show(rawCpu)} | ${show(natCpu)} | ${show(ratio("raw", (s) => s.rps))} | ${show(ratio("native", (s) => s.rps))} | ≥ ${goal.raw}× ${RAW_NAME[rt]} / ≥ ${goal.native}× ${NATIVE_NAME[rt]} | ${met} |`);
+  }
+}
+const diagnostics = KINDS.filter((k) => k === "core" || k === "reuseport");
+if (diagnostics.length > 0) {
+  lines.push("", "### Diagnostics per server CPU-second, relative to raw", "");
+  lines.push("core = a tcp:// Worker sending the hand-written response (the framework without the http protocol); reuseport = the framework with `reusePort = true` (Deno: --unstable-net, a native Deno.listen socket).", "");
+  lines.push(`| runtime | workload | ${["framework", ...diagnostics].join(" | ")} |`);
+  lines.push(`| --- | --- | ${["framework", ...diagnostics].map(() => "---:").join(" | ")} |`);
+  for (const rt of RUNTIMES) {
+    for (const w of WORKLOADS) {
+      const rows = used(rt, w);
+      const rounds = [...new Set(rows.map((r) => r.round))];
+      const cell = (k: Kind) => {
+        const xs = rounds.map((r) => {
+          const a = rows.find((x) => x.round === r && x.kind === k);
+          const b = rows.find((x) => x.round === r && x.kind === "raw");
+          return a && b ? a.perCpu / b.perCpu : NaN;
+        }).filter((x) => !Number.isNaN(x));
+        return xs.length ? `${pct(median(xs))} (${pct(Math.min(...xs))}–${pct(Math.max(...xs))})` : "n/a";
+      };
+      lines.push(`| ${rt} | ${w} | ${["framework" as Kind, ...diagnostics].map(cell).join(" | ")} |`);
+    }
   }
 }
 if (failures.length > 0) lines.push("", "### Failed", "", ...failures.map((f) => `- ${f}`));
