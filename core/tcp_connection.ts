@@ -269,13 +269,7 @@ export class TcpConnection implements ConnHandler {
           return;
         }
         if (length === 0) break;
-        if (!(typeof length === "number" && Number.isInteger(length) && length > 0 && length <= this.maxPackageSize)) {
-          log(`Error package. package_length=${JSON.stringify(length)} (maxPackageSize ${this.maxPackageSize}), closing connection ${this.id} from ${this.getRemoteAddress()}`);
-          this.destroy();
-          return;
-        }
-        if (this._status !== TcpConnection.STATUS_ESTABLISHED) return; // input() closed it
-        this._packageLength = length;
+        if (!this._acceptLength(length)) return;
       }
       if (view.length < length) break;
       offset += length;
@@ -292,11 +286,7 @@ export class TcpConnection implements ConnHandler {
       statistics.total_request++;
       this._dispatch(message);
     }
-    if (offset < total && this._status !== TcpConnection.STATUS_CLOSED) {
-      const rest = offset === 0 ? buffer : copyFrom(buffer, offset);
-      this._recv = [rest];
-      this._recvLength = rest.length;
-    }
+    this._keepTail(buffer, offset);
   }
 
   /** `_consume` for protocols that frame by offset: no view per package. */
@@ -314,13 +304,7 @@ export class TcpConnection implements ConnHandler {
           return;
         }
         if (length === 0) break;
-        if (!(typeof length === "number" && Number.isInteger(length) && length > 0 && length <= this.maxPackageSize)) {
-          log(`Error package. package_length=${JSON.stringify(length)} (maxPackageSize ${this.maxPackageSize}), closing connection ${this.id} from ${this.getRemoteAddress()}`);
-          this.destroy();
-          return;
-        }
-        if (this._status !== TcpConnection.STATUS_ESTABLISHED) return; // inputAt() closed it
-        this._packageLength = length;
+        if (!this._acceptLength(length)) return;
       }
       if (total - offset < length) break;
       const start = offset;
@@ -338,7 +322,27 @@ export class TcpConnection implements ConnHandler {
       statistics.total_request++;
       this._dispatch(message);
     }
-    if (offset < total && this._status !== TcpConnection.STATUS_CLOSED) {
+    this._keepTail(buffer, offset);
+  }
+
+  /**
+   * Take the package length a protocol's input returned: false (and the connection destroyed,
+   * or already closed by the protocol) when it is not a whole number from 1 to maxPackageSize.
+   */
+  private _acceptLength(length: number): boolean {
+    if (!(typeof length === "number" && Number.isInteger(length) && length > 0 && length <= this.maxPackageSize)) {
+      log(`Error package. package_length=${JSON.stringify(length)} (maxPackageSize ${this.maxPackageSize}), closing connection ${this.id} from ${this.getRemoteAddress()}`);
+      this.destroy();
+      return false;
+    }
+    if (this._status !== TcpConnection.STATUS_ESTABLISHED) return false; // input() closed it
+    this._packageLength = length;
+    return true;
+  }
+
+  /** Keep what follows the last whole package (copied, so the read buffer can go). */
+  private _keepTail(buffer: Uint8Array, offset: number): void {
+    if (offset < buffer.length && this._status !== TcpConnection.STATUS_CLOSED) {
       const rest = offset === 0 ? buffer : copyFrom(buffer, offset);
       this._recv = [rest];
       this._recvLength = rest.length;
