@@ -277,9 +277,4 @@ export class Master {
     const rows = await this.ask("connections", 500);
     return [...rows.values()].flat() as ConnectionRow[];
   }
-
-  /** pids of the live processes of Worker `index`, by id. */
-  pidsOf(index: number): number[] {
-    return [...this.slots[index]];
-  }
 }

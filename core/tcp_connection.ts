@@ -247,7 +247,6 @@ export class TcpConnection implements ConnHandler {
   private _consume(buffer: Uint8Array): void {
     const protocol = this.protocol;
     if (!protocol) {
-      statistics.total_request++;
       this._dispatch(asBytes(buffer));
       return;
     }
@@ -282,8 +281,6 @@ export class TcpConnection implements ConnHandler {
         this.destroy();
         return;
       }
-      if (message === NO_MESSAGE) continue;
-      statistics.total_request++;
       this._dispatch(message);
     }
     this._keepTail(buffer, offset);
@@ -318,8 +315,6 @@ export class TcpConnection implements ConnHandler {
         this.destroy();
         return;
       }
-      if (message === NO_MESSAGE) continue;
-      statistics.total_request++;
       this._dispatch(message);
     }
     this._keepTail(buffer, offset);
@@ -349,7 +344,10 @@ export class TcpConnection implements ConnHandler {
     }
   }
 
+  /** Count one request and hand it to `onMessage` (a protocol's NO_MESSAGE is neither). */
   private _dispatch(message: unknown): void {
+    if (message === NO_MESSAGE) return;
+    statistics.total_request++;
     const fn = this.onMessage;
     if (!fn) return;
     try {
