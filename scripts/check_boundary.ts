@@ -1,15 +1,19 @@
 /**
- * The runtime boundary, checked by a tool: files in `core/` and `protocols/` may import only
- * relative modules and must not name `Deno`, `Bun`, `process` or `Buffer` in code (comments
- * and string literals are ignored). Everything runtime-specific lives in `runtime/`.
+ * The runtime boundary, checked by a tool: files in `core/`, `protocols/`, `gateway/` and
+ * `components/` may import only relative modules and the pure (I/O-free) packages listed in
+ * PURE_PACKAGES, and must not name `Deno`, `Bun`, `process` or `Buffer` in code (comments and
+ * string literals are ignored). Everything runtime-specific lives in `runtime/`.
  *
- * Usage: `npm run check:boundary [-- dir ...]` (default dirs: core protocols). Exits 1 and
+ * Usage: `npm run check:boundary [-- dir ...]` (default: the four above that exist). Exits 1 and
  * lists every violation when there is one.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const FORBIDDEN_GLOBALS = /\b(Deno|Bun|process|Buffer)\b/;
+/** npm packages that do no I/O and touch no runtime global, so portable code may import them. */
+export const PURE_PACKAGES = ["php-serialize"];
+export const DEFAULT_DIRS = ["core", "protocols", "gateway", "components"];
 
 /**
  * The source with comments blanked, and string literal contents too unless `keepStrings`;
@@ -63,9 +67,9 @@ export function checkSource(file: string, source: string): string[] {
   const code = codeOnly(source, true);
   for (const match of code.matchAll(imports)) {
     const specifier = match[2];
-    if (!specifier.startsWith(".")) {
+    if (!specifier.startsWith(".") && !PURE_PACKAGES.includes(specifier)) {
       const line = code.slice(0, match.index).split("\n").length;
-      problems.push(`${file}:${line}: imports "${specifier}"; only runtime/ may import non-relative modules`);
+      problems.push(`${file}:${line}: imports "${specifier}"; only runtime/ may import non-relative modules (pure packages: ${PURE_PACKAGES.join(", ")})`);
     }
   }
   codeOnly(source).split("\n").forEach((text, index) => {
@@ -91,11 +95,12 @@ export function checkDirs(dirs: string[], root = process.cwd()): string[] {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dirs = process.argv.slice(2);
-  const problems = checkDirs(dirs.length > 0 ? dirs : ["core", "protocols"]);
+  const chosen = dirs.length > 0 ? dirs : DEFAULT_DIRS.filter((dir) => existsSync(dir));
+  const problems = checkDirs(chosen);
   for (const problem of problems) console.error(problem);
   if (problems.length > 0) {
     console.error(`boundary check failed: ${problems.length} problem(s)`);
     process.exit(1);
   }
-  console.log("boundary check passed: core/ and protocols/ touch no runtime directly");
+  console.log(`boundary check passed: ${chosen.join(", ")} touch no runtime directly`);
 }
