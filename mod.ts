@@ -50,3 +50,4 @@ export {
   type WebRoot,
   WebServer,
 } from "./protocols/http/mod.ts";
+export * from "./components/mod.ts";

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { connectRedis } from "./redis.ts";
 import type { Runtime } from "./types.ts";
 
 type Common = Pick<
@@ -37,6 +38,8 @@ type Common = Pick<
   | "stdout"
   | "stderr"
   | "parseArgs"
+  | "watch"
+  | "redis"
 >;
 
 export const commonProcessFacts: Common = {
@@ -195,4 +198,10 @@ export const commonProcessFacts: Common = {
     process.stderr.write(text);
   },
   parseArgs: parseArgs as Runtime["parseArgs"],
+  watch(path, onChange) {
+    const watcher = fs.watch(path, { recursive: true }, (_event, name) => onChange(name ? `${path}/${name}` : path));
+    watcher.on("error", () => {}); // a watched directory that disappears ends the watch, not the process
+    return { close: () => watcher.close() };
+  },
+  redis: connectRedis,
 };

@@ -213,6 +213,43 @@ export interface FileSystem {
   rename(from: string, to: string): void;
 }
 
+/** A running watch of a directory tree, from {@link Runtime.watch}. */
+export interface FileWatcher {
+  close(): void;
+}
+
+/** How {@link Runtime.redis} connects. */
+export interface RedisOptions {
+  /** Reject a command after this many reconnect attempts while it waits (default: keep it queued). */
+  maxRetriesPerRequest?: number | null;
+}
+
+/**
+ * One connection to a Redis server (from {@link Runtime.redis}). It reconnects by itself
+ * after a loss, with a growing delay of at most one second; `onReady` fires on every
+ * (re)connection, and subscriptions are NOT renewed automatically (the owner knows which it
+ * still wants). Commands issued while it is down wait for the next connection.
+ */
+export interface RedisConnection {
+  /** True while connected and ready for commands. */
+  readonly ready: boolean;
+  /** Run one command, e.g. `command("SET", ["k", "v"])`; resolves with Redis's reply. */
+  command(name: string, args: (string | number)[]): Promise<unknown>;
+  /** Run a Lua script (sent once, then by its SHA1). */
+  script(lua: string, keys: string[], args: (string | number)[]): Promise<unknown>;
+  /** Subscribe this connection to pub/sub channels (it then serves only pub/sub). */
+  subscribe(channels: string[]): Promise<void>;
+  unsubscribe(channels: string[]): Promise<void>;
+  /** A message arrived on a subscribed channel. */
+  onMessage(cb: (channel: string, message: string) => void): void;
+  /** Connected (first time or again). */
+  onReady(cb: () => void): void;
+  /** The connection was lost (`error` says why, when known); reconnecting follows. */
+  onDown(cb: (error?: Error) => void): void;
+  /** Close for good. */
+  close(): void;
+}
+
 /** Everything the core may ask of the runtime. */
 export interface Runtime {
   /** `node`, `deno` or `bun`. */
@@ -282,6 +319,14 @@ export interface Runtime {
   tempDir(): string;
   /** File access by descriptor (static files, uploads, sessions). */
   readonly files: FileSystem;
+
+  /**
+   * Watch the directory tree at `path` (recursively); `onChange` gets the path of each file
+   * created, changed, renamed or removed. Several events per save are normal: debounce.
+   */
+  watch(path: string, onChange: (path: string) => void): FileWatcher;
+  /** Connect to Redis at `url` (`redis://[:password@]host:port[/db]`), through the `ioredis` package. */
+  redis(url: string, options?: RedisOptions): RedisConnection;
 
   /** Command-line arguments after the script path. */
   readonly args: string[];

@@ -1,0 +1,92 @@
+/**
+ * The client side of the embedded servers' wire: JSON messages in `frame://` packages over
+ * one outgoing connection that comes back by itself (one attempt per second) after the
+ * server went away, until {@link JsonLink.close}.
+ *
+ * @module
+ */
+import { AsyncTcpConnection } from "../core/async_tcp_connection.ts";
+import type { Bytes } from "../core/bytes.ts";
+import { log } from "../core/log.ts";
+import { TcpConnection } from "../core/tcp_connection.ts";
+import { Frame } from "../protocols/frame.ts";
+
+/** What a {@link JsonLink} reports to its owner. */
+export interface LinkEvents {
+  message(message: Record<string, unknown>): void;
+  /** Connected (first time or again). */
+  up(): void;
+  /** The connection closed or could not be made; a new attempt follows in a second. */
+  down(): void;
+}
+
+/** Seconds between reconnect attempts. */
+const RETRY = 1;
+
+/** `tcp://host:port` or `unix:///path` for an embedded server address (`host:port` or `unix:///path`). */
+export function remoteFor(address: string): string {
+  return address.startsWith("unix://") ? address : `tcp://${address}`;
+}
+
+export class JsonLink {
+  private readonly conn: AsyncTcpConnection;
+  private readonly name: string;
+  private closed = false;
+  /** Set after a loss was logged, so an outage is logged once and not every second. */
+  private lost = false;
+
+  /** `what` names the link in log lines, e.g. `Channel 127.0.0.1:2206`. */
+  constructor(address: string, what: string, events: LinkEvents) {
+    this.name = what;
+    this.conn = new AsyncTcpConnection(remoteFor(address));
+    this.conn.protocol = Frame;
+    this.conn.onConnect = () => {
+      if (this.lost) log(`${this.name}: connected again`);
+      this.lost = false;
+      events.up();
+    };
+    this.conn.onMessage = (_c: TcpConnection, data: Bytes) => {
+      let message: Record<string, unknown>;
+      try {
+        message = JSON.parse(data.toString());
+      } catch {
+        log(`${this.name}: the server sent a package that is not JSON; closing the connection`);
+        this.conn.close();
+        return;
+      }
+      events.message(message);
+    };
+    this.conn.onError = () => {}; // the close that follows is what counts
+    this.conn.onClose = () => {
+      if (this.closed) return;
+      if (!this.lost) log(`${this.name}: connection closed; reconnecting every ${RETRY} s`);
+      this.lost = true;
+      events.down();
+      this.conn.reconnect(RETRY);
+    };
+    this.conn.connect();
+  }
+
+  /** True while the connection is established. */
+  get up(): boolean {
+    return this.conn.getStatus() === TcpConnection.STATUS_ESTABLISHED;
+  }
+
+  /** True while connecting or connected: a message sent now is written once connected. */
+  get pending(): boolean {
+    const status = this.conn.getStatus();
+    return status === TcpConnection.STATUS_ESTABLISHED || status === TcpConnection.STATUS_CONNECTING;
+  }
+
+  /** Send one message; false when the connection is not (being) established. */
+  send(message: Record<string, unknown>): boolean {
+    return this.conn.send(JSON.stringify(message)) !== false;
+  }
+
+  /** Close for good (no reconnect). */
+  close(): void {
+    this.closed = true;
+    this.conn.cancelReconnect();
+    this.conn.close();
+  }
+}

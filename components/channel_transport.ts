@@ -1,0 +1,30 @@
+/**
+ * What {@link ChannelClient} needs from a backend (the embedded server or Redis): the
+ * client keeps the subscriptions, watches and waiting publishes, the transport moves them.
+ *
+ * @module
+ */
+
+/** What a transport reports to its client. */
+export interface TransportEvents {
+  /** A published event for a subscribed channel. */
+  event(channel: string, data: unknown): void;
+  /** A queue message for one reservation. */
+  queue(channel: string, data: unknown): void;
+  /** Connected (again): the client subscribes and watches anew. */
+  up(): void;
+  down(): void;
+}
+
+export interface ChannelTransport {
+  readonly up: boolean;
+  subscribe(channels: string[]): void;
+  unsubscribe(channels: string[]): void;
+  watch(channels: string[]): void;
+  unwatch(channels: string[]): void;
+  /** Ask for one queue message; the transport keeps the request across reconnects. */
+  reserve(): void;
+  /** Publish, publish to one subscriber, or enqueue; rejects when it could not be sent. */
+  send(out: { type: "publish" | "publishLoop" | "enqueue"; channels: string[]; data: unknown }): Promise<void>;
+  close(): void;
+}
