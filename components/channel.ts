@@ -81,8 +81,10 @@ class EmbeddedChannelTransport implements ChannelTransport {
   get up(): boolean {
     return this.link.up;
   }
-  subscribe(channels: string[]) {
+  subscribe(channels: string[]): Promise<void> {
+    // The server serves one connection's messages in order: what follows sees the subscription.
     this.link.send({ type: "subscribe", channels });
+    return Promise.resolve();
   }
   unsubscribe(channels: string[]) {
     this.link.send({ type: "unsubscribe", channels });
@@ -132,7 +134,7 @@ export class ChannelClient {
     const events: TransportEvents = {
       event: (channel, data) => this.deliver(channel, data),
       queue: (channel, data) => void this.deliverQueued(channel, data),
-      up: () => this.renew(),
+      up: () => void this.renew(),
       down: () => safeCall(() => "ChannelClient onClose", this.onClose),
     };
     this.transport = address.startsWith("redis://") || address.startsWith("rediss://")
@@ -142,11 +144,13 @@ export class ChannelClient {
 
   /**
    * Connect to a Channel server: `connect("127.0.0.1", 2206)` (the defaults) for an embedded
-   * {@link ChannelServer}, `connect("unix:///path")`, or `connect("redis://host:6379")`.
+   * {@link ChannelServer} (or `connect("127.0.0.1:2206")`), `connect("unix:///path")`, or
+   * `connect("redis://host:6379")`.
    * Returns at once; the connection is made (and kept) in the background.
    */
   static connect(host = "127.0.0.1", port = 2206, options: ChannelOptions = {}): ChannelClient {
-    const address = /^[a-z]+:\/\//.test(host) ? host : formatHostPort(host, port);
+    const given = /^[a-z]+:\/\//.test(host) || /^(?:[^:]+|\[.*\]):\d+$/.test(host);
+    const address = given ? host : formatHostPort(host, port);
     return new ChannelClient(address, options);
   }
 
@@ -164,7 +168,7 @@ export class ChannelClient {
   subscribe(events: string | string[], callback: Callback | null = null): void {
     const fresh = list(events).filter((e) => !this.events.has(e));
     for (const e of list(events)) this.events.set(e, callback ?? this.events.get(e) ?? null);
-    if (fresh.length && this.transport.up) this.transport.subscribe(fresh);
+    if (fresh.length && this.transport.up) void this.transport.subscribe(fresh);
   }
 
   /** Stop receiving `events`. */
@@ -237,10 +241,13 @@ export class ChannelClient {
     }
   }
 
-  /** Connected: subscribe and watch again, then send what waited. */
-  private renew(): void {
-    if (this.events.size) this.transport.subscribe([...this.events.keys()]);
+  /**
+   * Connected: subscribe and watch again, then send what waited (after the subscriptions are
+   * in place, so this process receives its own publishes).
+   */
+  private async renew(): Promise<void> {
     if (this.watches.size) this.transport.watch([...this.watches.keys()]);
+    if (this.events.size) await this.transport.subscribe([...this.events.keys()]);
     if (this.dropped) log(`Channel: connected again; ${this.dropped} message(s) were dropped while disconnected`);
     this.dropped = 0;
     const waiting = this.pending;

@@ -117,10 +117,14 @@ export class RedisChannelTransport implements ChannelTransport {
     }
   }
 
-  subscribe(channels: string[]): void {
+  async subscribe(channels: string[]): Promise<void> {
     for (const c of channels) this.subscribed.add(c);
-    this.fail(this.sub.subscribe(channels.map((c) => `${this.prefix}event:${c}`)), "subscribe");
     this.register(channels);
+    try {
+      await this.sub.subscribe(channels.map((c) => `${this.prefix}event:${c}`));
+    } catch (err) {
+      log(`Channel ${this.url}: subscribe failed: ${(err as Error).message}`);
+    }
   }
 
   unsubscribe(channels: string[]): void {

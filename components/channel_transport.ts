@@ -18,7 +18,8 @@ export interface TransportEvents {
 
 export interface ChannelTransport {
   readonly up: boolean;
-  subscribe(channels: string[]): void;
+  /** Resolves once the server has the subscription (or it failed, which is logged). */
+  subscribe(channels: string[]): Promise<void>;
   unsubscribe(channels: string[]): void;
   watch(channels: string[]): void;
   unwatch(channels: string[]): void;
