@@ -6,7 +6,7 @@
  * @module
  */
 import { AsyncTcpConnection } from "../core/async_tcp_connection.ts";
-import type { Bytes } from "../core/bytes.ts";
+import { type Bytes, concatAll } from "../core/bytes.ts";
 import { log } from "../core/log.ts";
 import { TcpConnection } from "../core/tcp_connection.ts";
 import { Frame } from "../protocols/frame.ts";
@@ -18,6 +18,8 @@ export interface LinkEvents {
   up(): void;
   /** The connection closed or could not be made; a new attempt follows in a second. */
   down(): void;
+  /** The send buffer, full before, has been written out. */
+  drain?(): void;
 }
 
 /** Seconds between reconnect attempts. */
@@ -34,6 +36,9 @@ export class JsonLink {
   private closed = false;
   /** Set after a loss was logged, so an outage is logged once and not every second. */
   private lost = false;
+  /** Frames sent in this turn of the event loop, written together. */
+  private batch: Uint8Array[] = [];
+  private batchLength = 0;
 
   /** `what` names the link in log lines, e.g. `Channel 127.0.0.1:2206`. */
   constructor(address: string, what: string, events: LinkEvents) {
@@ -57,6 +62,7 @@ export class JsonLink {
       events.message(message);
     };
     this.conn.onError = () => {}; // the close that follows is what counts
+    this.conn.onBufferDrain = () => events.drain?.();
     this.conn.onClose = () => {
       if (this.closed) return;
       if (!this.lost) log(`${this.name}: connection closed; reconnecting every ${RETRY} s`);
@@ -72,15 +78,35 @@ export class JsonLink {
     return this.conn.getStatus() === TcpConnection.STATUS_ESTABLISHED;
   }
 
+  /** True while connected with room in the send buffer (a send now is not dropped). */
+  get writable(): boolean {
+    return this.up && this.conn.getSendBufferQueueSize() < this.conn.maxSendBufferSize;
+  }
+
   /** True while connecting or connected: a message sent now is written once connected. */
   get pending(): boolean {
     const status = this.conn.getStatus();
     return status === TcpConnection.STATUS_ESTABLISHED || status === TcpConnection.STATUS_CONNECTING;
   }
 
-  /** Send one message; false when the connection is not (being) established. */
+  /**
+   * Send one message; false when the connection is not (being) established. Messages sent in
+   * one turn of the event loop leave in one write.
+   */
   send(message: Record<string, unknown>): boolean {
-    return this.conn.send(JSON.stringify(message)) !== false;
+    if (!this.pending) return false;
+    const frame = Frame.encode(JSON.stringify(message), this.conn) as Uint8Array;
+    this.batch.push(frame);
+    this.batchLength += frame.length;
+    if (this.batch.length === 1) queueMicrotask(() => this.flush());
+    return true;
+  }
+
+  private flush(): void {
+    const data = concatAll(this.batch, this.batchLength);
+    this.batch = [];
+    this.batchLength = 0;
+    this.conn.send(data, true);
   }
 
   /** Close for good (no reconnect). */

@@ -9,8 +9,9 @@
  *   that `watch`es the channel and has `reserve`d (with `autoReserve`, it reserves again
  *   once the callback is done).
  * - The client reconnects by itself and subscribes again. Publishes and enqueues made while
- *   it is disconnected wait (up to `maxPending`, then each one over is reported to `onDrop`
- *   and not sent), and go out once connected.
+ *   it is disconnected (or while its send buffer is full) wait, up to `maxPending`; each one
+ *   over is reported to `onDrop` (default: a log line) and not sent. The rest go out, in
+ *   order, once connected.
  *
  * @example
  * ```ts
@@ -36,7 +37,7 @@ import { RedisChannelTransport } from "./channel_redis.ts";
 
 /** Options of {@link ChannelClient.connect}. */
 export interface ChannelOptions {
-  /** Publishes and enqueues kept while disconnected (default 10000). */
+  /** Publishes and enqueues kept while disconnected or while the send buffer is full (default 10000). */
   maxPending?: number;
   /** Prefix of the Redis keys and channels (default `channel:`); ignored by the embedded server. */
   prefix?: string;
@@ -75,11 +76,15 @@ class EmbeddedChannelTransport implements ChannelTransport {
         for (let i = 0; i < this.reserved; i++) this.link.send({ type: "reserve" });
       },
       down: () => events.down(),
+      drain: () => events.drain(),
     });
   }
 
   get up(): boolean {
     return this.link.up;
+  }
+  get writable(): boolean {
+    return this.link.writable;
   }
   subscribe(channels: string[]): Promise<void> {
     // The server serves one connection's messages in order: what follows sees the subscription.
@@ -136,6 +141,7 @@ export class ChannelClient {
       queue: (channel, data) => void this.deliverQueued(channel, data),
       up: () => void this.renew(),
       down: () => safeCall(() => "ChannelClient onClose", this.onClose),
+      drain: () => this.flush(),
     };
     this.transport = address.startsWith("redis://") || address.startsWith("rediss://")
       ? new RedisChannelTransport(address, options.prefix ?? "channel:", events)
@@ -221,11 +227,19 @@ export class ChannelClient {
   }
 
   private send(out: Outgoing): void {
-    if (this.transport.up && this.pending.length === 0) {
+    if (this.transport.writable && this.pending.length === 0) {
       this.transport.send(out).catch(() => this.keep(out));
       return;
     }
     this.keep(out);
+  }
+
+  /** Send what waited, oldest first, while the transport takes it. */
+  private flush(): void {
+    while (this.pending.length && this.transport.writable) {
+      const out = this.pending.shift()!;
+      this.transport.send(out).catch(() => this.keep(out));
+    }
   }
 
   /** Keep a message for the next connection, or report it dropped when the queue is full. */
@@ -237,7 +251,7 @@ export class ChannelClient {
     this.dropped++;
     if (this.onDrop) safeCall(() => "ChannelClient onDrop", this.onDrop, out.type, out.channels, out.data);
     else if (this.dropped === 1 || this.dropped % 1000 === 0) {
-      log(`Channel: ${this.dropped} ${out.type} message(s) dropped: disconnected and ${this.maxPending} already waiting`);
+      log(`Channel: ${this.dropped} message(s) dropped: not sendable now (disconnected or send buffer full) and ${this.maxPending} already waiting`);
     }
   }
 
@@ -250,9 +264,7 @@ export class ChannelClient {
     if (this.events.size) await this.transport.subscribe([...this.events.keys()]);
     if (this.dropped) log(`Channel: connected again; ${this.dropped} message(s) were dropped while disconnected`);
     this.dropped = 0;
-    const waiting = this.pending;
-    this.pending = [];
-    for (const out of waiting) this.send(out);
+    this.flush();
     safeCall(() => "ChannelClient onConnect", this.onConnect);
   }
 

@@ -72,6 +72,11 @@ export class RedisChannelTransport implements ChannelTransport {
     return !this.closed && this.cmd.ready && this.sub.ready;
   }
 
+  /** ioredis queues commands without limit: connected is enough. */
+  get writable(): boolean {
+    return this.up;
+  }
+
   private get clientChannel(): string {
     return `${this.prefix}client:${this.id}`;
   }

@@ -11,6 +11,7 @@
  */
 import { formatHostPort } from "../core/address.ts";
 import type { Bytes } from "../core/bytes.ts";
+import { log } from "../core/log.ts";
 import type { TcpConnection } from "../core/tcp_connection.ts";
 import { Worker } from "../core/worker.ts";
 import { Frame } from "../protocols/frame.ts";
@@ -23,6 +24,12 @@ interface Peer {
   /** Queue messages this client asked for (`reserve`) and has not been given yet. */
   reserved: number;
 }
+
+/**
+ * Send buffer of each client connection: a subscriber that reads slower than others publish
+ * gets this much backlog before messages to it are dropped (and logged), as in Workerman.
+ */
+const SUBSCRIBER_BUFFER = 16 * 1024 * 1024;
 
 interface Request {
   type?: unknown;
@@ -49,10 +56,14 @@ export class ChannelServer extends Worker {
     this.count = 1;
     this.reloadable = false;
     this.onConnect = (conn: TcpConnection) => {
+      conn.maxSendBufferSize = SUBSCRIBER_BUFFER;
       this.peers.set(conn.id, { conn, channels: new Set(), watches: new Set(), reserved: 0 });
     };
     this.onMessage = (conn: TcpConnection, payload: Bytes) => this.serve(conn, payload);
     this.onClose = (conn: TcpConnection) => this.forget(conn);
+    this.onError = (conn: TcpConnection, _code: number, message: string) => {
+      log(`ChannelServer: ${message} (client ${conn.getRemoteAddress()} reads slower than messages come)`);
+    };
   }
 
   private serve(conn: TcpConnection, payload: Bytes): void {

@@ -14,10 +14,14 @@ export interface TransportEvents {
   /** Connected (again): the client subscribes and watches anew. */
   up(): void;
   down(): void;
+  /** The transport is {@link ChannelTransport.writable} again after it was not. */
+  drain(): void;
 }
 
 export interface ChannelTransport {
   readonly up: boolean;
+  /** Connected and able to take a publish now (its send buffer is not full). */
+  readonly writable: boolean;
   /** Resolves once the server has the subscription (or it failed, which is logged). */
   subscribe(channels: string[]): Promise<void>;
   unsubscribe(channels: string[]): void;

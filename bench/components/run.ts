@@ -94,8 +94,8 @@ interface Result {
 }
 
 async function connectPair(address: string): Promise<{ pub: ChannelClient; sub: ChannelClient }> {
-  const pub = ChannelClient.connect(address);
-  const sub = ChannelClient.connect(address);
+  const pub = ChannelClient.connect(address, 0, { maxPending: 10_000_000 });
+  const sub = ChannelClient.connect(address, 0, { maxPending: 10_000_000 });
   await until(() => pub.connected && sub.connected, "the Channel clients");
   // Make sure the subscription is in place before measuring.
   let ready = false;
