@@ -46,7 +46,7 @@ async function stopRedis(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
-type Message = { probe?: number; event?: string; queued?: string; data?: unknown; id?: number; result?: unknown; error?: string; connected?: boolean };
+type Message = { dropped?: unknown; probe?: number; event?: string; queued?: string; data?: unknown; id?: number; result?: unknown; error?: string; connected?: boolean };
 
 /** A WebSocket client of one probe process of the app fixture. */
 class Probe {
@@ -274,6 +274,23 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
       for (const c of clients) c.ws.close();
     });
 
+    it("sessions: one visitor's session is shared by the HTTP processes (in Redis with the Redis backend)", async () => {
+      const webPort = app.ports[5];
+      let cookie = "";
+      const pids = new Set<string>();
+      for (let i = 1; i <= 8; i++) {
+        const res = await fetch(`http://127.0.0.1:${webPort}/session`, { headers: { cookie, connection: "close" } });
+        cookie ||= res.headers.get("set-cookie")!.split(";")[0];
+        const [, visits, pid] = /visits (\d+) pid (\d+)/.exec(await res.text())!;
+        expect(Number(visits)).toBe(i);
+        pids.add(pid);
+      }
+      if (backend === "redis") {
+        const keys = spawnSync("redis-cli", ["-p", String(redisPort), "keys", "test-session:*"]).stdout.toString().trim();
+        expect(keys).toBe(`test-session:${cookie.split("=")[1]}`);
+      }
+    });
+
     it("a Channel client survives a server restart: subscriptions come back, publishes made meanwhile are delivered", async () => {
       const [p0, p1, p2] = probes;
       await p0.subscribe("after-restart");
@@ -281,10 +298,13 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
       const ports = backend === "redis" ? [] : servers!.ports.map(String);
       await stopBackend();
       while ((await p0.run("connected")) !== false) await new Promise((r) => setTimeout(r, 50));
-      await p0.run("publish", { event: "after-restart", data: "while down" });
+      // The probes keep 3 publishes while disconnected; the others are reported, not sent.
+      for (let i = 1; i <= 5; i++) await p0.run("publish", { event: "after-restart", data: `down ${i}` });
+      expect(p0.messages.filter((m) => "dropped" in m).map((m) => m.dropped)).toEqual(["down 4", "down 5"]);
       await startBackend(ports);
-      // The publisher subscribes again before it sends what waited, so it sees its own message.
-      await until(() => p0.events("after-restart").includes("while down"), "the publish made while down", 15_000);
+      // The publisher subscribes again before it sends what waited, so it sees its own messages.
+      await until(() => p0.events("after-restart").includes("down 3"), "the publishes made while down", 15_000);
+      expect(p0.events("after-restart")).toEqual(["down 1", "down 2", "down 3"]);
       // Another process's subscription comes back too (publish until it is there).
       for (let i = 0; !p1.events("after-restart").some((d) => String(d).startsWith("later")); i++) {
         if (i === 100) throw new Error("p1 never received an event after the restart");
