@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TestClient } from "../helpers/client.ts";
 import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
 
 const HAS_REDIS = spawnSync("redis-server", ["--version"]).status === 0;
@@ -272,6 +273,28 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
       for (const c of clients) await until(() => c.texts.includes("everyone"), "the group message");
       for (const c of clients) expect(c.texts.filter((t) => t.startsWith("hi"))).toEqual(one.get(c.worker) === c ? [`hi${c.worker}`] : []);
       for (const c of clients) c.ws.close();
+    });
+
+    it.skipIf(backend !== "embedded")("the embedded servers close a connection that sends bad input, saying why; others go on", async () => {
+      const frame = (text: string) => {
+        const payload = Buffer.from(text);
+        const head = Buffer.alloc(4);
+        head.writeUInt32BE(payload.length + 4);
+        return Buffer.concat([head, payload]);
+      };
+      const cases: [number, string, RegExp][] = [
+        [servers!.ports[0], "not json", /bad request/],
+        [servers!.ports[0], JSON.stringify({ type: "shout", channels: [] }), /bad type shout/],
+        [servers!.ports[1], JSON.stringify({ cmd: "get" }), /bad request/],
+        [servers!.ports[1], JSON.stringify({ cmd: "drop", key: "k" }), /bad cmd drop/],
+      ];
+      for (const [port, text, error] of cases) {
+        const c = await TestClient.connect(port);
+        c.write(frame(text));
+        await c.untilClosed();
+        expect(c.text).toMatch(error);
+      }
+      expect(await probes[0].run("gd", { method: "add", args: ["still-serving", 1] })).toBe(true);
     });
 
     it("sessions: one visitor's session is shared by the HTTP processes (in Redis with the Redis backend)", async () => {
