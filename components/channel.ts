@@ -32,7 +32,7 @@
 import { formatHostPort } from "../core/address.ts";
 import { log, reportError, safeCall } from "../core/log.ts";
 import { JsonLink } from "./_link.ts";
-import { type ChannelTransport, type TransportEvents } from "./channel_transport.ts";
+import type { ChannelTransport, Outgoing, TransportEvents } from "./channel_transport.ts";
 import { RedisChannelTransport } from "./channel_redis.ts";
 
 /** Options of {@link ChannelClient.connect}. */
@@ -47,11 +47,6 @@ type Callback = (data: unknown) => unknown;
 interface Watch {
   callback: Callback;
   autoReserve: boolean;
-}
-interface Outgoing {
-  type: "publish" | "publishLoop" | "enqueue";
-  channels: string[];
-  data: unknown;
 }
 
 const list = (channels: string | string[]) => (typeof channels === "string" ? [channels] : [...channels]);
@@ -125,7 +120,7 @@ export class ChannelClient {
    * not sent. Default: a log line.
    */
   onDrop: ((type: string, channels: string[], data: unknown) => unknown) | null = null;
-  /** Publishes and enqueues kept while disconnected. */
+  /** Publishes and enqueues kept while disconnected or while the send buffer is full. */
   maxPending: number;
 
   private readonly transport: ChannelTransport;
@@ -152,7 +147,8 @@ export class ChannelClient {
    * Connect to a Channel server: `connect("127.0.0.1", 2206)` (the defaults) for an embedded
    * {@link ChannelServer} (or `connect("127.0.0.1:2206")`), `connect("unix:///path")`, or
    * `connect("redis://host:6379")`.
-   * Returns at once; the connection is made (and kept) in the background.
+   * Returns at once; the connection is made (and kept) in the background. Unlike Workerman's
+   * static client, each call makes a new client: connect once per process and keep it.
    */
   static connect(host = "127.0.0.1", port = 2206, options: ChannelOptions = {}): ChannelClient {
     const given = /^[a-z]+:\/\//.test(host) || /^(?:[^:]+|\[.*\]):\d+$/.test(host);

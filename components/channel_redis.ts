@@ -18,7 +18,7 @@ import { runtime } from "../runtime/mod.ts";
 import { log } from "../core/log.ts";
 import { Timer } from "../core/timer.ts";
 import { randomHex } from "../protocols/http/session.ts";
-import type { ChannelTransport, TransportEvents } from "./channel_transport.ts";
+import type { ChannelTransport, Outgoing, TransportEvents } from "./channel_transport.ts";
 
 /** Seconds a subscriber stays in `members:e` without renewing (renewed every third of it). */
 const MEMBER_TTL = 30;
@@ -154,7 +154,7 @@ export class RedisChannelTransport implements ChannelTransport {
     void this.pop();
   }
 
-  async send(out: { type: "publish" | "publishLoop" | "enqueue"; channels: string[]; data: unknown }): Promise<void> {
+  async send(out: Outgoing): Promise<void> {
     const json = JSON.stringify(out.data);
     await Promise.all(out.channels.map((c) => {
       if (out.type === "publish") return this.cmd.command("PUBLISH", [`${this.prefix}event:${c}`, json]);

@@ -5,6 +5,13 @@
  * @module
  */
 
+/** A publish, a publish to one subscriber, or an enqueue. */
+export interface Outgoing {
+  type: "publish" | "publishLoop" | "enqueue";
+  channels: string[];
+  data: unknown;
+}
+
 /** What a transport reports to its client. */
 export interface TransportEvents {
   /** A published event for a subscribed channel. */
@@ -30,6 +37,6 @@ export interface ChannelTransport {
   /** Ask for one queue message; the transport keeps the request across reconnects. */
   reserve(): void;
   /** Publish, publish to one subscriber, or enqueue; rejects when it could not be sent. */
-  send(out: { type: "publish" | "publishLoop" | "enqueue"; channels: string[]; data: unknown }): Promise<void>;
+  send(out: Outgoing): Promise<void>;
   close(): void;
 }

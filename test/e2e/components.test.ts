@@ -47,7 +47,7 @@ async function stopRedis(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
-type Message = { dropped?: unknown; probe?: number; event?: string; queued?: string; data?: unknown; id?: number; result?: unknown; error?: string; connected?: boolean };
+type Message = { dropped?: unknown; probe?: number; event?: string; queued?: string; data?: unknown; id?: number; result?: unknown; error?: string };
 
 /** A WebSocket client of one probe process of the app fixture. */
 class Probe {
