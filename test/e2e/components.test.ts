@@ -124,6 +124,7 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
         PID_FILE: join(dir, "servers.pid"),
         CHANNEL_PORT: ports[0] ?? "0",
         GLOBAL_PORT: ports[1] ?? "0",
+        GLOBAL_PORT2: ports[2] ?? "0",
       });
     }
 
@@ -136,12 +137,12 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
 
     beforeAll(async () => {
       await startBackend();
-      const address = backend === "redis" ? `redis://127.0.0.1:${redisPort}` : null;
-      env = {
-        PID_FILE: join(dir, "app.pid"),
-        CHANNEL: address ?? `127.0.0.1:${servers!.ports[0]}`,
-        GLOBAL: address ?? `127.0.0.1:${servers!.ports[1]}`,
-      };
+      // GlobalData keys are sharded over two servers: two embedded ones, or two Redis databases.
+      const redisUrl = `redis://127.0.0.1:${redisPort}`;
+      env = backend === "redis"
+        ? { CHANNEL: redisUrl, GLOBAL: `${redisUrl}/1,${redisUrl}/2` }
+        : { CHANNEL: `127.0.0.1:${servers!.ports[0]}`, GLOBAL: `127.0.0.1:${servers!.ports[1]},127.0.0.1:${servers!.ports[2]}` };
+      env.PID_FILE = join(dir, "app.pid");
       app = await startServer(runtime, "components_app", ["start"], env);
       probes = await Promise.all(app.ports.slice(0, 4).map((p) => Probe.open(p)));
       for (const p of probes) {
@@ -250,6 +251,18 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
       await Promise.all(probes.map((p) => p.run("hammer", { key: "hits", n })));
       expect(await probes[3].run("gd", { method: "get", args: ["hits:inc"] })).toBe(4 * n);
       expect(await probes[3].run("gd", { method: "get", args: ["hits:cas"] })).toBe(4 * n);
+    });
+
+    it.skipIf(backend !== "redis")("GlobalData spreads keys over its servers by a stable hash", async () => {
+      const keys = Array.from({ length: 20 }, (_, i) => `spread-${i}`);
+      for (const k of keys) await probes[0].run("gd", { method: "set", args: [k, k] });
+      for (const k of keys) expect(await probes[1].run("gd", { method: "get", args: [k] })).toBe(k);
+      const inDb = (db: number) =>
+        spawnSync("redis-cli", ["-p", String(redisPort), "-n", String(db), "keys", "globaldata:spread-*"]).stdout.toString().trim().split("\n").filter(Boolean);
+      const [one, two] = [inDb(1), inDb(2)];
+      expect(one.length).toBeGreaterThan(0);
+      expect(two.length).toBeGreaterThan(0);
+      expect([...one, ...two].sort()).toEqual(keys.map((k) => `globaldata:${k}`).sort());
     });
 
     it("the manual's cluster push: an HTTP request in one process reaches a WebSocket held by another; group send reaches all", async () => {
