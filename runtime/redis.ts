@@ -21,8 +21,19 @@ type IoRedisClass = new (url: string, options: Record<string, unknown>) => IoRed
 
 let loaded: Promise<IoRedisClass> | null = null;
 
+/** `npm:` specifiers let Deno load the package without a node_modules folder. */
+const DENO_SPECIFIER = "npm:ioredis@^5";
+
 function ioredis(): Promise<IoRedisClass> {
-  loaded ??= import("ioredis").then((m) => (m.default ?? m) as unknown as IoRedisClass);
+  loaded ??= import("ioredis")
+    .catch((err) => {
+      if (!("Deno" in globalThis)) throw err;
+      return import(DENO_SPECIFIER);
+    })
+    .then((m) => (m.default ?? m) as unknown as IoRedisClass)
+    .catch((err) => {
+      throw new Error(`Redis support needs the ioredis package (npm install ioredis): ${(err as Error).message}`);
+    });
   return loaded;
 }
 
