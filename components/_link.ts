@@ -109,6 +109,11 @@ export class JsonLink {
     this.conn.send(data, true);
   }
 
+  /** Drop the connection now and reconnect (as after a loss: `down`, then `up`). */
+  reset(): void {
+    this.conn.destroy();
+  }
+
   /** Close for good (no reconnect). */
   close(): void {
     this.closed = true;

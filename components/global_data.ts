@@ -118,22 +118,53 @@ export class GlobalDataServer extends Worker {
   }
 }
 
-/** A store on an embedded {@link GlobalDataServer}; answers come back in request order. */
+interface Waiting {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  deadline: number;
+}
+
+/**
+ * A store on an embedded {@link GlobalDataServer}; answers come back in request order. When
+ * the oldest request has waited `timeout` ms the server is taken for stuck: the connection is
+ * dropped (every waiting request rejects) and made again.
+ */
 class EmbeddedStore implements Store {
   private readonly link: JsonLink;
-  private readonly waiting: { resolve(v: unknown): void; reject(e: Error): void }[] = [];
+  private readonly waiting: Waiting[] = [];
   private readonly address: string;
+  private readonly timeout: number;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
 
-  constructor(address: string) {
+  constructor(address: string, timeout: number) {
     this.address = address;
+    this.timeout = timeout;
     this.link = new JsonLink(address, `GlobalData ${address}`, {
       message: (answer) => this.answer(answer as Answer),
       up: () => {},
-      down: () => {
-        const error = new Error(`GlobalData: the connection to ${this.address} closed before the answer came`);
-        for (const w of this.waiting.splice(0)) w.reject(error);
-      },
+      down: () => this.failAll(`GlobalData: the connection to ${this.address} closed before the answer came`),
     });
+  }
+
+  private failAll(message: string): void {
+    const error = new Error(message);
+    for (const w of this.waiting.splice(0)) w.reject(error);
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  /** While requests wait, check every 100 ms that the oldest is not overdue. */
+  private watch(): void {
+    this.watchdog ??= setInterval(() => {
+      const oldest = this.waiting[0];
+      if (!oldest) {
+        clearInterval(this.watchdog);
+        this.watchdog = undefined;
+      } else if (Date.now() > oldest.deadline) {
+        this.failAll(`GlobalData: ${this.address} did not answer within ${this.timeout} ms; reconnecting`);
+        this.link.reset();
+      }
+    }, 100);
   }
 
   private answer(answer: Answer): void {
@@ -147,7 +178,8 @@ class EmbeddedStore implements Store {
     if (!this.link.pending || !this.link.send(request)) {
       return Promise.reject(new Error(`GlobalData: not connected to ${this.address} (reconnecting)`));
     }
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    this.watch();
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject, deadline: Date.now() + this.timeout }));
   }
 
   async get(key: string) {
@@ -169,6 +201,7 @@ class EmbeddedStore implements Store {
     return (await this.call({ cmd: "increment", key, step })) as string | null;
   }
   close() {
+    this.failAll(`GlobalData: the client was closed`);
     this.link.close();
   }
 }
@@ -192,8 +225,8 @@ class RedisStore implements Store {
   private readonly redis: RedisConnection;
   private readonly prefix: string;
 
-  constructor(url: string, prefix: string) {
-    this.redis = runtime.redis(url, { maxRetriesPerRequest: 3 });
+  constructor(url: string, prefix: string, timeout: number) {
+    this.redis = runtime.redis(url, { maxRetriesPerRequest: 3, commandTimeout: timeout });
     this.prefix = prefix;
   }
 
@@ -226,6 +259,8 @@ class RedisStore implements Store {
 export interface GlobalDataOptions {
   /** Prefix of the Redis keys (default `globaldata:`); ignored by embedded servers. */
   prefix?: string;
+  /** Milliseconds an operation may wait for its answer before it rejects (default 5000, as Workerman's client). */
+  timeout?: number;
 }
 
 function toJson(value: unknown, what: string): string {
@@ -245,7 +280,10 @@ export class GlobalDataClient {
     const list = typeof servers === "string" ? [servers] : [...servers];
     if (list.length === 0) throw new TypeError("GlobalDataClient: servers empty (give at least one address)");
     const prefix = options.prefix ?? "globaldata:";
-    this.stores = list.map((a) => (a.startsWith("redis://") || a.startsWith("rediss://") ? new RedisStore(a, prefix) : new EmbeddedStore(a)));
+    const timeout = options.timeout ?? 5000;
+    this.stores = list.map((a) =>
+      a.startsWith("redis://") || a.startsWith("rediss://") ? new RedisStore(a, prefix, timeout) : new EmbeddedStore(a, timeout)
+    );
   }
 
   private store(key: string): Store {

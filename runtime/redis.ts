@@ -56,6 +56,7 @@ class IoRedisConnection implements RedisConnection {
         retryStrategy,
         autoResubscribe: false,
         maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? null : options.maxRetriesPerRequest,
+        commandTimeout: options.commandTimeout,
         lazyConnect: false,
       });
       client.on("ready", () => {

@@ -222,6 +222,8 @@ export interface FileWatcher {
 export interface RedisOptions {
   /** Reject a command after this many reconnect attempts while it waits (default: keep it queued). */
   maxRetriesPerRequest?: number | null;
+  /** Reject a command that has no reply after this many milliseconds (default: no limit). */
+  commandTimeout?: number;
 }
 
 /**

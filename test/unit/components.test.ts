@@ -1,3 +1,4 @@
+import { createServer, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { FileMonitor, GlobalDataClient } from "../../mod.ts";
 import { crc32 } from "../../components/hash.ts";
@@ -19,6 +20,18 @@ describe("GlobalDataClient", () => {
     expect(() => client.set("k", undefined)).toThrow(/cannot be stored as JSON/);
     await expect(client.increment("k", Number.NaN)).rejects.toThrow(/finite number/);
     client.close();
+  });
+
+  it("rejects an operation a server does not answer within the timeout, and connects again", async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => sockets.push(s)); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const client = new GlobalDataClient(`127.0.0.1:${(silent.address() as { port: number }).port}`, { timeout: 300 });
+    await expect(client.get("k")).rejects.toThrow(/did not answer within 300 ms/);
+    await expect.poll(() => sockets.length, { timeout: 5000 }).toBe(2);
+    client.close();
+    for (const s of sockets) s.destroy();
+    silent.close();
   });
 });
 
