@@ -1,6 +1,7 @@
 /**
- * Process facts, signals, files and the parent message channel through `node:process`,
- * `node:fs` and `node:os`, which Node, Deno and Bun all provide. Each adapter spreads these
+ * Process facts, signals, files, file watching and the parent message channel through
+ * `node:process`, `node:fs` and `node:os`, which Node, Deno and Bun all provide (and Redis
+ * connections from `redis.ts`). Each adapter spreads these
  * into its {@link Runtime} and overrides what its runtime does better natively.
  *
  * @module

@@ -230,7 +230,8 @@ export interface RedisOptions {
  * One connection to a Redis server (from {@link Runtime.redis}). It reconnects by itself
  * after a loss, with a growing delay of at most one second; `onReady` fires on every
  * (re)connection, and subscriptions are NOT renewed automatically (the owner knows which it
- * still wants). Commands issued while it is down wait for the next connection.
+ * still wants). Commands issued while it is down wait for the next connection (up to
+ * `maxRetriesPerRequest` reconnect attempts).
  */
 export interface RedisConnection {
   /** True while connected and ready for commands. */
