@@ -1,8 +1,8 @@
 /**
  * Process facts, signals, files, file watching and the parent message channel through
  * `node:process`, `node:fs` and `node:os`, which Node, Deno and Bun all provide (and Redis
- * connections from `redis.ts`). Each adapter spreads these
- * into its {@link Runtime} and overrides what its runtime does better natively.
+ * connections from `redis.ts`). Each adapter spreads these into its {@link Runtime} and
+ * overrides what its runtime does better natively.
  *
  * @module
  */
