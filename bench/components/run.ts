@@ -15,7 +15,9 @@
  *        bun bench/components/run.ts   [--rounds 3 --messages 50000 --pings 2000 --increments 50000 --inflight 100]
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -151,11 +153,16 @@ async function measure(channelAddress: string, globalAddress: string): Promise<R
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** The machine's 1-minute load average: other sessions' work makes the figures noisy. */
+const load = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+const loads: number[] = [];
+
 const embedded = await startEmbedded();
 const redis = await startRedis();
 const results: Record<string, Result[]> = { embedded: [], redis: [] };
 try {
   for (let round = 0; round < ROUNDS; round++) {
+    loads.push(load());
     results.embedded.push(await measure(embedded.channel, embedded.global));
     results.redis.push(await measure(redis.url, redis.url));
   }
@@ -164,7 +171,7 @@ try {
   redis.proc.kill("SIGKILL");
 }
 
-console.log(`\n${RUNTIME} clients, ${ROUNDS} rounds, medians (min–max of publish→deliver/s)\n`);
+console.log(`\n${RUNTIME} clients, ${ROUNDS} rounds, medians (min–max of publish→deliver/s); load average ${Math.min(...loads)}–${Math.max(...loads)} on ${availableParallelism()} cores\n`);
 console.log("| backend | publish→deliver msgs/s | latency p50 ms | latency p99 ms | GlobalData increments/s |");
 console.log("| --- | ---: | ---: | ---: | ---: |");
 for (const [name, rs] of Object.entries(results)) {
