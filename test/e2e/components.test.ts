@@ -327,10 +327,13 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
       }
     });
 
-    it("a Channel client survives a server restart: subscriptions come back, publishes made meanwhile are delivered", async () => {
-      const [p0, p1, p2] = probes;
+    it("a Channel client survives a server restart: subscriptions and watches come back, publishes made meanwhile are delivered", async () => {
+      const [p0, p1, p2, p3] = probes;
       await p0.subscribe("after-restart");
       await p1.subscribe("after-restart");
+      await p3.run("watch", { event: "work" });
+      await p2.run("enqueue", { event: "work", data: "before" });
+      await until(() => p3.queued("work").includes("before"), "a task before the restart");
       const ports = backend === "redis" ? [] : servers!.ports.map(String);
       await stopBackend();
       while ((await p0.run("connected")) !== false) await new Promise((r) => setTimeout(r, 50));
@@ -347,6 +350,9 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
         await p2.run("publish", { event: "after-restart", data: `later ${i}` });
         await new Promise((r) => setTimeout(r, 100));
       }
+      // The watcher watches and reserves again: a task enqueued after the restart reaches it.
+      await p2.run("enqueue", { event: "work", data: "after" });
+      await until(() => p3.queued("work").includes("after"), "a task after the restart", 15_000);
     });
   });
 });
