@@ -133,15 +133,25 @@ export class TcpConnection implements ConnHandler {
    * to the kernel, `null` when it is queued (always the case inside `onMessage`, where sends
    * are coalesced into one write), `false` when the connection is closing/closed or the send
    * buffer was already full (the data is dropped and `onError(conn, 2, ...)` fires).
+   * `data` is what the protocol encodes (a string for text://, a Response for http://).
    */
-  send(data: string | Uint8Array, raw = false): boolean | null {
+  send(data: unknown, raw = false): boolean | null {
     const status = this._status;
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
+    const sent = this._send(data, raw, status);
+    if (this._closeWhenIdle && !this._corked && this._isIdle()) this.close();
+    return sent;
+  }
+
+  private _send(message: unknown, raw: boolean, status: number): boolean | null {
+    let data: string | Uint8Array;
     if (this.protocol && !raw) {
-      data = this.protocol.encode(data, this);
+      data = this.protocol.encode(message, this);
       if (data === undefined || data === null || data.length === 0) return null;
-    } else if (typeof data !== "string" && !(data instanceof Uint8Array)) {
-      data = String(data);
+    } else if (typeof message !== "string" && !(message instanceof Uint8Array)) {
+      data = String(message);
+    } else {
+      data = message;
     }
     // While corked the runtime's queue cannot change: read it once per read, not per send.
     const queued = this._corked ? this._pendingLength + this._corkedQueue : this.getSendBufferQueueSize();
@@ -237,7 +247,7 @@ export class TcpConnection implements ConnHandler {
       this._consume(chunk);
     } finally {
       this._corked = false;
-      if (this._closeWhenIdle && !this._recv) this.close();
+      if (this._closeWhenIdle && this._isIdle()) this.close();
       if (this._pending) this._flushPending();
       else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
     }
@@ -390,7 +400,7 @@ export class TcpConnection implements ConnHandler {
   // ---- closing ---------------------------------------------------------------------------
 
   /** Send `data` if given, flush the send buffer, then close. Nothing is read meanwhile. */
-  close(data?: string | Uint8Array, raw = false): void {
+  close(data?: unknown, raw = false): void {
     const status = this._status;
     if (status === TcpConnection.STATUS_CONNECTING || status === TcpConnection.STATUS_INITIAL) {
       this.destroy();
@@ -408,10 +418,16 @@ export class TcpConnection implements ConnHandler {
    * Close as soon as no request is half-received: now if the connection has been talking and
    * holds no partial package, otherwise right after its next complete read has been answered.
    * Used when a process stops, so that a request already on its way is answered, not cut off.
+   * A message whose answer is still pending (the protocol's `busy()`) is answered first.
    */
   closeWhenIdle(): void {
-    if (this.bytesRead > 0 && !this._recv) this.close();
+    if (this.bytesRead > 0 && this._isIdle()) this.close();
     else this._closeWhenIdle = true;
+  }
+
+  /** No partial package held and no answer pending. */
+  private _isIdle(): boolean {
+    return !this._recv && !(this.protocol?.busy?.(this) ?? false);
   }
 
   /** Everything is written: send FIN and wait (bounded) for the peer's. */

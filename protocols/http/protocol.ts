@@ -30,7 +30,7 @@ import { BodyReceiver } from "./body.ts";
 import { encodeMessage } from "./encode.ts";
 import { findHeadEnd, INCOMPLETE, parseHead } from "./parser.ts";
 import { Request } from "./request.ts";
-import { type Conn, HttpState, PHASE_BODY, PHASE_BODY_START, PHASE_HEAD } from "./state.ts";
+import { type Conn, HttpState, PHASE_BODY, PHASE_BODY_START, PHASE_HEAD, STREAM_RAW } from "./state.ts";
 
 /** Limits of the `http://` protocol; every one has a default. */
 export interface HttpOptions {
@@ -222,6 +222,15 @@ export class HttpProtocol implements Protocol {
   /** Bytes for what the application sends (see `encode.ts`). */
   encode(data: unknown, conn: Conn): string | Uint8Array {
     return encodeMessage(data, conn);
+  }
+
+  /**
+   * A request was delivered and its response is not complete, so stopping the process waits
+   * for it. A body that ends when the connection closes (an event stream) does not count.
+   */
+  busy(conn: Conn): boolean {
+    const s: HttpState | undefined = conn.__http;
+    return s !== undefined && s.busy && s.stream !== STREAM_RAW;
   }
 
   /** The connection closed: stop what is in flight and remove temp files. */
