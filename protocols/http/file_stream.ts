@@ -1,8 +1,9 @@
 /**
- * Sends part of a file over a connection with back-pressure: pieces of 64 KiB are read and
+ * Sends parts of a file over a connection with back-pressure: pieces of 64 KiB are read and
  * sent while the connection's send queue is below a high-water mark, then the stream waits for
  * `onBufferDrain`. At most about half of `maxSendBufferSize` (≤ 512 KiB) plus one piece is in
- * memory, whatever the file's size.
+ * memory, whatever the file's size. The body is a list of segments: file ranges, and bytes
+ * between them (the part heads of a multipart/byteranges body).
  *
  * @module
  */
@@ -18,10 +19,17 @@ const ESTABLISHED = 2;
 // deno-lint-ignore no-explicit-any
 type Callback = ((...args: any[]) => unknown) | null;
 
+/** A piece of a streamed body: bytes sent as they are, or `length` bytes of the file from `position`. */
+export type Segment = Uint8Array | { position: number; length: number };
+
 export class FileStream {
   private fd: number;
-  private position: number;
-  private remaining: number;
+  private readonly segments: Segment[];
+  /** Index of the segment being sent. */
+  private next = 0;
+  /** Where the current file segment continues, and how much of it is left. */
+  private position = 0;
+  private remaining = 0;
   private readonly conn: ProtocolConnection;
   private readonly onDone: () => void;
   private readonly high: number;
@@ -29,11 +37,10 @@ export class FileStream {
   private readonly hook: Callback;
   private finished = false;
 
-  /** Stream `length` bytes of the open file `fd` from `position`; `onDone` runs once all are queued. */
-  constructor(fd: number, position: number, length: number, conn: ProtocolConnection, onDone: () => void) {
+  /** Stream `segments` of the open file `fd`; `onDone` runs once all are queued. */
+  constructor(fd: number, segments: Segment[], conn: ProtocolConnection, onDone: () => void) {
     this.fd = fd;
-    this.position = position;
-    this.remaining = length;
+    this.segments = segments;
     this.conn = conn;
     this.onDone = onDone;
     this.high = Math.max(FILE_PIECE, Math.min(conn.maxSendBufferSize / 2, 524288));
@@ -46,16 +53,25 @@ export class FileStream {
     conn.onBufferDrain = this.hook;
   }
 
-  /** Read and send until the queue is full (then wait for drain) or the file part is all sent. */
+  /** Read and send until the queue is full (then wait for drain) or every segment is sent. */
   pump(): void {
     if (this.finished) return;
     const conn = this.conn;
-    while (this.remaining > 0) {
+    while (this.remaining > 0 || this.next < this.segments.length) {
       if (conn.getStatus() !== ESTABLISHED) {
         this.abort();
         return;
       }
       if (conn.getSendBufferQueueSize() >= this.high) return; // onBufferDrain calls pump again
+      if (this.remaining === 0) {
+        const segment = this.segments[this.next++];
+        if (segment instanceof Uint8Array) conn.send(segment, true);
+        else {
+          this.position = segment.position;
+          this.remaining = segment.length;
+        }
+        continue;
+      }
       const n = Math.min(FILE_PIECE, this.remaining);
       const buf = new Uint8Array(n);
       let got = 0;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Chunk, Http, type HttpConnection, HttpProtocol, Request, Response, ServerSentEvents, TcpConnection } from "../../mod.ts";
 import { ChunkedDecoder, findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
-import { parseRange } from "../../protocols/http/encode.ts";
+import { fileETag, ifRangeHolds, MAX_RANGES, noneMatch, parseRanges } from "../../protocols/http/ranges.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -410,14 +410,40 @@ describe("http:// parser pieces", () => {
     }
   });
 
-  it("parseRange takes one bytes= range and ignores what it cannot honour", () => {
-    expect(parseRange("bytes=0-99", 1000)).toEqual([0, 99]);
-    expect(parseRange("bytes=900-", 1000)).toEqual([900, 999]);
-    expect(parseRange("bytes=-100", 1000)).toEqual([900, 999]);
-    expect(parseRange("bytes=990-2000", 1000)).toEqual([990, 999]);
-    expect(parseRange("bytes=1000-", 1000)).toBe("unsatisfiable");
-    expect(parseRange("bytes=0-1,5-6", 1000)).toBe(null);
-    expect(parseRange("bytes=5-1", 1000)).toBe(null);
-    expect(parseRange("items=0-1", 1000)).toBe(null);
+  it("parseRanges takes one or several bytes= ranges and ignores what it cannot honour", () => {
+    expect(parseRanges("bytes=0-99", 1000)).toEqual([[0, 99]]);
+    expect(parseRanges("bytes=900-", 1000)).toEqual([[900, 999]]);
+    expect(parseRanges("bytes=-100", 1000)).toEqual([[900, 999]]);
+    expect(parseRanges("bytes=990-2000", 1000)).toEqual([[990, 999]]);
+    expect(parseRanges("Bytes = 0-9 , 20-29", 1000)).toEqual([[0, 9], [20, 29]]);
+    expect(parseRanges("bytes=20-29,0-9", 1000)).toEqual([[20, 29], [0, 9]]); // the order asked
+    expect(parseRanges("bytes=-5,0-9,5-14", 1000)).toEqual([[0, 14], [995, 999]]); // overlaps merged, sorted
+    expect(parseRanges("bytes=0-9,10-19", 1000)).toEqual([[0, 19]]); // adjacent merged
+    expect(parseRanges("bytes=0-9,2000-3000", 1000)).toEqual([[0, 9]]); // the unsatisfiable one dropped
+    expect(parseRanges("bytes=1000-", 1000)).toBe("unsatisfiable");
+    expect(parseRanges("bytes=1000-,-0", 1000)).toBe("unsatisfiable");
+    expect(parseRanges("bytes=0-", 0)).toBe("unsatisfiable");
+    expect(parseRanges("bytes=5-1", 1000)).toBe(null);
+    expect(parseRanges("bytes=0-1,x", 1000)).toBe(null);
+    expect(parseRanges("bytes=-", 1000)).toBe(null);
+    expect(parseRanges("items=0-1", 1000)).toBe(null);
+    const many = Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(",");
+    expect(parseRanges(`bytes=${many}`, 1000)).toBe(null);
+  });
+
+  it("ETags: If-None-Match compares weakly, If-Range strongly, and an If-Range date must equal Last-Modified", () => {
+    const etag = fileETag(300, 1700000000123.5);
+    expect(etag).toBe(`"${(1700000000123).toString(16)}-12c"`);
+    expect(noneMatch(etag, etag)).toBe(true);
+    expect(noneMatch(`"other", W/${etag}`, etag)).toBe(true);
+    expect(noneMatch("*", etag)).toBe(true);
+    expect(noneMatch('"other"', etag)).toBe(false);
+    expect(ifRangeHolds(etag, etag, 0)).toBe(true);
+    expect(ifRangeHolds(`W/${etag}`, etag, 0)).toBe(false);
+    expect(ifRangeHolds('"other"', etag, 0)).toBe(false);
+    const mtime = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
+    expect(ifRangeHolds("Tue, 02 Jan 2024 03:04:05 GMT", etag, mtime)).toBe(true);
+    expect(ifRangeHolds("Tue, 02 Jan 2024 03:04:06 GMT", etag, mtime)).toBe(false);
+    expect(ifRangeHolds("not a date", etag, mtime)).toBe(false);
   });
 });
