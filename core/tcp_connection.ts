@@ -34,6 +34,47 @@ export const statistics = { connection_count: 0, total_request: 0, send_fail: 0,
 
 let lastConnectionId = 0;
 
+/**
+ * Connections that sent their FIN and wait (at most `ms`) for the peer's, oldest first, each
+ * with the time it is destroyed at; one timer for all of them, where a timer per connection
+ * costs ~3 µs on Deno. One group per `closeTimeout` value, so each stays in deadline order.
+ */
+class Lingering {
+  readonly conns = new Map<TcpConnection, number>();
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private readonly ms: number;
+  constructor(ms: number) {
+    this.ms = ms;
+  }
+
+  add(conn: TcpConnection): void {
+    this.conns.set(conn, Date.now() + this.ms);
+    if (this.timer === undefined) this.arm();
+  }
+
+  private arm(): void {
+    this.timer = undefined;
+    for (const until of this.conns.values()) {
+      this.timer = setTimeout(() => this.reap(), Math.max(0, until - Date.now()));
+      return;
+    }
+  }
+
+  /** Destroy the connections whose peer has not closed in time. */
+  private reap(): void {
+    const now = Date.now();
+    for (const [conn, until] of this.conns) {
+      if (until > now) break;
+      this.conns.delete(conn);
+      conn.destroy();
+    }
+    this.arm();
+  }
+}
+
+/** The groups of lingering connections by their timeout in ms. */
+const lingering = new Map<number, Lingering>();
+
 /** The next connection id of this process (shared by accepted and outgoing connections). */
 export function nextConnectionId(): number {
   lastConnectionId = lastConnectionId >= Number.MAX_SAFE_INTEGER ? 1 : lastConnectionId + 1;
@@ -93,7 +134,8 @@ export class TcpConnection implements ConnHandler {
   private _eof = false;
   /** Close once the read being handled (or the next one) has been answered. */
   private _closeWhenIdle = false;
-  private _closeTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** FIN sent; waiting for the peer's in this group. */
+  private _lingering: Lingering | null = null;
 
   constructor(socket: Conn | null, worker: ConnectionOwner | null, protocol: Protocol | null) {
     this.id = nextConnectionId();
@@ -436,9 +478,13 @@ export class TcpConnection implements ConnHandler {
       this.destroy();
       return;
     }
-    if (this._closeTimer !== undefined) return;
+    if (this._lingering !== null) return;
     this._socket.end();
-    this._closeTimer = setTimeout(() => this.destroy(), TcpConnection.closeTimeout * 1000);
+    const ms = TcpConnection.closeTimeout * 1000;
+    let group = lingering.get(ms);
+    if (group === undefined) lingering.set(ms, group = new Lingering(ms));
+    this._lingering = group;
+    group.add(this);
   }
 
   /** Close now, discarding anything not yet written. `onClose` fires (once). */
@@ -457,9 +503,9 @@ export class TcpConnection implements ConnHandler {
   /** Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
   protected _finish(): void {
     this._status = TcpConnection.STATUS_CLOSED;
-    if (this._closeTimer !== undefined) {
-      clearTimeout(this._closeTimer);
-      this._closeTimer = undefined;
+    if (this._lingering !== null) {
+      this._lingering.conns.delete(this);
+      this._lingering = null;
     }
     this._recv = null;
     this._pending = null;
