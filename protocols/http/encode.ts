@@ -9,6 +9,7 @@
  */
 import { concat, utf8Encode } from "../../core/bytes.ts";
 import { runtime } from "../../runtime/mod.ts";
+import { acceptsGzip, compressible, FORCED, type GzipSettings, gzipBody } from "./compress.ts";
 import { FILE_PIECE, FileStream, type Segment } from "./file_stream.ts";
 import { mimeType } from "./mime.ts";
 import { type ByteRange, fileETag, ifRangeHolds, noneMatch, notModifiedSince, parseRanges } from "./ranges.ts";
@@ -75,12 +76,12 @@ function utf8Length(s: string): number {
 }
 
 // Flags gathered from the user's headers by userHeaders() (one shared scratch object).
-const seen = { lines: "", type: false, typeLine: "", server: false, date: false, length: -1, chunked: false, eventStream: false, close: false, disposition: false };
+const seen = { lines: "", type: false, typeLine: "", encoding: false, vary: false, server: false, date: false, length: -1, chunked: false, eventStream: false, close: false, disposition: false };
 
 /** The user's header lines (validated) and what they say. Skips the ones the protocol writes itself. */
 function userHeaders(r: Response): typeof seen {
   seen.lines = seen.typeLine = "";
-  seen.type = seen.server = seen.date = seen.chunked = seen.eventStream = seen.close = seen.disposition = false;
+  seen.type = seen.encoding = seen.vary = seen.server = seen.date = seen.chunked = seen.eventStream = seen.close = seen.disposition = false;
   seen.length = -1;
   const headers = r._headers;
   if (headers === null) return seen;
@@ -103,6 +104,12 @@ function userHeaders(r: Response): typeof seen {
         break;
       case "content-disposition":
         seen.disposition = true;
+        break;
+      case "content-encoding":
+        seen.encoding = true;
+        break;
+      case "vary":
+        seen.vary = true;
         break;
       case "server":
         seen.server = true;
@@ -142,6 +149,7 @@ export function encodeMessage(data: unknown, conn: Conn): string | Uint8Array {
 
 /** `conn.send("text")`: 200, text/html, in one write. */
 function encodeText(s: HttpState, conn: Conn, body: string): string | Uint8Array {
+  if (s.gzip !== null && body.length >= s.gzip.minSize) return encodeResponse(s, conn, new Response(200, {}, body));
   date();
   const req = s.current;
   const plain = req === null || req._setCookie === null;
@@ -211,14 +219,30 @@ function encodeResponse(s: HttpState, conn: Conn, r: Response): string | Uint8Ar
     const first = encodeChunk(s, conn, new Chunk(body));
     return typeof first === "string" ? head + first : concat(utf8Encode(head), first);
   }
-  const bytes = typeof body === "string" ? (body.length > 1024 ? utf8Encode(body) : null) : body;
-  const length = bytes !== null ? bytes.length : utf8Length(body as string);
+  let bytes = typeof body === "string" ? (body.length > 1024 ? utf8Encode(body) : null) : body;
+  let length = bytes !== null ? bytes.length : utf8Length(body as string);
   let head = encodeHead(s, r, status, h, false) + type;
+  const z = noBody ? null : gzipFor(s, r, h, status);
+  if (z !== null && length >= (r._compress === true ? 1 : z.minSize)) {
+    bytes = gzipBody(bytes ?? body, z);
+    length = bytes.length;
+    head += h.vary ? "Content-Encoding: gzip\r\n" : "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n";
+  }
   if (!noBody) head += `Content-Length: ${s.isHead && h.length >= 0 ? h.length : length}\r\n`;
   else if (status === 304 && h.length >= 0) head += `Content-Length: ${h.length}\r\n`;
   head += "\r\n";
   if (s.isHead || noBody || length === 0) return completeResponse(s, conn, head);
   return completeResponse(s, conn, bytes === null ? head + body : concat(utf8Encode(head), bytes));
+}
+
+/** The gzip settings to compress this response's body with, or null to send it as it is (see compress.ts). */
+function gzipFor(s: HttpState, r: Response, h: typeof seen, status: number): GzipSettings | null {
+  const asked = r._compress;
+  if (asked === false || h.encoding || status === 206) return null;
+  const settings = asked === true ? (s.gzip ?? FORCED) : s.gzip;
+  if (settings === null || s.current === null) return null;
+  if (asked !== true && h.type && !compressible(h.typeLine.slice(h.typeLine.indexOf(":") + 1))) return null;
+  return acceptsGzip(s.current.header("accept-encoding") as string | null) ? settings : null;
 }
 
 function encodeChunk(s: HttpState, conn: Conn, chunk: Chunk): string | Uint8Array {

@@ -226,6 +226,7 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
   let appTls: number;
   let web: number;
   let statics: number;
+  let gz: number;
   beforeAll(async () => {
     server = await startServer(runtime, "http_features", ["start"], {
       HTTP_DATA_DIR: data,
@@ -234,7 +235,7 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
       // A gc() to call, so the fixture can tell memory held from garbage not yet collected.
       ...(runtime === "node" ? { NODE_OPTIONS: "--expose-gc" } : runtime === "deno" ? { DENO_V8_FLAGS: "--expose-gc" } : {}),
     });
-    [app, appTls, web, statics] = server.ports;
+    [app, appTls, web, statics, gz] = server.ports;
   });
   afterAll(async () => {
     const code = await server?.stop();
@@ -371,6 +372,31 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
     c.write("HEAD /head-length HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
     await c.untilClosed();
     expect(c.text).toMatch(/Content-Length: 1234\r\n\r\n$/);
+  });
+
+  it("gzip: fetch and curl --compressed get the page gzipped and decoded; images and short bodies are sent as they are", async () => {
+    const res = await fetch(`http://127.0.0.1:${gz}/page`); // Node's fetch asks for gzip and decodes it
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    expect(res.headers.get("vary")).toBe("Accept-Encoding");
+    const page = await res.text();
+    expect(page).toMatch(/^<ul><li>item 0<\/li>[^]*<li>item 199<\/li><\/ul>$/);
+    const curl = await run("curl", ["-sS", "--compressed", "-D", "-", `http://127.0.0.1:${gz}/page`]);
+    const [head, body] = curl.stdout.split("\r\n\r\n");
+    expect(head).toMatch(/\r\nContent-Encoding: gzip\r\n/);
+    expect(Number(/\r\nContent-Length: (\d+)/.exec(head)![1])).toBeLessThan(page.length / 4);
+    expect(body).toBe(page);
+    const identity = await run("curl", ["-sS", "-D", "-", `http://127.0.0.1:${gz}/page`]); // no Accept-Encoding
+    expect(identity.stdout).not.toMatch(/Content-Encoding/i);
+    expect(identity.stdout.endsWith(page)).toBe(true);
+    const png = await fetch(`http://127.0.0.1:${gz}/png`);
+    expect(png.headers.get("content-encoding")).toBe(null);
+    expect(await png.text()).toBe(page);
+    const short = await fetch(`http://127.0.0.1:${gz}/short`);
+    expect(short.headers.get("content-encoding")).toBe(null);
+    expect(await short.text()).toBe("short");
+    const forced = await fetch(`http://127.0.0.1:${gz}/short?force=1`);
+    expect(forced.headers.get("content-encoding")).toBe("gzip");
+    expect(await forced.text()).toBe("short");
   });
 
   describe("the WebServer", () => {

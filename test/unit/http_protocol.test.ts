@@ -1,6 +1,8 @@
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { Chunk, Http, type HttpConnection, HttpProtocol, Request, Response, ServerSentEvents, TcpConnection } from "../../mod.ts";
 import { ChunkedDecoder, findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
+import { acceptsGzip } from "../../protocols/http/compress.ts";
 import { fileETag, ifRangeHolds, MAX_RANGES, noneMatch, parseRanges } from "../../protocols/http/ranges.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
 
@@ -445,5 +447,68 @@ describe("http:// parser pieces", () => {
     expect(ifRangeHolds("Tue, 02 Jan 2024 03:04:05 GMT", etag, mtime)).toBe(true);
     expect(ifRangeHolds("Tue, 02 Jan 2024 03:04:06 GMT", etag, mtime)).toBe(false);
     expect(ifRangeHolds("not a date", etag, mtime)).toBe(false);
+  });
+});
+
+describe("gzip of responses", () => {
+  const text = "<p>" + "compress me, ".repeat(400) + "</p>"; // 5 KB, very compressible
+
+  /** One request with `headers`; the response's status line, headers and body bytes (gunzipped when gzip). */
+  function exchange(answer: Handler, headers: string, protocol: HttpProtocol = new HttpProtocol({ gzip: true })) {
+    const { conn, socket } = server(answer, protocol);
+    conn.handleData(enc(`GET / HTTP/1.1\r\nHost: h\r\n${headers}\r\n`));
+    const all = Buffer.concat(socket.writes);
+    const end = all.indexOf("\r\n\r\n");
+    const head = all.subarray(0, end).toString("latin1");
+    const body = all.subarray(end + 4);
+    const gzipped = /\r\nContent-Encoding: gzip\r\n/.test(head);
+    return { head, length: body.length, gzipped, text: (gzipped ? gunzipSync(body) : body).toString() };
+  }
+
+  it("with the gzip option, a compressible body is gzipped for a client that accepts gzip", () => {
+    const r = exchange((c) => c.send(text), "Accept-Encoding: deflate, gzip;q=0.5, br\r\n");
+    expect(r.gzipped).toBe(true);
+    expect(r.head).toContain("\r\nVary: Accept-Encoding");
+    expect(r.head).toContain(`\r\nContent-Length: ${r.length}`);
+    expect(r.length).toBeLessThan(text.length / 10);
+    expect(r.text).toBe(text);
+    const json = JSON.stringify({ list: Array.from({ length: 300 }, (_, i) => ({ i })) });
+    const j = exchange((c) => c.send(new Response(200, { "Content-Type": "application/json" }, json)), "Accept-Encoding: *\r\n");
+    expect(j.gzipped).toBe(true);
+    expect(j.text).toBe(json);
+  });
+
+  it("no gzip without Accept-Encoding, with gzip;q=0, for a small body, an image or an encoded body", () => {
+    const plain = (answer: Handler, headers: string) => {
+      const r = exchange(answer, headers);
+      expect(r.gzipped, headers).toBe(false);
+      expect(r.head).not.toContain("Vary:");
+      return r;
+    };
+    expect(plain((c) => c.send(text), "").text).toBe(text);
+    plain((c) => c.send(text), "Accept-Encoding: gzip;q=0, *\r\n");
+    plain((c) => c.send(text), "Accept-Encoding: br\r\n");
+    plain((c) => c.send("<p>small</p>"), "Accept-Encoding: gzip\r\n");
+    plain((c) => c.send(new Response(200, { "Content-Type": "image/png" }, text)), "Accept-Encoding: gzip\r\n");
+    plain((c) => c.send(new Response(200, { "Content-Encoding": "br" }, text)), "Accept-Encoding: gzip\r\n");
+  });
+
+  it("withCompression() asks for gzip without the option (any size), withCompression(false) refuses it", () => {
+    const asked = exchange((c) => c.send(new Response(200, {}, "tiny").withCompression()), "Accept-Encoding: gzip\r\n", Http);
+    expect(asked.gzipped).toBe(true);
+    expect(asked.text).toBe("tiny");
+    expect(exchange((c) => c.send(new Response(200, {}, text)), "Accept-Encoding: gzip\r\n", Http).gzipped).toBe(false);
+    expect(exchange((c) => c.send(new Response(200, {}, text).withCompression(false)), "Accept-Encoding: gzip\r\n").gzipped).toBe(false);
+  });
+
+  it("acceptsGzip reads q-values and *", () => {
+    expect(acceptsGzip("gzip")).toBe(true);
+    expect(acceptsGzip("deflate, GZIP ; q=0.1")).toBe(true);
+    expect(acceptsGzip("gzip;q=0")).toBe(false);
+    expect(acceptsGzip("*")).toBe(true);
+    expect(acceptsGzip("*;q=0")).toBe(false);
+    expect(acceptsGzip("gzip;q=0, *")).toBe(false);
+    expect(acceptsGzip("identity")).toBe(false);
+    expect(acceptsGzip(null)).toBe(false);
   });
 });
