@@ -408,13 +408,17 @@ function notFound(s: HttpState, conn: Conn): string | Uint8Array {
   return encodeResponse(s, conn, new Response(404, {}, "<h3>404 Not Found</h3>"));
 }
 
-/** Send the rest of a file response with back-pressure; the response completes when all is queued. */
+/**
+ * Send the rest of a file response with back-pressure. Its last piece completes the response
+ * (so the send of it is the one after which the connection is idle, or closes).
+ */
 function streamFile(s: HttpState, conn: Conn, fd: number, segments: Segment[]): void {
   s.stream = STREAM_FILE;
-  const stream = new FileStream(fd, segments, conn, () => {
+  const stream = new FileStream(fd, segments, conn, (last) => {
     if (s.file !== stream) return;
     s.file = null;
-    completeResponse(s, conn, "");
+    const out = completeResponse(s, conn, last);
+    if (out.length > 0) conn.send(out, true);
   });
   s.file = stream;
   // After this send() has queued the head and first piece.

@@ -31,14 +31,14 @@ export class FileStream {
   private position = 0;
   private remaining = 0;
   private readonly conn: ProtocolConnection;
-  private readonly onDone: () => void;
+  private readonly onDone: (last: Uint8Array) => void;
   private readonly high: number;
   private readonly userDrain: Callback;
   private readonly hook: Callback;
   private finished = false;
 
-  /** Stream `segments` of the open file `fd`; `onDone` runs once all are queued. */
-  constructor(fd: number, segments: Segment[], conn: ProtocolConnection, onDone: () => void) {
+  /** Stream `segments` (at least one byte) of the open file `fd`; `onDone` gets the last piece to send. */
+  constructor(fd: number, segments: Segment[], conn: ProtocolConnection, onDone: (last: Uint8Array) => void) {
     this.fd = fd;
     this.segments = segments;
     this.conn = conn;
@@ -53,45 +53,55 @@ export class FileStream {
     conn.onBufferDrain = this.hook;
   }
 
-  /** Read and send until the queue is full (then wait for drain) or every segment is sent. */
+  /**
+   * Read and send until the queue is full (then wait for drain) or every segment is out. The
+   * last piece is not sent here but handed to `onDone`, which completes the response with it.
+   */
   pump(): void {
     if (this.finished) return;
     const conn = this.conn;
-    while (this.remaining > 0 || this.next < this.segments.length) {
+    for (;;) {
       if (conn.getStatus() !== ESTABLISHED) {
         this.abort();
         return;
       }
       if (conn.getSendBufferQueueSize() >= this.high) return; // onBufferDrain calls pump again
-      if (this.remaining === 0) {
-        const segment = this.segments[this.next++];
-        if (segment instanceof Uint8Array) conn.send(segment, true);
-        else {
-          this.position = segment.position;
-          this.remaining = segment.length;
-        }
-        continue;
-      }
-      const n = Math.min(FILE_PIECE, this.remaining);
-      const buf = new Uint8Array(n);
-      let got = 0;
-      try {
-        got = runtime.files.read(this.fd, buf, this.position);
-      } catch (err) {
-        reportError("http file stream", err);
-      }
-      if (got <= 0) {
-        // The file shrank or failed under us: the promised length cannot be sent.
-        this.abort();
-        conn.destroy();
+      const piece = this.nextPiece();
+      if (piece === null) return;
+      if (this.remaining === 0 && this.next === this.segments.length) {
+        this.release();
+        this.onDone(piece);
         return;
       }
-      this.position += got;
-      this.remaining -= got;
-      conn.send(got === n ? buf : buf.subarray(0, got), true);
+      conn.send(piece, true);
     }
-    this.release();
-    this.onDone();
+  }
+
+  /** The next bytes to send: a segment's bytes or a piece read from the file (null: the read failed). */
+  private nextPiece(): Uint8Array | null {
+    while (this.remaining === 0) {
+      const segment = this.segments[this.next++];
+      if (segment instanceof Uint8Array) return segment;
+      this.position = segment.position;
+      this.remaining = segment.length;
+    }
+    const n = Math.min(FILE_PIECE, this.remaining);
+    const buf = new Uint8Array(n);
+    let got = 0;
+    try {
+      got = runtime.files.read(this.fd, buf, this.position);
+    } catch (err) {
+      reportError("http file stream", err);
+    }
+    if (got <= 0) {
+      // The file shrank or failed under us: the promised length cannot be sent.
+      this.abort();
+      this.conn.destroy();
+      return null;
+    }
+    this.position += got;
+    this.remaining -= got;
+    return got === n ? buf : buf.subarray(0, got);
   }
 
   /** Stop (the connection closed): close the file. */

@@ -325,6 +325,24 @@ describe("Response.withFile", () => {
     expect(get(join(dir, "nope")).written).toMatch(/^HTTP\/1\.1 404 Not Found[^]*<h3>404 Not Found<\/h3>$/);
   });
 
+  it("stopping (closeWhenIdle) during a file download closes the connection once the whole file is sent", async () => {
+    const { conn, socket } = server((c) => c.send(new Response().withFile(big)));
+    conn.maxSendBufferSize = 128 * 1024;
+    socket.capacity = 0; // the peer reads slowly
+    conn.handleData(enc("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+    await new Promise((r) => setTimeout(r, 20));
+    conn.closeWhenIdle();
+    expect(socket.ended || socket.destroyed).toBe(false);
+    for (let i = 0; i < 20 && !socket.ended; i++) {
+      socket.drain();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(socket.ended).toBe(true);
+    expect(socket.destroyed).toBe(false);
+    const text = allText(socket);
+    expect(text.length - (text.indexOf("\r\n\r\n") + 4)).toBe(300_000);
+  });
+
   it("a large file is streamed with back-pressure: it waits while the peer does not read and resumes on drain", async () => {
     const { conn, socket } = server((c) => c.send(new Response().withFile(big)));
     conn.maxSendBufferSize = 128 * 1024;
