@@ -40,7 +40,7 @@ let lastConnectionId = 0;
  * costs ~3 µs on Deno. One group per `closeTimeout` value, so each stays in deadline order.
  */
 class Lingering {
-  readonly conns = new Map<TcpConnection, number>();
+  private readonly conns = new Map<TcpConnection, number>();
   private timer: ReturnType<typeof setTimeout> | undefined = undefined;
   private readonly ms: number;
   constructor(ms: number) {
@@ -50,6 +50,15 @@ class Lingering {
   add(conn: TcpConnection): void {
     this.conns.set(conn, Date.now() + this.ms);
     if (this.timer === undefined) this.arm();
+  }
+
+  /** The connection closed; with none left the timer goes too (it must not keep a process alive). */
+  remove(conn: TcpConnection): void {
+    this.conns.delete(conn);
+    if (this.conns.size === 0 && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
   }
 
   private arm(): void {
@@ -504,8 +513,9 @@ export class TcpConnection implements ConnHandler {
   protected _finish(): void {
     this._status = TcpConnection.STATUS_CLOSED;
     if (this._lingering !== null) {
-      this._lingering.conns.delete(this);
+      const group = this._lingering;
       this._lingering = null;
+      group.remove(this);
     }
     this._recv = null;
     this._pending = null;
