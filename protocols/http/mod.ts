@@ -43,8 +43,9 @@ export type { Form, FormValue } from "./query.ts";
 export type HttpMessage = string | Uint8Array | Response | Chunk | ServerSentEvents;
 
 /**
- * A TcpConnection of an `http://` Worker, typed for what it sends: annotate a handler's
- * connection with it (`(conn: HttpConnection, request: Request) => ...`).
+ * A TcpConnection of an `http://` Worker, typed for what it sends. Optional: a plain
+ * `TcpConnection` takes any message too; this narrows `send()`/`close()` to what `http://`
+ * encodes (`(conn: HttpConnection, request: Request) => ...`).
  */
 export interface HttpConnection extends TcpConnection {
   send(data: HttpMessage, raw?: boolean): boolean | null;
