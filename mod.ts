@@ -29,6 +29,7 @@ export {
   FileSessionHandler,
   type Form,
   type FormValue,
+  type GzipOptions,
   type HeaderValue,
   Http,
   type HttpConnection,

@@ -13,8 +13,8 @@ import { ConfigError } from "./errors.ts";
 /** What a protocol may use of the connection it serves. */
 export interface ProtocolConnection {
   maxPackageSize: number;
-  send(data: string | Uint8Array, raw?: boolean): boolean | null;
-  close(data?: string | Uint8Array, raw?: boolean): void;
+  send(data: unknown, raw?: boolean): boolean | null;
+  close(data?: unknown, raw?: boolean): void;
   // deno-lint-ignore no-explicit-any
   [key: string]: any;
 }
@@ -40,6 +40,12 @@ export interface Protocol {
   onConnect?(conn: ProtocolConnection): void;
   /** Called after a connection using this protocol closed. */
   onClose?(conn: ProtocolConnection): void;
+  /**
+   * True while a message was delivered and its answer is not complete (an async handler, a
+   * streamed response). `closeWhenIdle()` then waits: the connection closes after the send
+   * that makes this false, so stopping a process does not cut off a pending response.
+   */
+  busy?(conn: ProtocolConnection): boolean;
 }
 
 /**

@@ -44,10 +44,16 @@ import {
 const Deno = (globalThis as { Deno?: unknown }).Deno as DenoNamespace;
 
 /**
- * Bytes per read. Small on purpose: the buffer lives as long as the connection, and with
- * Deno's per-read cost 4 KiB measured both leaner and faster than 64 KiB.
+ * Bytes of a connection's read buffer. Small on purpose: an idle connection holds one, and
+ * with Deno's per-read cost 4 KiB measured both leaner and faster than 64 KiB for small
+ * messages. A read that fills its buffer doubles the next one, up to {@link MAX_READ_SIZE}
+ * (a download through a proxy, an upload); one that does not goes back to this size.
  */
 const READ_SIZE = 4096;
+/** Largest read buffer a busy connection grows to. */
+const MAX_READ_SIZE = 65536;
+/** Bytes left in a read buffer worth reading into (less: a new buffer is taken). */
+const MIN_READ = 1024;
 /** A TLS client that has not finished its handshake by then is dropped (Node's default). */
 const HANDSHAKE_TIMEOUT = 120_000;
 /** Pause of the accept loop after an accept error (EMFILE, ENFILE, ENOBUFS ...). */
@@ -103,8 +109,11 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 /**
  * Wraps a `Deno.Conn` in the {@link Conn} shape.
  *
- * Reading: one async read loop with a private 4 KiB buffer; every chunk handed to `handleData`
- * is a fresh copy (`slice`), so the buffer is reused. `pause()` only stops the loop from
+ * Reading: one async read loop with a private buffer (4 KiB, grown while reads fill it, see
+ * {@link READ_SIZE}). The chunk handed to `handleData` is a view of the bytes just read, not a
+ * copy: the next read goes into the rest of the buffer after it (or a new buffer once less than
+ * {@link MIN_READ} is left), so a chunk is never overwritten and a read costs no copy and,
+ * for small messages, no allocation most of the time. `pause()` only stops the loop from
  * issuing the next read (a read already in flight still delivers), which leaves the data
  * in the kernel: real back-pressure.
  *
@@ -176,10 +185,10 @@ class DenoConn implements Conn {
 
   async readLoop(): Promise<void> {
     const conn = this.conn;
-    const buf = this.buf!;
     this.flags |= READING;
     try {
       while ((this.flags & (PAUSED | CLOSED | EOF)) === 0) {
+        const buf = this.buf!;
         let n: number | null;
         try {
           n = await conn.read(buf);
@@ -195,7 +204,10 @@ class DenoConn implements Conn {
           if (this.flags & FIN_SENT) this.close(undefined, false);
           return;
         }
-        if (n > 0) this.handler!.handleData(buf.slice(0, n));
+        if (n > 0) {
+          this.buf = nextReadBuffer(buf, n);
+          this.handler!.handleData(buf.subarray(0, n));
+        }
       }
     } finally {
       this.flags &= ~READING;
@@ -322,6 +334,17 @@ class DenoConn implements Conn {
     if (deferred) queueMicrotask(() => handler.handleClose(error));
     else handler.handleClose(error);
   }
+}
+
+/**
+ * Where the read after `n` bytes were read into `buf` goes: the rest of `buf`, or a new buffer
+ * twice the size when `buf` was filled (more is probably waiting), or a new {@link READ_SIZE}
+ * one when the rest is too small or the left-over of a large buffer.
+ */
+function nextReadBuffer(buf: Uint8Array, n: number): Uint8Array {
+  if (n === buf.length) return new Uint8Array(Math.min(Math.max(buf.length * 2, READ_SIZE), MAX_READ_SIZE));
+  const rest = buf.length - n;
+  return rest >= MIN_READ && rest <= READ_SIZE ? buf.subarray(n) : new Uint8Array(READ_SIZE);
 }
 
 function isListenerGone(err: unknown): boolean {

@@ -9,9 +9,12 @@
  */
 import { concat, utf8Encode } from "../../core/bytes.ts";
 import { runtime } from "../../runtime/mod.ts";
-import { FILE_PIECE, FileStream } from "./file_stream.ts";
+import { acceptsGzip, compressible, FORCED, type GzipSettings, gzipBody } from "./compress.ts";
+import { FILE_PIECE, FileStream, type Segment } from "./file_stream.ts";
 import { mimeType } from "./mime.ts";
+import { type ByteRange, fileETag, ifRangeHolds, noneMatch, notModifiedSince, parseRanges } from "./ranges.ts";
 import { checkHeader, Chunk, REASONS, Response, ServerSentEvents } from "./response.ts";
+import { randomHex } from "./session.ts";
 import {
   completeResponse,
   type Conn,
@@ -72,29 +75,13 @@ function utf8Length(s: string): number {
   return n;
 }
 
-/** A single `bytes=` range of a file of `size` bytes: [first, last], "unsatisfiable", or null to ignore. */
-export function parseRange(header: string, size: number): [number, number] | "unsatisfiable" | null {
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!m || (m[1] === "" && m[2] === "")) return null; // several ranges, or not bytes: send it all
-  if (m[1] === "") {
-    const n = Number(m[2]);
-    if (n === 0 || size === 0) return "unsatisfiable";
-    return [Math.max(0, size - n), size - 1];
-  }
-  const first = Number(m[1]);
-  const last = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (m[2] !== "" && Number(m[2]) < first) return null;
-  if (first >= size) return "unsatisfiable";
-  return [first, last];
-}
-
 // Flags gathered from the user's headers by userHeaders() (one shared scratch object).
-const seen = { lines: "", type: false, server: false, date: false, length: -1, chunked: false, eventStream: false, close: false, disposition: false };
+const seen = { lines: "", type: false, typeLine: "", encoding: false, vary: false, server: false, date: false, length: -1, chunked: false, eventStream: false, close: false, disposition: false };
 
 /** The user's header lines (validated) and what they say. Skips the ones the protocol writes itself. */
 function userHeaders(r: Response): typeof seen {
-  seen.lines = "";
-  seen.type = seen.server = seen.date = seen.chunked = seen.eventStream = seen.close = seen.disposition = false;
+  seen.lines = seen.typeLine = "";
+  seen.type = seen.encoding = seen.vary = seen.server = seen.date = seen.chunked = seen.eventStream = seen.close = seen.disposition = false;
   seen.length = -1;
   const headers = r._headers;
   if (headers === null) return seen;
@@ -112,10 +99,17 @@ function userHeaders(r: Response): typeof seen {
         continue;
       case "content-type":
         seen.type = true;
+        seen.typeLine = `${name}: ${String(value)}\r\n`;
         if (/^\s*text\/event-stream/i.test(String(value))) seen.eventStream = true;
         break;
       case "content-disposition":
         seen.disposition = true;
+        break;
+      case "content-encoding":
+        seen.encoding = true;
+        break;
+      case "vary":
+        seen.vary = true;
         break;
       case "server":
         seen.server = true;
@@ -155,6 +149,7 @@ export function encodeMessage(data: unknown, conn: Conn): string | Uint8Array {
 
 /** `conn.send("text")`: 200, text/html, in one write. */
 function encodeText(s: HttpState, conn: Conn, body: string): string | Uint8Array {
+  if (s.gzip !== null && body.length >= s.gzip.minSize) return encodeResponse(s, conn, new Response(200, {}, body));
   date();
   const req = s.current;
   const plain = req === null || req._setCookie === null;
@@ -224,14 +219,30 @@ function encodeResponse(s: HttpState, conn: Conn, r: Response): string | Uint8Ar
     const first = encodeChunk(s, conn, new Chunk(body));
     return typeof first === "string" ? head + first : concat(utf8Encode(head), first);
   }
-  const bytes = typeof body === "string" ? (body.length > 1024 ? utf8Encode(body) : null) : body;
-  const length = bytes !== null ? bytes.length : utf8Length(body as string);
+  let bytes = typeof body === "string" ? (body.length > 1024 ? utf8Encode(body) : null) : body;
+  let length = bytes !== null ? bytes.length : utf8Length(body as string);
   let head = encodeHead(s, r, status, h, false) + type;
+  const z = noBody ? null : gzipFor(s, r, h, status);
+  if (z !== null && length >= (r._compress === true ? 1 : z.minSize)) {
+    bytes = gzipBody(bytes ?? body, z);
+    length = bytes.length;
+    head += h.vary ? "Content-Encoding: gzip\r\n" : "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n";
+  }
   if (!noBody) head += `Content-Length: ${s.isHead && h.length >= 0 ? h.length : length}\r\n`;
   else if (status === 304 && h.length >= 0) head += `Content-Length: ${h.length}\r\n`;
   head += "\r\n";
   if (s.isHead || noBody || length === 0) return completeResponse(s, conn, head);
   return completeResponse(s, conn, bytes === null ? head + body : concat(utf8Encode(head), bytes));
+}
+
+/** The gzip settings to compress this response's body with, or null to send it as it is (see compress.ts). */
+function gzipFor(s: HttpState, r: Response, h: typeof seen, status: number): GzipSettings | null {
+  const asked = r._compress;
+  if (asked === false || h.encoding || status === 206) return null;
+  const settings = asked === true ? (s.gzip ?? FORCED) : s.gzip;
+  if (settings === null || s.current === null) return null;
+  if (asked !== true && h.type && !compressible(h.typeLine.slice(h.typeLine.indexOf(":") + 1))) return null;
+  return acceptsGzip(s.current.header("accept-encoding") as string | null) ? settings : null;
 }
 
 function encodeChunk(s: HttpState, conn: Conn, chunk: Chunk): string | Uint8Array {
@@ -260,65 +271,84 @@ function encodeChunk(s: HttpState, conn: Conn, chunk: Chunk): string | Uint8Arra
   return out;
 }
 
-function encodeFile(s: HttpState, conn: Conn, r: Response): string | Uint8Array {
+/** What a file response sends: status, the Content-Range line, and the ranges of the body. */
+interface FilePlan {
+  status: number;
+  contentRange: string;
+  ranges: ByteRange[];
+}
+
+/**
+ * Status and ranges of a file response: a `withFile(path, offset, length)` part, else what the
+ * request's conditional headers and `Range` ask (304, 206, 416, or 200 with the whole file).
+ */
+function planFile(s: HttpState, r: Response, etag: string): FilePlan {
   const f = r._file!;
   const size = f.size;
-  let status = r._status;
-  let start = 0;
-  let count = size;
-  let range = "";
-  const req = s.current;
+  const whole: FilePlan = { status: r._status, contentRange: "", ranges: size > 0 ? [[0, size - 1]] : [] };
   if (f.offset > 0 || f.length > 0) {
-    start = Math.min(f.offset, size);
-    count = f.length > 0 ? Math.min(f.length, size - start) : size - start;
-    if (status === 200) status = 206;
-    range = `Content-Range: bytes ${start}-${start + count - 1}/${size}\r\n`;
-  } else if (status === 200 && req !== null) {
-    const since = req.header("if-modified-since") as string | null;
-    if (since !== null && req.header("if-none-match") === null) {
-      const t = Date.parse(since);
-      if (!Number.isNaN(t) && Math.floor(f.mtimeMs / 1000) * 1000 <= t) status = 304;
-    }
-    const wanted = req.header("range") as string | null;
-    if (status === 200 && wanted !== null) {
-      const parsed = parseRange(wanted, size);
-      if (parsed === "unsatisfiable") {
-        status = 416;
-        count = 0;
-        range = `Content-Range: bytes */${size}\r\n`;
-      } else if (parsed !== null) {
-        start = parsed[0];
-        count = parsed[1] - parsed[0] + 1;
-        status = 206;
-        range = `Content-Range: bytes ${start}-${parsed[1]}/${size}\r\n`;
-      }
-    }
+    const start = Math.min(f.offset, size);
+    const count = f.length > 0 ? Math.min(f.length, size - start) : size - start;
+    return {
+      status: r._status === 200 ? 206 : r._status,
+      contentRange: `Content-Range: bytes ${start}-${start + count - 1}/${size}\r\n`,
+      ranges: count > 0 ? [[start, start + count - 1]] : [],
+    };
   }
+  const req = s.current;
+  if (r._status !== 200 || req === null) return whole;
+  const inm = req.header("if-none-match") as string | null;
+  const since = inm === null ? req.header("if-modified-since") as string | null : null;
+  if ((inm !== null && noneMatch(inm, etag)) || (since !== null && notModifiedSince(since, f.mtimeMs))) {
+    return { status: 304, contentRange: "", ranges: [] };
+  }
+  const wanted = req.header("range") as string | null;
+  if (wanted === null) return whole;
+  const ifRange = req.header("if-range") as string | null;
+  if (ifRange !== null && !ifRangeHolds(ifRange, etag, f.mtimeMs)) return whole;
+  const ranges = parseRanges(wanted, size);
+  if (ranges === null) return whole;
+  if (ranges === "unsatisfiable") return { status: 416, contentRange: `Content-Range: bytes */${size}\r\n`, ranges: [] };
+  const [first, last] = ranges[0];
+  const contentRange = ranges.length === 1 ? `Content-Range: bytes ${first}-${last}/${size}\r\n` : "";
+  return { status: 206, contentRange, ranges };
+}
+
+/** The file's Content-Type: the user's, else by extension (unknown types download as an attachment). */
+function fileType(path: string, h: typeof seen): { line: string; value: string } {
+  if (h.type) return { line: "", value: h.typeLine.slice(h.typeLine.indexOf(":") + 1).trim() };
+  const mime = mimeType(path);
+  let line = `Content-Type: ${mime ?? "application/octet-stream"}\r\n`;
+  if (mime === null && !h.disposition) {
+    const base = path.slice(path.lastIndexOf("/") + 1).replace(/["\\\r\n]/g, "_");
+    line += `Content-Disposition: attachment; filename="${base}"\r\n`;
+  }
+  return { line, value: mime ?? "application/octet-stream" };
+}
+
+function encodeFile(s: HttpState, conn: Conn, r: Response): string | Uint8Array {
+  const f = r._file!;
+  const etag = fileETag(f.size, f.mtimeMs);
+  const plan = planFile(s, r, etag);
   const h = userHeaders(r);
-  let head = encodeHead(s, r, status, h, false);
-  if (!h.type) {
-    const mime = mimeType(f.path);
-    head += `Content-Type: ${mime ?? "application/octet-stream"}\r\n`;
-    if (mime === null && !h.disposition) {
-      const base = f.path.slice(f.path.lastIndexOf("/") + 1).replace(/["\\\r\n]/g, "_");
-      head += `Content-Disposition: attachment; filename="${base}"\r\n`;
-    }
-  }
-  head += `Last-Modified: ${new Date(f.mtimeMs).toUTCString()}\r\nAccept-Ranges: bytes\r\n${range}`;
-  if (status === 304) return completeResponse(s, conn, head + "\r\n");
+  const type = fileType(f.path, h);
+  const multipart = plan.ranges.length > 1;
+  let head = encodeHead(s, r, plan.status, h, false);
+  if (multipart && h.type) head = head.replace(h.typeLine, ""); // it names the type of each part instead
+  head += `Last-Modified: ${new Date(f.mtimeMs).toUTCString()}\r\nETag: ${etag}\r\nAccept-Ranges: bytes\r\n`;
+  if (plan.status === 304) return completeResponse(s, conn, head + "\r\n");
+  if (multipart) return encodeByteRanges(s, conn, f.path, f.size, type.value, head, plan.ranges);
+  head += type.line + plan.contentRange;
+  const range = plan.ranges[0];
+  const count = range === undefined ? 0 : range[1] - range[0] + 1;
   head += `Content-Length: ${count}\r\n\r\n`;
   if (s.isHead || count === 0) return completeResponse(s, conn, head);
-  let fd: number;
-  try {
-    fd = runtime.files.openRead(f.path);
-  } catch {
-    // Gone since withFile(): the head is not sent yet, so answer 404 instead.
-    return encodeResponse(s, conn, new Response(404, {}, "<h3>404 Not Found</h3>"));
-  }
+  const fd = openFile(f.path);
+  if (fd === null) return notFound(s, conn);
   const first = new Uint8Array(Math.min(count, SMALL_FILE));
   let got = 0;
   try {
-    got = runtime.files.read(fd, first, start);
+    got = runtime.files.read(fd, first, range[0]);
   } catch { /* handled as a short read */ }
   if (got < first.length) {
     runtime.files.close(fd);
@@ -329,14 +359,68 @@ function encodeFile(s: HttpState, conn: Conn, r: Response): string | Uint8Array 
     runtime.files.close(fd);
     return completeResponse(s, conn, out);
   }
+  streamFile(s, conn, fd, [{ position: range[0] + got, length: count - got }]);
+  return out;
+}
+
+/** Several ranges: a multipart/byteranges body, each part with its own Content-Type and Content-Range. */
+function encodeByteRanges(
+  s: HttpState,
+  conn: Conn,
+  path: string,
+  size: number,
+  type: string,
+  head: string,
+  ranges: ByteRange[],
+): string | Uint8Array {
+  const boundary = randomHex(12);
+  const segments: Segment[] = [];
+  let length = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    const [first, last] = ranges[i];
+    const partHead = utf8Encode(
+      `${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${first}-${last}/${size}\r\n\r\n`,
+    );
+    segments.push(partHead, { position: first, length: last - first + 1 });
+    length += partHead.length + last - first + 1;
+  }
+  const end = utf8Encode(`\r\n--${boundary}--\r\n`);
+  segments.push(end);
+  length += end.length;
+  head += `Content-Type: multipart/byteranges; boundary=${boundary}\r\nContent-Length: ${length}\r\n\r\n`;
+  if (s.isHead) return completeResponse(s, conn, head);
+  const fd = openFile(path);
+  if (fd === null) return notFound(s, conn);
+  streamFile(s, conn, fd, segments);
+  return head;
+}
+
+function openFile(path: string): number | null {
+  try {
+    return runtime.files.openRead(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Gone since withFile(): the head is not sent yet, so answer 404 instead. */
+function notFound(s: HttpState, conn: Conn): string | Uint8Array {
+  return encodeResponse(s, conn, new Response(404, {}, "<h3>404 Not Found</h3>"));
+}
+
+/**
+ * Send the rest of a file response with back-pressure. Its last piece completes the response
+ * (so the send of it is the one after which the connection is idle, or closes).
+ */
+function streamFile(s: HttpState, conn: Conn, fd: number, segments: Segment[]): void {
   s.stream = STREAM_FILE;
-  const stream = new FileStream(fd, start + got, count - got, conn, () => {
+  const stream = new FileStream(fd, segments, conn, (last) => {
     if (s.file !== stream) return;
     s.file = null;
-    completeResponse(s, conn, "");
+    const out = completeResponse(s, conn, last);
+    if (out.length > 0) conn.send(out, true);
   });
   s.file = stream;
   // After this send() has queued the head and first piece.
   queueMicrotask(() => stream.pump());
-  return out;
 }

@@ -24,6 +24,7 @@ import type { TcpConnection } from "../../core/tcp_connection.ts";
 import type { Chunk, Response, ServerSentEvents } from "./response.ts";
 
 export { Http, type HttpOptions, HttpProtocol } from "./protocol.ts";
+export type { GzipOptions } from "./compress.ts";
 export { Request } from "./request.ts";
 export { Chunk, type CookieOptions, type HeaderValue, Response, ServerSentEvents, type ServerSentEvent } from "./response.ts";
 export { FileSessionHandler, Session, type SessionHandler } from "./session.ts";
@@ -42,8 +43,9 @@ export type { Form, FormValue } from "./query.ts";
 export type HttpMessage = string | Uint8Array | Response | Chunk | ServerSentEvents;
 
 /**
- * A TcpConnection of an `http://` Worker, typed for what it sends: annotate a handler's
- * connection with it (`(conn: HttpConnection, request: Request) => ...`).
+ * A TcpConnection of an `http://` Worker, typed for what it sends. Optional: a plain
+ * `TcpConnection` takes any message too; this narrows `send()`/`close()` to what `http://`
+ * encodes (`(conn: HttpConnection, request: Request) => ...`).
  */
 export interface HttpConnection extends TcpConnection {
   send(data: HttpMessage, raw?: boolean): boolean | null;

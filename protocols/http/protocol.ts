@@ -27,10 +27,11 @@ import { reportError } from "../../core/log.ts";
 import { NO_MESSAGE, type Protocol } from "../../core/protocol.ts";
 import { rejectionResponse } from "./errors.ts";
 import { BodyReceiver } from "./body.ts";
+import { type GzipOptions, type GzipSettings, gzipSettings } from "./compress.ts";
 import { encodeMessage } from "./encode.ts";
 import { findHeadEnd, INCOMPLETE, parseHead } from "./parser.ts";
 import { Request } from "./request.ts";
-import { type Conn, HttpState, PHASE_BODY, PHASE_BODY_START, PHASE_HEAD } from "./state.ts";
+import { type Conn, HttpState, PHASE_BODY, PHASE_BODY_START, PHASE_HEAD, STREAM_RAW } from "./state.ts";
 
 /** Limits of the `http://` protocol; every one has a default. */
 export interface HttpOptions {
@@ -48,6 +49,12 @@ export interface HttpOptions {
   maxFields?: number;
   /** Directory of upload temp files (default: the system temp dir). */
   uploadTmpDir?: string;
+  /**
+   * gzip responses of a compressible type (text, JSON, JavaScript, XML, SVG) from `minSize`
+   * bytes on, for clients whose `Accept-Encoding` takes gzip: `true` for the defaults
+   * (1 KiB, level 6). Off by default; one Response can also ask with `withCompression()`.
+   */
+  gzip?: boolean | GzipOptions;
 }
 
 /** A body up to this size arrives with its head as one package. */
@@ -65,6 +72,7 @@ const DEFAULTS: Required<HttpOptions> = {
   maxFileUploads: 1024,
   maxFields: 1000,
   uploadTmpDir: "",
+  gzip: false,
 };
 
 /**
@@ -75,14 +83,20 @@ export class HttpProtocol implements Protocol {
   /** The limits in force (defaults filled in). */
   readonly options: Required<HttpOptions>;
 
+  private readonly _gzip: GzipSettings | null;
+
   constructor(options: HttpOptions = {}) {
     this.options = { ...DEFAULTS, ...options };
+    this._gzip = gzipSettings(this.options.gzip);
   }
 
   /** How long the next package is (see the module doc). */
   input(buffer: Uint8Array, conn: Conn): number {
     let s: HttpState | undefined = conn.__http;
-    if (s === undefined) s = conn.__http = new HttpState();
+    if (s === undefined) {
+      s = conn.__http = new HttpState();
+      s.gzip = this._gzip;
+    }
     if (s.phase !== PHASE_HEAD) return this._inputBody(s, buffer, conn);
     if (s.busy || s.closing) {
       // Answer in order: read the next request once this response is complete.
@@ -222,6 +236,15 @@ export class HttpProtocol implements Protocol {
   /** Bytes for what the application sends (see `encode.ts`). */
   encode(data: unknown, conn: Conn): string | Uint8Array {
     return encodeMessage(data, conn);
+  }
+
+  /**
+   * A request was delivered and its response is not complete, so stopping the process waits
+   * for it. A body that ends when the connection closes (an event stream) does not count.
+   */
+  busy(conn: Conn): boolean {
+    const s: HttpState | undefined = conn.__http;
+    return s !== undefined && s.busy && s.stream !== STREAM_RAW;
   }
 
   /** The connection closed: stop what is in flight and remove temp files. */

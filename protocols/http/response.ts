@@ -125,6 +125,8 @@ export class Response {
   /** @internal */ _body: string | Uint8Array;
   /** @internal */ _version = "1.1";
   /** @internal */ _file: FileBody | null = null;
+  /** @internal true/false: this response asked for gzip or refused it; null: the protocol's `gzip` option decides. */
+  _compress: boolean | null = null;
 
   constructor(status = 200, headers: Record<string, HeaderValue> = {}, body: string | Uint8Array = "") {
     this._status = status;
@@ -194,6 +196,16 @@ export class Response {
   }
   rawBody(): string | Uint8Array {
     return this._body;
+  }
+
+  /**
+   * gzip this response's body when the client accepts gzip (`true`, whatever its type and
+   * size), or never (`false`); by default the protocol's `gzip` option decides. Files and
+   * chunked or event-stream bodies are never compressed.
+   */
+  withCompression(on = true): this {
+    this._compress = on;
+    return this;
   }
 
   /**

@@ -7,6 +7,7 @@
 import { reportError } from "../../core/log.ts";
 import type { ProtocolConnection } from "../../core/protocol.ts";
 import type { BodyReceiver } from "./body.ts";
+import type { GzipSettings } from "./compress.ts";
 import type { FileStream } from "./file_stream.ts";
 import { HeadInfo } from "./parser.ts";
 import type { Request } from "./request.ts";
@@ -47,6 +48,8 @@ export class HttpState {
   /** The head being parsed (reused). */
   readonly info = new HeadInfo();
   body: BodyReceiver | null = null;
+  /** The protocol's `gzip` option (null: off). */
+  gzip: GzipSettings | null = null;
 }
 
 /** The response to the current request is complete: clean up, then keep the connection or close it. */

@@ -4,7 +4,7 @@
 // A 50 MB multipart upload and a 100 MB static download must leave the server's memory flat.
 import { createHash, randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -169,6 +169,26 @@ function run(cmd: string, args: string[], input?: string): Promise<{ stdout: str
   });
 }
 
+/** The parts of a multipart/byteranges body: each part's Content-Range and bytes. */
+function byteRangeParts(body: Buffer, contentType: string): { range: string; data: Buffer }[] {
+  const boundary = /boundary=(\S+)/.exec(contentType)![1];
+  const delimiter = Buffer.from(`--${boundary}`);
+  const parts: { range: string; data: Buffer }[] = [];
+  let at = body.indexOf(delimiter);
+  for (;;) {
+    const start = at + delimiter.length;
+    if (body.subarray(start, start + 2).toString() === "--") break;
+    const headEnd = body.indexOf("\r\n\r\n", start);
+    const next = body.indexOf(Buffer.concat([Buffer.from("\r\n"), delimiter]), headEnd);
+    parts.push({ range: /Content-Range: (.*)\r\n/.exec(body.subarray(start, headEnd + 2).toString())![1], data: body.subarray(headEnd + 4, next) });
+    at = next + 2;
+  }
+  return parts;
+}
+
+/** Bytes `first`..`last` of the 100 MB file. */
+const bigBytes = (first: number, last: number) => Buffer.from(Array.from({ length: last - first + 1 }, (_, i) => patternAt(first + i)));
+
 interface Memory {
   rss: number;
   peak: number;
@@ -206,6 +226,7 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
   let appTls: number;
   let web: number;
   let statics: number;
+  let gz: number;
   beforeAll(async () => {
     server = await startServer(runtime, "http_features", ["start"], {
       HTTP_DATA_DIR: data,
@@ -214,7 +235,7 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
       // A gc() to call, so the fixture can tell memory held from garbage not yet collected.
       ...(runtime === "node" ? { NODE_OPTIONS: "--expose-gc" } : runtime === "deno" ? { DENO_V8_FLAGS: "--expose-gc" } : {}),
     });
-    [app, appTls, web, statics] = server.ports;
+    [app, appTls, web, statics, gz] = server.ports;
   });
   afterAll(async () => {
     const code = await server?.stop();
@@ -353,6 +374,31 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
     expect(c.text).toMatch(/Content-Length: 1234\r\n\r\n$/);
   });
 
+  it("gzip: fetch and curl --compressed get the page gzipped and decoded; images and short bodies are sent as they are", async () => {
+    const res = await fetch(`http://127.0.0.1:${gz}/page`); // Node's fetch asks for gzip and decodes it
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    expect(res.headers.get("vary")).toBe("Accept-Encoding");
+    const page = await res.text();
+    expect(page).toMatch(/^<ul><li>item 0<\/li>[^]*<li>item 199<\/li><\/ul>$/);
+    const curl = await run("curl", ["-sS", "--compressed", "-D", "-", `http://127.0.0.1:${gz}/page`]);
+    const [head, body] = curl.stdout.split("\r\n\r\n");
+    expect(head).toMatch(/\r\nContent-Encoding: gzip\r\n/);
+    expect(Number(/\r\nContent-Length: (\d+)/.exec(head)![1])).toBeLessThan(page.length / 4);
+    expect(body).toBe(page);
+    const identity = await run("curl", ["-sS", "-D", "-", `http://127.0.0.1:${gz}/page`]); // no Accept-Encoding
+    expect(identity.stdout).not.toMatch(/Content-Encoding/i);
+    expect(identity.stdout.endsWith(page)).toBe(true);
+    const png = await fetch(`http://127.0.0.1:${gz}/png`);
+    expect(png.headers.get("content-encoding")).toBe(null);
+    expect(await png.text()).toBe(page);
+    const short = await fetch(`http://127.0.0.1:${gz}/short`);
+    expect(short.headers.get("content-encoding")).toBe(null);
+    expect(await short.text()).toBe("short");
+    const forced = await fetch(`http://127.0.0.1:${gz}/short?force=1`);
+    expect(forced.headers.get("content-encoding")).toBe("gzip");
+    expect(await forced.text()).toBe("short");
+  });
+
   describe("the WebServer", () => {
     it.skipIf(skipBrowser)("a page it serves runs in Chromium: a module script, a fetch, a multipart and a urlencoded post", async () => {
       const page = await browser!.newPage();
@@ -393,6 +439,59 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
       expect(again.status).toBe(304);
       expect(again.length).toBe(0);
       expect((await get(web, "/with%20space.txt")).body.toString()).toBe("spaced");
+    });
+
+    it("ETag with If-None-Match gives 304, to fetch and to curl", async () => {
+      const css = await fetch(`http://127.0.0.1:${web}/style.css`);
+      const etag = css.headers.get("etag")!;
+      expect(etag).toMatch(/^"[0-9a-f]+-f"$/); // 15 bytes
+      await css.text();
+      const again = await fetch(`http://127.0.0.1:${web}/style.css`, { headers: { "If-None-Match": etag } });
+      expect(again.status).toBe(304);
+      expect(again.headers.get("etag")).toBe(etag);
+      const curl = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", `If-None-Match: W/${etag}`, `http://127.0.0.1:${web}/style.css`]);
+      expect(curl.stdout).toBe("304");
+      const changed = await run("curl", ["-sS", "-H", 'If-None-Match: "old"', `http://127.0.0.1:${web}/style.css`]);
+      expect(changed.stdout).toBe("body{color:red}");
+    });
+
+    it("several ranges give 206 multipart/byteranges with the right bytes, to fetch and to curl", async () => {
+      const wanted: [number, number][] = [[0, 9], [20, 29], [BIG - 5, BIG - 1]];
+      const res = await fetch(`http://127.0.0.1:${web}/big.bin`, { headers: { Range: "bytes=0-9,20-29,-5" } });
+      expect(res.status).toBe(206);
+      const type = res.headers.get("content-type")!;
+      expect(type).toMatch(/^multipart\/byteranges; boundary=/);
+      const body = Buffer.from(await res.arrayBuffer());
+      expect(Number(res.headers.get("content-length"))).toBe(body.length);
+      const parts = byteRangeParts(body, type);
+      expect(parts.map((p) => p.range)).toEqual(wanted.map(([a, b]) => `bytes ${a}-${b}/${BIG}`));
+      parts.forEach((p, i) => expect(p.data.equals(bigBytes(...wanted[i]))).toBe(true));
+
+      const file = join(data, "ranges.out");
+      const curl = await run("curl", ["-sS", "-r", "0-9,20-29,-5", "-D", "-", "-o", file, `http://127.0.0.1:${web}/big.bin`]);
+      expect(curl.stdout).toMatch(/^HTTP\/1\.1 206 Partial Content\r\n/);
+      const curlType = /content-type: (.*)\r\n/i.exec(curl.stdout)![1];
+      const curlParts = byteRangeParts(readFileSync(file), curlType);
+      expect(curlParts.map((p) => p.range)).toEqual(wanted.map(([a, b]) => `bytes ${a}-${b}/${BIG}`));
+      curlParts.forEach((p, i) => expect(p.data.equals(bigBytes(...wanted[i]))).toBe(true));
+    });
+
+    it("If-Range honours the Range only for the current validator; an unsatisfiable Range gives 416 with bytes */size", async () => {
+      const url = `http://127.0.0.1:${web}/style.css`;
+      const head = await fetch(url, { method: "HEAD" });
+      const etag = head.headers.get("etag")!;
+      const part = await fetch(url, { headers: { Range: "bytes=0-3", "If-Range": etag } });
+      expect(part.status).toBe(206);
+      expect(await part.text()).toBe("body");
+      const byDate = await run("curl", ["-sS", "-r", "0-3", "-H", "If-Range: Tue, 02 Jan 2024 03:04:05 GMT", url]);
+      expect(byDate.stdout).toBe("body");
+      const stale = await fetch(url, { headers: { Range: "bytes=0-3", "If-Range": '"stale"' } });
+      expect(stale.status).toBe(200);
+      expect(await stale.text()).toBe("body{color:red}");
+      const refused = await run("curl", ["-sS", "-r", `${BIG}-`, "-D", "-", "-o", "/dev/null", `http://127.0.0.1:${web}/big.bin`]);
+      expect(refused.stdout).toMatch(/^HTTP\/1\.1 416 Range Not Satisfiable\r\n/);
+      expect(refused.stdout).toContain(`Content-Range: bytes */${BIG}\r\n`);
+      expect(refused.stdout).toContain("Content-Length: 0\r\n");
     });
 
     it("answers 404 (custom404 on b) and 405 for other methods; with onMessage set, those requests go to it", async () => {

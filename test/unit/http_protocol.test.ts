@@ -1,7 +1,9 @@
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { Chunk, Http, type HttpConnection, HttpProtocol, Request, Response, ServerSentEvents, TcpConnection } from "../../mod.ts";
 import { ChunkedDecoder, findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
-import { parseRange } from "../../protocols/http/encode.ts";
+import { acceptsGzip } from "../../protocols/http/compress.ts";
+import { fileETag, ifRangeHolds, MAX_RANGES, noneMatch, parseRanges } from "../../protocols/http/ranges.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -410,14 +412,103 @@ describe("http:// parser pieces", () => {
     }
   });
 
-  it("parseRange takes one bytes= range and ignores what it cannot honour", () => {
-    expect(parseRange("bytes=0-99", 1000)).toEqual([0, 99]);
-    expect(parseRange("bytes=900-", 1000)).toEqual([900, 999]);
-    expect(parseRange("bytes=-100", 1000)).toEqual([900, 999]);
-    expect(parseRange("bytes=990-2000", 1000)).toEqual([990, 999]);
-    expect(parseRange("bytes=1000-", 1000)).toBe("unsatisfiable");
-    expect(parseRange("bytes=0-1,5-6", 1000)).toBe(null);
-    expect(parseRange("bytes=5-1", 1000)).toBe(null);
-    expect(parseRange("items=0-1", 1000)).toBe(null);
+  it("parseRanges takes one or several bytes= ranges and ignores what it cannot honour", () => {
+    expect(parseRanges("bytes=0-99", 1000)).toEqual([[0, 99]]);
+    expect(parseRanges("bytes=900-", 1000)).toEqual([[900, 999]]);
+    expect(parseRanges("bytes=-100", 1000)).toEqual([[900, 999]]);
+    expect(parseRanges("bytes=990-2000", 1000)).toEqual([[990, 999]]);
+    expect(parseRanges("Bytes = 0-9 , 20-29", 1000)).toEqual([[0, 9], [20, 29]]);
+    expect(parseRanges("bytes=20-29,0-9", 1000)).toEqual([[20, 29], [0, 9]]); // the order asked
+    expect(parseRanges("bytes=-5,0-9,5-14", 1000)).toEqual([[0, 14], [995, 999]]); // overlaps merged, sorted
+    expect(parseRanges("bytes=0-9,10-19", 1000)).toEqual([[0, 19]]); // adjacent merged
+    expect(parseRanges("bytes=0-9,2000-3000", 1000)).toEqual([[0, 9]]); // the unsatisfiable one dropped
+    expect(parseRanges("bytes=1000-", 1000)).toBe("unsatisfiable");
+    expect(parseRanges("bytes=1000-,-0", 1000)).toBe("unsatisfiable");
+    expect(parseRanges("bytes=0-", 0)).toBe("unsatisfiable");
+    expect(parseRanges("bytes=5-1", 1000)).toBe(null);
+    expect(parseRanges("bytes=0-1,x", 1000)).toBe(null);
+    expect(parseRanges("bytes=-", 1000)).toBe(null);
+    expect(parseRanges("items=0-1", 1000)).toBe(null);
+    const many = Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(",");
+    expect(parseRanges(`bytes=${many}`, 1000)).toBe(null);
+  });
+
+  it("ETags: If-None-Match compares weakly, If-Range strongly, and an If-Range date must equal Last-Modified", () => {
+    const etag = fileETag(300, 1700000000123.5);
+    expect(etag).toBe(`"${(1700000000123).toString(16)}-12c"`);
+    expect(noneMatch(etag, etag)).toBe(true);
+    expect(noneMatch(`"other", W/${etag}`, etag)).toBe(true);
+    expect(noneMatch("*", etag)).toBe(true);
+    expect(noneMatch('"other"', etag)).toBe(false);
+    expect(ifRangeHolds(etag, etag, 0)).toBe(true);
+    expect(ifRangeHolds(`W/${etag}`, etag, 0)).toBe(false);
+    expect(ifRangeHolds('"other"', etag, 0)).toBe(false);
+    const mtime = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
+    expect(ifRangeHolds("Tue, 02 Jan 2024 03:04:05 GMT", etag, mtime)).toBe(true);
+    expect(ifRangeHolds("Tue, 02 Jan 2024 03:04:06 GMT", etag, mtime)).toBe(false);
+    expect(ifRangeHolds("not a date", etag, mtime)).toBe(false);
+  });
+});
+
+describe("gzip of responses", () => {
+  const text = "<p>" + "compress me, ".repeat(400) + "</p>"; // 5 KB, very compressible
+
+  /** One request with `headers`; the response's status line, headers and body bytes (gunzipped when gzip). */
+  function exchange(answer: Handler, headers: string, protocol: HttpProtocol = new HttpProtocol({ gzip: true })) {
+    const { conn, socket } = server(answer, protocol);
+    conn.handleData(enc(`GET / HTTP/1.1\r\nHost: h\r\n${headers}\r\n`));
+    const all = Buffer.concat(socket.writes);
+    const end = all.indexOf("\r\n\r\n");
+    const head = all.subarray(0, end).toString("latin1");
+    const body = all.subarray(end + 4);
+    const gzipped = /\r\nContent-Encoding: gzip\r\n/.test(head);
+    return { head, length: body.length, gzipped, text: (gzipped ? gunzipSync(body) : body).toString() };
+  }
+
+  it("with the gzip option, a compressible body is gzipped for a client that accepts gzip", () => {
+    const r = exchange((c) => c.send(text), "Accept-Encoding: deflate, gzip;q=0.5, br\r\n");
+    expect(r.gzipped).toBe(true);
+    expect(r.head).toContain("\r\nVary: Accept-Encoding");
+    expect(r.head).toContain(`\r\nContent-Length: ${r.length}`);
+    expect(r.length).toBeLessThan(text.length / 10);
+    expect(r.text).toBe(text);
+    const json = JSON.stringify({ list: Array.from({ length: 300 }, (_, i) => ({ i })) });
+    const j = exchange((c) => c.send(new Response(200, { "Content-Type": "application/json" }, json)), "Accept-Encoding: *\r\n");
+    expect(j.gzipped).toBe(true);
+    expect(j.text).toBe(json);
+  });
+
+  it("no gzip without Accept-Encoding, with gzip;q=0, for a small body, an image or an encoded body", () => {
+    const plain = (answer: Handler, headers: string) => {
+      const r = exchange(answer, headers);
+      expect(r.gzipped, headers).toBe(false);
+      expect(r.head).not.toContain("Vary:");
+      return r;
+    };
+    expect(plain((c) => c.send(text), "").text).toBe(text);
+    plain((c) => c.send(text), "Accept-Encoding: gzip;q=0, *\r\n");
+    plain((c) => c.send(text), "Accept-Encoding: br\r\n");
+    plain((c) => c.send("<p>small</p>"), "Accept-Encoding: gzip\r\n");
+    plain((c) => c.send(new Response(200, { "Content-Type": "image/png" }, text)), "Accept-Encoding: gzip\r\n");
+    plain((c) => c.send(new Response(200, { "Content-Encoding": "br" }, text)), "Accept-Encoding: gzip\r\n");
+  });
+
+  it("withCompression() asks for gzip without the option (any size), withCompression(false) refuses it", () => {
+    const asked = exchange((c) => c.send(new Response(200, {}, "tiny").withCompression()), "Accept-Encoding: gzip\r\n", Http);
+    expect(asked.gzipped).toBe(true);
+    expect(asked.text).toBe("tiny");
+    expect(exchange((c) => c.send(new Response(200, {}, text)), "Accept-Encoding: gzip\r\n", Http).gzipped).toBe(false);
+    expect(exchange((c) => c.send(new Response(200, {}, text).withCompression(false)), "Accept-Encoding: gzip\r\n").gzipped).toBe(false);
+  });
+
+  it("acceptsGzip reads q-values and *", () => {
+    expect(acceptsGzip("gzip")).toBe(true);
+    expect(acceptsGzip("deflate, GZIP ; q=0.1")).toBe(true);
+    expect(acceptsGzip("gzip;q=0")).toBe(false);
+    expect(acceptsGzip("*")).toBe(true);
+    expect(acceptsGzip("*;q=0")).toBe(false);
+    expect(acceptsGzip("gzip;q=0, *")).toBe(false);
+    expect(acceptsGzip("identity")).toBe(false);
+    expect(acceptsGzip(null)).toBe(false);
   });
 });

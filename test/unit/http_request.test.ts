@@ -240,6 +240,75 @@ describe("Response.withFile", () => {
     expect(headOf(get(big, "Range: bytes=400000-\r\n"))).toMatch(/^HTTP\/1\.1 416 [^]*Content-Range: bytes \*\/300000/);
   });
 
+  /** Everything written, as latin1 text (one char per byte). */
+  const allText = (s: FakeConn) => {
+    const all = new Uint8Array(s.writes.reduce((n, w) => n + w.length, 0));
+    let o = 0;
+    for (const w of s.writes) {
+      all.set(w, o);
+      o += w.length;
+    }
+    return new TextDecoder("latin1").decode(all);
+  };
+  const latin1 = (bytes: Uint8Array) => new TextDecoder("latin1").decode(bytes);
+
+  it("sends an ETag, and If-None-Match with it answers 304 whatever If-Modified-Since says", () => {
+    const etag = /ETag: ("[^"]+")/.exec(headOf(get(small)))![1];
+    const s = get(small, `If-None-Match: "x", ${etag}\r\nIf-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n`);
+    expect(s.written).toMatch(/^HTTP\/1\.1 304 Not Modified\r\n/);
+    expect(headOf(s)).toContain(`ETag: ${etag}`);
+    expect(s.written.endsWith("\r\n\r\n")).toBe(true);
+    // Another tag: the file is sent, and If-Modified-Since is not consulted.
+    const other = get(small, `If-None-Match: "x"\r\nIf-Modified-Since: ${new Date(Date.now() + 1000).toUTCString()}\r\n`);
+    expect(other.written).toMatch(/^HTTP\/1\.1 200 [^]*<p>hi<\/p>$/);
+  });
+
+  it("several ranges answer 206 multipart/byteranges, each part with its Content-Range and bytes", async () => {
+    const s = get(big, "Range: bytes=0-9,200000-200019,-5\r\n");
+    await wait(() => allText(s).endsWith("--\r\n"), "the whole multipart body");
+    const text = allText(s);
+    const head = text.slice(0, text.indexOf("\r\n\r\n"));
+    expect(head).toMatch(/^HTTP\/1\.1 206 Partial Content/);
+    const boundary = /Content-Type: multipart\/byteranges; boundary=(\S+)\r\n/.exec(head)![1];
+    expect(head).not.toContain("Content-Range:");
+    const body = text.slice(head.length + 4);
+    expect(Number(/Content-Length: (\d+)/.exec(head)![1])).toBe(body.length);
+    const parts = body.split(`--${boundary}`);
+    expect(parts[0]).toBe("");
+    expect(parts.at(-1)).toBe("--\r\n");
+    const expected = [[0, 9], [200000, 200019], [299995, 299999]];
+    expect(parts.length).toBe(expected.length + 2);
+    expected.forEach(([first, last], i) => {
+      const part = parts[i + 1];
+      expect(part).toContain(`\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${first}-${last}/300000\r\n\r\n`);
+      const data = part.slice(part.indexOf("\r\n\r\n") + 4, -2);
+      expect(data).toBe(latin1(bigContent.slice(first, last + 1)));
+      expect(part.endsWith("\r\n")).toBe(true);
+    });
+  });
+
+  it("If-Range: the Range is honoured for the current ETag or Last-Modified, the whole file is sent otherwise", () => {
+    const etag = /ETag: ("[^"]+")/.exec(headOf(get(big)))![1];
+    const lastModified = statSync(big).mtime.toUTCString();
+    for (const ok of [etag, lastModified]) {
+      expect(headOf(get(big, `Range: bytes=0-9\r\nIf-Range: ${ok}\r\n`))).toMatch(/^HTTP\/1\.1 206 [^]*Content-Range: bytes 0-9\/300000/);
+    }
+    for (const stale of ['"stale"', `W/${etag}`, "Thu, 01 Jan 1970 00:00:00 GMT"]) {
+      const head = headOf(get(big, `Range: bytes=0-9\r\nIf-Range: ${stale}\r\n`));
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(head).toContain("Content-Length: 300000");
+    }
+  });
+
+  it("an unsatisfiable Range answers 416 with Content-Range: bytes */size and no body; a malformed one is ignored", () => {
+    const s = get(big, "Range: bytes=400000-,500000-600000\r\n");
+    expect(headOf(s)).toMatch(/^HTTP\/1\.1 416 Range Not Satisfiable\r\n/);
+    expect(headOf(s)).toContain("Content-Range: bytes */300000");
+    expect(headOf(s)).toContain("Content-Length: 0");
+    expect(s.written.endsWith("\r\n\r\n")).toBe(true);
+    expect(headOf(get(big, "Range: bytes=9-2\r\n"))).toMatch(/^HTTP\/1\.1 200 [^]*Content-Length: 300000/);
+  });
+
   it("withFile(path, offset, length) sends that part as 206", () => {
     const s = get(big, "", "GET", () => new Response().withFile(big, 10, 5));
     expect(headOf(s)).toContain("Content-Range: bytes 10-14/300000");
@@ -254,6 +323,24 @@ describe("Response.withFile", () => {
 
   it("a missing file answers 404", () => {
     expect(get(join(dir, "nope")).written).toMatch(/^HTTP\/1\.1 404 Not Found[^]*<h3>404 Not Found<\/h3>$/);
+  });
+
+  it("stopping (closeWhenIdle) during a file download closes the connection once the whole file is sent", async () => {
+    const { conn, socket } = server((c) => c.send(new Response().withFile(big)));
+    conn.maxSendBufferSize = 128 * 1024;
+    socket.capacity = 0; // the peer reads slowly
+    conn.handleData(enc("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+    await new Promise((r) => setTimeout(r, 20));
+    conn.closeWhenIdle();
+    expect(socket.ended || socket.destroyed).toBe(false);
+    for (let i = 0; i < 20 && !socket.ended; i++) {
+      socket.drain();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(socket.ended).toBe(true);
+    expect(socket.destroyed).toBe(false);
+    const text = allText(socket);
+    expect(text.length - (text.indexOf("\r\n\r\n") + 4)).toBe(300_000);
   });
 
   it("a large file is streamed with back-pressure: it waits while the peer does not read and resumes on drain", async () => {

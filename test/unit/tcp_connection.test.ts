@@ -223,6 +223,53 @@ describe("sending", () => {
     expect(idle.socket.ended).toBe(true);
   });
 
+  it("closeWhenIdle() waits while the protocol is busy with an answer, and closes after the send that ends it", () => {
+    let busy = false;
+    const { conn, socket } = connection({ ...Text, busy: () => busy });
+    conn.onMessage = () => {
+      busy = true; // an async handler: the answer comes later
+    };
+    conn.handleData(enc("slow\n"));
+    conn.closeWhenIdle();
+    expect(socket.ended).toBe(false);
+    busy = false;
+    conn.send("answer");
+    expect(socket.written).toBe("answer\n");
+    expect(socket.ended).toBe(true);
+  });
+
+  it("a closed connection whose peer never sends its FIN is destroyed after closeTimeout, each on its own time", async () => {
+    const saved = TcpConnection.closeTimeout;
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    try {
+      const waiting = connection(null); // with the default (long) timeout: must not delay the others
+      waiting.conn.close();
+      TcpConnection.closeTimeout = 0.3;
+      const first = connection(null);
+      first.conn.close();
+      await new Promise((r) => setTimeout(r, 200));
+      const second = connection(null);
+      second.conn.close();
+      const answered = connection(null);
+      answered.conn.close();
+      answered.conn.handleEnd(); // this peer closes: nothing left to time out
+      expect([first.socket.ended, first.socket.destroyed]).toEqual([true, false]);
+      await until(() => first.socket.destroyed);
+      expect(first.socket.destroyed).toBe(true);
+      expect(first.events).toEqual(["close"]);
+      expect(second.socket.destroyed).toBe(false); // closed 200 ms later: not yet
+      await until(() => second.socket.destroyed);
+      expect(second.socket.destroyed).toBe(true);
+      expect(answered.events).toEqual(["close"]);
+      expect(waiting.socket.destroyed).toBe(false);
+      waiting.conn.destroy();
+    } finally {
+      TcpConnection.closeTimeout = saved;
+    }
+  });
+
   it("the peer's half-close gets the pending reply before the connection closes", () => {
     const { conn, socket, events } = connection(Text);
     conn.onMessage = (c: TcpConnection, line: string) => c.send(`re ${line}`);
