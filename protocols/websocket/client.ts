@@ -7,7 +7,8 @@
  * was sent meanwhile is flushed. Every frame sent is masked with a fresh random key
  * (`crypto.getRandomValues`); frames received must be unmasked. Options on the connection,
  * set before `connect()`: `conn.headers` (record, array of `"Name: value"`, or string),
- * `conn.websocketOrigin`, `conn.websocketClientProtocol`; afterwards
+ * `conn.websocketOrigin`, `conn.websocketClientProtocol`, `conn.websocketDeflate = false` (no
+ * permessage-deflate offer); afterwards
  * `conn.websocketServerProtocol` holds the server's choice. A `reconnect()` handshakes again.
  *
  * @module
@@ -17,7 +18,8 @@ import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/p
 import { findHeadEnd, latin1 } from "../http/parser.ts";
 import { base64, sha1 } from "./sha1.ts";
 import { BINARY_TYPE_ARRAYBUFFER, BINARY_TYPE_BLOB } from "./frame.ts";
-import { frameDecode, frameEncode, frameInput, options, wsState } from "./server.ts";
+import { deflateWanted, frameDecode, frameEncode, frameInput, openState, options, releaseState, wsState } from "./server.ts";
+import { acceptResponse, CLIENT_OFFER, PerMessageDeflate } from "./deflate.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const KEY = Symbol("websocket client key");
@@ -48,6 +50,7 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
     state.fragOpcode = -1;
     state.fragments = [];
     state.fragLength = 0;
+    state.deflate = null;
     const keyBytes = new Uint8Array(16);
     crypto.getRandomValues(keyBytes);
     const key = base64(keyBytes);
@@ -64,15 +67,12 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
     if (conn.websocketOrigin) head += `Origin: ${conn.websocketOrigin}\r\n`;
     if (conn.websocketClientProtocol) head += `Sec-WebSocket-Protocol: ${conn.websocketClientProtocol}\r\n`;
     head += `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n`;
+    if (deflateWanted(conn)) head += `Sec-WebSocket-Extensions: ${CLIENT_OFFER}\r\n`;
     for (const h of extra) head += `${h}\r\n`;
     // The handshake goes before whatever was queued: written directly, not through the queue.
     conn.send(head + "\r\n", true);
   },
-  onClose(conn) {
-    const state = wsState(conn);
-    state.open = false;
-    state.queue = null;
-  },
+  onClose: releaseState,
   input(buffer, conn) {
     const state = wsState(conn);
     state.client = true;
@@ -100,7 +100,11 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
       return failHandshake(conn, `Sec-WebSocket-Accept ${headers["sec-websocket-accept"] ? "not match" : "not found"}`);
     }
     conn.websocketServerProtocol = headers["sec-websocket-protocol"] ?? "";
-    state.open = true;
+    const deflate = acceptResponse(headers["sec-websocket-extensions"]);
+    if (typeof deflate === "string") return failHandshake(conn, deflate);
+    if (deflate !== null && !deflateWanted(conn)) return failHandshake(conn, "permessage-deflate accepted but not offered");
+    state.deflate = deflate && new PerMessageDeflate(deflate);
+    openState(conn);
     // What was sent while connecting goes first, so messages keep the order they were sent in.
     const queue = state.queue;
     state.queue = null;

@@ -9,10 +9,13 @@
  * | limit              | default        | on violation                        |
  * | ------------------ | -------------- | ----------------------------------- |
  * | request head bytes | `maxHeaderSize` 16 KiB | 400 and close                |
- * | message payload    | `maxPayload` 10 MiB (also ≤ `conn.maxPackageSize` per frame) | close 1009 |
+ * | message payload    | `maxPayload` 10 MiB (also ≤ a smaller `conn.maxPackageSize` per frame) | close 1009 |
  * | control payload    | 125 bytes      | close 1002                          |
  *
- * Other failures: unmasked frame, RSV bits, unknown opcode, fragmented control frame, stray
+ * permessage-deflate (deflate.ts) is negotiated when offered unless turned off; a compressed
+ * message inflating past `maxPayload` closes with 1009, corrupt compressed data with 1007.
+ *
+ * Other failures: unmasked frame, RSV bits (RSV1 without deflate), unknown opcode, fragmented control frame, stray
  * continuation, bad close code → 1002; invalid UTF-8 in text or close reason → 1007.
  *
  * @module
@@ -23,6 +26,7 @@ import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/p
 import { findHeadEnd, HeadInfo, parseHead } from "../http/parser.ts";
 import { Request } from "../http/request.ts";
 import { base64, isWebSocketKey, sha1 } from "./sha1.ts";
+import { acceptOffer, PerMessageDeflate } from "./deflate.ts";
 import {
   BINARY_TYPE_ARRAYBUFFER,
   BINARY_TYPE_BLOB,
@@ -41,7 +45,7 @@ import {
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const STATE = Symbol("websocket state");
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const latin1Encoder = new TextEncoder();
+const textEncoder = new TextEncoder();
 
 /** Per-connection WebSocket state. */
 export interface WsState {
@@ -54,13 +58,26 @@ export interface WsState {
   fragOpcode: number;
   fragments: Uint8Array[];
   fragLength: number;
+  /** The fragmented message being received is compressed (RSV1 on its first frame). */
+  fragCompressed: boolean;
+  /** permessage-deflate, when negotiated. */
+  deflate: PerMessageDeflate | null;
 }
 
 type WsConn = ProtocolConnection & { [STATE]?: WsState };
 
 export function wsState(conn: ProtocolConnection): WsState {
   const c = conn as WsConn;
-  return (c[STATE] ??= { open: false, client: false, queue: null, fragOpcode: -1, fragments: [], fragLength: 0 });
+  return (c[STATE] ??= {
+    open: false,
+    client: false,
+    queue: null,
+    fragOpcode: -1,
+    fragments: [],
+    fragLength: 0,
+    fragCompressed: false,
+    deflate: null,
+  });
 }
 
 /** Limits of the server protocol (change them on `Websocket.options`). */
@@ -69,9 +86,53 @@ export interface WebsocketOptions {
   maxPayload: number;
   /** Largest request head in bytes; above it the answer is 400. Default 16 KiB. */
   maxHeaderSize: number;
+  /**
+   * Negotiate permessage-deflate when the peer offers it (server) or offer it (client).
+   * Default true; `worker.websocketDeflate = false` or `conn.websocketDeflate = false` turns it
+   * off for one worker or connection (set it in `onWebSocketConnect` on the server, before
+   * `connect()` on a client).
+   */
+  perMessageDeflate: boolean;
+  /** Messages shorter than this many bytes go uncompressed (`conn.websocketDeflateThreshold` per connection). Default 1024. */
+  deflateThreshold: number;
+  /** The server resets its compressor per message even when the client allows context takeover (less memory, less compression). Default false. */
+  serverNoContextTakeover: boolean;
 }
 
-export const options: WebsocketOptions = { maxPayload: 10 * 1024 * 1024, maxHeaderSize: 16384 };
+export const options: WebsocketOptions = {
+  maxPayload: 10 * 1024 * 1024,
+  maxHeaderSize: 16384,
+  perMessageDeflate: true,
+  deflateThreshold: 1024,
+  serverNoContextTakeover: false,
+};
+
+/** permessage-deflate is wanted on `conn` (connection setting, then worker, then `options`). */
+export function deflateWanted(conn: ProtocolConnection): boolean {
+  return (conn.websocketDeflate ?? conn.worker?.websocketDeflate ?? options.perMessageDeflate) !== false;
+}
+
+/**
+ * The connection is open: a frame of exactly `maxPayload` bytes must fit in one package, so a
+ * `maxPackageSize` not below `maxPayload` (the default 10 MiB of both) gets room for the
+ * longest frame header. A smaller `maxPackageSize` set by the user stays the per-frame limit.
+ */
+export function openState(conn: ProtocolConnection): WsState {
+  const state = wsState(conn);
+  state.open = true;
+  const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
+  if (conn.maxPackageSize >= maxPayload) conn.maxPackageSize = Math.max(conn.maxPackageSize, maxPayload + 14);
+  return state;
+}
+
+/** Release what a closed connection holds (its zlib streams). */
+export function releaseState(conn: ProtocolConnection): void {
+  const state = wsState(conn);
+  state.open = false;
+  state.queue = null;
+  state.deflate?.close();
+  state.deflate = null;
+}
 
 function callback(conn: ProtocolConnection, name: string): ((...args: unknown[]) => unknown) | null {
   return conn[name] ?? conn.worker?.[name] ?? null;
@@ -126,10 +187,14 @@ export function frameInput(buffer: Uint8Array, conn: ProtocolConnection): number
   if (buffer.length < 2) return 0;
   const b0 = buffer[0];
   const b1 = buffer[1];
-  if ((b0 & 0x70) !== 0) return fail(conn, 1002, "reserved bits set");
   const opcode = b0 & 0x0f;
   const fin = (b0 & 0x80) !== 0;
   const state = wsState(conn);
+  if ((b0 & 0x70) !== 0) {
+    // RSV1 marks the first frame of a compressed message, and only that, when deflate is on
+    if ((b0 & 0x70) !== 0x40 || state.deflate === null) return fail(conn, 1002, "reserved bits set");
+    if (opcode !== OP_TEXT && opcode !== OP_BINARY) return fail(conn, 1002, "RSV1 set on a continuation or control frame");
+  }
   if (opcode >= 8) {
     if (opcode > OP_PONG) return fail(conn, 1002, `invalid opcode ${opcode}`);
     if (!fin) return fail(conn, 1002, "fragmented control frame");
@@ -226,23 +291,56 @@ export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unkno
   }
   const fin = (b0 & 0x80) !== 0;
   let kind = opcode;
+  let compressed = (b0 & 0x40) !== 0;
   if (state.fragOpcode !== -1 || !fin) {
-    if (state.fragOpcode === -1) state.fragOpcode = opcode;
+    if (state.fragOpcode === -1) {
+      state.fragOpcode = opcode;
+      state.fragCompressed = compressed;
+    }
     state.fragments.push(payload);
     state.fragLength += payload.length;
     if (!fin) return NO_MESSAGE;
     kind = state.fragOpcode;
-    const whole = new Uint8Array(state.fragLength);
-    let o = 0;
-    for (const part of state.fragments) {
-      whole.set(part, o);
-      o += part.length;
-    }
-    payload = whole;
+    compressed = state.fragCompressed;
+    const parts = state.fragments;
     state.fragOpcode = -1;
     state.fragments = [];
     state.fragLength = 0;
+    if (compressed) return inflateMessage(conn, kind, parts);
+    payload = joinParts(parts);
+  } else if (compressed) {
+    return inflateMessage(conn, kind, [payload]);
   }
+  return message(conn, kind, payload);
+}
+
+function joinParts(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const whole = new Uint8Array(length);
+  let o = 0;
+  for (const part of parts) {
+    whole.set(part, o);
+    o += part.length;
+  }
+  return whole;
+}
+
+/** Inflate a compressed message: over `maxPayload` closes with 1009, corrupt data with 1007. */
+function inflateMessage(conn: ProtocolConnection, kind: number, parts: Uint8Array[]): unknown {
+  const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
+  let payload: Uint8Array;
+  try {
+    payload = wsState(conn).deflate!.decompress(parts, maxPayload);
+  } catch (err) {
+    if (err instanceof RangeError) return fail(conn, 1009, `inflated message exceeds maxPayload ${maxPayload}`), NO_MESSAGE;
+    return fail(conn, 1007, `invalid compressed data: ${(err as Error).message}`), NO_MESSAGE;
+  }
+  return message(conn, kind, payload);
+}
+
+/** The message a complete payload carries: a string for text (1007 when not UTF-8), else bytes. */
+function message(conn: ProtocolConnection, kind: number, payload: Uint8Array): unknown {
   if (kind === OP_TEXT) {
     try {
       return fatalUtf8.decode(payload);
@@ -266,6 +364,12 @@ export function frameEncode(data: unknown, conn: ProtocolConnection): Uint8Array
     first = type === BINARY_TYPE_ARRAYBUFFER ? 0x82 : 0x81;
   } else {
     throw new TypeError(`You can't send(${data === null ? "null" : typeof data}) to client, you need to convert it to a string.`);
+  }
+  const deflate = wsState(conn).deflate;
+  if (deflate !== null) {
+    const threshold = conn.websocketDeflateThreshold ?? options.deflateThreshold;
+    const bytes = typeof data === "string" ? (data.length * 3 < threshold ? null : textEncoder.encode(data)) : data as Uint8Array;
+    if (bytes !== null && bytes.length >= threshold) return buildFrame(first | 0x40, deflate.compress(bytes), maskFor(conn));
   }
   return buildFrame(first, data as string | Uint8Array, maskFor(conn));
 }
@@ -292,10 +396,19 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
     call(conn, "onWebSocketConnect", onConnect, request);
     if (conn.getStatus?.() !== 2) return NO_MESSAGE; // closed inside: rejected, no 101
   }
-  const accept = base64(sha1(latin1Encoder.encode(key + GUID)));
+  const accept = base64(sha1(textEncoder.encode(key + GUID)));
   let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
     `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
   if (conn.websocketProtocol) head += `Sec-WebSocket-Protocol: ${conn.websocketProtocol}\r\n`;
+  const state = wsState(conn);
+  const offer = request.header("sec-websocket-extensions");
+  if (typeof offer === "string" && deflateWanted(conn)) {
+    const agreed = acceptOffer(offer, options.serverNoContextTakeover);
+    if (agreed) {
+      state.deflate = new PerMessageDeflate(agreed.params);
+      head += `Sec-WebSocket-Extensions: ${agreed.response}\r\n`;
+    }
+  }
   const extra: string[] = conn.headers === undefined || conn.headers === null
     ? []
     : Array.isArray(conn.headers)
@@ -305,8 +418,7 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
     : Object.entries(conn.headers).map(([k, v]) => `${k}: ${v}`);
   for (const h of extra) head += `${h}\r\n`;
   if (!extra.some((h) => /^server:/i.test(h))) head += "Server: workerman-ts\r\n";
-  const state = wsState(conn);
-  state.open = true;
+  openState(conn);
   conn.send(head + "\r\n", true);
   const queue = state.queue;
   state.queue = null;
@@ -344,6 +456,7 @@ export const Websocket: Protocol & {
     if (!wsState(conn).open) return handshake(buffer, conn);
     return frameDecode(buffer, conn);
   },
+  onClose: releaseState,
   encode(data, conn) {
     const frame = frameEncode(data, conn);
     const state = wsState(conn);

@@ -211,6 +211,21 @@ describe("websocket:// server protocol", () => {
     }
   });
 
+  it("a frame of exactly the default maxPayload (10 MiB) is accepted despite the default maxPackageSize", () => {
+    const payload = new Uint8Array(Websocket.options.maxPayload).fill(7);
+    const s = server();
+    s.conn.handleData(cat(enc(wsRequest()), binary(payload)));
+    expect(s.frames()).toEqual([]);
+    expect((s.messages[0] as Uint8Array).length).toBe(payload.length);
+    const over = server();
+    over.conn.handleData(cat(enc(wsRequest()), binary(new Uint8Array(payload.length + 1))));
+    expect((over.frames()[0].payload[0] << 8) | over.frames()[0].payload[1]).toBe(1009);
+    // a smaller maxPackageSize chosen by the user stays the per-frame limit
+    const small = server((conn) => conn.maxPackageSize = 1000);
+    small.conn.handleData(cat(enc(wsRequest()), binary(new Uint8Array(1000))));
+    expect((small.frames()[0].payload[0] << 8) | small.frames()[0].payload[1]).toBe(1009);
+  });
+
   it("a 64-bit length over maxPayload is refused from the header alone", () => {
     const s = server();
     s.conn.handleData(cat(enc(wsRequest()), new Uint8Array([0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0])));
