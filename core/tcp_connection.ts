@@ -123,9 +123,15 @@ export class TcpConnection implements ConnHandler {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  /** Bytes waiting to be written: collected sends plus what the runtime has queued. */
+  /** Bytes waiting to be written: collected sends, what the protocol holds back, and what the runtime has queued. */
   getSendBufferQueueSize(): number {
-    return this._pendingLength + (this._socket?.bufferedAmount ?? 0);
+    return this._pendingLength + (this.protocol?.heldBytes?.(this) ?? 0) + (this._socket?.bufferedAmount ?? 0);
+  }
+
+  /** {@link getSendBufferQueueSize}; while corked the runtime's queue cannot change, so it is read once per read. */
+  private _queued(): number {
+    if (!this._corked) return this.getSendBufferQueueSize();
+    return this._pendingLength + this._corkedQueue + (this.protocol?.heldBytes?.(this) ?? 0);
   }
 
   /**
@@ -137,18 +143,23 @@ export class TcpConnection implements ConnHandler {
   send(data: string | Uint8Array, raw = false): boolean | null {
     const status = this._status;
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
-    if (this.protocol && !raw) {
-      data = this.protocol.encode(data, this);
-      if (data === undefined || data === null || data.length === 0) return null;
-    } else if (typeof data !== "string" && !(data instanceof Uint8Array)) {
-      data = String(data);
-    }
-    // While corked the runtime's queue cannot change: read it once per read, not per send.
-    const queued = this._corked ? this._pendingLength + this._corkedQueue : this.getSendBufferQueueSize();
+    // Checked before encoding: a dropped message must not advance the protocol's state (a
+    // WebSocket compressor's window).
+    const queued = this._queued();
     if (queued > 0 && queued >= this.maxSendBufferSize) {
       statistics.send_fail++;
       this._call("onError", this.onError, WORKERMAN_SEND_FAIL, "send buffer full and drop package");
       return false;
+    }
+    if (this.protocol && !raw) {
+      data = this.protocol.encode(data, this);
+      if (data === undefined || data === null || data.length === 0) {
+        // held back by the protocol (a WebSocket frame before the handshake) counts as queued
+        if (this.protocol.heldBytes && this._queued() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+        return null;
+      }
+    } else if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+      data = String(data);
     }
     if (this._corked || status !== TcpConnection.STATUS_ESTABLISHED) {
       (this._pending ??= []).push(data);

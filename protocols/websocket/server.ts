@@ -52,8 +52,9 @@ export interface WsState {
   open: boolean;
   /** This side is the client: it masks what it sends and expects unmasked frames. */
   client: boolean;
-  /** Frames sent before the handshake completed. */
+  /** Frames sent before the handshake completed, and their bytes (held back: they count as queued). */
   queue: Uint8Array[] | null;
+  queueLength: number;
   /** Opcode of the fragmented message being received, -1 when none. */
   fragOpcode: number;
   fragments: Uint8Array[];
@@ -72,6 +73,7 @@ export function wsState(conn: ProtocolConnection): WsState {
     open: false,
     client: false,
     queue: null,
+    queueLength: 0,
     fragOpcode: -1,
     fragments: [],
     fragLength: 0,
@@ -130,6 +132,7 @@ export function releaseState(conn: ProtocolConnection): void {
   const state = wsState(conn);
   state.open = false;
   state.queue = null;
+  state.queueLength = 0;
   state.deflate?.close();
   state.deflate = null;
 }
@@ -314,7 +317,29 @@ export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unkno
   return message(conn, kind, payload);
 }
 
-function joinParts(parts: Uint8Array[]): Uint8Array {
+/** Frames sent before the handshake, joined (null when none); the queue is emptied. */
+export function takeQueue(state: WsState): Uint8Array | null {
+  const queue = state.queue;
+  state.queue = null;
+  state.queueLength = 0;
+  return queue && joinParts(queue);
+}
+
+/** Hold back a frame sent before the handshake completed. */
+export function holdFrame(state: WsState, frame: Uint8Array): "" {
+  (state.queue ??= []).push(frame);
+  state.queueLength += frame.length;
+  return "";
+}
+
+/** `Protocol.heldBytes`: frames held back until the handshake completes. */
+export function heldBytes(conn: ProtocolConnection): number {
+  return (conn as WsConn)[STATE]?.queueLength ?? 0;
+}
+
+/** All `parts` in one array. */
+export function joinParts(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
   let length = 0;
   for (const part of parts) length += part.length;
   const whole = new Uint8Array(length);
@@ -419,10 +444,9 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
   for (const h of extra) head += `${h}\r\n`;
   if (!extra.some((h) => /^server:/i.test(h))) head += "Server: workerman-ts\r\n";
   openState(conn);
-  conn.send(head + "\r\n", true);
-  const queue = state.queue;
-  state.queue = null;
-  if (queue) for (const frame of queue) conn.send(frame, true);
+  // the 101 and what was sent meanwhile leave in one write, admitted once by the send buffer
+  const queue = takeQueue(state);
+  conn.send(queue ? joinParts([textEncoder.encode(head + "\r\n"), queue]) : head + "\r\n", true);
   return NO_MESSAGE;
 }
 
@@ -460,8 +484,7 @@ export const Websocket: Protocol & {
   encode(data, conn) {
     const frame = frameEncode(data, conn);
     const state = wsState(conn);
-    if (state.open) return frame;
-    (state.queue ??= []).push(frame);
-    return "";
+    return state.open ? frame : holdFrame(state, frame);
   },
+  heldBytes,
 };

@@ -65,4 +65,23 @@ describe.each(RUNTIMES)("ws:// client (AsyncTcpConnection) on %s", (runtime) => 
       else expect(seenByWs.bytesRead).toBeGreaterThan(70000);
     });
   }
+
+  for (const target of ["our own server", "the ws library's server"]) {
+    const url = () => `ws://127.0.0.1:${target === "our own server" ? server.ports[0] : (wss.address() as { port: number }).port}/`;
+
+    it(`websocketPingInterval sends pings to ${target}; its pongs reach onWebSocketPong`, async () => {
+      const ctl = await TestClient.connect(server.ports[1]);
+      ctl.write(`${url()} ping\n`);
+      await ctl.untilText("pongs 2");
+      ctl.close();
+    });
+
+    it(`reconnect(delay) handshakes again with ${target}`, async () => {
+      const ctl = await TestClient.connect(server.ports[1]);
+      ctl.write(`${url()} reconnect\n`);
+      await ctl.untilText("message");
+      expect(ctl.text.trim().split("\n")).toEqual(["handshake 1", "handshake 2", "message echo after reconnect"]);
+      ctl.close();
+    });
+  }
 });

@@ -129,6 +129,25 @@ describe("websocket:// server protocol", () => {
     expect(new TextDecoder().decode(f[0].payload)).toBe("early");
   });
 
+  it("data held before the handshake counts against maxSendBufferSize: onBufferFull, then false and onError", () => {
+    const events: string[] = [];
+    const s = server((conn) => {
+      conn.maxSendBufferSize = 1000;
+      conn.onBufferFull = () => events.push("full");
+      conn.onError = (_c: TcpConnection, code: number) => events.push(`error ${code}`);
+    });
+    expect(s.conn.send("a".repeat(600))).toBe(null);
+    expect(events).toEqual([]);
+    expect(s.conn.getSendBufferQueueSize()).toBe(604);
+    expect(s.conn.send("b".repeat(600))).toBe(null);
+    expect(events).toEqual(["full"]);
+    expect(s.conn.send("c")).toBe(false);
+    expect(events).toEqual(["full", "error 2"]);
+    s.conn.handleData(enc(wsRequest()));
+    expect(s.frames().map((f) => f.payload.length)).toEqual([600, 600]);
+    expect(s.conn.getSendBufferQueueSize()).toBe(0);
+  });
+
   it("onWebSocketConnect sees the request, picks a sub-protocol, adds headers, or rejects", () => {
     const s = server((conn) => {
       conn.onWebSocketConnect = (c: TcpConnection, req: { path(): string; header(n: string): string }) => {
@@ -329,6 +348,25 @@ describe("ws:// client protocol", () => {
       const sent = d.sent();
       expect(sent.map((f) => [f.opcode, f.masked])).toEqual([[1, true], [10, true]]);
     }
+  });
+
+  it("data held before the 101 counts against maxSendBufferSize; the handshake itself is never refused", () => {
+    const socket = new FakeConn();
+    const conn = new TcpConnection(socket, null, WsClient);
+    socket.start(conn);
+    const events: string[] = [];
+    conn.maxSendBufferSize = 1000;
+    conn.onBufferFull = () => events.push("full");
+    conn.onError = (_c: TcpConnection, code: number) => events.push(`error ${code}`);
+    expect(conn.send("a".repeat(1200))).toBe(null);
+    expect(events).toEqual(["full"]);
+    expect(conn.send("b")).toBe(false);
+    expect(events).toEqual(["full", "error 2"]);
+    WsClient.onConnect!(conn);
+    const key = /Sec-WebSocket-Key: (\S+)\r\n/.exec(socket.written)![1];
+    conn.handleData(enc(`HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`));
+    const raw = cat(...socket.writes);
+    expect(parseFrames(raw.subarray(headEnd(raw))).frames.map((f) => f.payload.length)).toEqual([1200]);
   });
 
   it("every frame sent is masked with a fresh key", () => {
