@@ -34,6 +34,14 @@ export const statistics = { connection_count: 0, total_request: 0, send_fail: 0,
 
 let lastConnectionId = 0;
 
+/** Reads being handled right now (nested only when a handler feeds another connection). */
+let readDepth = 0;
+/**
+ * Other connections a read handler sent to: they are corked like the reading one and written
+ * once the read is handled, so a broadcast of several messages leaves in one write per client.
+ */
+const corkedByRead: TcpConnection[] = [];
+
 /** The next connection id of this process (shared by accepted and outgoing connections). */
 export function nextConnectionId(): number {
   lastConnectionId = lastConnectionId >= Number.MAX_SAFE_INTEGER ? 1 : lastConnectionId + 1;
@@ -143,6 +151,11 @@ export class TcpConnection implements ConnHandler {
   send(data: string | Uint8Array, raw = false): boolean | null {
     const status = this._status;
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
+    if (readDepth > 0 && !this._corked && status === TcpConnection.STATUS_ESTABLISHED) {
+      this._corked = true;
+      this._corkedQueue = this._socket?.bufferedAmount ?? 0;
+      corkedByRead.push(this);
+    }
     // Checked before encoding: a dropped message must not advance the protocol's state (a
     // WebSocket compressor's window).
     const queued = this._queued();
@@ -244,14 +257,28 @@ export class TcpConnection implements ConnHandler {
     }
     this._corked = true;
     this._corkedQueue = this._socket?.bufferedAmount ?? 0;
+    readDepth++;
     try {
       this._consume(chunk);
     } finally {
       this._corked = false;
       if (this._closeWhenIdle && !this._recv) this.close();
-      if (this._pending) this._flushPending();
-      else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
+      this._uncork();
+      if (--readDepth === 0 && corkedByRead.length > 0) TcpConnection._uncorkSentTo();
     }
+  }
+
+  /** Write what was collected while corked (then shut down if closing and all is written). */
+  private _uncork(): void {
+    this._corked = false;
+    if (this._pending) this._flushPending();
+    else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
+  }
+
+  /** The read is handled: write what it sent to other connections, one write each. */
+  private static _uncorkSentTo(): void {
+    const conns = corkedByRead.splice(0);
+    for (let i = 0; i < conns.length; i++) conns[i]._uncork();
   }
 
   /** Frame `buffer` into packages and deliver them; keep an incomplete tail. */

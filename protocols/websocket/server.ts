@@ -390,13 +390,33 @@ export function frameEncode(data: unknown, conn: ProtocolConnection): Uint8Array
   } else {
     throw new TypeError(`You can't send(${data === null ? "null" : typeof data}) to client, you need to convert it to a string.`);
   }
+  const mask = maskFor(conn);
   const deflate = wsState(conn).deflate;
+  if (deflate === null && mask === null && typeof data === "string" && data.length <= SHARED_MAX) return sharedTextFrame(first, data);
   if (deflate !== null) {
     const threshold = conn.websocketDeflateThreshold ?? options.deflateThreshold;
     const bytes = typeof data === "string" ? (data.length * 3 < threshold ? null : textEncoder.encode(data)) : data as Uint8Array;
-    if (bytes !== null && bytes.length >= threshold) return buildFrame(first | 0x40, deflate.compress(bytes), maskFor(conn));
+    if (bytes !== null && bytes.length >= threshold) return buildFrame(first | 0x40, deflate.compress(bytes), mask);
   }
-  return buildFrame(first, data as string | Uint8Array, maskFor(conn));
+  return buildFrame(first, data as string | Uint8Array, mask);
+}
+
+// The last unmasked, uncompressed text frame built: a broadcast (one string sent to every
+// connection in a loop) encodes it once. Strings are immutable, so the cache cannot go stale;
+// bytes are never cached (the caller may refill the same array). Frames are never written into.
+// Strings up to 64 Ki characters, so the cache never keeps a large message alive.
+const SHARED_MAX = 65536;
+let lastText: string | null = null;
+let lastFirst = 0;
+let lastFrame: Uint8Array = new Uint8Array(0);
+
+function sharedTextFrame(first: number, data: string): Uint8Array {
+  if (data !== lastText || first !== lastFirst) {
+    lastFrame = buildFrame(first, data);
+    lastText = data;
+    lastFirst = first;
+  }
+  return lastFrame;
 }
 
 function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {

@@ -129,6 +129,16 @@ describe("websocket:// server protocol", () => {
     expect(new TextDecoder().decode(f[0].payload)).toBe("early");
   });
 
+  it("a broadcast string is encoded once for many connections, and the shared frame follows type and content", () => {
+    const conns = [server(), server(), server((c) => c.websocketType = Websocket.BINARY_TYPE_ARRAYBUFFER)];
+    for (const c of conns) c.conn.handleData(enc(wsRequest()));
+    for (const text of ["news", "news", "other"]) for (const c of conns) c.conn.send(text);
+    const seen = conns.map((c) => c.frames().map((f) => `${f.opcode}:${new TextDecoder().decode(f.payload)}`));
+    expect(seen).toEqual([["1:news", "1:news", "1:other"], ["1:news", "1:news", "1:other"], ["2:news", "2:news", "2:other"]]);
+    const [a, b] = [conns[0].socket.writes.at(-1)!, conns[1].socket.writes.at(-1)!];
+    expect(a).toBe(b); // one frame, written to both
+  });
+
   it("data held before the handshake counts against maxSendBufferSize: onBufferFull, then false and onError", () => {
     const events: string[] = [];
     const s = server((conn) => {
