@@ -315,3 +315,197 @@ export const fmtRate = (x: number) =>
   !Number.isFinite(x) ? "–" : x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`;
 export const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : "–");
 export const kb = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(2)} KB` : "–");
+
+// ---- servers and clients ---------------------------------------------------------------------
+/**
+ * The command that runs the bench script `script` (relative to the repository, `.ts`) on
+ * `runtime`: Node runs its npm build (npm/esm/<script>.js), Deno and Bun the source.
+ */
+export function runtimeCommand(runtime: "node" | "deno" | "bun", script: string, args: string[]): [string, string[]] {
+  switch (runtime) {
+    case "node":
+      return [process.execPath, [join(ROOT, "npm", "esm", script.replace(/\.ts$/, ".js")), ...args]];
+    case "deno":
+      return [join(BIN, "deno"), ["run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, script), ...args]];
+    case "bun":
+      return [join(BIN, "bun"), [join(ROOT, script), ...args]];
+  }
+}
+
+/** A running server. */
+export interface Server {
+  label: string;
+  pid: number;
+  port: number;
+  out: Output;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start a server (`command`) and wait for its `Start success.` line; its port is the first
+ * `<scheme>://127.0.0.1:<port>` it prints. `stop()` sends SIGINT, then kills what is left of
+ * its process tree.
+ */
+export async function launchServer(label: string, [cmd, args]: [string, string[]]): Promise<Server> {
+  const child = spawnLimited(cmd, args);
+  const out = new Output(child, label);
+  await out.wait(/Start success\./, 30_000);
+  const m = out.text.match(/[a-z][\w+.-]*:\/\/127\.0\.0\.1:(\d+)/i);
+  if (!m) throw new Error(`${label}: no address in its output:\n${out.text}`);
+  return {
+    label,
+    pid: child.pid!,
+    port: Number(m[1]),
+    out,
+    async stop() {
+      const tree = processTree(child.pid!);
+      if (out.exited === null) {
+        child.kill("SIGINT");
+        const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await new Promise((r) => (out.exited !== null ? r(null) : child.once("exit", r)));
+        clearTimeout(t);
+      }
+      // Worker processes the master did not take down (only the ones this server started).
+      await sleep(100);
+      for (const pid of tree.slice(1)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch { /* exited */ }
+      }
+    },
+  };
+}
+
+/** A running load client. */
+export interface Client {
+  pid: number;
+  out: Output;
+  /** The READY line. */
+  ready: string;
+  /** Ask for the reply count; resolves with it, the client's clock (ms) and the p99 round trip (ms) since the last mark. */
+  mark(): Promise<{ replies: number; ms: number; p99: number }>;
+  quit(): Promise<void>;
+}
+
+/** Start the load client (bench/client.ts, `command`) and wait for its READY line. */
+export async function launchClient([cmd, argv]: [string, string[]], readyTimeoutMs = 30_000): Promise<Client> {
+  const child = spawnLimited(cmd, argv);
+  const out = new Output(child, "client");
+  const ready = await out.wait(/READY[^\n]*\n/, readyTimeoutMs);
+  let pos = ready.end;
+  return {
+    pid: child.pid!,
+    out,
+    ready: ready[0].trim(),
+    async mark() {
+      child.stdin!.write("m\n");
+      const m = await out.wait(/M (\d+) ([\d.]+)(?: ([\d.]+|NaN))?\n/, 5000, pos);
+      pos = m.end;
+      return { replies: Number(m[1]), ms: Number(m[2]), p99: Number(m[3] ?? NaN) };
+    },
+    async quit() {
+      if (out.exited !== null) return;
+      child.stdin!.write("q\n");
+      const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await new Promise((r) => (out.exited !== null ? r(null) : child.once("exit", r)));
+      clearTimeout(t);
+    },
+  };
+}
+
+// ---- idle memory -------------------------------------------------------------------------------
+/** RSS of a server's process tree before and after `opened` idle connections. */
+export interface MemSample {
+  before: number;
+  after: number;
+  perConn: number; // bytes
+  opened: number;
+}
+
+/**
+ * RSS per idle connection of `s`: warm its accept path with 100 connections, let it settle,
+ * then open `conns` with `openIdle(n)` (a client that connects n and keeps them open) and read
+ * the RSS of the whole process tree (the framework serves from a worker under its master) once
+ * every connection is accepted and the figure is steady.
+ */
+export async function idleMemory(s: Server, openIdle: (conns: number) => Promise<Client>, conns: number): Promise<MemSample> {
+  const warm = await openIdle(100);
+  await warm.quit();
+  await sleep(700);
+  const pids = processTree(s.pid);
+  const rss = () => sumOver(pids, rssBytes);
+  const fds = () => sumOver(pids, fdCount);
+  const before = rss();
+  const fds0 = fds();
+  const client = await openIdle(conns);
+  try {
+    const opened = Number(client.ready.split(" ")[1]);
+    const deadline = Date.now() + 30_000;
+    while (fds() < fds0 + conns && Date.now() < deadline) await sleep(100);
+    const accepted = fds() - fds0;
+    if (accepted < conns * 0.99) throw new Error(`${s.label} holds only ${accepted} of ${conns} connections`);
+    // Let lazily started work (read loops, GC) finish; take the RSS once it is steady.
+    let after = rss();
+    for (let i = 0; i < 10; i++) {
+      await sleep(300);
+      const now = rss();
+      const steady = Math.abs(now - after) < 0.002 * now;
+      after = now;
+      if (steady && i >= 2) break;
+    }
+    return { before, after, perConn: (after - before) / conns, opened };
+  } finally {
+    await client.quit();
+  }
+}
+
+// ---- load measurements -------------------------------------------------------------------------
+/** What a load client and the server did over one measured window. */
+export interface Window<T> {
+  /** What `during` returned. */
+  during: T;
+  replies: number;
+  /** Replies per second. */
+  msgs: number;
+  /** Server CPU seconds per second (cores). */
+  serverCpu: number;
+  /** Replies per server CPU-second. */
+  perCpu: number;
+  /** Client CPU (cores). */
+  clientCpu: number;
+  /** Busy CPU of everything else, in % of one core. */
+  otherCpu: number;
+  /** The client's 99th percentile round trip over the window (ms; NaN when it has none). */
+  p99: number;
+}
+
+/**
+ * Measure one window: mark the client, run `during` (it waits, and may count things meanwhile),
+ * mark again; server CPU over `serverPids`, the client's own CPU, and the rest of the machine.
+ */
+export async function sampleWindow<T>(client: Client, serverPids: number[], during: () => Promise<T>): Promise<Window<T>> {
+  const snap = async () => {
+    const c = await client.mark();
+    return { ...c, server: sumOver(serverPids, procCpu), client: procCpu(client.pid), self: process.cpuUsage(), busy: machineBusy() };
+  };
+  const a = await snap();
+  const result = await during();
+  const b = await snap();
+  if (client.out.exited !== null) throw new Error(`client failed:\n${client.out.text}`);
+  const dt = (b.ms - a.ms) / 1000;
+  const serverCpu = b.server - a.server;
+  const clientCpu = b.client - a.client;
+  const selfCpu = (b.self.user + b.self.system - a.self.user - a.self.system) / 1e6;
+  const other = Math.max(0, b.busy - a.busy - serverCpu - clientCpu - selfCpu);
+  const replies = b.replies - a.replies;
+  return {
+    during: result,
+    replies,
+    msgs: replies / dt,
+    serverCpu: serverCpu / dt,
+    perCpu: serverCpu > 0 ? replies / serverCpu : NaN,
+    clientCpu: clientCpu / dt,
+    otherCpu: 100 * other / dt,
+    p99: b.p99,
+  };
+}

@@ -41,24 +41,25 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   BIN,
-  fdCount,
+  type Client,
   fmtRate,
+  idleMemory,
   kb,
   log,
-  machineBusy,
+  type MemSample,
+  launchClient,
+  launchServer,
   maxOf,
   median,
   minOf,
-  Output,
   pct,
   processTree,
-  procCpu,
   quietCheck,
   ROOT,
-  rssBytes,
+  runtimeCommand,
+  sampleWindow,
+  type Server,
   sleep,
-  spawnLimited,
-  sumOver,
   versionOf,
   waitQuiet,
   withBenchLock,
@@ -139,54 +140,11 @@ const ANCHOR_TEXT_COALESCED: Record<RuntimeName, number> = { node: 1.9e6, bun: 1
 function serverCommand(runtime: RuntimeName, server: ServerKind, kind: "tcp" | "text"): [string, string[]] {
   const script = server === "framework" ? `framework_${kind}` : "raw";
   const args = server === "framework" ? ["start"] : [kind];
-  switch (runtime) {
-    case "node":
-      return [process.execPath, [join(ROOT, "npm", "esm", "bench", "servers", `${script}.js`), ...args]];
-    case "deno":
-      return [join(BIN, "deno"), ["run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, "bench", "servers", `${script}.ts`), ...args]];
-    case "bun":
-      return [join(BIN, "bun"), [join(ROOT, "bench", "servers", `${script}.ts`), ...args]];
-  }
-}
-
-interface Server {
-  label: string;
-  pid: number;
-  port: number;
-  out: Output;
-  stop(): Promise<void>;
+  return runtimeCommand(runtime, `bench/servers/${script}.ts`, args);
 }
 
 async function startServer(runtime: RuntimeName, server: ServerKind, kind: "tcp" | "text"): Promise<Server> {
-  const [cmd, args] = pinned(0, ...serverCommand(runtime, server, kind));
-  const child = spawnLimited(cmd, args);
-  const label = `${runtime} ${server} ${kind} server`;
-  const out = new Output(child, label);
-  await out.wait(/Start success\./, 30_000);
-  const m = out.text.match(/[a-z][\w+.-]*:\/\/127\.0\.0\.1:(\d+)/i);
-  if (!m) throw new Error(`${label}: no address in its output:\n${out.text}`);
-  return {
-    label,
-    pid: child.pid!,
-    port: Number(m[1]),
-    out,
-    async stop() {
-      const tree = processTree(child.pid!);
-      if (out.exited === null) {
-        child.kill("SIGINT");
-        const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await new Promise((r) => (out.exited !== null ? r(null) : child.once("exit", r)));
-        clearTimeout(t);
-      }
-      // Worker processes the master did not take down (only the ones this server started).
-      await sleep(100);
-      for (const pid of tree.slice(1)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch { /* exited */ }
-      }
-    },
-  };
+  return launchServer(`${runtime} ${server} ${kind} server`, pinned(0, ...serverCommand(runtime, server, kind)));
 }
 
 function clientCommand(args: string[]): [string, string[]] {
@@ -195,38 +153,8 @@ function clientCommand(args: string[]): [string, string[]] {
     : [process.execPath, [join(ROOT, "npm", "esm", "bench", "client.js"), ...args]];
 }
 
-interface Client {
-  pid: number;
-  out: Output;
-  /** Ask for the reply count; resolves with it and the client's clock (ms). */
-  mark(): Promise<{ replies: number; ms: number }>;
-  quit(): Promise<void>;
-}
-
-async function startClient(args: string[], readyTimeoutMs = 30_000): Promise<Client & { ready: string }> {
-  const [cmd, argv] = pinned(1, ...clientCommand(args));
-  const child = spawnLimited(cmd, argv);
-  const out = new Output(child, "client");
-  const ready = await out.wait(/READY[^\n]*\n/, readyTimeoutMs);
-  let pos = ready.end;
-  return {
-    pid: child.pid!,
-    out,
-    ready: ready[0].trim(),
-    async mark() {
-      child.stdin!.write("m\n");
-      const m = await out.wait(/M (\d+) ([\d.]+)\n/, 5000, pos);
-      pos = m.end;
-      return { replies: Number(m[1]), ms: Number(m[2]) };
-    },
-    async quit() {
-      if (out.exited !== null) return;
-      child.stdin!.write("q\n");
-      const t = setTimeout(() => child.kill("SIGKILL"), 3000);
-      await new Promise((r) => (out.exited !== null ? r(null) : child.once("exit", r)));
-      clearTimeout(t);
-    },
-  };
+function startClient(args: string[], readyTimeoutMs = 30_000): Promise<Client> {
+  return launchClient(pinned(1, ...clientCommand(args)), readyTimeoutMs);
 }
 
 // ---- measurements -----------------------------------------------------------------------------
@@ -285,86 +213,34 @@ async function measureLoad(server: Server, kind: "tcp" | "text", seconds: number
   const client = await startClient(args);
   try {
     await sleep(RAMP * 1000);
-    const snap = async () => {
-      const c = await client.mark();
-      return { ...c, server: sumOver(serverPids, procCpu), client: procCpu(client.pid), self: process.cpuUsage(), busy: machineBusy() };
-    };
-    const a = await snap();
-    const counts = SYSCALLS && !check ? await countSyscalls(serverPids, seconds) : null;
-    if (!counts) await sleep(seconds * 1000);
-    const b = await snap();
-    if (client.out.exited !== null) throw new Error(`client failed:\n${client.out.text}`);
-    const dt = (b.ms - a.ms) / 1000;
-    const serverCpu = b.server - a.server;
-    const clientCpu = b.client - a.client;
-    const selfCpu = (b.self.user + b.self.system - a.self.user - a.self.system) / 1e6;
-    const other = Math.max(0, b.busy - a.busy - serverCpu - clientCpu - selfCpu);
-    const replies = b.replies - a.replies;
+    const w = await sampleWindow(client, serverPids, async () => {
+      const counts = SYSCALLS && !check ? await countSyscalls(serverPids, seconds) : null;
+      if (!counts) await sleep(seconds * 1000);
+      return counts;
+    });
+    const counts = w.during;
     let sys: Syscalls | undefined;
     if (counts) {
       const sum = (names: string[]) => names.reduce((t, n) => t + (counts[n] ?? 0), 0);
       const writes = sum(SYSCALL_GROUPS.writes);
       sys = {
-        reads: sum(SYSCALL_GROUPS.reads) / replies,
-        writes: writes / replies,
-        polls: sum(SYSCALL_GROUPS.polls) / replies,
-        futex: sum(SYSCALL_GROUPS.futex) / replies,
-        msgsPerWrite: replies / writes,
+        reads: sum(SYSCALL_GROUPS.reads) / w.replies,
+        writes: writes / w.replies,
+        polls: sum(SYSCALL_GROUPS.polls) / w.replies,
+        futex: sum(SYSCALL_GROUPS.futex) / w.replies,
+        msgsPerWrite: w.replies / writes,
       };
     }
-    return {
-      sys,
-      msgs: replies / dt,
-      serverCpu: serverCpu / dt,
-      perCpu: serverCpu > 0 ? replies / serverCpu : NaN,
-      clientCpu: clientCpu / dt,
-      otherCpu: 100 * other / dt,
-    };
+    return { sys, msgs: w.msgs, serverCpu: w.serverCpu, perCpu: w.perCpu, clientCpu: w.clientCpu, otherCpu: w.otherCpu };
   } finally {
     await client.quit();
   }
 }
 
-interface MemSample {
-  before: number;
-  after: number;
-  perConn: number; // bytes
-  opened: number;
-}
-
 async function measureIdle(runtime: RuntimeName, server: ServerKind): Promise<MemSample> {
   const s = await startServer(runtime, server, "tcp");
   try {
-    // Warm the accept path with a few connections, then let the server settle.
-    const warm = await startClient(["idle", "--port", String(s.port), "--conns", "100"]);
-    await warm.quit();
-    await sleep(700);
-    // The framework serves from a worker process under its master: count the whole tree.
-    const pids = processTree(s.pid);
-    const rss = () => sumOver(pids, rssBytes);
-    const fds = () => sumOver(pids, fdCount);
-    const before = rss();
-    const fds0 = fds();
-    const client = await startClient(["idle", "--port", String(s.port), "--conns", String(IDLE_CONNS)], 120_000);
-    try {
-      const opened = Number(client.ready.split(" ")[1]);
-      const deadline = Date.now() + 30_000;
-      while (fds() < fds0 + IDLE_CONNS && Date.now() < deadline) await sleep(100);
-      const accepted = fds() - fds0;
-      if (accepted < IDLE_CONNS * 0.99) throw new Error(`${s.label} holds only ${accepted} of ${IDLE_CONNS} connections`);
-      // Let lazily started work (read loops, GC) finish; take the RSS once it is steady.
-      let after = rss();
-      for (let i = 0; i < 10; i++) {
-        await sleep(300);
-        const now = rss();
-        const steady = Math.abs(now - after) < 0.002 * now;
-        after = now;
-        if (steady && i >= 2) break;
-      }
-      return { before, after, perConn: (after - before) / IDLE_CONNS, opened };
-    } finally {
-      await client.quit();
-    }
+    return await idleMemory(s, (conns) => startClient(["idle", "--port", String(s.port), "--conns", String(conns)], 120_000), IDLE_CONNS);
   } finally {
     await s.stop();
   }
