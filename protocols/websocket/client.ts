@@ -78,7 +78,7 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
     state.client = true;
     state.open = false;
     state.fragOpcode = -1;
-    state.fragments = [];
+    state.fragments = null;
     state.fragLength = 0;
     state.deflate = null;
     const keyBytes = new Uint8Array(16);

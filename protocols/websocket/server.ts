@@ -57,7 +57,8 @@ export interface WsState {
   queueLength: number;
   /** Opcode of the fragmented message being received, -1 when none. */
   fragOpcode: number;
-  fragments: Uint8Array[];
+  /** Payloads of the fragmented message being received (null when none: idle connections hold no array). */
+  fragments: Uint8Array[] | null;
   fragLength: number;
   /** The fragmented message being received is compressed (RSV1 on its first frame). */
   fragCompressed: boolean;
@@ -75,7 +76,7 @@ export function wsState(conn: ProtocolConnection): WsState {
     queue: null,
     queueLength: 0,
     fragOpcode: -1,
-    fragments: [],
+    fragments: null,
     fragLength: 0,
     fragCompressed: false,
     deflate: null,
@@ -300,14 +301,14 @@ export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unkno
       state.fragOpcode = opcode;
       state.fragCompressed = compressed;
     }
-    state.fragments.push(payload);
+    (state.fragments ??= []).push(payload);
     state.fragLength += payload.length;
     if (!fin) return NO_MESSAGE;
     kind = state.fragOpcode;
     compressed = state.fragCompressed;
-    const parts = state.fragments;
+    const parts = state.fragments!;
     state.fragOpcode = -1;
-    state.fragments = [];
+    state.fragments = null;
     state.fragLength = 0;
     if (compressed) return inflateMessage(conn, kind, parts);
     payload = joinParts(parts);
