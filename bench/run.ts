@@ -35,15 +35,37 @@
  *   --pin                        server on CPU 0, client on CPU 1 (taskset): steadier, client-bound msgs/s
  *   --no-build --no-write        skip the npm build (Node runs npm/esm/bench/...) / leave RESULTS.md alone
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import {
+  BIN,
+  type Client,
+  fmtRate,
+  idleMemory,
+  kb,
+  log,
+  type MemSample,
+  launchClient,
+  launchServer,
+  maxOf,
+  median,
+  minOf,
+  pct,
+  processTree,
+  quietCheck,
+  ROOT,
+  runtimeCommand,
+  sampleWindow,
+  type Server,
+  sleep,
+  versionOf,
+  waitQuiet,
+  withBenchLock,
+} from "./lib.ts";
 
-const ROOT = join(import.meta.dirname, "..");
-const BIN = join(ROOT, "node_modules", ".bin");
 const RESULTS = join(ROOT, "bench", "RESULTS.md");
-const CLK_TCK = 100;
 
 // ---- options ----------------------------------------------------------------------------------
 const { values: opts } = parseArgs({
@@ -115,323 +137,14 @@ const GOAL_MEM_ABOVE_RAW_KB = 1;
 const ANCHOR_IDLE_KB: Record<RuntimeName, number> = { node: 3.4, bun: 0.95, deno: 10.4 };
 const ANCHOR_TEXT_COALESCED: Record<RuntimeName, number> = { node: 1.9e6, bun: 1.8e6, deno: 1.5e6 };
 
-// ---- /proc ------------------------------------------------------------------------------------
-/** utime+stime of a process (all its threads), in seconds. */
-function procCpu(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Busy CPU seconds of the whole machine. The kernel has no IRQ time accounting, so softirq
- * time (loopback TCP) is also charged to the task it interrupted: busy includes irq+softirq. */
-function machineBusy(): number {
-  const line = readFileSync("/proc/stat", "utf8").split("\n")[0];
-  const [user, nice, system, , , irq, softirq] = line.split(/\s+/).slice(1).map(Number);
-  return (user + nice + system + irq + softirq) / CLK_TCK;
-}
-
-function rssBytes(pid: number): number {
-  try {
-    const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** `pid` and all its descendants (the framework runs a master and its worker processes). */
-function processTree(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid)!.push(Number(name));
-    } catch { /* gone */ }
-  }
-  const out: number[] = [];
-  const todo = [pid];
-  while (todo.length > 0) {
-    const p = todo.pop()!;
-    out.push(p);
-    todo.push(...(children.get(p) ?? []));
-  }
-  return out;
-}
-
-const sumOver = (pids: number[], f: (pid: number) => number) => pids.reduce((a, p) => a + (f(p) || 0), 0);
-
-function fdCount(pid: number): number {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds of every process, by pid (with its command line). */
-function allProcesses(): Map<number, { cpu: number; cmd: string }> {
-  const out = new Map<number, { cpu: number; cmd: string }>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    const cpu = procCpu(pid);
-    if (Number.isNaN(cpu)) continue;
-    let cmd = "";
-    try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-    } catch { /* gone */ }
-    out.set(pid, { cpu, cmd });
-  }
-  return out;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Other processes' CPU over `seconds`, as % of one core, with the top consumers. */
-async function quietCheck(seconds = 2): Promise<{ pct: number; top: string[] }> {
-  const a = allProcesses();
-  const t0 = performance.now();
-  await sleep(seconds * 1000);
-  const b = allProcesses();
-  const dt = (performance.now() - t0) / 1000;
-  const rows: [number, string][] = [];
-  let total = 0;
-  for (const [pid, p] of b) {
-    if (pid === process.pid) continue;
-    const used = p.cpu - (a.get(pid)?.cpu ?? p.cpu);
-    if (used <= 0) continue;
-    total += used;
-    rows.push([used, `${(100 * used / dt).toFixed(1)}% pid ${pid} ${p.cmd.slice(0, 80)}`]);
-  }
-  rows.sort((x, y) => y[0] - x[0]);
-  return { pct: 100 * total / dt, top: rows.slice(0, 4).map((r) => r[1]) };
-}
-
-// ---- child processes --------------------------------------------------------------------------
-const live = new Set<ChildProcess>();
-function killAll(): void {
-  for (const c of live) {
-    for (const pid of c.pid ? processTree(c.pid) : []) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch { /* gone */ }
-    }
-  }
-}
-process.on("exit", killAll);
-process.on("SIGINT", () => {
-  killAll();
-  process.exit(130);
-});
-
-/**
- * Waits (up to `maxSeconds`) until everything but this runner and its children uses less than
- * `NOISE` % of one core over a 1 s sample. Returns the last sample's figure.
- */
-async function waitQuiet(maxSeconds: number): Promise<number> {
-  const ours = () => {
-    let sum = 0;
-    for (const c of live) if (c.pid) sum += sumOver(processTree(c.pid), procCpu);
-    const u = process.cpuUsage();
-    return sum + (u.user + u.system) / 1e6;
-  };
-  const deadline = performance.now() + maxSeconds * 1000;
-  let waited = false;
-  let quietSamples = 0;
-  for (;;) {
-    const b0 = machineBusy();
-    const o0 = ours();
-    const t0 = performance.now();
-    await sleep(1000);
-    const other = (100 * Math.max(0, machineBusy() - b0 - (ours() - o0))) / ((performance.now() - t0) / 1000);
-    quietSamples = other <= NOISE ? quietSamples + 1 : 0;
-    if (quietSamples >= 2 || performance.now() >= deadline) {
-      if (waited) log(`    ${other <= NOISE ? "quiet now" : "still busy, going on"} (other CPU ${other.toFixed(1)}%)`);
-      return other;
-    }
-    if (!waited) log(`    machine busy (other CPU ${other.toFixed(1)}% of a core), waiting up to ${maxSeconds} s for quiet ...`);
-    waited = true;
-  }
-}
-
-/**
- * Benchmarks on this machine take turns: a runner holds the lock directory (with its pid in
- * it) while it measures, so that two cooperating runners never load the two cores at the same
- * time. A lock left by a dead process is taken over. Any runner can join by doing the same
- * with the same path (`--lock`, default /tmp/workerman-ts-bench.lock).
- */
-async function withBenchLock<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  if (!LOCK) return fn();
-  const deadline = performance.now() + 600_000;
-  let told = false;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, "pid"), `${process.pid}\n${what}\n`);
-      break;
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EEXIST") throw err;
-      let holder = 0;
-      try {
-        holder = Number(readFileSync(join(LOCK, "pid"), "utf8").split("\n")[0]);
-      } catch { /* being written or removed */ }
-      let alive = true;
-      if (holder > 0) {
-        try {
-          process.kill(holder, 0);
-        } catch {
-          alive = false;
-        }
-      }
-      if (!alive) {
-        rmSync(LOCK, { recursive: true, force: true });
-        continue;
-      }
-      if (performance.now() > deadline) {
-        log(`    the benchmark lock ${LOCK} is still held by pid ${holder}; going on without it`);
-        return fn();
-      }
-      if (!told) log(`    waiting for the benchmark lock ${LOCK} (held by pid ${holder || "?"}) ...`);
-      told = true;
-      await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    releaseLock();
-  }
-}
-
-function releaseLock(): void {
-  if (!LOCK) return;
-  try {
-    if (Number(readFileSync(join(LOCK, "pid"), "utf8").split("\n")[0]) === process.pid) rmSync(LOCK, { recursive: true, force: true });
-  } catch { /* not ours or gone */ }
-}
-process.on("exit", releaseLock);
-
-/** Spawn `cmd` through bash with the open-file limit raised as far as allowed (exec keeps the pid). */
-function spawnLimited(cmd: string, args: string[]): ChildProcess {
-  const child = spawn(
-    "bash",
-    ["-c", 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', "bash", cmd, ...args],
-    { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["pipe", "pipe", "pipe"] },
-  );
-  live.add(child);
-  child.on("exit", () => live.delete(child));
-  return child;
-}
-
-/** Collects a child's output and lets callers wait for lines matching a pattern. */
-class Output {
-  text = "";
-  private waiters = new Set<() => void>();
-  exited: number | string | null = null;
-  readonly child: ChildProcess;
-  readonly label: string;
-  constructor(child: ChildProcess, label: string) {
-    this.child = child;
-    this.label = label;
-    const add = (chunk: Buffer) => {
-      this.text += chunk.toString();
-      if (this.text.length > 1e6) this.text = this.text.slice(-5e5);
-      for (const w of this.waiters) w();
-    };
-    child.stdout!.on("data", add);
-    child.stderr!.on("data", add);
-    child.on("exit", (code, signal) => {
-      this.exited = code ?? signal ?? -1;
-      for (const w of this.waiters) w();
-    });
-  }
-  /** Waits for `pattern` in the output after position `from`. */
-  wait(pattern: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray & { end: number }> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const rest = this.text.slice(from);
-        const m = rest.match(pattern);
-        if (m) {
-          done();
-          resolve(Object.assign(m, { end: from + m.index! + m[0].length }));
-        } else if (this.exited !== null) {
-          done();
-          reject(new Error(`${this.label} exited (${this.exited}):\n${this.text.slice(-2000)}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`${this.label}: no ${pattern} within ${timeoutMs} ms:\n${this.text.slice(-2000)}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-}
-
 function serverCommand(runtime: RuntimeName, server: ServerKind, kind: "tcp" | "text"): [string, string[]] {
   const script = server === "framework" ? `framework_${kind}` : "raw";
   const args = server === "framework" ? ["start"] : [kind];
-  switch (runtime) {
-    case "node":
-      return [process.execPath, [join(ROOT, "npm", "esm", "bench", "servers", `${script}.js`), ...args]];
-    case "deno":
-      return [join(BIN, "deno"), ["run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, "bench", "servers", `${script}.ts`), ...args]];
-    case "bun":
-      return [join(BIN, "bun"), [join(ROOT, "bench", "servers", `${script}.ts`), ...args]];
-  }
-}
-
-interface Server {
-  label: string;
-  pid: number;
-  port: number;
-  out: Output;
-  stop(): Promise<void>;
+  return runtimeCommand(runtime, `bench/servers/${script}.ts`, args);
 }
 
 async function startServer(runtime: RuntimeName, server: ServerKind, kind: "tcp" | "text"): Promise<Server> {
-  const [cmd, args] = pinned(0, ...serverCommand(runtime, server, kind));
-  const child = spawnLimited(cmd, args);
-  const label = `${runtime} ${server} ${kind} server`;
-  const out = new Output(child, label);
-  await out.wait(/Start success\./, 30_000);
-  const m = out.text.match(/[a-z][\w+.-]*:\/\/127\.0\.0\.1:(\d+)/i);
-  if (!m) throw new Error(`${label}: no address in its output:\n${out.text}`);
-  return {
-    label,
-    pid: child.pid!,
-    port: Number(m[1]),
-    out,
-    async stop() {
-      const tree = processTree(child.pid!);
-      if (out.exited === null) {
-        child.kill("SIGINT");
-        const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await new Promise((r) => (out.exited !== null ? r(null) : child.once("exit", r)));
-        clearTimeout(t);
-      }
-      // Worker processes the master did not take down (only the ones this server started).
-      await sleep(100);
-      for (const pid of tree.slice(1)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch { /* exited */ }
-      }
-    },
-  };
+  return launchServer(`${runtime} ${server} ${kind} server`, pinned(0, ...serverCommand(runtime, server, kind)));
 }
 
 function clientCommand(args: string[]): [string, string[]] {
@@ -440,38 +153,8 @@ function clientCommand(args: string[]): [string, string[]] {
     : [process.execPath, [join(ROOT, "npm", "esm", "bench", "client.js"), ...args]];
 }
 
-interface Client {
-  pid: number;
-  out: Output;
-  /** Ask for the reply count; resolves with it and the client's clock (ms). */
-  mark(): Promise<{ replies: number; ms: number }>;
-  quit(): Promise<void>;
-}
-
-async function startClient(args: string[], readyTimeoutMs = 30_000): Promise<Client & { ready: string }> {
-  const [cmd, argv] = pinned(1, ...clientCommand(args));
-  const child = spawnLimited(cmd, argv);
-  const out = new Output(child, "client");
-  const ready = await out.wait(/READY[^\n]*\n/, readyTimeoutMs);
-  let pos = ready.end;
-  return {
-    pid: child.pid!,
-    out,
-    ready: ready[0].trim(),
-    async mark() {
-      child.stdin!.write("m\n");
-      const m = await out.wait(/M (\d+) ([\d.]+)\n/, 5000, pos);
-      pos = m.end;
-      return { replies: Number(m[1]), ms: Number(m[2]) };
-    },
-    async quit() {
-      if (out.exited !== null) return;
-      child.stdin!.write("q\n");
-      const t = setTimeout(() => child.kill("SIGKILL"), 3000);
-      await new Promise((r) => (out.exited !== null ? r(null) : child.once("exit", r)));
-      clearTimeout(t);
-    },
-  };
+function startClient(args: string[], readyTimeoutMs = 30_000): Promise<Client> {
+  return launchClient(pinned(1, ...clientCommand(args)), readyTimeoutMs);
 }
 
 // ---- measurements -----------------------------------------------------------------------------
@@ -530,104 +213,39 @@ async function measureLoad(server: Server, kind: "tcp" | "text", seconds: number
   const client = await startClient(args);
   try {
     await sleep(RAMP * 1000);
-    const snap = async () => {
-      const c = await client.mark();
-      return { ...c, server: sumOver(serverPids, procCpu), client: procCpu(client.pid), self: process.cpuUsage(), busy: machineBusy() };
-    };
-    const a = await snap();
-    const counts = SYSCALLS && !check ? await countSyscalls(serverPids, seconds) : null;
-    if (!counts) await sleep(seconds * 1000);
-    const b = await snap();
-    if (client.out.exited !== null) throw new Error(`client failed:\n${client.out.text}`);
-    const dt = (b.ms - a.ms) / 1000;
-    const serverCpu = b.server - a.server;
-    const clientCpu = b.client - a.client;
-    const selfCpu = (b.self.user + b.self.system - a.self.user - a.self.system) / 1e6;
-    const other = Math.max(0, b.busy - a.busy - serverCpu - clientCpu - selfCpu);
-    const replies = b.replies - a.replies;
+    const w = await sampleWindow(client, serverPids, async () => {
+      const counts = SYSCALLS && !check ? await countSyscalls(serverPids, seconds) : null;
+      if (!counts) await sleep(seconds * 1000);
+      return counts;
+    });
+    const counts = w.during;
     let sys: Syscalls | undefined;
     if (counts) {
       const sum = (names: string[]) => names.reduce((t, n) => t + (counts[n] ?? 0), 0);
       const writes = sum(SYSCALL_GROUPS.writes);
       sys = {
-        reads: sum(SYSCALL_GROUPS.reads) / replies,
-        writes: writes / replies,
-        polls: sum(SYSCALL_GROUPS.polls) / replies,
-        futex: sum(SYSCALL_GROUPS.futex) / replies,
-        msgsPerWrite: replies / writes,
+        reads: sum(SYSCALL_GROUPS.reads) / w.replies,
+        writes: writes / w.replies,
+        polls: sum(SYSCALL_GROUPS.polls) / w.replies,
+        futex: sum(SYSCALL_GROUPS.futex) / w.replies,
+        msgsPerWrite: w.replies / writes,
       };
     }
-    return {
-      sys,
-      msgs: replies / dt,
-      serverCpu: serverCpu / dt,
-      perCpu: serverCpu > 0 ? replies / serverCpu : NaN,
-      clientCpu: clientCpu / dt,
-      otherCpu: 100 * other / dt,
-    };
+    return { sys, msgs: w.msgs, serverCpu: w.serverCpu, perCpu: w.perCpu, clientCpu: w.clientCpu, otherCpu: w.otherCpu };
   } finally {
     await client.quit();
   }
 }
 
-interface MemSample {
-  before: number;
-  after: number;
-  perConn: number; // bytes
-  opened: number;
-}
-
 async function measureIdle(runtime: RuntimeName, server: ServerKind): Promise<MemSample> {
   const s = await startServer(runtime, server, "tcp");
   try {
-    // Warm the accept path with a few connections, then let the server settle.
-    const warm = await startClient(["idle", "--port", String(s.port), "--conns", "100"]);
-    await warm.quit();
-    await sleep(700);
-    // The framework serves from a worker process under its master: count the whole tree.
-    const pids = processTree(s.pid);
-    const rss = () => sumOver(pids, rssBytes);
-    const fds = () => sumOver(pids, fdCount);
-    const before = rss();
-    const fds0 = fds();
-    const client = await startClient(["idle", "--port", String(s.port), "--conns", String(IDLE_CONNS)], 120_000);
-    try {
-      const opened = Number(client.ready.split(" ")[1]);
-      const deadline = Date.now() + 30_000;
-      while (fds() < fds0 + IDLE_CONNS && Date.now() < deadline) await sleep(100);
-      const accepted = fds() - fds0;
-      if (accepted < IDLE_CONNS * 0.99) throw new Error(`${s.label} holds only ${accepted} of ${IDLE_CONNS} connections`);
-      // Let lazily started work (read loops, GC) finish; take the RSS once it is steady.
-      let after = rss();
-      for (let i = 0; i < 10; i++) {
-        await sleep(300);
-        const now = rss();
-        const steady = Math.abs(now - after) < 0.002 * now;
-        after = now;
-        if (steady && i >= 2) break;
-      }
-      return { before, after, perConn: (after - before) / IDLE_CONNS, opened };
-    } finally {
-      await client.quit();
-    }
+    return await idleMemory(s, (conns) => startClient(["idle", "--port", String(s.port), "--conns", String(conns)], 120_000), IDLE_CONNS);
   } finally {
     await s.stop();
   }
 }
 
-// ---- statistics and formatting ----------------------------------------------------------------
-const median = (xs: number[]) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const minOf = (xs: number[]) => Math.min(...xs.filter(Number.isFinite));
-const maxOf = (xs: number[]) => Math.max(...xs.filter(Number.isFinite));
-const fmtRate = (x: number) =>
-  !Number.isFinite(x) ? "–" : x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`;
-const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : "–");
-const kb = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(2)} KB` : "–");
 const yes = (ok: boolean | null) => (ok === null ? "–" : ok ? "**met**" : "**missed**");
 
 interface RoundPair {
@@ -652,10 +270,6 @@ interface MemResult {
 const loadResults: LoadResult[] = [];
 const memResults: MemResult[] = [];
 const notes: string[] = [];
-
-function log(msg: string): void {
-  process.stderr.write(`${msg}\n`);
-}
 
 /** The rounds used for medians: quiet ones, or all when none was quiet. */
 function usedRounds(r: LoadResult): RoundPair[] {
@@ -845,14 +459,6 @@ function roundTables(): string {
 }
 
 // ---- main ---------------------------------------------------------------------------------------
-function versionOf(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: "utf8" }).split("\n")[0].trim();
-  } catch (err) {
-    return `unavailable (${(err as Error).message.split("\n")[0]})`;
-  }
-}
-
 async function runLoad(runtime: RuntimeName, kind: "tcp" | "text"): Promise<void> {
   const result: LoadResult = { runtime, kind, rounds: [] };
   loadResults.push(result);
@@ -867,7 +473,7 @@ async function runLoad(runtime: RuntimeName, kind: "tcp" | "text"): Promise<void
     await measureLoad(raw, kind, WARMUP, true);
     // Noisy rounds are repeated (up to EXTRA_ROUNDS more) so that ROUNDS quiet ones are kept.
     for (let round = 1, quiet = 0; quiet < ROUNDS && round <= ROUNDS + EXTRA_ROUNDS; round++) {
-      await waitQuiet(WAIT_QUIET);
+      await waitQuiet(WAIT_QUIET, NOISE);
       const pair: RoundPair = { round, fw: null, raw: null, noisy: false };
       result.rounds.push(pair);
       pair.fw = await measureLoad(fw, kind, DURATION, false);
@@ -894,7 +500,7 @@ async function runMemory(runtime: RuntimeName): Promise<void> {
   memResults.push(result);
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      await waitQuiet(WAIT_QUIET);
+      await waitQuiet(WAIT_QUIET, NOISE);
       const a = await measureIdle(runtime, "framework");
       result.fw.push(a);
       const b = await measureIdle(runtime, "raw");
@@ -956,8 +562,8 @@ async function main(): Promise<void> {
   for (const runtime of RUNTIMES) {
     log(`== ${runtime}`);
     for (const w of WORKLOADS) {
-      if (w === "memory") await withBenchLock(`${runtime} memory`, () => runMemory(runtime));
-      else await withBenchLock(`${runtime} ${w}`, () => runLoad(runtime, w));
+      if (w === "memory") await withBenchLock(LOCK, `${runtime} memory`, () => runMemory(runtime));
+      else await withBenchLock(LOCK, `${runtime} ${w}`, () => runLoad(runtime, w));
     }
   }
 

@@ -83,11 +83,14 @@ class SocketEvents implements ConnHandler {
 
 const EXAMPLE = "e.g. tcp://127.0.0.1:3306, text://example.com:8000, ssl://example.com:443 or unix:///tmp/app.sock";
 
+/** Schemes that connect over TLS: `ssl://` and `wss://` (the ws:// client over TLS). */
+const TLS_SCHEMES = new Set(["ssl", "wss"]);
+
 /** Parse the remote address; a missing port means 443 for TLS and 80 otherwise, as in Workerman. */
 function parseRemote(address: string): SocketAddress {
   const withoutPort = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/((?:\[[0-9A-Fa-f:.]+\])|[^:/\[\]]+)(\/.*)?$/.exec(address);
   if (withoutPort && withoutPort[1].toLowerCase() !== "unix") {
-    const port = withoutPort[1].toLowerCase() === "ssl" ? 443 : 80;
+    const port = TLS_SCHEMES.has(withoutPort[1].toLowerCase()) ? 443 : 80;
     return parseSocketName(`${withoutPort[1]}://${withoutPort[2]}:${port}${withoutPort[3] ?? ""}`);
   }
   try {
@@ -126,8 +129,7 @@ export class AsyncTcpConnection extends TcpConnection {
         throw new ConfigError(
           "ERR_UNKNOWN_PROTOCOL",
           `unknown protocol "${scheme}" in "${remoteAddress}": register it first with ` +
-            `registerProtocol("${scheme}", { input, decode, encode })` +
-            (scheme === "wss" ? `; for TLS use ws://host:443/path and set transport = "ssl"` : ""),
+            `registerProtocol("${scheme}", { input, decode, encode })`,
         );
       }
     }
@@ -135,7 +137,7 @@ export class AsyncTcpConnection extends TcpConnection {
     this._remote = remote;
     this._remoteAddress = remoteAddress;
     this.context = context;
-    this.transport = scheme === "unix" ? "unix" : scheme === "ssl" || context.tls ? "ssl" : "tcp";
+    this.transport = scheme === "unix" ? "unix" : TLS_SCHEMES.has(scheme) || context.tls ? "ssl" : "tcp";
   }
 
   /** The host of the remote address as given (a name or an IP, without brackets). */

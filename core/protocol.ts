@@ -38,6 +38,11 @@ export interface Protocol {
   decodeAt?(buffer: Uint8Array, start: number, end: number, conn: ProtocolConnection): any;
   /** Called when an outgoing connection is established (a client protocol sends its handshake here). */
   onConnect?(conn: ProtocolConnection): void;
+  /**
+   * Bytes the protocol holds back from the socket for `conn` (a WebSocket's frames sent before
+   * its handshake completed): they count against `maxSendBufferSize` like queued data.
+   */
+  heldBytes?(conn: ProtocolConnection): number;
   /** Called after a connection using this protocol closed. */
   onClose?(conn: ProtocolConnection): void;
   /**

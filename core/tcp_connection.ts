@@ -84,6 +84,14 @@ class Lingering {
 /** The groups of lingering connections by their timeout in ms. */
 const lingering = new Map<number, Lingering>();
 
+/** Reads being handled right now (nested only when a handler feeds another connection). */
+let readDepth = 0;
+/**
+ * Other connections a read handler sent to: they are corked like the reading one and written
+ * once the read is handled, so a broadcast of several messages leaves in one write per client.
+ */
+const corkedByRead: TcpConnection[] = [];
+
 /** The next connection id of this process (shared by accepted and outgoing connections). */
 export function nextConnectionId(): number {
   lastConnectionId = lastConnectionId >= Number.MAX_SAFE_INTEGER ? 1 : lastConnectionId + 1;
@@ -174,9 +182,15 @@ export class TcpConnection implements ConnHandler {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  /** Bytes waiting to be written: collected sends plus what the runtime has queued. */
+  /** Bytes waiting to be written: collected sends, what the protocol holds back, and what the runtime has queued. */
   getSendBufferQueueSize(): number {
-    return this._pendingLength + (this._socket?.bufferedAmount ?? 0);
+    return this._pendingLength + (this.protocol?.heldBytes?.(this) ?? 0) + (this._socket?.bufferedAmount ?? 0);
+  }
+
+  /** {@link getSendBufferQueueSize}; while corked the runtime's queue cannot change, so it is read once per read. */
+  private _queued(): number {
+    if (!this._corked) return this.getSendBufferQueueSize();
+    return this._pendingLength + this._corkedQueue + (this.protocol?.heldBytes?.(this) ?? 0);
   }
 
   /**
@@ -189,27 +203,38 @@ export class TcpConnection implements ConnHandler {
   send(data: unknown, raw = false): boolean | null {
     const status = this._status;
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
+    if (readDepth > 0 && !this._corked && status === TcpConnection.STATUS_ESTABLISHED) {
+      // Sent from another connection's read handler: written once that read is handled.
+      this._corked = true;
+      this._corkedQueue = this._socket?.bufferedAmount ?? 0;
+      corkedByRead.push(this);
+    }
     const sent = this._send(data, raw, status);
     if (this._closeWhenIdle && !this._corked && this._isIdle()) this.close();
     return sent;
   }
 
   private _send(message: unknown, raw: boolean, status: number): boolean | null {
-    let data: string | Uint8Array;
-    if (this.protocol && !raw) {
-      data = this.protocol.encode(message, this);
-      if (data === undefined || data === null || data.length === 0) return null;
-    } else if (typeof message !== "string" && !(message instanceof Uint8Array)) {
-      data = String(message);
-    } else {
-      data = message;
-    }
-    // While corked the runtime's queue cannot change: read it once per read, not per send.
-    const queued = this._corked ? this._pendingLength + this._corkedQueue : this.getSendBufferQueueSize();
+    // Checked before encoding: a dropped message must not advance the protocol's state (a
+    // WebSocket compressor's window).
+    const queued = this._queued();
     if (queued > 0 && queued >= this.maxSendBufferSize) {
       statistics.send_fail++;
       this._call("onError", this.onError, WORKERMAN_SEND_FAIL, "send buffer full and drop package");
       return false;
+    }
+    let data: string | Uint8Array;
+    if (this.protocol && !raw) {
+      data = this.protocol.encode(message, this);
+      if (data === undefined || data === null || data.length === 0) {
+        // held back by the protocol (a WebSocket frame before the handshake) counts as queued
+        if (this.protocol.heldBytes && this._queued() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+        return null;
+      }
+    } else if (typeof message !== "string" && !(message instanceof Uint8Array)) {
+      data = String(message);
+    } else {
+      data = message;
     }
     if (this._corked || status !== TcpConnection.STATUS_ESTABLISHED) {
       (this._pending ??= []).push(data);
@@ -294,14 +319,30 @@ export class TcpConnection implements ConnHandler {
     }
     this._corked = true;
     this._corkedQueue = this._socket?.bufferedAmount ?? 0;
+    readDepth++;
     try {
       this._consume(chunk);
     } finally {
-      this._corked = false;
-      if (this._closeWhenIdle && this._isIdle()) this.close();
-      if (this._pending) this._flushPending();
-      else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
+      this._uncork();
+      if (--readDepth === 0 && corkedByRead.length > 0) TcpConnection._uncorkSentTo();
     }
+  }
+
+  /**
+   * Write what was collected while corked (closing first when asked to close once idle; then
+   * shut down if closing and all is written).
+   */
+  private _uncork(): void {
+    this._corked = false;
+    if (this._closeWhenIdle && this._isIdle()) this.close();
+    if (this._pending) this._flushPending();
+    else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
+  }
+
+  /** The read is handled: write what it sent to other connections, one write each. */
+  private static _uncorkSentTo(): void {
+    const conns = corkedByRead.splice(0);
+    for (let i = 0; i < conns.length; i++) conns[i]._uncork();
   }
 
   /** Frame `buffer` into packages and deliver them; keep an incomplete tail. */

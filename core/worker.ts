@@ -121,6 +121,8 @@ export class Worker {
   onWebSocketPing: Cb = null;
   /** `websocket://`: `(conn, payload)` on a pong. */
   onWebSocketPong: Cb = null;
+  /** `websocket://`: false turns permessage-deflate off for this worker (unset: `Websocket.options.perMessageDeflate`). */
+  websocketDeflate: boolean | undefined = undefined;
 
   readonly context: WorkerContext;
   private readonly _socketName: string;

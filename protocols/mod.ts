@@ -22,5 +22,6 @@ registerProtocol("frame", Frame);
 registerProtocol("http", Http);
 registerProtocol("websocket", Websocket);
 registerProtocol("ws", WsClient);
+registerProtocol("wss", WsClient); // AsyncTcpConnection connects wss:// over TLS
 
 export { Frame, Http, Text, Websocket, WsClient };

@@ -76,6 +76,7 @@ import type {
   BunUdpSocket,
 } from "./_bun_types.ts";
 import { commonProcessFacts } from "./_process.ts";
+import { gzip, rawZlib } from "./_zlib.ts";
 
 const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
 
@@ -1241,6 +1242,8 @@ export const runtime: Runtime = {
   spawnSelf,
   spawnDaemon,
   ...commonProcessFacts,
+  rawZlib,
+  gzip,
   get args() {
     return process.argv.slice(2);
   },

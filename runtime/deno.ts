@@ -27,6 +27,7 @@ import type {
 } from "./types.ts";
 import type { DenoConn as RawConn, DenoListener, DenoNamespace } from "./_deno_types.ts";
 import { commonProcessFacts } from "./_process.ts";
+import { gzip, rawZlib } from "./_zlib.ts";
 import {
   bindShared,
   bindSharedUdp,
@@ -622,6 +623,8 @@ export const runtime: Runtime = {
   spawnSelf,
   spawnDaemon,
   ...commonProcessFacts,
+  rawZlib,
+  gzip,
   parentChannel,
   onSignal(signal, handler) {
     // SIGUSR1 makes Deno open its inspector on 127.0.0.1:9229 whatever listener is installed

@@ -31,6 +31,7 @@ import type {
   UdpSocket,
 } from "./types.ts";
 import { commonProcessFacts } from "./_process.ts";
+import { gzip, rawZlib } from "./_zlib.ts";
 
 // Shared listeners (EventEmitter calls them with `this` = the socket): no closures per
 // connection, which keeps idle connections small.
@@ -556,6 +557,8 @@ export const runtime: Runtime = {
   spawnSelf,
   spawnDaemon,
   ...commonProcessFacts,
+  rawZlib,
+  gzip,
   get args() {
     return process.argv.slice(2);
   },

@@ -253,6 +253,24 @@ export interface RedisConnection {
   close(): void;
 }
 
+/**
+ * A raw DEFLATE (RFC 1951) stream, compressing or inflating, that keeps its window across
+ * calls (context takeover). Synchronous, so messages keep their order.
+ */
+export interface RawZlibStream {
+  /**
+   * Feed `data` and sync-flush (Z_SYNC_FLUSH): returns all output it produced (when deflating,
+   * ending in 00 00 ff ff). Inflating throws a RangeError once the output would exceed
+   * `maxOutput` bytes (before it is all held in memory) and an Error on corrupt input; the
+   * stream is unusable after a throw.
+   */
+  push(data: Uint8Array, maxOutput?: number): Uint8Array;
+  /** Forget the window (no context takeover). */
+  reset(): void;
+  /** Free the native state. */
+  close(): void;
+}
+
 /** Everything the core may ask of the runtime. */
 export interface Runtime {
   /** `node`, `deno` or `bun`. */
@@ -330,6 +348,10 @@ export interface Runtime {
   watch(path: string, onChange: (path: string) => void): FileWatcher;
   /** Connect to Redis at `url` (`redis://[:password@]host:port[/db]`), through the `ioredis` package. */
   redis(url: string, options?: RedisOptions): RedisConnection;
+  /** A raw deflate or inflate stream with a `2^windowBits` window (9..15), for WebSocket permessage-deflate. */
+  rawZlib(mode: "deflate" | "inflate", windowBits: number): RawZlibStream;
+  /** `data` gzip-compressed (RFC 1952) at `level` (1 fastest … 9 smallest), for HTTP responses. */
+  gzip(data: Uint8Array, level: number): Uint8Array;
 
   /** Command-line arguments after the script path. */
   readonly args: string[];

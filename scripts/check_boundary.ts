@@ -1,8 +1,9 @@
 /**
  * The runtime boundary, checked by a tool: files in `core/`, `protocols/`, `gateway/` and
- * `components/` may import only relative modules and the pure (I/O-free) packages listed in
- * PURE_PACKAGES, and must not name `Deno`, `Bun`, `process` or `Buffer` in code (comments and
- * string literals are ignored). Everything runtime-specific lives in `runtime/`.
+ * `components/` may import only relative modules (of `runtime/`, only the adapter `mod.ts` and
+ * the contract `types.ts`) and the pure (I/O-free) packages listed in PURE_PACKAGES, and must
+ * not name `Deno`, `Bun`, `process` or `Buffer` in code (comments and string literals are
+ * ignored). Everything runtime-specific lives in `runtime/`.
  *
  * Usage: `npm run check:boundary [-- dir ...]` (default: the four above that exist). Exits 1 and
  * lists every violation when there is one.
@@ -67,9 +68,11 @@ export function checkSource(file: string, source: string): string[] {
   const code = codeOnly(source, true);
   for (const match of code.matchAll(imports)) {
     const specifier = match[2];
+    const line = () => code.slice(0, match.index).split("\n").length;
     if (!specifier.startsWith(".") && !PURE_PACKAGES.includes(specifier)) {
-      const line = code.slice(0, match.index).split("\n").length;
-      problems.push(`${file}:${line}: imports "${specifier}"; only runtime/ may import non-relative modules (pure packages: ${PURE_PACKAGES.join(", ")})`);
+      problems.push(`${file}:${line()}: imports "${specifier}"; only runtime/ may import non-relative modules (pure packages: ${PURE_PACKAGES.join(", ")})`);
+    } else if (/(^|\/)runtime\/(?!mod\.ts$|types\.ts$)/.test(specifier)) {
+      problems.push(`${file}:${line()}: imports "${specifier}"; reach the runtime through runtime/mod.ts (the adapter) and runtime/types.ts only`);
     }
   }
   codeOnly(source).split("\n").forEach((text, index) => {

@@ -9,7 +9,7 @@
  * @module
  */
 import { utf8Encode } from "../../core/bytes.ts";
-import { gzip } from "../../runtime/_compress.ts";
+import { runtime } from "../../runtime/mod.ts";
 
 /** The `gzip` option of the `http://` protocol. */
 export interface GzipOptions {
@@ -62,5 +62,5 @@ export function compressible(contentType: string): boolean {
 
 /** The body gzipped. */
 export function gzipBody(body: string | Uint8Array, settings: GzipSettings): Uint8Array {
-  return gzip(typeof body === "string" ? utf8Encode(body) : body, settings.level);
+  return runtime.gzip(typeof body === "string" ? utf8Encode(body) : body, settings.level);
 }

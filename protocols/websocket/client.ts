@@ -7,23 +7,55 @@
  * was sent meanwhile is flushed. Every frame sent is masked with a fresh random key
  * (`crypto.getRandomValues`); frames received must be unmasked. Options on the connection,
  * set before `connect()`: `conn.headers` (record, array of `"Name: value"`, or string),
- * `conn.websocketOrigin`, `conn.websocketClientProtocol`; afterwards
+ * `conn.websocketOrigin`, `conn.websocketClientProtocol`, `conn.websocketDeflate = false` (no
+ * permessage-deflate offer), `conn.websocketPingInterval` (seconds between pings while open,
+ * as Workerman's heartbeat; pongs go to `onWebSocketPong`); afterwards
  * `conn.websocketServerProtocol` holds the server's choice. A `reconnect()` handshakes again.
  *
  * @module
  */
 import { reportError } from "../../core/log.ts";
+import { Timer } from "../../core/timer.ts";
 import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
 import { findHeadEnd, latin1 } from "../http/parser.ts";
 import { base64, sha1 } from "./sha1.ts";
-import { BINARY_TYPE_ARRAYBUFFER, BINARY_TYPE_BLOB } from "./frame.ts";
-import { frameDecode, frameEncode, frameInput, options, wsState } from "./server.ts";
+import { BINARY_TYPE_ARRAYBUFFER, BINARY_TYPE_BLOB, buildFrame } from "./frame.ts";
+import {
+  deflateWanted,
+  frameDecode,
+  frameEncode,
+  frameInput,
+  heldBytes,
+  holdFrame,
+  maskFor,
+  openState,
+  options,
+  releaseState,
+  takeQueue,
+  wsState,
+} from "./server.ts";
+import { acceptResponse, CLIENT_OFFER, PerMessageDeflate } from "./deflate.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const KEY = Symbol("websocket client key");
+const HEARTBEAT = Symbol("websocket client heartbeat timer");
 const encoder = new TextEncoder();
 
-type ClientConn = ProtocolConnection & { [KEY]?: string };
+type ClientConn = ProtocolConnection & { [KEY]?: string; [HEARTBEAT]?: number };
+
+/** Ping every `conn.websocketPingInterval` seconds while open (nothing when unset or 0). */
+function startHeartbeat(conn: ClientConn): void {
+  const interval = Number(conn.websocketPingInterval);
+  if (!(interval > 0)) return;
+  conn[HEARTBEAT] = Timer.add(interval, () => {
+    if (wsState(conn).open) conn.send(buildFrame(0x89, new Uint8Array(0), maskFor(conn)), true);
+  });
+}
+
+function stopHeartbeat(conn: ClientConn): void {
+  if (conn[HEARTBEAT]) Timer.del(conn[HEARTBEAT]);
+  conn[HEARTBEAT] = 0;
+}
 
 function userHeaders(headers: unknown): string[] {
   if (headers === undefined || headers === null) return [];
@@ -46,8 +78,9 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
     state.client = true;
     state.open = false;
     state.fragOpcode = -1;
-    state.fragments = [];
+    state.fragments = null;
     state.fragLength = 0;
+    state.deflate = null;
     const keyBytes = new Uint8Array(16);
     crypto.getRandomValues(keyBytes);
     const key = base64(keyBytes);
@@ -64,14 +97,18 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
     if (conn.websocketOrigin) head += `Origin: ${conn.websocketOrigin}\r\n`;
     if (conn.websocketClientProtocol) head += `Sec-WebSocket-Protocol: ${conn.websocketClientProtocol}\r\n`;
     head += `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n`;
+    if (deflateWanted(conn)) head += `Sec-WebSocket-Extensions: ${CLIENT_OFFER}\r\n`;
     for (const h of extra) head += `${h}\r\n`;
-    // The handshake goes before whatever was queued: written directly, not through the queue.
+    // The handshake goes before whatever was queued: written directly, not through the queue,
+    // and not refused for what the queue holds (it is admitted when the 101 arrives).
+    const held = state.queueLength;
+    state.queueLength = 0;
     conn.send(head + "\r\n", true);
+    state.queueLength = held;
   },
   onClose(conn) {
-    const state = wsState(conn);
-    state.open = false;
-    state.queue = null;
+    stopHeartbeat(conn);
+    releaseState(conn);
   },
   input(buffer, conn) {
     const state = wsState(conn);
@@ -100,11 +137,15 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
       return failHandshake(conn, `Sec-WebSocket-Accept ${headers["sec-websocket-accept"] ? "not match" : "not found"}`);
     }
     conn.websocketServerProtocol = headers["sec-websocket-protocol"] ?? "";
-    state.open = true;
+    const deflate = acceptResponse(headers["sec-websocket-extensions"]);
+    if (typeof deflate === "string") return failHandshake(conn, deflate);
+    if (deflate !== null && !deflateWanted(conn)) return failHandshake(conn, "permessage-deflate accepted but not offered");
+    state.deflate = deflate && new PerMessageDeflate(deflate);
+    openState(conn);
     // What was sent while connecting goes first, so messages keep the order they were sent in.
-    const queue = state.queue;
-    state.queue = null;
-    if (queue) for (const frame of queue) conn.send(frame, true);
+    const queue = takeQueue(state);
+    if (queue) conn.send(queue, true);
+    startHeartbeat(conn);
     const onConnect = conn.onWebSocketConnect;
     if (typeof onConnect === "function") {
       try {
@@ -120,8 +161,7 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
     const state = wsState(conn);
     state.client = true;
     const frame = frameEncode(data, conn);
-    if (state.open) return frame;
-    (state.queue ??= []).push(frame);
-    return "";
+    return state.open ? frame : holdFrame(state, frame);
   },
+  heldBytes,
 };

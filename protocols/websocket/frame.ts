@@ -4,7 +4,7 @@
  * | byte  | bits | field                                                            |
  * | ----- | ---- | ---------------------------------------------------------------- |
  * | 0     | 7    | FIN                                                              |
- * | 0     | 6..4 | RSV1..3 (must be 0: no extension is negotiated)                  |
+ * | 0     | 6..4 | RSV1..3: 0, except RSV1 on a compressed message (permessage-deflate) |
  * | 0     | 3..0 | opcode: 0 cont, 1 text, 2 binary, 8 close, 9 ping, 10 pong      |
  * | 1     | 7    | MASK (client → server: 1, server → client: 0)                    |
  * | 1     | 6..0 | length: ≤125, 126 → next 2 bytes, 127 → next 8 bytes (big-endian) |

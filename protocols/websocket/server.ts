@@ -9,10 +9,13 @@
  * | limit              | default        | on violation                        |
  * | ------------------ | -------------- | ----------------------------------- |
  * | request head bytes | `maxHeaderSize` 16 KiB | 400 and close                |
- * | message payload    | `maxPayload` 10 MiB (also ≤ `conn.maxPackageSize` per frame) | close 1009 |
+ * | message payload    | `maxPayload` 10 MiB (also ≤ a smaller `conn.maxPackageSize` per frame) | close 1009 |
  * | control payload    | 125 bytes      | close 1002                          |
  *
- * Other failures: unmasked frame, RSV bits, unknown opcode, fragmented control frame, stray
+ * permessage-deflate (deflate.ts) is negotiated when offered unless turned off; a compressed
+ * message inflating past `maxPayload` closes with 1009, corrupt compressed data with 1007.
+ *
+ * Other failures: unmasked frame, RSV bits (RSV1 without deflate), unknown opcode, fragmented control frame, stray
  * continuation, bad close code → 1002; invalid UTF-8 in text or close reason → 1007.
  *
  * @module
@@ -23,6 +26,7 @@ import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/p
 import { findHeadEnd, HeadInfo, parseHead } from "../http/parser.ts";
 import { Request } from "../http/request.ts";
 import { base64, isWebSocketKey, sha1 } from "./sha1.ts";
+import { acceptOffer, PerMessageDeflate } from "./deflate.ts";
 import {
   BINARY_TYPE_ARRAYBUFFER,
   BINARY_TYPE_BLOB,
@@ -41,26 +45,42 @@ import {
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const STATE = Symbol("websocket state");
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const latin1Encoder = new TextEncoder();
+const textEncoder = new TextEncoder();
 
 /** Per-connection WebSocket state. */
 export interface WsState {
   open: boolean;
   /** This side is the client: it masks what it sends and expects unmasked frames. */
   client: boolean;
-  /** Frames sent before the handshake completed. */
+  /** Frames sent before the handshake completed, and their bytes (held back: they count as queued). */
   queue: Uint8Array[] | null;
+  queueLength: number;
   /** Opcode of the fragmented message being received, -1 when none. */
   fragOpcode: number;
-  fragments: Uint8Array[];
+  /** Payloads of the fragmented message being received (null when none: idle connections hold no array). */
+  fragments: Uint8Array[] | null;
   fragLength: number;
+  /** The fragmented message being received is compressed (RSV1 on its first frame). */
+  fragCompressed: boolean;
+  /** permessage-deflate, when negotiated. */
+  deflate: PerMessageDeflate | null;
 }
 
 type WsConn = ProtocolConnection & { [STATE]?: WsState };
 
 export function wsState(conn: ProtocolConnection): WsState {
   const c = conn as WsConn;
-  return (c[STATE] ??= { open: false, client: false, queue: null, fragOpcode: -1, fragments: [], fragLength: 0 });
+  return (c[STATE] ??= {
+    open: false,
+    client: false,
+    queue: null,
+    queueLength: 0,
+    fragOpcode: -1,
+    fragments: null,
+    fragLength: 0,
+    fragCompressed: false,
+    deflate: null,
+  });
 }
 
 /** Limits of the server protocol (change them on `Websocket.options`). */
@@ -69,9 +89,54 @@ export interface WebsocketOptions {
   maxPayload: number;
   /** Largest request head in bytes; above it the answer is 400. Default 16 KiB. */
   maxHeaderSize: number;
+  /**
+   * Negotiate permessage-deflate when the peer offers it (server) or offer it (client).
+   * Default true; `worker.websocketDeflate = false` or `conn.websocketDeflate = false` turns it
+   * off for one worker or connection (set it in `onWebSocketConnect` on the server, before
+   * `connect()` on a client).
+   */
+  perMessageDeflate: boolean;
+  /** Messages shorter than this many bytes go uncompressed (`conn.websocketDeflateThreshold` per connection). Default 1024. */
+  deflateThreshold: number;
+  /** The server resets its compressor per message even when the client allows context takeover (less memory, less compression). Default false. */
+  serverNoContextTakeover: boolean;
 }
 
-export const options: WebsocketOptions = { maxPayload: 10 * 1024 * 1024, maxHeaderSize: 16384 };
+export const options: WebsocketOptions = {
+  maxPayload: 10 * 1024 * 1024,
+  maxHeaderSize: 16384,
+  perMessageDeflate: true,
+  deflateThreshold: 1024,
+  serverNoContextTakeover: false,
+};
+
+/** permessage-deflate is wanted on `conn` (connection setting, then worker, then `options`). */
+export function deflateWanted(conn: ProtocolConnection): boolean {
+  return (conn.websocketDeflate ?? conn.worker?.websocketDeflate ?? options.perMessageDeflate) !== false;
+}
+
+/**
+ * The connection is open: a frame of exactly `maxPayload` bytes must fit in one package, so a
+ * `maxPackageSize` not below `maxPayload` (the default 10 MiB of both) gets room for the
+ * longest frame header. A smaller `maxPackageSize` set by the user stays the per-frame limit.
+ */
+export function openState(conn: ProtocolConnection): WsState {
+  const state = wsState(conn);
+  state.open = true;
+  const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
+  if (conn.maxPackageSize >= maxPayload) conn.maxPackageSize = Math.max(conn.maxPackageSize, maxPayload + 14);
+  return state;
+}
+
+/** Release what a closed connection holds (its zlib streams). */
+export function releaseState(conn: ProtocolConnection): void {
+  const state = wsState(conn);
+  state.open = false;
+  state.queue = null;
+  state.queueLength = 0;
+  state.deflate?.close();
+  state.deflate = null;
+}
 
 function callback(conn: ProtocolConnection, name: string): ((...args: unknown[]) => unknown) | null {
   return conn[name] ?? conn.worker?.[name] ?? null;
@@ -126,10 +191,14 @@ export function frameInput(buffer: Uint8Array, conn: ProtocolConnection): number
   if (buffer.length < 2) return 0;
   const b0 = buffer[0];
   const b1 = buffer[1];
-  if ((b0 & 0x70) !== 0) return fail(conn, 1002, "reserved bits set");
   const opcode = b0 & 0x0f;
   const fin = (b0 & 0x80) !== 0;
   const state = wsState(conn);
+  if ((b0 & 0x70) !== 0) {
+    // RSV1 marks the first frame of a compressed message, and only that, when deflate is on
+    if ((b0 & 0x70) !== 0x40 || state.deflate === null) return fail(conn, 1002, "reserved bits set");
+    if (opcode !== OP_TEXT && opcode !== OP_BINARY) return fail(conn, 1002, "RSV1 set on a continuation or control frame");
+  }
   if (opcode >= 8) {
     if (opcode > OP_PONG) return fail(conn, 1002, `invalid opcode ${opcode}`);
     if (!fin) return fail(conn, 1002, "fragmented control frame");
@@ -226,23 +295,78 @@ export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unkno
   }
   const fin = (b0 & 0x80) !== 0;
   let kind = opcode;
+  let compressed = (b0 & 0x40) !== 0;
   if (state.fragOpcode !== -1 || !fin) {
-    if (state.fragOpcode === -1) state.fragOpcode = opcode;
-    state.fragments.push(payload);
+    if (state.fragOpcode === -1) {
+      state.fragOpcode = opcode;
+      state.fragCompressed = compressed;
+    }
+    (state.fragments ??= []).push(payload);
     state.fragLength += payload.length;
     if (!fin) return NO_MESSAGE;
     kind = state.fragOpcode;
-    const whole = new Uint8Array(state.fragLength);
-    let o = 0;
-    for (const part of state.fragments) {
-      whole.set(part, o);
-      o += part.length;
-    }
-    payload = whole;
+    compressed = state.fragCompressed;
+    const parts = state.fragments!;
     state.fragOpcode = -1;
-    state.fragments = [];
+    state.fragments = null;
     state.fragLength = 0;
+    if (compressed) return inflateMessage(conn, kind, parts);
+    payload = joinParts(parts);
+  } else if (compressed) {
+    return inflateMessage(conn, kind, [payload]);
   }
+  return message(conn, kind, payload);
+}
+
+/** Frames sent before the handshake, joined (null when none); the queue is emptied. */
+export function takeQueue(state: WsState): Uint8Array | null {
+  const queue = state.queue;
+  state.queue = null;
+  state.queueLength = 0;
+  return queue && joinParts(queue);
+}
+
+/** Hold back a frame sent before the handshake completed. */
+export function holdFrame(state: WsState, frame: Uint8Array): "" {
+  (state.queue ??= []).push(frame);
+  state.queueLength += frame.length;
+  return "";
+}
+
+/** `Protocol.heldBytes`: frames held back until the handshake completes. */
+export function heldBytes(conn: ProtocolConnection): number {
+  return (conn as WsConn)[STATE]?.queueLength ?? 0;
+}
+
+/** All `parts` in one array. */
+export function joinParts(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const whole = new Uint8Array(length);
+  let o = 0;
+  for (const part of parts) {
+    whole.set(part, o);
+    o += part.length;
+  }
+  return whole;
+}
+
+/** Inflate a compressed message: over `maxPayload` closes with 1009, corrupt data with 1007. */
+function inflateMessage(conn: ProtocolConnection, kind: number, parts: Uint8Array[]): unknown {
+  const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
+  let payload: Uint8Array;
+  try {
+    payload = wsState(conn).deflate!.decompress(parts, maxPayload);
+  } catch (err) {
+    if (err instanceof RangeError) return fail(conn, 1009, `inflated message exceeds maxPayload ${maxPayload}`), NO_MESSAGE;
+    return fail(conn, 1007, `invalid compressed data: ${(err as Error).message}`), NO_MESSAGE;
+  }
+  return message(conn, kind, payload);
+}
+
+/** The message a complete payload carries: a string for text (1007 when not UTF-8), else bytes. */
+function message(conn: ProtocolConnection, kind: number, payload: Uint8Array): unknown {
   if (kind === OP_TEXT) {
     try {
       return fatalUtf8.decode(payload);
@@ -267,7 +391,33 @@ export function frameEncode(data: unknown, conn: ProtocolConnection): Uint8Array
   } else {
     throw new TypeError(`You can't send(${data === null ? "null" : typeof data}) to client, you need to convert it to a string.`);
   }
-  return buildFrame(first, data as string | Uint8Array, maskFor(conn));
+  const mask = maskFor(conn);
+  const deflate = wsState(conn).deflate;
+  if (deflate === null && mask === null && typeof data === "string" && data.length <= SHARED_MAX) return sharedTextFrame(first, data);
+  if (deflate !== null) {
+    const threshold = conn.websocketDeflateThreshold ?? options.deflateThreshold;
+    const bytes = typeof data === "string" ? (data.length * 3 < threshold ? null : textEncoder.encode(data)) : data as Uint8Array;
+    if (bytes !== null && bytes.length >= threshold) return buildFrame(first | 0x40, deflate.compress(bytes), mask);
+  }
+  return buildFrame(first, data as string | Uint8Array, mask);
+}
+
+// The last unmasked, uncompressed text frame built: a broadcast (one string sent to every
+// connection in a loop) encodes it once. Strings are immutable, so the cache cannot go stale;
+// bytes are never cached (the caller may refill the same array). Frames are never written into.
+// Strings up to 64 Ki characters, so the cache never keeps a large message alive.
+const SHARED_MAX = 65536;
+let lastText: string | null = null;
+let lastFirst = 0;
+let lastFrame: Uint8Array = new Uint8Array(0);
+
+function sharedTextFrame(first: number, data: string): Uint8Array {
+  if (data !== lastText || first !== lastFirst) {
+    lastFrame = buildFrame(first, data);
+    lastText = data;
+    lastFirst = first;
+  }
+  return lastFrame;
 }
 
 function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
@@ -292,10 +442,19 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
     call(conn, "onWebSocketConnect", onConnect, request);
     if (conn.getStatus?.() !== 2) return NO_MESSAGE; // closed inside: rejected, no 101
   }
-  const accept = base64(sha1(latin1Encoder.encode(key + GUID)));
+  const accept = base64(sha1(textEncoder.encode(key + GUID)));
   let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
     `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
   if (conn.websocketProtocol) head += `Sec-WebSocket-Protocol: ${conn.websocketProtocol}\r\n`;
+  const state = wsState(conn);
+  const offer = request.header("sec-websocket-extensions");
+  if (typeof offer === "string" && deflateWanted(conn)) {
+    const agreed = acceptOffer(offer, options.serverNoContextTakeover);
+    if (agreed) {
+      state.deflate = new PerMessageDeflate(agreed.params);
+      head += `Sec-WebSocket-Extensions: ${agreed.response}\r\n`;
+    }
+  }
   const extra: string[] = conn.headers === undefined || conn.headers === null
     ? []
     : Array.isArray(conn.headers)
@@ -305,12 +464,10 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
     : Object.entries(conn.headers).map(([k, v]) => `${k}: ${v}`);
   for (const h of extra) head += `${h}\r\n`;
   if (!extra.some((h) => /^server:/i.test(h))) head += "Server: workerman-ts\r\n";
-  const state = wsState(conn);
-  state.open = true;
-  conn.send(head + "\r\n", true);
-  const queue = state.queue;
-  state.queue = null;
-  if (queue) for (const frame of queue) conn.send(frame, true);
+  openState(conn);
+  // the 101 and what was sent meanwhile leave in one write, admitted once by the send buffer
+  const queue = takeQueue(state);
+  conn.send(queue ? joinParts([textEncoder.encode(head + "\r\n"), queue]) : head + "\r\n", true);
   return NO_MESSAGE;
 }
 
@@ -344,11 +501,11 @@ export const Websocket: Protocol & {
     if (!wsState(conn).open) return handshake(buffer, conn);
     return frameDecode(buffer, conn);
   },
+  onClose: releaseState,
   encode(data, conn) {
     const frame = frameEncode(data, conn);
     const state = wsState(conn);
-    if (state.open) return frame;
-    (state.queue ??= []).push(frame);
-    return "";
+    return state.open ? frame : holdFrame(state, frame);
   },
+  heldBytes,
 };

@@ -7,6 +7,9 @@
  * @module
  */
 
+// The message schedule, reused: sha1 is synchronous, and a handshake then leaves less garbage.
+const schedule = new Int32Array(80);
+
 /** The 20-byte SHA-1 digest of `data`. */
 export function sha1(data: Uint8Array): Uint8Array {
   const bitLength = data.length * 8;
@@ -17,7 +20,7 @@ export function sha1(data: Uint8Array): Uint8Array {
   view.setUint32(padded.length - 8, Math.floor(bitLength / 0x100000000));
   view.setUint32(padded.length - 4, bitLength >>> 0);
   let h0 = 0x67452301, h1 = 0xefcdab89, h2 = 0x98badcfe, h3 = 0x10325476, h4 = 0xc3d2e1f0;
-  const w = new Int32Array(80);
+  const w = schedule;
   for (let block = 0; block < padded.length; block += 64) {
     for (let t = 0; t < 16; t++) w[t] = view.getInt32(block + t * 4);
     for (let t = 16; t < 80; t++) {

@@ -67,7 +67,7 @@ describe.each(RUNTIMES)("websocket:// on %s", (runtime) => {
     ws.close();
   }
 
-  it("the banner lists both websocket workers", () => {
+  it("the banner lists the websocket workers", () => {
     expect(server.output()).toMatch(/WsHello\s+websocket:\/\/127\.0\.0\.1:\d+/);
     expect(server.output()).toMatch(/WsEcho\s+websocket:\/\/127\.0\.0\.1:\d+/i);
   });
@@ -133,6 +133,49 @@ describe.each(RUNTIMES)("websocket:// on %s", (runtime) => {
     const err = await new Promise<Error>((resolve) => rejected.once("error", resolve));
     expect(err.message).toMatch(/socket hang up|Unexpected server response|closed/i);
     await stillServes();
+  });
+
+  it("permessage-deflate with the ws client: negotiated, 70 KB text and binary echo compressed both ways", async () => {
+    const ws = new WebSocket(echo, { perMessageDeflate: { threshold: 0 } });
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    expect(ws.extensions).toBe("permessage-deflate");
+    const socket = (ws as unknown as { _socket: import("node:net").Socket })._socket;
+    const big = "compressible ".repeat(6000); // 78 KB
+    for (let round = 0; round < 3; round++) { // context takeover across messages
+      const reply = nextMessage(ws);
+      ws.send(big);
+      expect(String((await reply).data)).toBe(big);
+    }
+    const bytes = Buffer.alloc(70000).map((_, i) => i % 7);
+    const reply = nextMessage(ws);
+    ws.send(bytes);
+    const got = await reply;
+    expect(got.isBinary).toBe(true);
+    expect(Buffer.compare(got.data, bytes)).toBe(0);
+    expect(socket.bytesRead).toBeLessThan(20000); // 300 KB arrived compressed
+    expect(socket.bytesWritten).toBeLessThan(20000);
+    ws.close();
+  });
+
+  it("permessage-deflate: a zip bomb closes with 1009 and the worker still serves", async () => {
+    const ws = await open(echo);
+    expect(ws.extensions).toBe("permessage-deflate");
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    ws.send(Buffer.alloc(11 * 1024 * 1024)); // 11 MiB of zeros, about 11 KB compressed
+    expect(await closed).toBe(1009);
+    await stillServes();
+  });
+
+  it("permessage-deflate off on a worker (websocketDeflate = false): not negotiated, messages still echo", async () => {
+    const ws = await open(`ws://127.0.0.1:${server.ports[2]}`);
+    expect(ws.extensions).toBe("");
+    const reply = nextMessage(ws);
+    ws.send("x".repeat(5000));
+    expect(String((await reply).data)).toBe("x".repeat(5000));
+    ws.close();
   });
 
   const failures: [string, Uint8Array, number][] = [

@@ -80,6 +80,20 @@ describe("runtime boundary check", () => {
     expect(problems[0]).toMatch(/imports "node:net"/);
   });
 
+  it("lets portable code reach runtime/ only through the adapter and the contract, and allows pure packages", () => {
+    const source = [
+      'import { runtime } from "../runtime/mod.ts";',
+      'import type { Conn } from "../runtime/types.ts";',
+      'import { gzip } from "../../runtime/_zlib.ts";',
+      'import { serialize } from "php-serialize";',
+      'import Redis from "ioredis";',
+    ].join("\n");
+    const problems = checkSource("protocols/http/x.ts", source);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/:3: imports "..\/..\/runtime\/_zlib.ts"; reach the runtime through runtime\/mod.ts/);
+    expect(problems[1]).toMatch(/:5: imports "ioredis"/);
+  });
+
   it("ignores the same words in comments and strings", () => {
     expect(checkSource("core/x.ts", '// Deno.exit and process\nconst s = "Bun process";\nimport { a } from "./a.ts";\n'))
       .toEqual([]);

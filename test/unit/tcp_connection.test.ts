@@ -142,6 +142,21 @@ describe("sending", () => {
     expect(socket.written).toBe("a:1\nb:1\na:2\nb:2\na:3\nb:3\n");
   });
 
+  it("what one read sends to other connections (a broadcast) goes out in one write per connection", () => {
+    const a = connection(Text);
+    const others = [connection(Text), connection(Text)];
+    a.conn.onMessage = (_c: TcpConnection, line: string) => {
+      for (const o of others) expect(o.conn.send(`news ${line}`)).toBe(null);
+    };
+    a.conn.handleData(enc("1\n2\n3\n"));
+    for (const o of others) {
+      expect(o.socket.writes).toHaveLength(1);
+      expect(o.socket.written).toBe("news 1\nnews 2\nnews 3\n");
+    }
+    expect(others[0].conn.send("later")).toBe(true); // outside a read: written at once
+    expect(others[0].socket.writes).toHaveLength(2);
+  });
+
   it("send() outside a read returns true when the kernel took everything", () => {
     const { conn, socket } = connection(null);
     expect(conn.send("now")).toBe(true);

@@ -129,6 +129,35 @@ describe("websocket:// server protocol", () => {
     expect(new TextDecoder().decode(f[0].payload)).toBe("early");
   });
 
+  it("a broadcast string is encoded once for many connections, and the shared frame follows type and content", () => {
+    const conns = [server(), server(), server((c) => c.websocketType = Websocket.BINARY_TYPE_ARRAYBUFFER)];
+    for (const c of conns) c.conn.handleData(enc(wsRequest()));
+    for (const text of ["news", "news", "other"]) for (const c of conns) c.conn.send(text);
+    const seen = conns.map((c) => c.frames().map((f) => `${f.opcode}:${new TextDecoder().decode(f.payload)}`));
+    expect(seen).toEqual([["1:news", "1:news", "1:other"], ["1:news", "1:news", "1:other"], ["2:news", "2:news", "2:other"]]);
+    const [a, b] = [conns[0].socket.writes.at(-1)!, conns[1].socket.writes.at(-1)!];
+    expect(a).toBe(b); // one frame, written to both
+  });
+
+  it("data held before the handshake counts against maxSendBufferSize: onBufferFull, then false and onError", () => {
+    const events: string[] = [];
+    const s = server((conn) => {
+      conn.maxSendBufferSize = 1000;
+      conn.onBufferFull = () => events.push("full");
+      conn.onError = (_c: TcpConnection, code: number) => events.push(`error ${code}`);
+    });
+    expect(s.conn.send("a".repeat(600))).toBe(null);
+    expect(events).toEqual([]);
+    expect(s.conn.getSendBufferQueueSize()).toBe(604);
+    expect(s.conn.send("b".repeat(600))).toBe(null);
+    expect(events).toEqual(["full"]);
+    expect(s.conn.send("c")).toBe(false);
+    expect(events).toEqual(["full", "error 2"]);
+    s.conn.handleData(enc(wsRequest()));
+    expect(s.frames().map((f) => f.payload.length)).toEqual([600, 600]);
+    expect(s.conn.getSendBufferQueueSize()).toBe(0);
+  });
+
   it("onWebSocketConnect sees the request, picks a sub-protocol, adds headers, or rejects", () => {
     const s = server((conn) => {
       conn.onWebSocketConnect = (c: TcpConnection, req: { path(): string; header(n: string): string }) => {
@@ -209,6 +238,21 @@ describe("websocket:// server protocol", () => {
     } finally {
       Websocket.options.maxPayload = saved;
     }
+  });
+
+  it("a frame of exactly the default maxPayload (10 MiB) is accepted despite the default maxPackageSize", () => {
+    const payload = new Uint8Array(Websocket.options.maxPayload).fill(7);
+    const s = server();
+    s.conn.handleData(cat(enc(wsRequest()), binary(payload)));
+    expect(s.frames()).toEqual([]);
+    expect((s.messages[0] as Uint8Array).length).toBe(payload.length);
+    const over = server();
+    over.conn.handleData(cat(enc(wsRequest()), binary(new Uint8Array(payload.length + 1))));
+    expect((over.frames()[0].payload[0] << 8) | over.frames()[0].payload[1]).toBe(1009);
+    // a smaller maxPackageSize chosen by the user stays the per-frame limit
+    const small = server((conn) => conn.maxPackageSize = 1000);
+    small.conn.handleData(cat(enc(wsRequest()), binary(new Uint8Array(1000))));
+    expect((small.frames()[0].payload[0] << 8) | small.frames()[0].payload[1]).toBe(1009);
   });
 
   it("a 64-bit length over maxPayload is refused from the header alone", () => {
@@ -314,6 +358,25 @@ describe("ws:// client protocol", () => {
       const sent = d.sent();
       expect(sent.map((f) => [f.opcode, f.masked])).toEqual([[1, true], [10, true]]);
     }
+  });
+
+  it("data held before the 101 counts against maxSendBufferSize; the handshake itself is never refused", () => {
+    const socket = new FakeConn();
+    const conn = new TcpConnection(socket, null, WsClient);
+    socket.start(conn);
+    const events: string[] = [];
+    conn.maxSendBufferSize = 1000;
+    conn.onBufferFull = () => events.push("full");
+    conn.onError = (_c: TcpConnection, code: number) => events.push(`error ${code}`);
+    expect(conn.send("a".repeat(1200))).toBe(null);
+    expect(events).toEqual(["full"]);
+    expect(conn.send("b")).toBe(false);
+    expect(events).toEqual(["full", "error 2"]);
+    WsClient.onConnect!(conn);
+    const key = /Sec-WebSocket-Key: (\S+)\r\n/.exec(socket.written)![1];
+    conn.handleData(enc(`HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`));
+    const raw = cat(...socket.writes);
+    expect(parseFrames(raw.subarray(headEnd(raw))).frames.map((f) => f.payload.length)).toEqual([1200]);
   });
 
   it("every frame sent is masked with a fresh key", () => {

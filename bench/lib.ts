@@ -1,0 +1,511 @@
+/**
+ * What the benchmark runners share: process facts from /proc (CPU seconds, RSS, process
+ * trees), waiting for a quiet machine, the lock through which runners take turns, child
+ * processes started with a raised open-file limit (and killed when the runner exits), their
+ * output, and the statistics and number formats of the reports.
+ *
+ * @module
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dirname, "..");
+export const BIN = join(ROOT, "node_modules", ".bin");
+const CLK_TCK = 100;
+
+/** Progress on stderr (stdout carries the report). */
+export function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+/** The first line of `cmd args`' output, or why it is unavailable. */
+export function versionOf(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8" }).split("\n")[0].trim();
+  } catch (err) {
+    return `unavailable (${(err as Error).message.split("\n")[0]})`;
+  }
+}
+
+// ---- /proc ------------------------------------------------------------------------------------
+/** utime+stime of a process (all its threads), in seconds. */
+export function procCpu(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Busy CPU seconds of the whole machine. The kernel has no IRQ time accounting, so softirq
+ * time (loopback TCP) is also charged to the task it interrupted: busy includes irq+softirq. */
+export function machineBusy(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0];
+  const [user, nice, system, , , irq, softirq] = line.split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq) / CLK_TCK;
+}
+
+export function rssBytes(pid: number): number {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** `pid` and all its descendants (the framework runs a master and its worker processes). */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid)!.push(Number(name));
+    } catch { /* gone */ }
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    out.push(p);
+    todo.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+export const sumOver = (pids: number[], f: (pid: number) => number) => pids.reduce((a, p) => a + (f(p) || 0), 0);
+
+export function fdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of every process, by pid (with its command line). */
+export function allProcesses(): Map<number, { cpu: number; cmd: string }> {
+  const out = new Map<number, { cpu: number; cmd: string }>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    const cpu = procCpu(pid);
+    if (Number.isNaN(cpu)) continue;
+    let cmd = "";
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+    } catch { /* gone */ }
+    out.set(pid, { cpu, cmd });
+  }
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Other processes' CPU over `seconds`, as % of one core, with the top consumers. */
+export async function quietCheck(seconds = 2): Promise<{ pct: number; top: string[] }> {
+  const a = allProcesses();
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const b = allProcesses();
+  const dt = (performance.now() - t0) / 1000;
+  const rows: [number, string][] = [];
+  let total = 0;
+  for (const [pid, p] of b) {
+    if (pid === process.pid) continue;
+    const used = p.cpu - (a.get(pid)?.cpu ?? p.cpu);
+    if (used <= 0) continue;
+    total += used;
+    rows.push([used, `${(100 * used / dt).toFixed(1)}% pid ${pid} ${p.cmd.slice(0, 80)}`]);
+  }
+  rows.sort((x, y) => y[0] - x[0]);
+  return { pct: 100 * total / dt, top: rows.slice(0, 4).map((r) => r[1]) };
+}
+
+// ---- child processes --------------------------------------------------------------------------
+export const live = new Set<ChildProcess>();
+export function killAll(): void {
+  for (const c of live) {
+    for (const pid of c.pid ? processTree(c.pid) : []) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+  }
+}
+process.on("exit", killAll);
+process.on("SIGINT", () => {
+  killAll();
+  process.exit(130);
+});
+
+/**
+ * Waits (up to `maxSeconds`) until everything but this runner and its children uses less than
+ * `noise` % of one core over a 1 s sample. Returns the last sample's figure.
+ */
+export async function waitQuiet(maxSeconds: number, noise: number): Promise<number> {
+  const ours = () => {
+    let sum = 0;
+    for (const c of live) if (c.pid) sum += sumOver(processTree(c.pid), procCpu);
+    const u = process.cpuUsage();
+    return sum + (u.user + u.system) / 1e6;
+  };
+  const deadline = performance.now() + maxSeconds * 1000;
+  let waited = false;
+  let quietSamples = 0;
+  for (;;) {
+    const b0 = machineBusy();
+    const o0 = ours();
+    const t0 = performance.now();
+    await sleep(1000);
+    const other = (100 * Math.max(0, machineBusy() - b0 - (ours() - o0))) / ((performance.now() - t0) / 1000);
+    quietSamples = other <= noise ? quietSamples + 1 : 0;
+    if (quietSamples >= 2 || performance.now() >= deadline) {
+      if (waited) log(`    ${other <= noise ? "quiet now" : "still busy, going on"} (other CPU ${other.toFixed(1)}%)`);
+      return other;
+    }
+    if (!waited) log(`    machine busy (other CPU ${other.toFixed(1)}% of a core), waiting up to ${maxSeconds} s for quiet ...`);
+    waited = true;
+  }
+}
+
+/**
+ * Benchmarks on this machine take turns: a runner holds the lock directory (with its pid in
+ * it) while it measures, so that two cooperating runners never load the two cores at the same
+ * time. A lock left by a dead process is taken over. Any runner can join by doing the same
+ * with the same path (`--lock`, default /tmp/workerman-ts-bench.lock). An empty `lock` runs
+ * `fn` without one.
+ */
+export async function withBenchLock<T>(lock: string, what: string, fn: () => Promise<T>): Promise<T> {
+  if (!lock) return fn();
+  const LOCK = lock;
+  const deadline = performance.now() + 600_000;
+  let told = false;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, "pid"), `${process.pid}\n${what}\n`);
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EEXIST") throw err;
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(join(LOCK, "pid"), "utf8").split("\n")[0]);
+      } catch { /* being written or removed */ }
+      let alive = true;
+      if (holder > 0) {
+        try {
+          process.kill(holder, 0);
+        } catch {
+          alive = false;
+        }
+      }
+      if (!alive) {
+        rmSync(LOCK, { recursive: true, force: true });
+        continue;
+      }
+      if (performance.now() > deadline) {
+        log(`    the benchmark lock ${LOCK} is still held by pid ${holder}; going on without it`);
+        return fn();
+      }
+      if (!told) log(`    waiting for the benchmark lock ${LOCK} (held by pid ${holder || "?"}) ...`);
+      told = true;
+      await sleep(500);
+    }
+  }
+  heldLock = LOCK;
+  try {
+    return await fn();
+  } finally {
+    releaseLock();
+  }
+}
+
+/** The lock directory this process holds, if any. */
+let heldLock = "";
+
+function releaseLock(): void {
+  const LOCK = heldLock;
+  if (!LOCK) return;
+  heldLock = "";
+  try {
+    if (Number(readFileSync(join(LOCK, "pid"), "utf8").split("\n")[0]) === process.pid) rmSync(LOCK, { recursive: true, force: true });
+  } catch { /* not ours or gone */ }
+}
+process.on("exit", releaseLock);
+
+/** Spawn `cmd` through bash with the open-file limit raised as far as allowed (exec keeps the pid). */
+export function spawnLimited(cmd: string, args: string[]): ChildProcess {
+  const child = spawn(
+    "bash",
+    ["-c", 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', "bash", cmd, ...args],
+    { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["pipe", "pipe", "pipe"] },
+  );
+  live.add(child);
+  child.on("exit", () => live.delete(child));
+  return child;
+}
+
+/** Collects a child's output and lets callers wait for lines matching a pattern. */
+export class Output {
+  text = "";
+  private waiters = new Set<() => void>();
+  exited: number | string | null = null;
+  readonly child: ChildProcess;
+  readonly label: string;
+  constructor(child: ChildProcess, label: string) {
+    this.child = child;
+    this.label = label;
+    const add = (chunk: Buffer) => {
+      this.text += chunk.toString();
+      if (this.text.length > 1e6) this.text = this.text.slice(-5e5);
+      for (const w of this.waiters) w();
+    };
+    child.stdout!.on("data", add);
+    child.stderr!.on("data", add);
+    child.on("exit", (code, signal) => {
+      this.exited = code ?? signal ?? -1;
+      for (const w of this.waiters) w();
+    });
+  }
+  /** Waits for `pattern` in the output after position `from`. */
+  wait(pattern: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray & { end: number }> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const rest = this.text.slice(from);
+        const m = rest.match(pattern);
+        if (m) {
+          done();
+          resolve(Object.assign(m, { end: from + m.index! + m[0].length }));
+        } else if (this.exited !== null) {
+          done();
+          reject(new Error(`${this.label} exited (${this.exited}):\n${this.text.slice(-2000)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${this.label}: no ${pattern} within ${timeoutMs} ms:\n${this.text.slice(-2000)}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+}
+
+// ---- statistics and formatting ----------------------------------------------------------------
+export const median = (xs: number[]) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+export const minOf = (xs: number[]) => Math.min(...xs.filter(Number.isFinite));
+export const maxOf = (xs: number[]) => Math.max(...xs.filter(Number.isFinite));
+export const fmtRate = (x: number) =>
+  !Number.isFinite(x) ? "–" : x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`;
+export const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : "–");
+export const kb = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(2)} KB` : "–");
+
+// ---- servers and clients ---------------------------------------------------------------------
+/**
+ * The command that runs the bench script `script` (relative to the repository, `.ts`) on
+ * `runtime`: Node runs its npm build (npm/esm/<script>.js), Deno and Bun the source.
+ */
+export function runtimeCommand(runtime: "node" | "deno" | "bun", script: string, args: string[]): [string, string[]] {
+  switch (runtime) {
+    case "node":
+      return [process.execPath, [join(ROOT, "npm", "esm", script.replace(/\.ts$/, ".js")), ...args]];
+    case "deno":
+      return [join(BIN, "deno"), ["run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, script), ...args]];
+    case "bun":
+      return [join(BIN, "bun"), [join(ROOT, script), ...args]];
+  }
+}
+
+/** A running server. */
+export interface Server {
+  label: string;
+  pid: number;
+  port: number;
+  out: Output;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start a server (`command`) and wait for its `Start success.` line; its port is the first
+ * `<scheme>://127.0.0.1:<port>` it prints. `stop()` sends SIGINT, then kills what is left of
+ * its process tree.
+ */
+export async function launchServer(label: string, [cmd, args]: [string, string[]]): Promise<Server> {
+  const child = spawnLimited(cmd, args);
+  const out = new Output(child, label);
+  await out.wait(/Start success\./, 30_000);
+  const m = out.text.match(/[a-z][\w+.-]*:\/\/127\.0\.0\.1:(\d+)/i);
+  if (!m) throw new Error(`${label}: no address in its output:\n${out.text}`);
+  return {
+    label,
+    pid: child.pid!,
+    port: Number(m[1]),
+    out,
+    async stop() {
+      const tree = processTree(child.pid!);
+      if (out.exited === null) {
+        child.kill("SIGINT");
+        const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await new Promise((r) => (out.exited !== null ? r(null) : child.once("exit", r)));
+        clearTimeout(t);
+      }
+      // Worker processes the master did not take down (only the ones this server started).
+      await sleep(100);
+      for (const pid of tree.slice(1)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch { /* exited */ }
+      }
+    },
+  };
+}
+
+/** A running load client. */
+export interface Client {
+  pid: number;
+  out: Output;
+  /** The READY line. */
+  ready: string;
+  /** Ask for the reply count; resolves with it, the client's clock (ms) and the p99 round trip (ms) since the last mark. */
+  mark(): Promise<{ replies: number; ms: number; p99: number }>;
+  quit(): Promise<void>;
+}
+
+/** Start the load client (bench/client.ts, `command`) and wait for its READY line. */
+export async function launchClient([cmd, argv]: [string, string[]], readyTimeoutMs = 30_000): Promise<Client> {
+  const child = spawnLimited(cmd, argv);
+  const out = new Output(child, "client");
+  const ready = await out.wait(/READY[^\n]*\n/, readyTimeoutMs);
+  let pos = ready.end;
+  return {
+    pid: child.pid!,
+    out,
+    ready: ready[0].trim(),
+    async mark() {
+      child.stdin!.write("m\n");
+      const m = await out.wait(/M (\d+) ([\d.]+)(?: ([\d.]+|NaN))?\n/, 5000, pos);
+      pos = m.end;
+      return { replies: Number(m[1]), ms: Number(m[2]), p99: Number(m[3] ?? NaN) };
+    },
+    async quit() {
+      if (out.exited !== null) return;
+      child.stdin!.write("q\n");
+      const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await new Promise((r) => (out.exited !== null ? r(null) : child.once("exit", r)));
+      clearTimeout(t);
+    },
+  };
+}
+
+// ---- idle memory -------------------------------------------------------------------------------
+/** RSS of a server's process tree before and after `opened` idle connections. */
+export interface MemSample {
+  before: number;
+  after: number;
+  perConn: number; // bytes
+  opened: number;
+}
+
+/**
+ * RSS per idle connection of `s`: warm its accept path with 100 connections, let it settle,
+ * then open `conns` with `openIdle(n)` (a client that connects n and keeps them open) and read
+ * the RSS of the whole process tree (the framework serves from a worker under its master) once
+ * every connection is accepted and the figure is steady.
+ */
+export async function idleMemory(s: Server, openIdle: (conns: number) => Promise<Client>, conns: number): Promise<MemSample> {
+  const warm = await openIdle(100);
+  await warm.quit();
+  await sleep(700);
+  const pids = processTree(s.pid);
+  const rss = () => sumOver(pids, rssBytes);
+  const fds = () => sumOver(pids, fdCount);
+  const before = rss();
+  const fds0 = fds();
+  const client = await openIdle(conns);
+  try {
+    const opened = Number(client.ready.split(" ")[1]);
+    const deadline = Date.now() + 30_000;
+    while (fds() < fds0 + conns && Date.now() < deadline) await sleep(100);
+    const accepted = fds() - fds0;
+    if (accepted < conns * 0.99) throw new Error(`${s.label} holds only ${accepted} of ${conns} connections`);
+    // Let lazily started work (read loops, GC) finish; take the RSS once it is steady.
+    let after = rss();
+    for (let i = 0; i < 10; i++) {
+      await sleep(300);
+      const now = rss();
+      const steady = Math.abs(now - after) < 0.002 * now;
+      after = now;
+      if (steady && i >= 2) break;
+    }
+    return { before, after, perConn: (after - before) / conns, opened };
+  } finally {
+    await client.quit();
+  }
+}
+
+// ---- load measurements -------------------------------------------------------------------------
+/** What a load client and the server did over one measured window. */
+export interface Window<T> {
+  /** What `during` returned. */
+  during: T;
+  replies: number;
+  /** Replies per second. */
+  msgs: number;
+  /** Server CPU seconds per second (cores). */
+  serverCpu: number;
+  /** Replies per server CPU-second. */
+  perCpu: number;
+  /** Client CPU (cores). */
+  clientCpu: number;
+  /** Busy CPU of everything else, in % of one core. */
+  otherCpu: number;
+  /** The client's 99th percentile round trip over the window (ms; NaN when it has none). */
+  p99: number;
+}
+
+/**
+ * Measure one window: mark the client, run `during` (it waits, and may count things meanwhile),
+ * mark again; server CPU over `serverPids`, the client's own CPU, and the rest of the machine.
+ */
+export async function sampleWindow<T>(client: Client, serverPids: number[], during: () => Promise<T>): Promise<Window<T>> {
+  const snap = async () => {
+    const c = await client.mark();
+    return { ...c, server: sumOver(serverPids, procCpu), client: procCpu(client.pid), self: process.cpuUsage(), busy: machineBusy() };
+  };
+  const a = await snap();
+  const result = await during();
+  const b = await snap();
+  if (client.out.exited !== null) throw new Error(`client failed:\n${client.out.text}`);
+  const dt = (b.ms - a.ms) / 1000;
+  const serverCpu = b.server - a.server;
+  const clientCpu = b.client - a.client;
+  const selfCpu = (b.self.user + b.self.system - a.self.user - a.self.system) / 1e6;
+  const other = Math.max(0, b.busy - a.busy - serverCpu - clientCpu - selfCpu);
+  const replies = b.replies - a.replies;
+  return {
+    during: result,
+    replies,
+    msgs: replies / dt,
+    serverCpu: serverCpu / dt,
+    perCpu: serverCpu > 0 ? replies / serverCpu : NaN,
+    clientCpu: clientCpu / dt,
+    otherCpu: 100 * other / dt,
+    p99: b.p99,
+  };
+}

@@ -1,0 +1,364 @@
+/**
+ * The WebSocket benchmark: on each runtime, in one invocation, the framework's `websocket://`
+ * server (bench/ws/servers/framework.ts) against the runtime's own WebSocket server
+ * (bench/ws/servers/native.ts: the `ws` package on Node, `Bun.serve` on Bun with `publish`,
+ * `Deno.upgradeWebSocket` on Deno), both one process, loaded by bench/client.ts `--kind ws`:
+ *
+ * - `echo`: `--conns` connections × `--depth` text messages of `--size` bytes in flight:
+ *   messages/s, messages per server CPU-second and the client's p99 round trip;
+ * - `broadcast`: `--clients` connected clients; one of them keeps `--bcast-depth` messages in
+ *   flight, each sent by the server to every client: deliveries/s and per server CPU-second;
+ * - `memory`: RSS per idle WebSocket connection (handshake done) with `--idle-conns` open.
+ *
+ * Method (/work/shared/BENCHMARKING.md): servers measured interleaved (framework, native,
+ * framework, native, ...) for `--rounds` rounds after a warm-up of each with every reply byte
+ * checked; before each round the runner waits (up to `--wait-quiet` s) for other processes to
+ * use less than `--noise` % of a core, a noisy round is repeated (up to `--extra-rounds`), and
+ * medians use the quiet rounds (all rounds when fewer than two were quiet). Ratios are the
+ * median of per-round ratios with their spread. Runners take turns through the lock of
+ * bench/lib.ts.
+ *
+ * Output: markdown on stdout, and the section between `<!-- bench:ws:start -->` and
+ * `<!-- bench:ws:end -->` in bench/RESULTS.md (appended if missing; nothing else is touched).
+ *
+ * Usage: npm run bench:ws -- [--runtimes node,deno,bun] [--workloads echo,broadcast,memory]
+ *        [--rounds 3] [--duration 3] [--warmup 1] [--conns 100] [--depth 8] [--size 32]
+ *        [--clients 1000] [--bcast-depth 4] [--idle-conns 5000] [--client bun|node] [--no-build] [--no-write]
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  BIN,
+  type Client,
+  fmtRate,
+  idleMemory,
+  kb,
+  launchClient,
+  launchServer,
+  log,
+  maxOf,
+  median,
+  type MemSample,
+  minOf,
+  pct,
+  processTree,
+  quietCheck,
+  ROOT,
+  runtimeCommand,
+  sampleWindow,
+  type Server,
+  sleep,
+  versionOf,
+  waitQuiet,
+  type Window,
+  withBenchLock,
+} from "../lib.ts";
+
+const RESULTS = join(ROOT, "bench", "RESULTS.md");
+const START = "<!-- bench:ws:start -->";
+const END = "<!-- bench:ws:end -->";
+
+const { values: opts } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    runtimes: { type: "string", default: "node,deno,bun" },
+    workloads: { type: "string", default: "echo,broadcast,memory" },
+    rounds: { type: "string", default: "3" },
+    duration: { type: "string", default: "3" },
+    warmup: { type: "string", default: "1" },
+    ramp: { type: "string", default: "0.5" },
+    conns: { type: "string", default: "100" },
+    depth: { type: "string", default: "8" },
+    size: { type: "string", default: "32" },
+    clients: { type: "string", default: "1000" },
+    "bcast-depth": { type: "string", default: "4" },
+    "idle-conns": { type: "string", default: "5000" },
+    client: { type: "string", default: "bun" },
+    noise: { type: "string", default: "10" },
+    "wait-quiet": { type: "string", default: "30" },
+    "extra-rounds": { type: "string", default: "2" },
+    lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
+    "no-lock": { type: "boolean", default: false },
+    "no-build": { type: "boolean", default: false },
+    "no-write": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+  strict: true,
+});
+if (opts.help) {
+  console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]);
+  process.exit(0);
+}
+
+type RuntimeName = "node" | "deno" | "bun";
+type Kind = "framework" | "native";
+type LoadWorkload = "echo" | "broadcast";
+
+const RUNTIMES = opts.runtimes!.split(",").map((s) => s.trim()).filter(Boolean) as RuntimeName[];
+const WORKLOADS = opts.workloads!.split(",").map((s) => s.trim()).filter(Boolean);
+const ROUNDS = Math.max(1, Number(opts.rounds));
+const DURATION = Number(opts.duration);
+const WARMUP = Number(opts.warmup);
+const RAMP = Number(opts.ramp);
+const NOISE = Number(opts.noise);
+const WAIT_QUIET = Number(opts["wait-quiet"]);
+const EXTRA_ROUNDS = Number(opts["extra-rounds"]);
+const IDLE_CONNS = Number(opts["idle-conns"]);
+const LOCK = opts["no-lock"] ? "" : opts.lock!;
+const CLIENT = opts.client === "node" ? "node" : "bun";
+for (const r of RUNTIMES) if (!["node", "deno", "bun"].includes(r)) throw new Error(`unknown runtime ${r}`);
+for (const w of WORKLOADS) if (!["echo", "broadcast", "memory"].includes(w)) throw new Error(`unknown workload ${w}`);
+
+const NATIVE: Record<RuntimeName, string> = { node: "ws", deno: "Deno.upgradeWebSocket", bun: "Bun.serve" };
+// Anchors measured on this machine (BENCHMARKING.md / issue 5) and the goals of the issue.
+const WORKERMAN = { echo: 154_000, broadcast: 164_000, memoryKb: 4.1 };
+const GOAL_VS_NATIVE: Record<RuntimeName, number> = { node: 1.5, deno: 1, bun: 0.5 };
+const GOAL_MEMORY_KB: Record<RuntimeName, number> = { node: 4.1, deno: 12, bun: 2 };
+
+/** Client arguments of a workload (without `--check`). */
+function clientArgs(workload: LoadWorkload | "idle", port: number, conns?: number): string[] {
+  const base = ["--kind", "ws", "--port", String(port), "--size", String(opts.size)];
+  if (workload === "idle") return ["idle", ...base, "--conns", String(conns)];
+  if (workload === "echo") return ["load", ...base, "--conns", String(opts.conns), "--depth", String(opts.depth)];
+  return ["load", ...base, "--broadcast", "--conns", String(opts.clients), "--depth", String(opts["bcast-depth"]), "--concurrency", "64"];
+}
+
+function startClient(args: string[], readyTimeoutMs = 60_000): Promise<Client> {
+  const cmd: [string, string[]] = CLIENT === "bun"
+    ? [join(BIN, "bun"), [join(ROOT, "bench", "client.ts"), ...args]]
+    : runtimeCommand("node", "bench/client.ts", args);
+  return launchClient(cmd, readyTimeoutMs);
+}
+
+function startServer(runtime: RuntimeName, kind: Kind): Promise<Server> {
+  const label = `${runtime} ${kind === "framework" ? "framework" : NATIVE[runtime]} websocket server`;
+  return launchServer(label, runtimeCommand(runtime, `bench/ws/servers/${kind}.ts`, kind === "framework" ? ["start"] : []));
+}
+
+async function measure(server: Server, workload: LoadWorkload, seconds: number, check: boolean): Promise<Window<void>> {
+  const client = await startClient([...clientArgs(workload, server.port), ...(check ? ["--check"] : [])]);
+  try {
+    await sleep(RAMP * 1000);
+    return await sampleWindow(client, processTree(server.pid), async () => {
+      await sleep(seconds * 1000);
+    });
+  } finally {
+    await client.quit();
+  }
+}
+
+// ---- results ------------------------------------------------------------------------------------
+interface Round {
+  round: number;
+  fw: Window<void>;
+  native: Window<void>;
+  noisy: boolean;
+}
+interface LoadResult {
+  runtime: RuntimeName;
+  workload: LoadWorkload;
+  rounds: Round[];
+  error?: string;
+}
+interface MemResult {
+  runtime: RuntimeName;
+  fw: MemSample[];
+  native: MemSample[];
+  error?: string;
+}
+const loadResults: LoadResult[] = [];
+const memResults: MemResult[] = [];
+
+function usedRounds(r: LoadResult): Round[] {
+  const quiet = r.rounds.filter((p) => !p.noisy);
+  return quiet.length >= Math.min(ROUNDS, 2) ? quiet : r.rounds;
+}
+
+async function runLoad(runtime: RuntimeName, workloads: LoadWorkload[]): Promise<void> {
+  const results = workloads.map((workload): LoadResult => ({ runtime, workload, rounds: [] }));
+  loadResults.push(...results);
+  let fw: Server | null = null;
+  let native: Server | null = null;
+  try {
+    fw = await startServer(runtime, "framework");
+    native = await startServer(runtime, "native");
+    log(`  ${runtime}: warming up (framework on ${fw.port}, ${NATIVE[runtime]} on ${native.port})`);
+    for (const w of workloads) {
+      await measure(fw, w, WARMUP, true);
+      await measure(native, w, WARMUP, true);
+    }
+    for (const result of results) {
+      for (let round = 1, quiet = 0; quiet < ROUNDS && round <= ROUNDS + EXTRA_ROUNDS; round++) {
+        await waitQuiet(WAIT_QUIET, NOISE);
+        const a = await measure(fw, result.workload, DURATION, false);
+        const b = await measure(native, result.workload, DURATION, false);
+        const noisy = a.otherCpu > NOISE || b.otherCpu > NOISE;
+        if (!noisy) quiet++;
+        result.rounds.push({ round, fw: a, native: b, noisy });
+        log(
+          `  ${runtime} ${result.workload} round ${round}: framework ${fmtRate(a.msgs)} (${fmtRate(a.perCpu)}/CPU-s), ` +
+            `${NATIVE[runtime]} ${fmtRate(b.msgs)} (${fmtRate(b.perCpu)}/CPU-s), ratio ${pct(a.msgs / b.msgs)}, ` +
+            `other CPU ${a.otherCpu.toFixed(1)}%/${b.otherCpu.toFixed(1)}%${noisy ? " NOISY" : ""}`,
+        );
+      }
+    }
+  } catch (err) {
+    for (const r of results) r.error ??= (err as Error).message;
+    log(`  ${runtime}: FAILED ${(err as Error).message.split("\n")[0]}`);
+  } finally {
+    await fw?.stop();
+    await native?.stop();
+  }
+}
+
+async function measureIdle(runtime: RuntimeName, kind: Kind): Promise<MemSample> {
+  const s = await startServer(runtime, kind);
+  try {
+    return await idleMemory(s, (conns) => startClient(clientArgs("idle", s.port, conns), 120_000), IDLE_CONNS);
+  } finally {
+    await s.stop();
+  }
+}
+
+async function runMemory(runtime: RuntimeName): Promise<void> {
+  const result: MemResult = { runtime, fw: [], native: [] };
+  memResults.push(result);
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      await waitQuiet(WAIT_QUIET, NOISE);
+      const a = await measureIdle(runtime, "framework");
+      result.fw.push(a);
+      const b = await measureIdle(runtime, "native");
+      result.native.push(b);
+      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn, ${NATIVE[runtime]} ${kb(b.perConn)}/conn`);
+    }
+  } catch (err) {
+    result.error = (err as Error).message;
+    log(`  ${runtime} memory: FAILED ${result.error.split("\n")[0]}`);
+  }
+}
+
+// ---- report -------------------------------------------------------------------------------------
+const spread = (xs: number[]) => `${pct(minOf(xs))}–${pct(maxOf(xs))}`;
+const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)} ms` : "–");
+
+function tables(): string {
+  const out: string[] = [];
+  const load = loadResults.filter((r) => !r.error);
+  if (load.length > 0) {
+    out.push(
+      "| runtime | workload | rounds used | framework msgs/s | native msgs/s | ratio (spread) | framework per CPU-s | native per CPU-s | per-CPU ratio (spread) | p99 framework / native | goal vs native | vs Workerman |",
+      "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | --- | --- | --- | --- |",
+    );
+    for (const r of load) {
+      const rounds = usedRounds(r);
+      const ratio = rounds.map((p) => p.fw.msgs / p.native.msgs);
+      const ratioCpu = rounds.map((p) => p.fw.perCpu / p.native.perCpu);
+      const fwMsgs = median(rounds.map((p) => p.fw.msgs));
+      const p99 = r.workload === "echo"
+        ? `${ms(median(rounds.map((p) => p.fw.p99)))} / ${ms(median(rounds.map((p) => p.native.p99)))}`
+        : "–";
+      const goal = GOAL_VS_NATIVE[r.runtime];
+      out.push(
+        `| ${r.runtime} | ${r.workload} | ${rounds.length}/${r.rounds.length} | ${fmtRate(fwMsgs)} | ` +
+          `${fmtRate(median(rounds.map((p) => p.native.msgs)))} (${NATIVE[r.runtime]}) | ${pct(median(ratio))} (${spread(ratio)}) | ` +
+          `${fmtRate(median(rounds.map((p) => p.fw.perCpu)))} | ${fmtRate(median(rounds.map((p) => p.native.perCpu)))} | ` +
+          `${pct(median(ratioCpu))} (${spread(ratioCpu)}) | ${p99} | ≥ ${pct(goal)}: ${median(ratio) >= goal ? "met" : "missed"} | ` +
+          `${pct(fwMsgs / WORKERMAN[r.workload])} of ${fmtRate(WORKERMAN[r.workload])} |`,
+      );
+    }
+  }
+  const mem = memResults.filter((r) => !r.error);
+  if (mem.length > 0) {
+    out.push(
+      "",
+      `Idle WebSocket connections (${IDLE_CONNS} open, handshake done), RSS of the server's process tree per connection, median of ${ROUNDS} rounds:`,
+      "",
+      "| runtime | framework | native | goal | goal met |",
+      "| --- | ---: | ---: | ---: | --- |",
+    );
+    for (const r of mem) {
+      const fw = median(r.fw.map((s) => s.perConn));
+      const goal = GOAL_MEMORY_KB[r.runtime];
+      out.push(`| ${r.runtime} | ${kb(fw)} | ${kb(median(r.native.map((s) => s.perConn)))} (${NATIVE[r.runtime]}) | ≤ ${goal} KB | ${fw / 1024 <= goal ? "met" : "missed"} |`);
+    }
+  }
+  for (const r of [...loadResults, ...memResults]) {
+    if (r.error) out.push("", `- ${r.runtime} ${"workload" in r ? r.workload : "memory"} failed: ${r.error.split("\n")[0]}`);
+  }
+  return out.join("\n");
+}
+
+function roundTable(): string {
+  const out = [
+    "| runtime | workload | round | server | msgs/s | server CPU | per CPU-s | client CPU | p99 | other CPU |",
+    "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const r of loadResults) {
+    for (const p of r.rounds) {
+      for (const [name, w] of [["framework", p.fw], [NATIVE[r.runtime], p.native]] as const) {
+        out.push(
+          `| ${r.runtime} | ${r.workload} | ${p.round}${p.noisy ? " (noisy)" : ""} | ${name} | ${fmtRate(w.msgs)} | ${w.serverCpu.toFixed(2)} | ` +
+            `${fmtRate(w.perCpu)} | ${w.clientCpu.toFixed(2)} | ${r.workload === "echo" ? ms(w.p99) : "–"} | ${w.otherCpu.toFixed(1)}% |`,
+        );
+      }
+    }
+  }
+  return out.join("\n");
+}
+
+function writeResults(section: string): void {
+  let doc = existsSync(RESULTS) ? readFileSync(RESULTS, "utf8") : "# Benchmark results\n";
+  const block = `${START}\n${section}\n${END}`;
+  if (doc.includes(START) && doc.includes(END)) {
+    doc = doc.slice(0, doc.indexOf(START)) + block + doc.slice(doc.indexOf(END) + END.length);
+  } else {
+    doc = `${doc.trimEnd()}\n\n${block}\n`;
+  }
+  writeFileSync(RESULTS, doc.endsWith("\n") ? doc : doc + "\n");
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const t0 = performance.now();
+  const command = `npm run bench:ws${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+  if ((RUNTIMES.includes("node") || CLIENT === "node") && !opts["no-build"]) {
+    log("building npm/ (scripts/build_npm.ts) ...");
+    execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  }
+  log("checking that the machine is quiet (2 s) ...");
+  const quiet = await quietCheck(2);
+  log(`  other processes: ${quiet.pct.toFixed(1)}% of one core${quiet.top.length ? `; top: ${quiet.top.join(" | ")}` : ""}`);
+  const loads = WORKLOADS.filter((w): w is LoadWorkload => w === "echo" || w === "broadcast");
+  for (const runtime of RUNTIMES) {
+    log(`== ${runtime}`);
+    if (loads.length > 0) await withBenchLock(LOCK, `ws ${runtime} ${loads.join(",")}`, () => runLoad(runtime, loads));
+    if (WORKLOADS.includes("memory")) await withBenchLock(LOCK, `ws ${runtime} memory`, () => runMemory(runtime));
+  }
+  const commit = versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]);
+  const header = [
+    `## WebSocket: run of ${started.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC")}`,
+    "",
+    `- Command: \`${command}\` (${((performance.now() - t0) / 1000).toFixed(0)} s), commit ${commit}`,
+    `- Runtimes: Node ${process.versions.node}, Deno ${versionOf(join(BIN, "deno"), ["--version"]).replace(/^deno /, "")}, ` +
+      `Bun ${versionOf(join(BIN, "bun"), ["--version"])}; load client bench/client.ts --kind ws on ${CLIENT}`,
+    `- Echo: ${opts.conns} connections × ${opts.depth} text messages of ${opts.size} B in flight; broadcast: ${opts.clients} clients, ` +
+      `one keeps ${opts["bcast-depth"]} messages in flight, each delivered to all (msgs/s = deliveries/s). ` +
+      `${ROUNDS} interleaved rounds of ${DURATION} s (framework, native, …) after a checked warm-up; one server process each ` +
+      "(the framework: master + one worker, CPU and RSS summed over the tree).",
+    `- Quiet check before the run: other processes used ${quiet.pct.toFixed(1)}% of one core` +
+      (quiet.top.length ? ` (top: ${quiet.top.slice(0, 2).join("; ")})` : "") +
+      `; rounds where other processes used more than ${NOISE}% are marked noisy and left out of the medians when two quiet ones remain.`,
+  ].join("\n");
+  const section = `${header}\n\n${tables()}\n\n### Every round\n\n${roundTable()}`;
+  console.log(section);
+  if (!opts["no-write"]) {
+    writeResults(section);
+    log(`wrote ${RESULTS}`);
+  }
+}
+
+await main();
+process.exit(0);

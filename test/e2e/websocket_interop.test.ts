@@ -1,0 +1,64 @@
+import { execFile } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
+import { makeTestCerts, type TestCerts } from "../fixtures/http_certs.ts";
+import { ROOT, RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+
+let certs: TestCerts;
+let browser: Browser | null = null;
+beforeAll(async () => {
+  certs = makeTestCerts();
+  if (!skipBrowser) browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  rmSync(certs.dir, { recursive: true, force: true });
+});
+
+/** Run the python3-websockets client against `url`; resolves with its output. */
+function python(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const script = join(ROOT, "test", "fixtures", "ws_python_client.py");
+    execFile("/usr/bin/python3", [script, url, certs.ca], { timeout: 30_000 }, (err, stdout, stderr) => {
+      err ? reject(new Error(`${err.message}\n${stdout}${stderr}`)) : resolve(stdout);
+    });
+  });
+}
+
+describe.each(RUNTIMES)("WebSocket interop on %s", (runtime) => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer(runtime, "ws_interop", ["start"], { TLS_CERT: certs.cert, TLS_KEY: certs.key });
+  });
+  afterAll(async () => {
+    const code = await server?.stop();
+    expect(code, server?.output()).toBe(0);
+  });
+
+  for (const secure of [false, true]) {
+    const [http, ws] = secure ? ["https", "wss"] : ["http", "ws"];
+    it.skipIf(skipBrowser)(`Chromium: a page served over ${http} echoes 70 KB text and binary over ${ws}, close 1000`, async () => {
+      const [pagePort, wsPort] = secure ? [server.ports[2], server.ports[3]] : [server.ports[0], server.ports[1]];
+      const context = await browser!.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      await page.goto(`${http}://127.0.0.1:${pagePort}/`);
+      const log = await page.evaluate(`run("${ws}://127.0.0.1:${wsPort}/")`);
+      expect(log).toBe("open permessage-deflate|text true|binary true|close 1000");
+      await context.close();
+    });
+
+    it(`python3 websockets over ${ws}: deflate negotiated, text, binary, close code 4001`, async () => {
+      const wsPort = secure ? server.ports[3] : server.ports[1];
+      const out = await python(`${ws}://localhost:${wsPort}/`);
+      expect(out.trim().split("\n")).toEqual([
+        "extensions permessage-deflate",
+        "text True",
+        "binary True",
+        "close 4001",
+      ]);
+    });
+  }
+});
