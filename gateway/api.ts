@@ -82,12 +82,19 @@ export class GatewayApi {
     return ctx;
   }
 
+  /** The known gateway holding `clientId` and the packet for it; null for an invalid id or an unknown gateway. */
+  private async _route(clientId: string, fields: PackageFields): Promise<[string, Uint8Array] | null> {
+    const a = this._decode(clientId);
+    if (!a) return null;
+    const address = `${a.ip}:${a.port}`;
+    if (!(await this._backend().addresses()).includes(address)) return null;
+    return [address, encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId })];
+  }
+
   /** Send to the gateway holding `clientId`. */
   private async _toClient(clientId: string, fields: PackageFields): Promise<boolean> {
-    const a = this._decode(clientId);
-    if (!a) return false;
-    const packet = encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId });
-    return this._backend().send(`${a.ip}:${a.port}`, packet);
+    const route = await this._route(clientId, fields);
+    return route ? this._backend().send(...route) : false;
   }
 
   /** Send one packet (or one per gateway) to every gateway. */
@@ -109,11 +116,10 @@ export class GatewayApi {
     return Promise.all(addresses.map(async (address) => [address, await backend.query(address, packet)] as [string, unknown]));
   }
 
+  /** Ask the gateway holding `clientId`; undefined for an invalid id or an unknown gateway. */
   private async _queryClient(clientId: string, fields: PackageFields): Promise<unknown> {
-    const a = this._decode(clientId);
-    if (!a) return undefined;
-    const packet = encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId });
-    return this._backend().query(`${a.ip}:${a.port}`, packet);
+    const route = await this._route(clientId, fields);
+    return route ? this._backend().query(...route) : undefined;
   }
 
   /** Group client_ids by gateway address: `address -> connection ids`. */
