@@ -288,6 +288,36 @@ export class GatewayApi {
     return out;
   }
 
+  /** `{uid: 0|1}`: which of the uids have a client bound. */
+  async isUidsOnline(uids: (string | number)[]): Promise<Record<string, number>> {
+    const ids = await this.batchGetClientIdByUid(uids);
+    const out: Record<string, number> = {};
+    for (const uid of uids) out[uid] = (ids[uid]?.length ?? 0) > 0 ? 1 : 0;
+    return out;
+  }
+
+  /** `{uid: [client_id, ...]}` for the uids that have clients bound. */
+  async batchGetClientIdByUid(uids: (string | number)[]): Promise<Record<string, string[]>> {
+    const out: Record<string, string[]> = {};
+    const answers = await this._queryAll({ cmd: CMD.BATCH_GET_CLIENT_ID_BY_UID, extData: JSON.stringify(uids.map(String)) });
+    for (const [address, byUid] of answers) {
+      const { ip, port } = addressOf(address);
+      for (const [uid, ids] of entries(byUid)) {
+        for (const [, id] of entries(ids)) (out[uid] ??= []).push(clientIdEncode(ip, port, Number(id)));
+      }
+    }
+    return out;
+  }
+
+  /** `{group: count}` for each of the groups. */
+  async batchGetClientCountByGroup(groups: (string | number)[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const group of groups) out[group] = 0;
+    const answers = await this._queryAll({ cmd: CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP, extData: JSON.stringify(groups.map(String)) });
+    for (const [, counts] of answers) for (const [group, n] of entries(counts)) out[group] = (out[group] ?? 0) + Number(n);
+    return out;
+  }
+
   /** `{client_id: client_id}` of the members of `group`. */
   async getClientIdListByGroup(group: string | number): Promise<Record<string, string>> {
     return keyed((await this._select(["uid"], { groups: [String(group)] })).keys());

@@ -23,6 +23,7 @@ import { Text } from "../protocols/text.ts";
 import { GatewayApi, type GatewayBackend } from "./api.ts";
 import { GatewayLink } from "./_link.ts";
 import { registerAddresses } from "./_register_link.ts";
+import { workerConnectLine } from "./register.ts";
 
 /** Options of `new GatewayClient()`. */
 export interface GatewayClientOptions {
@@ -61,7 +62,7 @@ function askRegister(address: string, secretKey: string, timeoutMs: number): Pro
     };
     conn.onError = (_c: TcpConnection, _code: number, message: string) => finish(new Error(`Can not connect to tcp://${address} ${message}`));
     conn.onClose = () => finish(new Error(`connection close tcp://${address}`));
-    conn.send(JSON.stringify({ event: "worker_connect", secret_key: secretKey }));
+    conn.send(workerConnectLine(secretKey));
     conn.connect();
   });
 }

@@ -113,9 +113,9 @@ function bodyBytes(body: unknown): { bytes: Uint8Array; scalar: boolean } {
   return { bytes: utf8Encode(phpSerialize(body ?? null)), scalar: false };
 }
 
-/** Encode one package. A string, bytes, number or boolean body sets flag 0x01; anything else is serialized. */
+/** Encode one package. A string, bytes, number or boolean body (or none) sets flag 0x01; anything else, null included, is serialized. */
 export function encodePackage(p: PackageFields): Uint8Array {
-  const { bytes, scalar } = bodyBytes(p.body ?? "");
+  const { bytes, scalar } = bodyBytes("body" in p ? p.body : "");
   const ext = utf8Encode(p.extData ?? "");
   const out = new Uint8Array(HEAD_LEN + ext.length + bytes.length);
   const view = new DataView(out.buffer);

@@ -48,7 +48,8 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     env = { PID_FILE: join(dir, "app.pid"), REGISTER_PORT: String(port) };
     server = await startServer(runtime, "gateway", ["start"], env);
     textPort = server.ports[1];
-    await server.waitForOutput(/EVENTS STARTED id=1/);
+    // Clients are dropped while no BusinessWorker is connected: wait for 2 workers x 4 gateway processes.
+    await until(() => server.output().match(/WORKER CONNECTED TO/g)?.length === 8, "the BusinessWorkers to connect", 20_000);
     a = await GatewayLineClient.connect(textPort);
     // Connect until some client lands on the other gateway process (the kernel picks the process).
     for (let i = 0; i < 40 && !b; i++) {
@@ -235,6 +236,9 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
       await push.bindUid(b.clientId, "pushed-uid");
       await push.joinGroup(c.clientId, "pushed-group");
       expect(await push.getClientIdByUid("pushed-uid")).toEqual([b.clientId]);
+      expect(await push.isUidsOnline(["pushed-uid", "nobody"])).toEqual({ "pushed-uid": 1, nobody: 0 });
+      expect(await push.batchGetClientIdByUid(["pushed-uid"])).toEqual({ "pushed-uid": [b.clientId] });
+      expect(await push.batchGetClientCountByGroup(["pushed-group", "none"])).toEqual({ "pushed-group": 1, none: 0 });
       await push.sendToUid("pushed-uid", "to the uid");
       await b.untilLine("to the uid");
       await push.sendToGroup("pushed-group", "to the group");
