@@ -181,7 +181,8 @@ export function bodyText(body: unknown): string {
 export const GatewayProtocol: Protocol = {
   input(buffer) {
     if (buffer.length < HEAD_LEN) return 0;
-    return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0);
+    const length = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0);
+    return length < HEAD_LEN ? -1 : length; // shorter than its own header: not this protocol
   },
   decode(buffer) {
     return decodePackage(buffer);

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { CMD, encodePackage, encodeReply } from "../../gateway/protocol.ts";
 import { clientIdDecode, GatewayClient } from "../../mod.ts";
 import { TestClient } from "../helpers/client.ts";
 import { freePort, GatewayLineClient } from "../helpers/gateway.ts";
@@ -40,6 +41,8 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   /** Clients on two different gateway processes (a, b) and a third one (c). */
   let a: GatewayLineClient, b: GatewayLineClient, c: GatewayLineClient;
   const extra: GatewayLineClient[] = [];
+  /** Connected to the Register at start and never says anything. */
+  let silentAtRegister: TestClient;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "wm-gateway-"));
@@ -50,6 +53,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     textPort = server.ports[1];
     // Clients are dropped while no BusinessWorker is connected: wait for 2 workers x 4 gateway processes.
     await until(() => server.output().match(/WORKER CONNECTED TO/g)?.length === 8, "the BusinessWorkers to connect", 20_000);
+    silentAtRegister = await TestClient.connect(port);
     a = await GatewayLineClient.connect(textPort);
     // Connect until some client lands on the other gateway process (the kernel picks the process).
     for (let i = 0; i < 40 && !b; i++) {
@@ -256,6 +260,29 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     wrongKey.close();
   });
 
+  it("the inner port closes unauthenticated and malformed connections and answers an unknown command", async () => {
+    const inner = gatewayOf(a.clientId);
+    const auth = encodePackage({ cmd: CMD.GATEWAY_CLIENT_CONNECT, body: JSON.stringify({ secret_key: SECRET }) });
+    const unauthorized = await TestClient.connect(inner);
+    unauthorized.write(encodePackage({ cmd: CMD.SEND_TO_ALL, body: "should not arrive" }));
+    await unauthorized.untilClosed();
+    const wrongKey = await TestClient.connect(inner);
+    wrongKey.write(encodePackage({ cmd: CMD.GATEWAY_CLIENT_CONNECT, body: JSON.stringify({ secret_key: "nope" }) }));
+    await wrongKey.untilClosed();
+    const garbage = await TestClient.connect(inner);
+    garbage.write(Buffer.concat([auth, Buffer.alloc(28, 0)]));
+    await garbage.untilClosed();
+    const unknown = await TestClient.connect(inner);
+    unknown.write(Buffer.concat([auth, encodePackage({ cmd: 99 })]));
+    const expected = encodeReply("gateway inner pack err cmd=99");
+    await unknown.untilBytes(expected.length);
+    expect(unknown.received.equals(Buffer.from(expected))).toBe(true);
+    unknown.close();
+    await a.call("sendToCurrentClient", "marker-inner");
+    await a.untilLine("marker-inner");
+    expect(a.lines()).not.toContain("should not arrive");
+  });
+
   it("the Register refuses a wrong key and a bad request, saying why", async () => {
     const [host, port] = registerAddress.split(":");
     const wrong = await TestClient.connect(Number(port), host);
@@ -285,6 +312,11 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
       talker.close();
     }
   });
+
+  it("the Register closes a connection that does not authenticate within 10 s", async () => {
+    await silentAtRegister.untilClosed(15_000);
+    expect(server.output()).toMatch(/Register auth timeout \(127\.0\.0\.1\)/);
+  }, 20_000);
 
   it("a BusinessWorker killed with SIGKILL: its clients stay connected and are served by another", async () => {
     const before = (await a.call("whoami") as { pid: number }).pid;

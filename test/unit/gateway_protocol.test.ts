@@ -74,6 +74,9 @@ describe("GatewayProtocol header", () => {
     expect(GatewayProtocol.input(bytes.subarray(0, 27), conn)).toBe(0);
     expect(GatewayProtocol.input(bytes.subarray(0, 28), conn)).toBe(28);
     expect(hex(bytes)).toBe("0000001c" + "c9" + "00".repeat(16) + "01" + "0000" + "00000000");
+    const short = bytes.slice();
+    short[3] = 27; // pack_len shorter than the header
+    expect(GatewayProtocol.input(short, conn)).toBeLessThan(0);
   });
 
   it("command codes are GatewayWorker's", () => {
@@ -243,6 +246,14 @@ describe("every command as the API sends it", () => {
     expect(await api.isOnline("7f00000")).toBe(false);
     expect(await api.getSession(clientIdEncode("10.0.0.9", 2900, 1))).toBe(null);
     expect(sent).toEqual([]);
+  });
+});
+
+describe("the current client", () => {
+  it("*CurrentClient calls outside a handler's synchronous part throw, pointing to ctx", () => {
+    const { api } = recordingApi();
+    expect(() => api.sendToCurrentClient("x")).toThrow(/can not be called in async context.*ctx/);
+    expect(() => api.closeCurrentClient()).toThrow(/closeCurrentClient can not be called in async context/);
   });
 });
 
