@@ -318,6 +318,24 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     expect(server.output()).toMatch(/Register auth timeout \(127\.0\.0\.1\)/);
   }, 20_000);
 
+  it("BusinessWorkers follow the Register: a gateway process that dies is dropped, its replacement joined", async () => {
+    const started = /GATEWAY STARTED PingGateway:0 pid=(\d+) inner=(\d+)/;
+    const [, pid, inner] = server.output().match(started)!;
+    const mark = server.output().length;
+    process.kill(Number(pid), "SIGKILL");
+    await until(() => started.test(server.output().slice(mark)), "the replacement gateway", 20_000);
+    await until(() => server.output().slice(mark).match(/WORKER CONNECTED TO PingGateway/g)?.length === 2, "both workers to join it", 20_000);
+    const [, , newInner] = server.output().slice(mark).match(started)!;
+    expect(newInner).not.toBe(inner);
+    const fresh = await GatewayLineClient.connect(server.ports[2]);
+    expect(gatewayOf(fresh.clientId)).toBe(Number(newInner));
+    // Queries go to every listed gateway: they succeed only if the dead one left the list.
+    await until(async () => (await a.call("getAllClientCount")) === 4, "4 clients counted");
+    expect(await fresh.call("sendToClient", a.clientId, "from the new gateway")).toBe(true);
+    await a.untilLine("from the new gateway");
+    fresh.close();
+  });
+
   it("a BusinessWorker killed with SIGKILL: its clients stay connected and are served by another", async () => {
     const before = (await a.call("whoami") as { pid: number }).pid;
     const mark = server.output().length;
@@ -336,6 +354,8 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     const reload = runFixture(runtime, "gateway", ["reload"], env);
     expect(await reload.exited).toBe(0);
     await server.waitForOutput(/reload done/, 30_000);
+    expect(server.output().slice(mark)).toMatch(/EVENTS STOPPED id=0/);
+    expect(server.output().slice(mark)).toMatch(/EVENTS STOPPED id=1/);
     expect(server.output().slice(mark)).toMatch(/EVENTS STARTED id=1/);
     for (const x of [a, b, c]) expect(x.closed).toBe(false);
     const who = await a.call("whoami") as { pid: number; session: Record<string, unknown> };
