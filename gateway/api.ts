@@ -22,8 +22,8 @@ export type Message = string | Uint8Array;
 
 /** How the API reaches the gateways (a BusinessWorker's connections, or a push client's). */
 export interface GatewayBackend {
-  /** Inner addresses (`ip:port`) of every gateway process. */
-  addresses(): Promise<string[]>;
+  /** Inner addresses (`ip:port`) of every gateway process (an array when known without asking). */
+  addresses(): string[] | Promise<string[]>;
   /** Hand a packet to one gateway; false when that is not possible. */
   send(address: string, packet: Uint8Array): Promise<boolean>;
   /** Send a query packet to one gateway and resolve with its (unserialized) answer. */
@@ -82,44 +82,72 @@ export class GatewayApi {
     return ctx;
   }
 
+  /**
+   * Run `fn` with the gateway addresses: synchronously when the backend knows them (a
+   * BusinessWorker, so its sends go out in call order, before the session write-back), else
+   * once they are fetched (a push client: calls made meanwhile continue in call order).
+   */
+  private _withAddresses<T>(fn: (addresses: string[]) => T | Promise<T>): Promise<T> {
+    try {
+      const addresses = this._backend().addresses();
+      return Array.isArray(addresses) ? Promise.resolve(fn(addresses)) : addresses.then(fn);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** A send: resolves false (and logs why) instead of rejecting. */
+  private _send(fn: (addresses: string[]) => Promise<boolean>): Promise<boolean> {
+    return this._withAddresses(fn).catch((err) => {
+      log(`Gateway API: ${(err as Error)?.message ?? err}`);
+      return false;
+    });
+  }
+
   /** The known gateway holding `clientId` and the packet for it; null for an invalid id or an unknown gateway. */
-  private async _route(clientId: string, fields: PackageFields): Promise<[string, Uint8Array] | null> {
+  private _route(addresses: string[], clientId: string, fields: PackageFields): [string, Uint8Array] | null {
     const a = this._decode(clientId);
     if (!a) return null;
     const address = `${a.ip}:${a.port}`;
-    if (!(await this._backend().addresses()).includes(address)) return null;
+    if (!addresses.includes(address)) return null;
     return [address, encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId })];
   }
 
   /** Send to the gateway holding `clientId`. */
-  private async _toClient(clientId: string, fields: PackageFields): Promise<boolean> {
-    const route = await this._route(clientId, fields);
-    return route ? this._backend().send(...route) : false;
+  private _toClient(clientId: string, fields: PackageFields): Promise<boolean> {
+    return this._send((addresses) => {
+      const route = this._route(addresses, clientId, fields);
+      return route ? this._backend().send(...route) : Promise.resolve(false);
+    });
   }
 
   /** Send one packet (or one per gateway) to every gateway. */
-  private async _toAll(fields: PackageFields | ((address: string) => PackageFields)): Promise<boolean> {
-    const backend = this._backend();
-    const addresses = await backend.addresses();
-    const shared = typeof fields === "function" ? null : encodePackage(fields);
-    const results = await Promise.all(addresses.map((address) =>
-      backend.send(address, shared ?? encodePackage((fields as (a: string) => PackageFields)(address)))
-    ));
-    return all(results);
+  private _toAll(fields: PackageFields | ((address: string) => PackageFields)): Promise<boolean> {
+    return this._send(async (addresses) => {
+      const backend = this._backend();
+      const shared = typeof fields === "function" ? null : encodePackage(fields);
+      const results = await Promise.all(addresses.map((address) =>
+        backend.send(address, shared ?? encodePackage((fields as (a: string) => PackageFields)(address)))
+      ));
+      return all(results);
+    });
   }
 
   /** Ask every gateway; resolves with `[address, answer]` pairs. */
-  private async _queryAll(fields: PackageFields): Promise<[string, unknown][]> {
-    const backend = this._backend();
+  private _queryAll(fields: PackageFields): Promise<[string, unknown][]> {
     const packet = encodePackage(fields);
-    const addresses = await backend.addresses();
-    return Promise.all(addresses.map(async (address) => [address, await backend.query(address, packet)] as [string, unknown]));
+    return this._withAddresses((addresses) => {
+      const backend = this._backend();
+      return Promise.all(addresses.map(async (address) => [address, await backend.query(address, packet)] as [string, unknown]));
+    });
   }
 
   /** Ask the gateway holding `clientId`; undefined for an invalid id or an unknown gateway. */
-  private async _queryClient(clientId: string, fields: PackageFields): Promise<unknown> {
-    const route = await this._route(clientId, fields);
-    return route ? this._backend().query(...route) : undefined;
+  private _queryClient(clientId: string, fields: PackageFields): Promise<unknown> {
+    return this._withAddresses((addresses) => {
+      const route = this._route(addresses, clientId, fields);
+      return route ? this._backend().query(...route) : undefined;
+    });
   }
 
   /** Group client_ids by gateway address: `address -> connection ids`. */
@@ -140,15 +168,17 @@ export class GatewayApi {
    * Send to every client of every gateway, minus `exclude`; with a non-empty `clientIds`, only
    * to those (an empty list sends nothing).
    */
-  async sendToAll(message: Message, clientIds: string[] | null = null, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
+  sendToAll(message: Message, clientIds: string[] | null = null, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
     const flag = raw ? FLAG_NOT_CALL_ENCODE : 0;
     if (clientIds) {
-      if (clientIds.length === 0) return true;
-      const backend = this._backend();
-      const results = await Promise.all([...this._byGateway(clientIds)].map(([address, ids]) =>
-        backend.send(address, encodePackage({ cmd: CMD.SEND_TO_ALL, body: message, flag, extData: JSON.stringify({ connections: idMap(ids) }) }))
-      ));
-      return all(results);
+      if (clientIds.length === 0) return Promise.resolve(true);
+      return this._send(async (addresses) => {
+        const targets = [...this._byGateway(clientIds)].filter(([address]) => addresses.includes(address));
+        const results = await Promise.all(targets.map(([address, ids]) =>
+          this._backend().send(address, encodePackage({ cmd: CMD.SEND_TO_ALL, body: message, flag, extData: JSON.stringify({ connections: idMap(ids) }) }))
+        ));
+        return all(results);
+      });
     }
     const excluded = this._byGateway(exclude === null ? [] : list(exclude));
     return this._toAll((address) => {
@@ -174,9 +204,9 @@ export class GatewayApi {
   }
 
   /** Send to every member of `group` (or of any of the groups), except the `exclude` client_ids. */
-  async sendToGroup(group: string | number | (string | number)[], message: Message, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
+  sendToGroup(group: string | number | (string | number)[], message: Message, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
     const groups = list(group).map(String).filter((g) => g !== "");
-    if (groups.length === 0) return false;
+    if (groups.length === 0) return Promise.resolve(false);
     const excluded = this._byGateway(exclude === null ? [] : list(exclude));
     return this._toAll((address) => {
       const ids = excluded.get(address);

@@ -115,7 +115,7 @@ export class BusinessWorker extends Worker {
   /** How the `Gateway.*` API of this process reaches the gateways. */
   private _backend(): GatewayBackend {
     return {
-      addresses: () => Promise.resolve([...this._addresses]),
+      addresses: () => [...this._addresses],
       send: (address, packet) => {
         const conn = this.gatewayConnections.get(address);
         if (conn && conn.getStatus() === 2) return Promise.resolve(conn.send(packet) !== false);

@@ -239,6 +239,34 @@ describe("every command as the API sends it", () => {
     ]);
   });
 
+  it("sends go out in call order: at once when the addresses are known, else all after one lookup", async () => {
+    const sent: number[] = [];
+    const known = new GatewayApi({
+      addresses: () => ["127.0.0.1:2900"],
+      send: (_a, bytes) => (sent.push(bytes[4]), Promise.resolve(true)),
+      query: () => Promise.resolve(null),
+    });
+    void known.sendToClient(A, "1");
+    void known.sendToAll("2", [A]);
+    void known.setSession(A, { x: 1 });
+    void known.closeClient(A);
+    expect(sent).toEqual([5, 6, 204, 7]); // before any await
+    const { api, sent: later } = recordingApi();
+    await Promise.all([api.sendToClient(A, "1"), api.sendToAll("2", [A]), api.setSession(A, { x: 1 }), api.closeClient(A)]);
+    expect(later.map((s) => s.bytes[4])).toEqual([5, 6, 204, 7]);
+  });
+
+  it("a send whose gateways cannot be listed resolves false instead of rejecting", async () => {
+    const broken = new GatewayApi({
+      addresses: () => Promise.reject(new Error("Can not connect to tcp://127.0.0.1:1")),
+      send: () => Promise.resolve(true),
+      query: () => Promise.resolve(null),
+    });
+    expect(await broken.sendToAll("x")).toBe(false);
+    expect(await broken.sendToClient(A, "x")).toBe(false);
+    await expect(broken.getAllClientCount()).rejects.toThrow(/Can not connect/);
+  });
+
   it("an invalid client_id or one on an unknown gateway sends nothing and answers false / null", async () => {
     const { api, sent } = recordingApi();
     expect(await api.sendToClient("nothex", "x")).toBe(false);
