@@ -25,14 +25,23 @@ export class RegisterLinks {
   private readonly _pingTimer: number;
   private _closed = false;
 
-  /** `hello()` gives the line sent on every connect; `onLine` receives the Register's lines. */
-  constructor(addresses: string | string[], hello: () => string, onLine: (line: string, conn: TcpConnection) => void) {
+  /**
+   * `hello()` gives the line sent on every connect; `onLine` receives the Register's lines,
+   * `onLost` is told when a connection to a Register closes.
+   */
+  constructor(
+    addresses: string | string[],
+    hello: () => string,
+    onLine: (line: string, conn: TcpConnection) => void,
+    onLost: (conn: TcpConnection) => void = () => {},
+  ) {
     for (const address of registerAddresses(addresses)) {
       const conn = new AsyncTcpConnection(`tcp://${address}`);
       conn.protocol = Text;
       conn.onConnect = () => conn.send(hello());
       conn.onMessage = (_c: TcpConnection, line: string) => onLine(line, conn);
       conn.onClose = () => {
+        onLost(conn);
         if (!this._closed) conn.reconnect(1);
       };
       conn.connect();

@@ -66,8 +66,10 @@ export class BusinessWorker extends Worker {
   sendToGatewayBufferSize = 10240000;
   /** Connections to the gateways, by inner address. */
   readonly gatewayConnections = new Map<string, AsyncTcpConnection>();
-  /** The gateway addresses the Register lists. */
+  /** The gateway addresses the Registers list (the union of `_listed`). */
   private _addresses = new Set<string>();
+  /** What each Register connection last listed. */
+  private readonly _listed = new Map<TcpConnection, string[]>();
   private _register: RegisterLinks | null = null;
   private readonly _links = new Map<string, GatewayLink>();
   private readonly _written = new Map<string, WrittenSession>();
@@ -85,7 +87,8 @@ export class BusinessWorker extends Worker {
     this._register = new RegisterLinks(
       this.registerAddress,
       () => workerConnectLine(this.secretKey),
-      (line) => this._onRegisterLine(line, ready),
+      (line, conn) => this._onRegisterLine(conn, line, ready),
+      (conn) => this._listed.delete(conn),
     );
     // Report ready once connected to the gateways, so a reload never leaves them without workers.
     await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, READY_WAIT_MS))]);
@@ -131,7 +134,7 @@ export class BusinessWorker extends Worker {
     return link;
   }
 
-  private _onRegisterLine(line: string, ready: () => void): void {
+  private _onRegisterLine(register: TcpConnection, line: string, ready: () => void): void {
     let data: { event?: string; addresses?: unknown };
     try {
       data = JSON.parse(line);
@@ -143,7 +146,9 @@ export class BusinessWorker extends Worker {
       log(`BusinessWorker: unexpected line from the Register: ${line}`);
       return;
     }
-    this._addresses = new Set(data.addresses.map(String));
+    // Several Registers may be listed: follow the union of what each currently says.
+    this._listed.set(register, data.addresses.map(String));
+    this._addresses = new Set([...this._listed.values()].flat());
     for (const [address, link] of this._links) {
       if (this._addresses.has(address)) continue;
       link.close();

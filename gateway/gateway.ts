@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { ConfigError } from "../core/errors.ts";
 import { log, safeCall } from "../core/log.ts";
 import type { TcpConnection } from "../core/tcp_connection.ts";
 import { Timer } from "../core/timer.ts";
@@ -173,6 +174,24 @@ export class Gateway extends Worker {
   static readonly setSession = apiCall("setSession");
   static readonly updateSession = apiCall("updateSession");
   static readonly getSession = apiCall("getSession");
+
+  /** Also refuses what a Gateway cannot do: HTTP clients, an unreachable `lanIp`. */
+  override validate(): void {
+    if (/^https?:/i.test(this.getSocketName())) {
+      throw new ConfigError(
+        "ERR_GATEWAY_PROTOCOL",
+        `gateway ${this.name}: HTTP is not supported by a Gateway (its clients must stay connected); use websocket://, text://, frame:// or your own protocol`,
+      );
+    }
+    if (this.lanIp === "0.0.0.0" || this.lanIp === "" || !/^\d{1,3}(\.\d{1,3}){3}$/.test(this.lanIp)) {
+      throw new ConfigError(
+        "ERR_GATEWAY_LAN_IP",
+        `gateway ${this.name}: lanIp must be the IPv4 address BusinessWorkers reach this machine at (not "${this.lanIp}"); ` +
+          `to listen on every interface set innerTcpWorkerListen = "0.0.0.0"`,
+      );
+    }
+    super.validate();
+  }
 
   override async run(): Promise<void> {
     this._userOnConnect = this.onConnect;

@@ -36,7 +36,8 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   let dir: string;
   let env: Record<string, string>;
   let registerAddress: string;
-  /** Ports of the banner: Register, TextGateway, PingGateway, WsGateway. */
+  let secondRegister: string;
+  /** Ports of the banner: Register, Register, TextGateway, PingGateway, WsGateway. */
   let textPort: number;
   /** Clients on two different gateway processes (a, b) and a third one (c). */
   let a: GatewayLineClient, b: GatewayLineClient, c: GatewayLineClient;
@@ -47,10 +48,12 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "wm-gateway-"));
     const port = await freePort();
+    const port2 = await freePort();
     registerAddress = `127.0.0.1:${port}`;
-    env = { PID_FILE: join(dir, "app.pid"), REGISTER_PORT: String(port) };
+    secondRegister = `127.0.0.1:${port2}`;
+    env = { PID_FILE: join(dir, "app.pid"), REGISTER_PORT: String(port), REGISTER_PORT2: String(port2) };
     server = await startServer(runtime, "gateway", ["start"], env);
-    textPort = server.ports[1];
+    textPort = server.ports[2];
     // Clients are dropped while no BusinessWorker is connected: wait for 2 workers x 4 gateway processes.
     await until(() => server.output().match(/WORKER CONNECTED TO/g)?.length === 8, "the BusinessWorkers to connect", 20_000);
     silentAtRegister = await TestClient.connect(port);
@@ -209,7 +212,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   });
 
   it("a websocket gateway forwards onWebSocketConnect with the handshake's query and headers", async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.ports[3]}/chat?name=ann`);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.ports[4]}/chat?name=ann`);
     const messages: string[] = [];
     ws.on("message", (data) => messages.push(String(data)));
     const closed = new Promise((resolve) => ws.once("close", resolve));
@@ -283,6 +286,27 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     expect(a.lines()).not.toContain("should not arrive");
   });
 
+  it("with two Registers, each lists every gateway process and a push client uses the first that answers", async () => {
+    const listed = async (address: string) => {
+      const [host, port] = address.split(":");
+      const c = await TestClient.connect(Number(port), host);
+      c.write(`{"event":"worker_connect","secret_key":"${SECRET}"}\n`);
+      await c.untilText("\n");
+      c.close();
+      return (JSON.parse(c.text).addresses as string[]).sort();
+    };
+    const first = await listed(registerAddress);
+    expect(first.length).toBe(4); // TextGateway x2, PingGateway, WsGateway
+    expect(await listed(secondRegister)).toEqual(first);
+    const deadRegister = `127.0.0.1:${await freePort()}`;
+    const push = new GatewayClient([deadRegister, secondRegister], { secretKey: SECRET });
+    try {
+      expect(await push.isOnline(a.clientId)).toBe(true);
+    } finally {
+      push.close();
+    }
+  });
+
   it("the Register refuses a wrong key and a bad request, saying why", async () => {
     const [host, port] = registerAddress.split(":");
     const wrong = await TestClient.connect(Number(port), host);
@@ -296,7 +320,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   });
 
   it("the heartbeat drops a silent client and keeps one that keeps talking", async () => {
-    const pingPort = server.ports[2];
+    const pingPort = server.ports[3];
     const silent = await GatewayLineClient.connect(pingPort);
     const talker = await GatewayLineClient.connect(pingPort);
     const talking = setInterval(() => talker.tc.write("chat\n"), 300);
@@ -327,7 +351,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     await until(() => server.output().slice(mark).match(/WORKER CONNECTED TO PingGateway/g)?.length === 2, "both workers to join it", 20_000);
     const [, , newInner] = server.output().slice(mark).match(started)!;
     expect(newInner).not.toBe(inner);
-    const fresh = await GatewayLineClient.connect(server.ports[2]);
+    const fresh = await GatewayLineClient.connect(server.ports[3]);
     expect(gatewayOf(fresh.clientId)).toBe(Number(newInner));
     // Queries go to every listed gateway: they succeed only if the dead one left the list.
     await until(async () => (await a.call("getAllClientCount")) === 4, "4 clients counted");

@@ -3,6 +3,8 @@
 // or GatewayWorker peer would put on the wire.
 import { describe, expect, it } from "vitest";
 import { GatewayApi, type GatewayBackend } from "../../gateway/api.ts";
+import { Gateway } from "../../gateway/gateway.ts";
+import "../../protocols/mod.ts";
 import { clientIdDecode, clientIdEncode, ip2long, long2ip } from "../../gateway/client_id.ts";
 import {
   CMD,
@@ -330,5 +332,15 @@ describe("sessions", () => {
 
   it("updateSession merges recursively, as array_replace_recursive", () => {
     expect(mergeSessions({ a: 1, n: { k: 1, l: 2 } }, { b: 2, n: { l: 3 } })).toEqual({ a: 1, b: 2, n: { k: 1, l: 3 } });
+  });
+});
+
+describe("Gateway configuration", () => {
+  it("refuses HTTP and a lanIp other processes cannot reach, saying what to do", () => {
+    expect(() => new Gateway("http://127.0.0.1:0").validate()).toThrow(/HTTP is not supported by a Gateway/);
+    const anyIp = new Gateway("text://127.0.0.1:0");
+    anyIp.lanIp = "0.0.0.0";
+    expect(() => anyIp.validate()).toThrow(/lanIp must be the IPv4 address.*innerTcpWorkerListen/);
+    expect(() => new Gateway("text://127.0.0.1:0").validate()).not.toThrow();
   });
 });
