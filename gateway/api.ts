@@ -38,6 +38,8 @@ function idMap(ids: number[]): Record<string, number> {
 }
 
 const list = <T>(value: T | T[]): T[] => Array.isArray(value) ? value : [value];
+/** An empty uid or group name, which GatewayWorker ignores. */
+const blank = (value: unknown) => value === "" || value === null || value === undefined;
 const all = (results: boolean[]) => results.every(Boolean);
 
 /** The entries of a PHP array answer (a Map, an object or a list). */
@@ -243,7 +245,7 @@ export class GatewayApi {
 
   /** Bind a client to `uid` (a client has at most one uid; a uid may have many clients). */
   bindUid(clientId: string, uid: string | number): Promise<boolean> {
-    if (uid === "" || uid === null || uid === undefined) {
+    if (blank(uid)) {
       log(`bindUid(${clientId}, uid): uid is empty`);
       return Promise.resolve(false);
     }
@@ -257,19 +259,19 @@ export class GatewayApi {
 
   /** Add a client to `group` (a client may be in many groups). */
   joinGroup(clientId: string, group: string | number): Promise<boolean> {
-    if (group === "" || group === null || group === undefined) return Promise.resolve(false);
+    if (blank(group)) return Promise.resolve(false);
     return this._toClient(clientId, { cmd: CMD.JOIN_GROUP, extData: String(group) });
   }
 
   /** Remove a client from `group`. */
   leaveGroup(clientId: string, group: string | number): Promise<boolean> {
-    if (group === "" || group === null || group === undefined) return Promise.resolve(false);
+    if (blank(group)) return Promise.resolve(false);
     return this._toClient(clientId, { cmd: CMD.LEAVE_GROUP, extData: String(group) });
   }
 
   /** Dissolve `group`: every member leaves it. */
   ungroup(group: string | number): Promise<boolean> {
-    if (group === "" || group === null || group === undefined) return Promise.resolve(false);
+    if (blank(group)) return Promise.resolve(false);
     return this._toAll({ cmd: CMD.UNGROUP, extData: String(group) });
   }
 
