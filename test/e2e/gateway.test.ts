@@ -173,10 +173,16 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   });
 
   it("sessions: ctx.session changes are written back (also after an await); setSession, updateSession, getSession", async () => {
+    // The client's next event carries the written-back session; other processes see it once
+    // the gateway has applied the write, which follows the handler's reply.
+    const sessionOfA = (expected: unknown) =>
+      until(async () => JSON.stringify(await b.call("getSession", a.clientId)) === JSON.stringify(expected), JSON.stringify(expected));
     await a.call("setLocal", { x: 1 });
-    expect(await b.call("getSession", a.clientId)).toEqual({ joined: 1, x: 1 });
+    expect(((await a.call("whoami")) as { session: unknown }).session).toEqual({ joined: 1, x: 1 });
+    await sessionOfA({ joined: 1, x: 1 });
     await a.call("setLocalLater", { later: "yes" });
-    expect(await b.call("getSession", a.clientId)).toEqual({ joined: 1, x: 1, later: "yes" });
+    expect(((await a.call("whoami")) as { session: unknown }).session).toEqual({ joined: 1, x: 1, later: "yes" });
+    await sessionOfA({ joined: 1, x: 1, later: "yes" });
     await b.call("setSession", a.clientId, { x: 2 });
     await b.call("updateSession", a.clientId, { y: 3, nested: { k: 1 } });
     await b.call("updateSession", a.clientId, { nested: { j: 2 } });
@@ -286,6 +292,13 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     expect(a.lines()).not.toContain("should not arrive");
   });
 
+  it("a separate program on this runtime pushes with GatewayClient and exits on its own after close()", async () => {
+    const push = runFixture(runtime, "gateway_push", [registerAddress, SECRET, c.clientId, "from another program"]);
+    expect(await push.exited, push.output()).toBe(0);
+    expect(push.output()).toMatch(/PUSHED sent=true online=true count=3/);
+    await c.untilLine("from another program");
+  });
+
   it("with two Registers, each lists every gateway process and a push client uses the first that answers", async () => {
     const listed = async (address: string) => {
       const [host, port] = address.split(":");
@@ -373,6 +386,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
 
   it("reload replaces the BusinessWorkers while the clients stay connected, with their sessions", async () => {
     await a.call("setLocal", { kept: "through reload" });
+    await until(async () => ((await b.call("getSession", a.clientId)) as { kept?: string }).kept === "through reload", "the session write");
     const before = new Set([...server.output().matchAll(/EVENTS STARTED id=\d pid=(\d+)/g)].map((m) => Number(m[1])));
     const mark = server.output().length;
     const reload = runFixture(runtime, "gateway", ["reload"], env);
