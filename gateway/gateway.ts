@@ -57,6 +57,20 @@ const WORKER_PING_INTERVAL = 25;
 /** Highest connection id before the counter wraps (uint32 in the header). */
 const MAX_CONNECTION_ID = 4294967295;
 
+/**
+ * GatewayWorker's heartbeat rule for one client on one tick. `count` is the client's
+ * `pingNotResponseCount` (-1 right after it sent anything). With a limit, a client whose count
+ * reached 2 x limit is destroyed; otherwise the count goes up and, when there is ping data, a
+ * ping goes out unless the count is 0 or (with a limit) odd. Ticks come every
+ * `pingInterval / 2` seconds with a limit, every `pingInterval` without.
+ */
+export function heartbeatTick(count: number, limit: number, hasPingData: boolean): { count: number; action: "destroy" | "ping" | "none" } {
+  if (limit > 0 && count >= limit * 2) return { count, action: "destroy" };
+  const next = count + 1;
+  const skip = !hasPingData || next === 0 || (limit > 0 && next % 2 === 1);
+  return { count: next, action: skip ? "none" : "ping" };
+}
+
 /** Bind each client to the worker with the fewest clients bound; rebind when it is gone. */
 export const routerLeastConnections: Router = (workers, client) => {
   const bound = client.gatewayWorkerKey as string | undefined;
@@ -319,18 +333,16 @@ export class Gateway extends Worker {
     Timer.add(1, () => log(message), [], false);
   }
 
-  /** One heartbeat tick (see the spec's rule: destroy after 2×limit silent ticks, ping on even ticks). */
+  /** One heartbeat tick over every client (see {@link heartbeatTick}). */
   private _ping(): void {
-    const limit = this.pingNotResponseLimit;
     for (const conn of [...this.clientConnections.values()]) {
-      if (limit > 0 && conn.pingNotResponseCount >= limit * 2) {
+      const tick = heartbeatTick(conn.pingNotResponseCount, this.pingNotResponseLimit, this.pingData !== "");
+      if (tick.action === "destroy") {
         conn.destroy();
         continue;
       }
-      conn.pingNotResponseCount++;
-      if (!this.pingData) continue;
-      if (conn.pingNotResponseCount === 0 || (limit > 0 && conn.pingNotResponseCount % 2 === 1)) continue;
-      conn.send(this.pingData);
+      conn.pingNotResponseCount = tick.count;
+      if (tick.action === "ping") conn.send(this.pingData);
     }
   }
 

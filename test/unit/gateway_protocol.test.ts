@@ -3,7 +3,7 @@
 // or GatewayWorker peer would put on the wire.
 import { describe, expect, it } from "vitest";
 import { GatewayApi, type GatewayBackend } from "../../gateway/api.ts";
-import { Gateway } from "../../gateway/gateway.ts";
+import { Gateway, heartbeatTick } from "../../gateway/gateway.ts";
 import "../../protocols/mod.ts";
 import { clientIdDecode, clientIdEncode, ip2long, long2ip } from "../../gateway/client_id.ts";
 import {
@@ -342,5 +342,44 @@ describe("Gateway configuration", () => {
     anyIp.lanIp = "0.0.0.0";
     expect(() => anyIp.validate()).toThrow(/lanIp must be the IPv4 address.*innerTcpWorkerListen/);
     expect(() => new Gateway("text://127.0.0.1:0").validate()).not.toThrow();
+  });
+});
+
+/** What a silent client sees tick by tick from its last message on, until it is destroyed (or `max` ticks). */
+function silentTicks(limit: number, hasPingData: boolean, max = 12): string[] {
+  const seen: string[] = [];
+  let count = -1;
+  for (let i = 0; i < max; i++) {
+    const tick = heartbeatTick(count, limit, hasPingData);
+    seen.push(tick.action);
+    if (tick.action === "destroy") break;
+    count = tick.count;
+  }
+  return seen;
+}
+
+describe("heartbeat rule", () => {
+  it("limit 1: a silent client gets one ping and is destroyed on the 4th half-interval tick, within (1.5, 2] x pingInterval", () => {
+    // Ticks every pingInterval/2; the last message came somewhere in the half interval before tick 1.
+    expect(silentTicks(1, true)).toEqual(["none", "none", "ping", "destroy"]);
+    expect(silentTicks(1, false)).toEqual(["none", "none", "none", "destroy"]);
+  });
+
+  it("limit 2: destroyed on the 6th half-interval tick, after two pings", () => {
+    expect(silentTicks(2, true)).toEqual(["none", "none", "ping", "none", "ping", "destroy"]);
+  });
+
+  it("limit 0: never destroyed; pingData every tick except the first after activity", () => {
+    expect(silentTicks(0, true, 5)).toEqual(["none", "ping", "ping", "ping", "ping"]);
+    expect(silentTicks(0, false, 5)).toEqual(["none", "none", "none", "none", "none"]);
+  });
+
+  it("a client that talks between ticks is never destroyed", () => {
+    let count = -1;
+    for (let i = 0; i < 20; i++) {
+      const tick = heartbeatTick(count, 1, true);
+      expect(tick.action).not.toBe("destroy");
+      count = i % 2 === 0 ? -1 : tick.count; // a message every second tick
+    }
   });
 });
