@@ -3,7 +3,8 @@
 // or GatewayWorker peer would put on the wire.
 import { describe, expect, it } from "vitest";
 import { GatewayApi, type GatewayBackend } from "../../gateway/api.ts";
-import { Gateway, heartbeatTick } from "../../gateway/gateway.ts";
+import { Gateway, heartbeatTick, routerLeastConnections, routerRandom } from "../../gateway/gateway.ts";
+import type { TcpConnection } from "../../core/tcp_connection.ts";
 import "../../protocols/mod.ts";
 import { clientIdDecode, clientIdEncode, ip2long, long2ip } from "../../gateway/client_id.ts";
 import {
@@ -381,5 +382,39 @@ describe("heartbeat rule", () => {
       expect(tick.action).not.toBe("destroy");
       count = i % 2 === 0 ? -1 : tick.count; // a message every second tick
     }
+  });
+});
+
+describe("routing clients to BusinessWorkers", () => {
+  const conn = (props: Record<string, unknown> = {}) => props as unknown as TcpConnection;
+
+  it("least connections: each new client goes to the worker with the fewest, and stays there", () => {
+    const w1 = conn(), w2 = conn();
+    const workers = new Map([["127.0.0.1:Events:0", w1], ["127.0.0.1:Events:1", w2]]);
+    const clients = [conn(), conn(), conn(), conn()];
+    const chosen = clients.map((c) => routerLeastConnections(workers, c, 1, ""));
+    expect(chosen).toEqual([w1, w2, w1, w2]);
+    expect(routerLeastConnections(workers, clients[0], 3, "again")).toBe(w1);
+    expect([w1.gatewayClientCount, w2.gatewayClientCount]).toEqual([2, 2]);
+  });
+
+  it("a client whose worker is gone is bound to another; no worker gives null", () => {
+    const w1 = conn(), w2 = conn();
+    const workers = new Map([["a", w1], ["b", w2]]);
+    const client = conn();
+    expect(routerLeastConnections(workers, client, 1, "")).toBe(w1);
+    workers.delete("a");
+    expect(routerLeastConnections(workers, client, 3, "")).toBe(w2);
+    expect(client.gatewayWorkerKey).toBe("b");
+    workers.clear();
+    expect(routerLeastConnections(workers, client, 3, "")).toBe(null);
+    expect(routerRandom(workers, conn(), 1, "")).toBe(null);
+  });
+
+  it("random: binds once, then keeps the binding", () => {
+    const workers = new Map([["a", conn()], ["b", conn()], ["c", conn()]]);
+    const client = conn();
+    const first = routerRandom(workers, client, 1, "");
+    for (let i = 0; i < 10; i++) expect(routerRandom(workers, client, 3, "")).toBe(first);
   });
 });
