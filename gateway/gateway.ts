@@ -126,6 +126,12 @@ export class Gateway extends Worker {
   sendToWorkerBufferSize = 10240000;
   /** Send buffer limit of each client connection. */
   sendToClientBufferSize = 1024000;
+  /**
+   * Encode a broadcast (sendToAll, sendToGroup) once instead of once per client. Only for
+   * protocols whose encoding is the same for every connection (text, frame; websocket once
+   * every client has completed its handshake, as GatewayWorker requires too).
+   */
+  protocolAccelerate = false;
   /** `(workerConnection)` when a BusinessWorker connected and authenticated. */
   onBusinessWorkerConnected: Cb = null;
   /** `(workerConnection)` when a BusinessWorker's connection closed. */
