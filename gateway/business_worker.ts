@@ -164,8 +164,14 @@ export class BusinessWorker extends Worker {
     conn.protocol = GatewayProtocol;
     conn.maxSendBufferSize = this.sendToGatewayBufferSize;
     this.gatewayConnections.set(address, conn);
+    let failing = false; // log the first failed attempt of a series, not one a second
+    conn.onError = (_c: TcpConnection, _code: number, message: string) => {
+      if (!failing) log(`BusinessWorker: cannot reach gateway ${address} (${message}); retrying every second while it is listed`);
+      failing = true;
+    };
     return new Promise((settled) => {
       conn.onConnect = () => {
+        failing = false;
         conn.send(encodePackage({
           cmd: CMD.WORKER_CONNECT,
           body: JSON.stringify({ worker_key: `${this.name}:${this.id}`, secret_key: this.secretKey }),
