@@ -188,6 +188,13 @@ export class Gateway extends Worker {
   static readonly getAllClientSessions = apiCall("getAllClientSessions");
   static readonly getAllUidList = apiCall("getAllUidList");
   static readonly getAllGroupIdList = apiCall("getAllGroupIdList");
+  static readonly getAllUidCount = apiCall("getAllUidCount");
+  static readonly getUidListByGroup = apiCall("getUidListByGroup");
+  static readonly getUidCountByGroup = apiCall("getUidCountByGroup");
+  static readonly getAllGroupClientIdList = apiCall("getAllGroupClientIdList");
+  static readonly getAllGroupClientIdCount = apiCall("getAllGroupClientIdCount");
+  static readonly getAllGroupUidList = apiCall("getAllGroupUidList");
+  static readonly getAllGroupUidCount = apiCall("getAllGroupUidCount");
   static readonly isUidsOnline = apiCall("isUidsOnline");
   static readonly batchGetClientIdByUid = apiCall("batchGetClientIdByUid");
   static readonly batchGetClientCountByGroup = apiCall("batchGetClientCountByGroup");

@@ -148,7 +148,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     await a.call("unbindUid", c.clientId, "u2");
   });
 
-  it("joinGroup, group queries, sendToGroup with exclusions, leaveGroup, getAllGroupIdList and ungroup", async () => {
+  it("joinGroup, group and group-by-uid queries, sendToGroup with exclusions, leaveGroup, getAllGroupIdList and ungroup", async () => {
     await a.call("joinGroup", a.clientId, "g1");
     await a.call("joinGroup", b.clientId, "g1");
     await a.call("joinGroup", c.clientId, "g2");
@@ -156,6 +156,18 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     expect(await a.call("getClientIdListByGroup", "g1")).toEqual({ [a.clientId]: a.clientId, [b.clientId]: b.clientId });
     expect(await a.call("getClientSessionsByGroup", "g2")).toEqual({ [c.clientId]: { joined: 1 } });
     expect(await a.call("getAllGroupIdList")).toEqual({ g1: "g1", g2: "g2" });
+    await a.call("bindUid", b.clientId, "ub");
+    expect(await a.call("getUidListByGroup", "g1")).toEqual({ ub: "ub" });
+    expect(await a.call("getUidCountByGroup", "g1")).toBe(1);
+    expect(await a.call("getAllUidCount")).toBe(1);
+    expect(await a.call("getAllGroupClientIdList")).toEqual({
+      g1: { [a.clientId]: a.clientId, [b.clientId]: b.clientId },
+      g2: { [c.clientId]: c.clientId },
+    });
+    expect(await a.call("getAllGroupClientIdCount")).toEqual({ g1: 2, g2: 1 });
+    expect(await a.call("getAllGroupUidList")).toEqual({ g1: { ub: "ub" } });
+    expect(await a.call("getAllGroupUidCount")).toEqual({ g1: 1 });
+    await a.call("unbindUid", b.clientId, "ub");
     await c.call("sendToGroup", "g1", "g1 news", b.clientId);
     await a.untilLine("g1 news");
     await c.call("sendToGroup", ["g1", "g2"], "g1+g2 news");
