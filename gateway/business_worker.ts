@@ -74,6 +74,7 @@ export class BusinessWorker extends Worker {
   private readonly _links = new Map<string, GatewayLink>();
   private readonly _written = new Map<string, WrittenSession>();
   private _stopping = false;
+  private _started = false;
 
   constructor() {
     super();
@@ -93,7 +94,7 @@ export class BusinessWorker extends Worker {
     // Report ready once connected to the gateways, so a reload never leaves them without workers.
     await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, READY_WAIT_MS))]);
     const handler = this.eventHandler;
-    if (!handler?.onMessage) log("Waring: eventHandler.onMessage is not callable");
+    if (!handler?.onMessage) log(`Warning: eventHandler.onMessage of ${this.name} is not a function`);
     const userStart = this.onWorkerStart;
     const userStop = this.onWorkerStop;
     this.onWorkerStart = async (w: Worker) => {
@@ -105,6 +106,9 @@ export class BusinessWorker extends Worker {
       if (handler?.onWorkerStop) await handler.onWorkerStop(this);
     };
     await super.run();
+    // Events are held (by TCP flow control) until onWorkerStart has run, as in PHP where it runs first.
+    this._started = true;
+    for (const conn of this.gatewayConnections.values()) conn.resumeRecv();
   }
 
   override async stop(graceful = false, timeout = Worker.stopTimeout): Promise<void> {
@@ -163,6 +167,7 @@ export class BusinessWorker extends Worker {
     const conn = new AsyncTcpConnection(`tcp://${address}`);
     conn.protocol = GatewayProtocol;
     conn.maxSendBufferSize = this.sendToGatewayBufferSize;
+    if (!this._started) conn.pauseRecv();
     this.gatewayConnections.set(address, conn);
     let failing = false; // log the first failed attempt of a series, not one a second
     conn.onError = (_c: TcpConnection, _code: number, message: string) => {
