@@ -169,7 +169,7 @@ export class GatewayInner {
       case CMD.LEAVE_GROUP:
         if (client && client.groups?.[p.extData] !== undefined) {
           delete client.groups[p.extData];
-          this._removeFromGroup(p.extData, p.connectionId);
+          g.removeFromGroup(p.extData, p.connectionId);
         }
         return true;
       case CMD.UNGROUP:
@@ -246,12 +246,6 @@ export class GatewayInner {
     let members = this._gateway.groupConnections.get(group);
     if (!members && create) this._gateway.groupConnections.set(group, members = new Map());
     return members;
-  }
-
-  private _removeFromGroup(group: string, id: number): void {
-    const members = this._gateway.groupConnections.get(group);
-    members?.delete(id);
-    if (members && members.size === 0) this._gateway.groupConnections.delete(group);
   }
 
   private _bindUid(client: TcpConnection, uid: string): void {

@@ -303,9 +303,16 @@ export class Gateway extends Worker {
     const id = conn.gatewayConnectionId as number;
     this.clientConnections.delete(id);
     if (conn.uid !== undefined && conn.uid !== null) this.removeFromUid(conn);
-    for (const group of Object.keys(conn.groups ?? {})) this.groupConnections.get(group)?.delete(id);
+    for (const group of Object.keys(conn.groups ?? {})) this.removeFromGroup(group, id);
     const worker = this.workerConnections.get(conn.gatewayWorkerKey);
     if (worker && worker.gatewayClientCount > 0) worker.gatewayClientCount--;
+  }
+
+  /** Remove connection `id` from `group`'s members, and the group once it is empty. */
+  removeFromGroup(group: string, id: number): void {
+    const members = this.groupConnections.get(group);
+    members?.delete(id);
+    if (members && members.size === 0) this.groupConnections.delete(group);
   }
 
   /** Remove a client from its uid's set (it keeps no uid). */

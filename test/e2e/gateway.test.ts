@@ -214,11 +214,16 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     const e = await GatewayLineClient.connect(textPort);
     const f = await GatewayLineClient.connect(textPort);
     expect(await watcher.call("isOnline", d.clientId)).toBe(true);
+    await watcher.call("joinGroup", d.clientId, "only-d");
+    await watcher.call("bindUid", d.clientId, "uid-d");
     expect(await watcher.call("closeClient", d.clientId, "bye")).toBe(true);
     await d.tc.untilClosed();
     expect(d.lines()).toContain("bye");
     await watcher.untilLine(`left ${d.clientId}`);
     expect(await watcher.call("isOnline", d.clientId)).toBe(false);
+    // A client that leaves takes its uid binding and its groups with it.
+    expect(await watcher.call("getAllGroupIdList")).toEqual({ watchers: "watchers" });
+    expect(await watcher.call("isUidOnline", "uid-d")).toBe(false);
     e.tc.write(JSON.stringify({ id: 1, fn: "closeCurrentClient", args: ["see you"] }) + "\n");
     await e.tc.untilClosed();
     expect(e.lines()).toContain("see you");
