@@ -221,6 +221,7 @@ export class Gateway extends Worker {
   }
 
   override async run(): Promise<void> {
+    if (this.onMessage) log(`Gateway ${this.name}: onMessage is ignored (client messages go to the BusinessWorkers' eventHandler)`);
     this._userOnConnect = this.onConnect;
     this._userOnClose = this.onClose;
     this._userOnWebSocketConnect = this.onWebSocketConnect;

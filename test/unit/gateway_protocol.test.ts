@@ -16,7 +16,7 @@ import {
   GatewayProtocol,
   ReplyProtocol,
 } from "../../gateway/protocol.ts";
-import { broadcastAddressesLine, gatewayConnectLine, workerConnectLine } from "../../gateway/register.ts";
+import { broadcastAddressesLine, gatewayConnectLine, Register, workerConnectLine } from "../../gateway/register.ts";
 import { mergeSessions, sessionDecode, sessionEncode } from "../../gateway/session.ts";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -343,6 +343,14 @@ describe("Gateway configuration", () => {
     anyIp.lanIp = "0.0.0.0";
     expect(() => anyIp.validate()).toThrow(/lanIp must be the IPv4 address.*innerTcpWorkerListen/);
     expect(() => new Gateway("text://127.0.0.1:0").validate()).not.toThrow();
+  });
+
+  it("a Register runs as one process (its directory is in memory)", () => {
+    const register = new Register("text://127.0.0.1:0");
+    register.count = 3;
+    register.validate();
+    expect(register.count).toBe(1);
+    expect(register.reloadable).toBe(false);
   });
 });
 
