@@ -52,3 +52,24 @@ export {
   WebServer,
 } from "./protocols/http/mod.ts";
 export * from "./components/mod.ts";
+export {
+  BusinessWorker,
+  type ClientAddress,
+  clientIdDecode,
+  clientIdEncode,
+  Context,
+  currentClient,
+  type EventHandler,
+  type EventServer,
+  Gateway,
+  GatewayApi,
+  type GatewayBackend,
+  GatewayClient,
+  type GatewayClientOptions,
+  type Message,
+  Register,
+  type Router,
+  routerLeastConnections,
+  routerRandom,
+  type Session as GatewaySession,
+} from "./gateway/mod.ts";

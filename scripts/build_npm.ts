@@ -35,7 +35,7 @@ const npmPackage = {
   main: "./esm/mod.js",
   types: "./esm/mod.d.ts",
   exports: { ".": { types: "./esm/mod.d.ts", import: "./esm/mod.js" } },
-  files: ["esm/mod.*", "esm/core", "esm/runtime", "esm/protocols", "esm/components", "README.md"],
+  files: ["esm/mod.*", "esm/core", "esm/runtime", "esm/protocols", "esm/components", "esm/gateway", "README.md"],
   dependencies: pkg.dependencies,
   engines: { node: ">=20" },
 };
