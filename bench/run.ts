@@ -38,7 +38,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   BIN,
   type Client,
@@ -49,12 +48,16 @@ import {
   type MemSample,
   launchClient,
   launchServer,
+  listOption,
   maxOf,
   median,
   minOf,
+  parseOptions,
   pct,
   processTree,
   quietCheck,
+  quietRounds,
+  RESULTS,
   ROOT,
   runtimeCommand,
   sampleWindow,
@@ -65,12 +68,8 @@ import {
   withBenchLock,
 } from "./lib.ts";
 
-const RESULTS = join(ROOT, "bench", "RESULTS.md");
-
 // ---- options ----------------------------------------------------------------------------------
-const { values: opts } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
+const opts = parseOptions(import.meta.url, {
     runtimes: { type: "string", default: "node,deno,bun" },
     workloads: { type: "string", default: "tcp,text,memory" },
     rounds: { type: "string", default: "3" },
@@ -92,21 +91,14 @@ const { values: opts } = parseArgs({
     "no-lock": { type: "boolean", default: false },
     "no-build": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-  strict: true,
 });
-if (opts.help) {
-  console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]);
-  process.exit(0);
-}
 
 type RuntimeName = "node" | "deno" | "bun";
 type Workload = "tcp" | "text" | "memory";
 type ServerKind = "framework" | "raw";
 
-const RUNTIMES = opts.runtimes!.split(",").map((s) => s.trim()).filter(Boolean) as RuntimeName[];
-const WORKLOADS = opts.workloads!.split(",").map((s) => s.trim()).filter(Boolean) as Workload[];
+const RUNTIMES = listOption<RuntimeName>(opts.runtimes, ["node", "deno", "bun"], "runtime");
+const WORKLOADS = listOption<Workload>(opts.workloads, ["tcp", "text", "memory"], "workload");
 const ROUNDS = Math.max(1, Number(opts.rounds));
 const DURATION = Number(opts.duration);
 const WARMUP = Number(opts.warmup);
@@ -125,8 +117,6 @@ const pinned = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
   PIN ? ["taskset", ["-c", String(cpu), cmd, ...args]] : [cmd, args];
 const LOCK = opts["no-lock"] ? "" : opts.lock!;
 const EXTRA_ROUNDS = Number(opts["extra-rounds"]);
-for (const r of RUNTIMES) if (!["node", "deno", "bun"].includes(r)) throw new Error(`unknown runtime ${r}`);
-for (const w of WORKLOADS) if (!["tcp", "text", "memory"].includes(w)) throw new Error(`unknown workload ${w}`);
 
 // Goals and anchors (BENCHMARKING.md and the task).
 const WORKERMAN_TEXT = 181_000;
@@ -472,20 +462,20 @@ async function runLoad(runtime: RuntimeName, kind: "tcp" | "text"): Promise<void
     await measureLoad(fw, kind, WARMUP, true);
     await measureLoad(raw, kind, WARMUP, true);
     // Noisy rounds are repeated (up to EXTRA_ROUNDS more) so that ROUNDS quiet ones are kept.
-    for (let round = 1, quiet = 0; quiet < ROUNDS && round <= ROUNDS + EXTRA_ROUNDS; round++) {
+    await quietRounds(ROUNDS, EXTRA_ROUNDS, async (round) => {
       await waitQuiet(WAIT_QUIET, NOISE);
       const pair: RoundPair = { round, fw: null, raw: null, noisy: false };
       result.rounds.push(pair);
-      pair.fw = await measureLoad(fw, kind, DURATION, false);
-      pair.raw = await measureLoad(raw, kind, DURATION, false);
+      pair.fw = await measureLoad(fw!, kind, DURATION, false);
+      pair.raw = await measureLoad(raw!, kind, DURATION, false);
       pair.noisy = pair.fw.otherCpu > NOISE || pair.raw.otherCpu > NOISE;
-      if (!pair.noisy) quiet++;
       log(
         `  ${runtime} ${kind} round ${round}: framework ${fmtRate(pair.fw.msgs)} (${fmtRate(pair.fw.perCpu)}/CPU-s), ` +
           `raw ${fmtRate(pair.raw.msgs)} (${fmtRate(pair.raw.perCpu)}/CPU-s), ratio ${pct(pair.fw.msgs / pair.raw.msgs)}, ` +
           `other CPU ${pair.fw.otherCpu.toFixed(1)}%/${pair.raw.otherCpu.toFixed(1)}%${pair.noisy ? " NOISY" : ""}`,
       );
-    }
+      return pair.noisy;
+    });
   } catch (err) {
     result.error = (err as Error).message;
     log(`  ${runtime} ${kind}: FAILED ${result.error.split("\n")[0]}`);

@@ -25,26 +25,28 @@
  *        [--rounds 3] [--duration 3] [--warmup 1] [--conns 100] [--depth 8] [--size 32]
  *        [--clients 1000] [--bcast-depth 4] [--idle-conns 5000] [--client bun|node] [--no-build] [--no-write]
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   BIN,
+  buildNpm,
   type Client,
   fmtRate,
   idleMemory,
   kb,
   launchClient,
   launchServer,
+  listOption,
   log,
   maxOf,
   median,
   type MemSample,
   minOf,
+  parseOptions,
   pct,
   processTree,
   quietCheck,
+  quietRounds,
+  RESULTS,
   ROOT,
   runtimeCommand,
   sampleWindow,
@@ -54,15 +56,10 @@ import {
   waitQuiet,
   type Window,
   withBenchLock,
+  writeSection,
 } from "../lib.ts";
 
-const RESULTS = join(ROOT, "bench", "RESULTS.md");
-const START = "<!-- bench:ws:start -->";
-const END = "<!-- bench:ws:end -->";
-
-const { values: opts } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
+const opts = parseOptions(import.meta.url, {
     runtimes: { type: "string", default: "node,deno,bun" },
     workloads: { type: "string", default: "echo,broadcast,memory" },
     rounds: { type: "string", default: "3" },
@@ -83,21 +80,14 @@ const { values: opts } = parseArgs({
     "no-lock": { type: "boolean", default: false },
     "no-build": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-  strict: true,
 });
-if (opts.help) {
-  console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]);
-  process.exit(0);
-}
 
 type RuntimeName = "node" | "deno" | "bun";
 type Kind = "framework" | "native";
 type LoadWorkload = "echo" | "broadcast";
 
-const RUNTIMES = opts.runtimes!.split(",").map((s) => s.trim()).filter(Boolean) as RuntimeName[];
-const WORKLOADS = opts.workloads!.split(",").map((s) => s.trim()).filter(Boolean);
+const RUNTIMES = listOption<RuntimeName>(opts.runtimes, ["node", "deno", "bun"], "runtime");
+const WORKLOADS = listOption(opts.workloads, ["echo", "broadcast", "memory"], "workload");
 const ROUNDS = Math.max(1, Number(opts.rounds));
 const DURATION = Number(opts.duration);
 const WARMUP = Number(opts.warmup);
@@ -108,8 +98,6 @@ const EXTRA_ROUNDS = Number(opts["extra-rounds"]);
 const IDLE_CONNS = Number(opts["idle-conns"]);
 const LOCK = opts["no-lock"] ? "" : opts.lock!;
 const CLIENT = opts.client === "node" ? "node" : "bun";
-for (const r of RUNTIMES) if (!["node", "deno", "bun"].includes(r)) throw new Error(`unknown runtime ${r}`);
-for (const w of WORKLOADS) if (!["echo", "broadcast", "memory"].includes(w)) throw new Error(`unknown workload ${w}`);
 
 const NATIVE: Record<RuntimeName, string> = { node: "ws", deno: "Deno.upgradeWebSocket", bun: "Bun.serve" };
 // Anchors measured on this machine (BENCHMARKING.md / issue 5) and the goals of the issue.
@@ -190,19 +178,19 @@ async function runLoad(runtime: RuntimeName, workloads: LoadWorkload[]): Promise
       await measure(native, w, WARMUP, true);
     }
     for (const result of results) {
-      for (let round = 1, quiet = 0; quiet < ROUNDS && round <= ROUNDS + EXTRA_ROUNDS; round++) {
+      await quietRounds(ROUNDS, EXTRA_ROUNDS, async (round) => {
         await waitQuiet(WAIT_QUIET, NOISE);
-        const a = await measure(fw, result.workload, DURATION, false);
-        const b = await measure(native, result.workload, DURATION, false);
+        const a = await measure(fw!, result.workload, DURATION, false);
+        const b = await measure(native!, result.workload, DURATION, false);
         const noisy = a.otherCpu > NOISE || b.otherCpu > NOISE;
-        if (!noisy) quiet++;
         result.rounds.push({ round, fw: a, native: b, noisy });
         log(
           `  ${runtime} ${result.workload} round ${round}: framework ${fmtRate(a.msgs)} (${fmtRate(a.perCpu)}/CPU-s), ` +
             `${NATIVE[runtime]} ${fmtRate(b.msgs)} (${fmtRate(b.perCpu)}/CPU-s), ratio ${pct(a.msgs / b.msgs)}, ` +
             `other CPU ${a.otherCpu.toFixed(1)}%/${b.otherCpu.toFixed(1)}%${noisy ? " NOISY" : ""}`,
         );
-      }
+        return noisy;
+      });
     }
   } catch (err) {
     for (const r of results) r.error ??= (err as Error).message;
@@ -309,25 +297,11 @@ function roundTable(): string {
   return out.join("\n");
 }
 
-function writeResults(section: string): void {
-  let doc = existsSync(RESULTS) ? readFileSync(RESULTS, "utf8") : "# Benchmark results\n";
-  const block = `${START}\n${section}\n${END}`;
-  if (doc.includes(START) && doc.includes(END)) {
-    doc = doc.slice(0, doc.indexOf(START)) + block + doc.slice(doc.indexOf(END) + END.length);
-  } else {
-    doc = `${doc.trimEnd()}\n\n${block}\n`;
-  }
-  writeFileSync(RESULTS, doc.endsWith("\n") ? doc : doc + "\n");
-}
-
 async function main(): Promise<void> {
   const started = new Date();
   const t0 = performance.now();
   const command = `npm run bench:ws${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
-  if ((RUNTIMES.includes("node") || CLIENT === "node") && !opts["no-build"]) {
-    log("building npm/ (scripts/build_npm.ts) ...");
-    execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  }
+  if ((RUNTIMES.includes("node") || CLIENT === "node") && !opts["no-build"]) buildNpm();
   log("checking that the machine is quiet (2 s) ...");
   const quiet = await quietCheck(2);
   log(`  other processes: ${quiet.pct.toFixed(1)}% of one core${quiet.top.length ? `; top: ${quiet.top.join(" | ")}` : ""}`);
@@ -355,7 +329,7 @@ async function main(): Promise<void> {
   const section = `${header}\n\n${tables()}\n\n### Every round\n\n${roundTable()}`;
   console.log(section);
   if (!opts["no-write"]) {
-    writeResults(section);
+    writeSection("ws", section);
     log(`wrote ${RESULTS}`);
   }
 }
