@@ -68,6 +68,15 @@ export function buildNpm(): void {
   execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
 }
 
+/** The versions of the three runtimes (Deno's and Bun's from the binaries the runners start). */
+export function runtimeVersions(): Record<"node" | "deno" | "bun", string> {
+  return {
+    node: process.versions.node,
+    deno: versionOf(join(BIN, "deno"), ["--version"]).replace(/^deno /, ""),
+    bun: versionOf(join(BIN, "bun"), ["--version"]),
+  };
+}
+
 // ---- /proc ------------------------------------------------------------------------------------
 /** utime+stime of a process (all its threads), in seconds. */
 export function procCpu(pid: number): number {

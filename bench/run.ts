@@ -60,6 +60,7 @@ import {
   RESULTS,
   ROOT,
   runtimeCommand,
+  runtimeVersions,
   sampleWindow,
   type Server,
   sleep,
@@ -70,27 +71,27 @@ import {
 
 // ---- options ----------------------------------------------------------------------------------
 const opts = parseOptions(import.meta.url, {
-    runtimes: { type: "string", default: "node,deno,bun" },
-    workloads: { type: "string", default: "tcp,text,memory" },
-    rounds: { type: "string", default: "3" },
-    duration: { type: "string", default: "3" },
-    warmup: { type: "string", default: "1.5" },
-    ramp: { type: "string", default: "0.5" },
-    conns: { type: "string", default: "100" },
-    depth: { type: "string", default: "16" },
-    "tcp-size": { type: "string", default: "32" },
-    "text-size": { type: "string", default: "24" },
-    "idle-conns": { type: "string", default: "10000" },
-    client: { type: "string", default: "bun" },
-    noise: { type: "string", default: "10" },
-    "wait-quiet": { type: "string", default: "30" },
-    "extra-rounds": { type: "string", default: "3" },
-    syscalls: { type: "boolean", default: false },
-    pin: { type: "boolean", default: false },
-    lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
-    "no-lock": { type: "boolean", default: false },
-    "no-build": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
+  runtimes: { type: "string", default: "node,deno,bun" },
+  workloads: { type: "string", default: "tcp,text,memory" },
+  rounds: { type: "string", default: "3" },
+  duration: { type: "string", default: "3" },
+  warmup: { type: "string", default: "1.5" },
+  ramp: { type: "string", default: "0.5" },
+  conns: { type: "string", default: "100" },
+  depth: { type: "string", default: "16" },
+  "tcp-size": { type: "string", default: "32" },
+  "text-size": { type: "string", default: "24" },
+  "idle-conns": { type: "string", default: "10000" },
+  client: { type: "string", default: "bun" },
+  noise: { type: "string", default: "10" },
+  "wait-quiet": { type: "string", default: "30" },
+  "extra-rounds": { type: "string", default: "3" },
+  syscalls: { type: "boolean", default: false },
+  pin: { type: "boolean", default: false },
+  lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
+  "no-lock": { type: "boolean", default: false },
+  "no-build": { type: "boolean", default: false },
+  "no-write": { type: "boolean", default: false },
 });
 
 type RuntimeName = "node" | "deno" | "bun";
@@ -137,14 +138,8 @@ async function startServer(runtime: RuntimeName, server: ServerKind, kind: "tcp"
   return launchServer(`${runtime} ${server} ${kind} server`, pinned(0, ...serverCommand(runtime, server, kind)));
 }
 
-function clientCommand(args: string[]): [string, string[]] {
-  return CLIENT === "bun"
-    ? [join(BIN, "bun"), [join(ROOT, "bench", "client.ts"), ...args]]
-    : [process.execPath, [join(ROOT, "npm", "esm", "bench", "client.js"), ...args]];
-}
-
 function startClient(args: string[], readyTimeoutMs = 30_000): Promise<Client> {
-  return launchClient(pinned(1, ...clientCommand(args)), readyTimeoutMs);
+  return launchClient(pinned(1, ...runtimeCommand(CLIENT, "bench/client.ts", args)), readyTimeoutMs);
 }
 
 // ---- measurements -----------------------------------------------------------------------------
@@ -532,11 +527,7 @@ async function main(): Promise<void> {
       notes.push("`npm run build` reported errors during this run; Node ran what tsc emitted.");
     }
   }
-  const versions = {
-    node: process.versions.node,
-    deno: versionOf(join(BIN, "deno"), ["--version"]).replace(/^deno /, ""),
-    bun: versionOf(join(BIN, "bun"), ["--version"]),
-  };
+  const versions = runtimeVersions();
   const kernel = versionOf("uname", ["-r"]);
   const commit = versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]);
   const dirty = versionOf("git", ["-C", ROOT, "status", "--porcelain", "--", "mod.ts", "core", "runtime", "protocols"]);

@@ -29,7 +29,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import {
-  BIN,
   buildNpm,
   freePort,
   launchServer,
@@ -43,10 +42,10 @@ import {
   RESULTS,
   ROOT,
   runtimeCommand,
+  runtimeVersions,
   type Server,
   sleep,
   sumOver,
-  versionOf,
   waitQuiet,
   writeSection,
 } from "../lib.ts";
@@ -231,11 +230,7 @@ try {
   if ((err as { code?: string }).code === "ENOENT") throw new Error("wrk is not installed: apt-get install wrk");
 }
 
-const versions = {
-  node: process.versions.node,
-  deno: versionOf(join(BIN, "deno"), ["--version"]).replace(/^deno /, ""),
-  bun: versionOf(join(BIN, "bun"), ["--version"]),
-};
+const versions = runtimeVersions();
 const samples: Sample[] = [];
 const failures: string[] = [];
 

@@ -20,9 +20,7 @@
  *        [--no-build] [--no-write]
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { join } from "node:path";
 import {
-  BIN,
   buildNpm,
   launchServer,
   listOption,
@@ -33,8 +31,8 @@ import {
   RESULTS,
   rssBytes,
   runtimeCommand,
+  runtimeVersions,
   sleep,
-  versionOf,
   writeSection,
 } from "../lib.ts";
 
@@ -266,11 +264,7 @@ function report(runs: Run[], versions: Record<RuntimeName, string>, startedAt: D
 async function main(): Promise<void> {
   const startedAt = new Date();
   if (!opts["no-build"]) buildNpm();
-  const versions: Record<RuntimeName, string> = {
-    node: process.versions.node,
-    deno: versionOf(join(BIN, "deno"), ["--version"]).replace(/^deno /, ""),
-    bun: versionOf(join(BIN, "bun"), ["--version"]),
-  };
+  const versions = runtimeVersions();
   const backend = await startBackend();
   const runs: Run[] = [];
   try {

@@ -25,9 +25,7 @@
  *        [--rounds 3] [--duration 3] [--warmup 1] [--conns 100] [--depth 8] [--size 32]
  *        [--clients 1000] [--bcast-depth 4] [--idle-conns 5000] [--client bun|node] [--no-build] [--no-write]
  */
-import { join } from "node:path";
 import {
-  BIN,
   buildNpm,
   type Client,
   fmtRate,
@@ -49,6 +47,7 @@ import {
   RESULTS,
   ROOT,
   runtimeCommand,
+  runtimeVersions,
   sampleWindow,
   type Server,
   sleep,
@@ -60,26 +59,26 @@ import {
 } from "../lib.ts";
 
 const opts = parseOptions(import.meta.url, {
-    runtimes: { type: "string", default: "node,deno,bun" },
-    workloads: { type: "string", default: "echo,broadcast,memory" },
-    rounds: { type: "string", default: "3" },
-    duration: { type: "string", default: "3" },
-    warmup: { type: "string", default: "1" },
-    ramp: { type: "string", default: "0.5" },
-    conns: { type: "string", default: "100" },
-    depth: { type: "string", default: "8" },
-    size: { type: "string", default: "32" },
-    clients: { type: "string", default: "1000" },
-    "bcast-depth": { type: "string", default: "4" },
-    "idle-conns": { type: "string", default: "5000" },
-    client: { type: "string", default: "bun" },
-    noise: { type: "string", default: "10" },
-    "wait-quiet": { type: "string", default: "30" },
-    "extra-rounds": { type: "string", default: "2" },
-    lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
-    "no-lock": { type: "boolean", default: false },
-    "no-build": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
+  runtimes: { type: "string", default: "node,deno,bun" },
+  workloads: { type: "string", default: "echo,broadcast,memory" },
+  rounds: { type: "string", default: "3" },
+  duration: { type: "string", default: "3" },
+  warmup: { type: "string", default: "1" },
+  ramp: { type: "string", default: "0.5" },
+  conns: { type: "string", default: "100" },
+  depth: { type: "string", default: "8" },
+  size: { type: "string", default: "32" },
+  clients: { type: "string", default: "1000" },
+  "bcast-depth": { type: "string", default: "4" },
+  "idle-conns": { type: "string", default: "5000" },
+  client: { type: "string", default: "bun" },
+  noise: { type: "string", default: "10" },
+  "wait-quiet": { type: "string", default: "30" },
+  "extra-rounds": { type: "string", default: "2" },
+  lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
+  "no-lock": { type: "boolean", default: false },
+  "no-build": { type: "boolean", default: false },
+  "no-write": { type: "boolean", default: false },
 });
 
 type RuntimeName = "node" | "deno" | "bun";
@@ -114,10 +113,7 @@ function clientArgs(workload: LoadWorkload | "idle", port: number, conns?: numbe
 }
 
 function startClient(args: string[], readyTimeoutMs = 60_000): Promise<Client> {
-  const cmd: [string, string[]] = CLIENT === "bun"
-    ? [join(BIN, "bun"), [join(ROOT, "bench", "client.ts"), ...args]]
-    : runtimeCommand("node", "bench/client.ts", args);
-  return launchClient(cmd, readyTimeoutMs);
+  return launchClient(runtimeCommand(CLIENT, "bench/client.ts", args), readyTimeoutMs);
 }
 
 function startServer(runtime: RuntimeName, kind: Kind): Promise<Server> {
@@ -312,12 +308,12 @@ async function main(): Promise<void> {
     if (WORKLOADS.includes("memory")) await withBenchLock(LOCK, `ws ${runtime} memory`, () => runMemory(runtime));
   }
   const commit = versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]);
+  const versions = runtimeVersions();
   const header = [
     `## WebSocket: run of ${started.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC")}`,
     "",
     `- Command: \`${command}\` (${((performance.now() - t0) / 1000).toFixed(0)} s), commit ${commit}`,
-    `- Runtimes: Node ${process.versions.node}, Deno ${versionOf(join(BIN, "deno"), ["--version"]).replace(/^deno /, "")}, ` +
-      `Bun ${versionOf(join(BIN, "bun"), ["--version"])}; load client bench/client.ts --kind ws on ${CLIENT}`,
+    `- Runtimes: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; load client bench/client.ts --kind ws on ${CLIENT}`,
     `- Echo: ${opts.conns} connections × ${opts.depth} text messages of ${opts.size} B in flight; broadcast: ${opts.clients} clients, ` +
       `one keeps ${opts["bcast-depth"]} messages in flight, each delivered to all (msgs/s = deliveries/s). ` +
       `${ROUNDS} interleaved rounds of ${DURATION} s (framework, native, …) after a checked warm-up; one server process each ` +
