@@ -570,6 +570,37 @@ export async function idleMemory(s: Server, openIdle: (conns: number) => Promise
   }
 }
 
+/**
+ * `rounds` rounds of idle memory on `runtime`, each after a quiet wait (`quiet` = the
+ * {@link waitQuiet} arguments): the framework (`measure(true)`) into `fw`, then the reference
+ * called `refName` (`measure(false)`) into `ref`. Logs each round; a failure ends the rounds
+ * and is returned (logged as FAILED).
+ */
+export async function memoryRounds(
+  runtime: string,
+  refName: string,
+  rounds: number,
+  quiet: [maxSeconds: number, noise: number],
+  measure: (framework: boolean) => Promise<MemSample>,
+  fw: MemSample[],
+  ref: MemSample[],
+): Promise<string | undefined> {
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      await waitQuiet(...quiet);
+      const a = await measure(true);
+      fw.push(a);
+      const b = await measure(false);
+      ref.push(b);
+      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn, ${refName} ${kb(b.perConn)}/conn`);
+    }
+  } catch (err) {
+    const error = (err as Error).message;
+    log(`  ${runtime} memory: FAILED ${error.split("\n")[0]}`);
+    return error;
+  }
+}
+
 // ---- load measurements -------------------------------------------------------------------------
 /** What a load client and the server did over one measured window. */
 export interface Window<T> {

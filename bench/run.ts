@@ -51,6 +51,7 @@ import {
   listOption,
   maxOf,
   median,
+  memoryRounds,
   minOf,
   parseOptions,
   pct,
@@ -483,19 +484,8 @@ async function runLoad(runtime: RuntimeName, kind: "tcp" | "text"): Promise<void
 async function runMemory(runtime: RuntimeName): Promise<void> {
   const result: MemResult = { runtime, fw: [], raw: [] };
   memResults.push(result);
-  try {
-    for (let round = 1; round <= ROUNDS; round++) {
-      await waitQuiet(WAIT_QUIET, NOISE);
-      const a = await measureIdle(runtime, "framework");
-      result.fw.push(a);
-      const b = await measureIdle(runtime, "raw");
-      result.raw.push(b);
-      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn, raw ${kb(b.perConn)}/conn`);
-    }
-  } catch (err) {
-    result.error = (err as Error).message;
-    log(`  ${runtime} memory: FAILED ${result.error.split("\n")[0]}`);
-  }
+  const measure = (framework: boolean) => measureIdle(runtime, framework ? "framework" : "raw");
+  result.error = await memoryRounds(runtime, "raw", ROUNDS, [WAIT_QUIET, NOISE], measure, result.fw, result.raw);
 }
 
 function writeResults(header: string, body: string): void {

@@ -37,6 +37,7 @@ import {
   log,
   maxOf,
   median,
+  memoryRounds,
   type MemSample,
   minOf,
   parseOptions,
@@ -209,19 +210,8 @@ async function measureIdle(runtime: RuntimeName, kind: Kind): Promise<MemSample>
 async function runMemory(runtime: RuntimeName): Promise<void> {
   const result: MemResult = { runtime, fw: [], native: [] };
   memResults.push(result);
-  try {
-    for (let round = 1; round <= ROUNDS; round++) {
-      await waitQuiet(WAIT_QUIET, NOISE);
-      const a = await measureIdle(runtime, "framework");
-      result.fw.push(a);
-      const b = await measureIdle(runtime, "native");
-      result.native.push(b);
-      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn, ${NATIVE[runtime]} ${kb(b.perConn)}/conn`);
-    }
-  } catch (err) {
-    result.error = (err as Error).message;
-    log(`  ${runtime} memory: FAILED ${result.error.split("\n")[0]}`);
-  }
+  const measure = (framework: boolean) => measureIdle(runtime, framework ? "framework" : "native");
+  result.error = await memoryRounds(runtime, NATIVE[runtime], ROUNDS, [WAIT_QUIET, NOISE], measure, result.fw, result.native);
 }
 
 // ---- report -------------------------------------------------------------------------------------
