@@ -1,14 +1,17 @@
 /**
- * What the benchmark runners share: process facts from /proc (CPU seconds, RSS, process
- * trees), waiting for a quiet machine, the lock through which runners take turns, child
- * processes started with a raised open-file limit (and killed when the runner exits), their
- * output, and the statistics and number formats of the reports.
+ * What the benchmark runners share: their command line, process facts from /proc (CPU seconds,
+ * RSS, process trees), waiting for a quiet machine and the rounds that repeat noisy
+ * measurements, the lock through which runners take turns, child processes started with a
+ * raised open-file limit (and killed when the runner exits), their output, the statistics and
+ * number formats of the reports, and their sections of bench/RESULTS.md.
  *
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 export const ROOT = join(import.meta.dirname, "..");
 export const BIN = join(ROOT, "node_modules", ".bin");
@@ -26,6 +29,52 @@ export function versionOf(cmd: string, args: string[]): string {
   } catch (err) {
     return `unavailable (${(err as Error).message.split("\n")[0]})`;
   }
+}
+
+// ---- command line -----------------------------------------------------------------------------
+/** A runner's options: each a string or a flag, each with its default. */
+type Options = Record<string, { type: "string"; default: string; short?: string } | { type: "boolean"; default: boolean; short?: string }>;
+/** The parsed values of `O`. */
+export type OptionValues<O extends Options> = { [K in keyof O]: O[K]["default"] extends boolean ? boolean : string };
+
+/**
+ * The runner's options (`options` plus `--help`/`-h`; unknown ones are an error). With
+ * `--help` it prints the runner's doc comment (the file `url` up to its first `*\/`) and exits.
+ */
+export function parseOptions<const O extends Options>(url: string, options: O): OptionValues<O> {
+  const config: ParseArgsConfig = {
+    args: process.argv.slice(2),
+    options: { ...options, help: { type: "boolean", short: "h", default: false } },
+    strict: true,
+  };
+  const { values } = parseArgs(config);
+  if (values.help) {
+    console.log(readFileSync(new URL(url), "utf8").split("*/")[0]);
+    process.exit(0);
+  }
+  return values as OptionValues<O>;
+}
+
+/** A comma-separated option as a list, each item checked against `allowed`. */
+export function listOption<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
+  const items = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const item of items) if (!allowed.includes(item as T)) throw new Error(`unknown ${what} ${item}`);
+  return items as T[];
+}
+
+/** Builds npm/ (scripts/build_npm.ts), which Node runs; the build's errors go to stderr. */
+export function buildNpm(): void {
+  log("building npm/ (scripts/build_npm.ts) ...");
+  execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+}
+
+/** The versions of the three runtimes (Deno's and Bun's from the binaries the runners start). */
+export function runtimeVersions(): Record<"node" | "deno" | "bun", string> {
+  return {
+    node: process.versions.node,
+    deno: versionOf(join(BIN, "deno"), ["--version"]).replace(/^deno /, ""),
+    bun: versionOf(join(BIN, "bun"), ["--version"]),
+  };
 }
 
 // ---- /proc ------------------------------------------------------------------------------------
@@ -48,6 +97,7 @@ export function machineBusy(): number {
   return (user + nice + system + irq + softirq) / CLK_TCK;
 }
 
+/** Resident memory (VmRSS) of a process, in bytes. */
 export function rssBytes(pid: number): number {
   try {
     const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
@@ -79,8 +129,10 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
+/** The sum of `f` over `pids` (processes that are gone count 0). */
 export const sumOver = (pids: number[], f: (pid: number) => number) => pids.reduce((a, p) => a + (f(p) || 0), 0);
 
+/** Open file descriptors of a process. */
 export function fdCount(pid: number): number {
   try {
     return readdirSync(`/proc/${pid}/fd`).length;
@@ -129,15 +181,20 @@ export async function quietCheck(seconds = 2): Promise<{ pct: number; top: strin
 }
 
 // ---- child processes --------------------------------------------------------------------------
-export const live = new Set<ChildProcess>();
-export function killAll(): void {
-  for (const c of live) {
-    for (const pid of c.pid ? processTree(c.pid) : []) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch { /* gone */ }
-    }
+/** SIGKILL to each of `pids` that is still there. */
+function killPids(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
   }
+}
+
+/** The child processes started by {@link spawnLimited} that are still running. */
+export const live = new Set<ChildProcess>();
+/** Kills every live child with all its descendants. */
+export function killAll(): void {
+  for (const c of live) if (c.pid) killPids(processTree(c.pid));
 }
 process.on("exit", killAll);
 process.on("SIGINT", () => {
@@ -172,6 +229,16 @@ export async function waitQuiet(maxSeconds: number, noise: number): Promise<numb
     }
     if (!waited) log(`    machine busy (other CPU ${other.toFixed(1)}% of a core), waiting up to ${maxSeconds} s for quiet ...`);
     waited = true;
+  }
+}
+
+/**
+ * Runs rounds 1, 2, ... until `rounds` of them were quiet (`round` resolves with whether its
+ * measurements were noisy), so that a noisy round is repeated; at most `rounds + extraRounds`.
+ */
+export async function quietRounds(rounds: number, extraRounds: number, round: (n: number) => Promise<boolean>): Promise<void> {
+  for (let n = 1, quiet = 0; quiet < rounds && n <= rounds + extraRounds; n++) {
+    if (!(await round(n))) quiet++;
   }
 }
 
@@ -240,12 +307,15 @@ function releaseLock(): void {
 }
 process.on("exit", releaseLock);
 
-/** Spawn `cmd` through bash with the open-file limit raised as far as allowed (exec keeps the pid). */
-export function spawnLimited(cmd: string, args: string[]): ChildProcess {
+/**
+ * Spawn `cmd` through bash with the open-file limit raised as far as allowed (exec keeps the
+ * pid), `env` added to this process's environment.
+ */
+export function spawnLimited(cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   const child = spawn(
     "bash",
     ["-c", 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', "bash", cmd, ...args],
-    { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["pipe", "pipe", "pipe"] },
+    { cwd: ROOT, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["pipe", "pipe", "pipe"] },
   );
   live.add(child);
   child.on("exit", () => live.delete(child));
@@ -303,6 +373,7 @@ export class Output {
 }
 
 // ---- statistics and formatting ----------------------------------------------------------------
+/** The median of the finite values of `xs` (NaN when there are none). */
 export const median = (xs: number[]) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (s.length === 0) return NaN;
@@ -315,6 +386,27 @@ export const fmtRate = (x: number) =>
   !Number.isFinite(x) ? "–" : x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`;
 export const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : "–");
 export const kb = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(2)} KB` : "–");
+
+// ---- bench/RESULTS.md ----------------------------------------------------------------------------
+export const RESULTS = join(ROOT, "bench", "RESULTS.md");
+
+/**
+ * Puts `section` between `<!-- bench:<name>:start -->` and `<!-- bench:<name>:end -->` in
+ * bench/RESULTS.md, replacing what was there, or appends it with the markers; nothing else in
+ * the file changes.
+ */
+export function writeSection(name: string, section: string): void {
+  const start = `<!-- bench:${name}:start -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  let doc = existsSync(RESULTS) ? readFileSync(RESULTS, "utf8") : "# Benchmark results\n";
+  const block = `${start}\n${section}\n${end}`;
+  if (doc.includes(start) && doc.includes(end)) {
+    doc = doc.slice(0, doc.indexOf(start)) + block + doc.slice(doc.indexOf(end) + end.length);
+  } else {
+    doc = `${doc.trimEnd()}\n\n${block}\n`;
+  }
+  writeFileSync(RESULTS, doc.endsWith("\n") ? doc : doc + "\n");
+}
 
 // ---- servers and clients ---------------------------------------------------------------------
 /**
@@ -341,21 +433,44 @@ export interface Server {
   stop(): Promise<void>;
 }
 
+/** A port nobody listens on now (for a server that cannot print the port it was given). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /**
- * Start a server (`command`) and wait for its `Start success.` line; its port is the first
- * `<scheme>://127.0.0.1:<port>` it prints. `stop()` sends SIGINT, then kills what is left of
- * its process tree.
+ * Start a server (`command`, with `env` added to its environment) and wait for its
+ * `Start success.` line and, when given, a line matching `ready`; its port is `port` when given
+ * (a server whose banner cannot show it), else the first `<scheme>://127.0.0.1:<port>` it
+ * prints. A server that fails to start is killed. `stop()` sends SIGINT, then kills what is left
+ * of its process tree.
  */
-export async function launchServer(label: string, [cmd, args]: [string, string[]]): Promise<Server> {
-  const child = spawnLimited(cmd, args);
+export async function launchServer(
+  label: string,
+  [cmd, args]: [string, string[]],
+  { env = {}, ready, port = 0 }: { env?: Record<string, string>; ready?: RegExp; port?: number } = {},
+): Promise<Server> {
+  const child = spawnLimited(cmd, args, env);
   const out = new Output(child, label);
-  await out.wait(/Start success\./, 30_000);
-  const m = out.text.match(/[a-z][\w+.-]*:\/\/127\.0\.0\.1:(\d+)/i);
-  if (!m) throw new Error(`${label}: no address in its output:\n${out.text}`);
+  try {
+    await out.wait(/Start success\./, 30_000);
+    if (ready) await out.wait(ready, 30_000);
+    port ||= Number(out.text.match(/[a-z][\w+.-]*:\/\/127\.0\.0\.1:(\d+)/i)?.[1] ?? 0);
+    if (!port) throw new Error(`${label}: no address in its output:\n${out.text}`);
+  } catch (err) {
+    killPids(processTree(child.pid!));
+    throw err;
+  }
   return {
     label,
     pid: child.pid!,
-    port: Number(m[1]),
+    port,
     out,
     async stop() {
       const tree = processTree(child.pid!);
@@ -367,11 +482,7 @@ export async function launchServer(label: string, [cmd, args]: [string, string[]
       }
       // Worker processes the master did not take down (only the ones this server started).
       await sleep(100);
-      for (const pid of tree.slice(1)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch { /* exited */ }
-      }
+      killPids(tree.slice(1));
     },
   };
 }
@@ -456,6 +567,37 @@ export async function idleMemory(s: Server, openIdle: (conns: number) => Promise
     return { before, after, perConn: (after - before) / conns, opened };
   } finally {
     await client.quit();
+  }
+}
+
+/**
+ * `rounds` rounds of idle memory on `runtime`, each after a quiet wait (`quiet` = the
+ * {@link waitQuiet} arguments): the framework (`measure(true)`) into `fw`, then the reference
+ * called `refName` (`measure(false)`) into `ref`. Logs each round; a failure ends the rounds
+ * and is returned (logged as FAILED).
+ */
+export async function memoryRounds(
+  runtime: string,
+  refName: string,
+  rounds: number,
+  quiet: [maxSeconds: number, noise: number],
+  measure: (framework: boolean) => Promise<MemSample>,
+  fw: MemSample[],
+  ref: MemSample[],
+): Promise<string | undefined> {
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      await waitQuiet(...quiet);
+      const a = await measure(true);
+      fw.push(a);
+      const b = await measure(false);
+      ref.push(b);
+      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn, ${refName} ${kb(b.perConn)}/conn`);
+    }
+  } catch (err) {
+    const error = (err as Error).message;
+    log(`  ${runtime} memory: FAILED ${error.split("\n")[0]}`);
+    return error;
   }
 }
 

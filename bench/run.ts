@@ -38,7 +38,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   BIN,
   type Client,
@@ -49,14 +48,20 @@ import {
   type MemSample,
   launchClient,
   launchServer,
+  listOption,
   maxOf,
   median,
+  memoryRounds,
   minOf,
+  parseOptions,
   pct,
   processTree,
   quietCheck,
+  quietRounds,
+  RESULTS,
   ROOT,
   runtimeCommand,
+  runtimeVersions,
   sampleWindow,
   type Server,
   sleep,
@@ -65,48 +70,37 @@ import {
   withBenchLock,
 } from "./lib.ts";
 
-const RESULTS = join(ROOT, "bench", "RESULTS.md");
-
 // ---- options ----------------------------------------------------------------------------------
-const { values: opts } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    runtimes: { type: "string", default: "node,deno,bun" },
-    workloads: { type: "string", default: "tcp,text,memory" },
-    rounds: { type: "string", default: "3" },
-    duration: { type: "string", default: "3" },
-    warmup: { type: "string", default: "1.5" },
-    ramp: { type: "string", default: "0.5" },
-    conns: { type: "string", default: "100" },
-    depth: { type: "string", default: "16" },
-    "tcp-size": { type: "string", default: "32" },
-    "text-size": { type: "string", default: "24" },
-    "idle-conns": { type: "string", default: "10000" },
-    client: { type: "string", default: "bun" },
-    noise: { type: "string", default: "10" },
-    "wait-quiet": { type: "string", default: "30" },
-    "extra-rounds": { type: "string", default: "3" },
-    syscalls: { type: "boolean", default: false },
-    pin: { type: "boolean", default: false },
-    lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
-    "no-lock": { type: "boolean", default: false },
-    "no-build": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-  strict: true,
+const opts = parseOptions(import.meta.url, {
+  runtimes: { type: "string", default: "node,deno,bun" },
+  workloads: { type: "string", default: "tcp,text,memory" },
+  rounds: { type: "string", default: "3" },
+  duration: { type: "string", default: "3" },
+  warmup: { type: "string", default: "1.5" },
+  ramp: { type: "string", default: "0.5" },
+  conns: { type: "string", default: "100" },
+  depth: { type: "string", default: "16" },
+  "tcp-size": { type: "string", default: "32" },
+  "text-size": { type: "string", default: "24" },
+  "idle-conns": { type: "string", default: "10000" },
+  client: { type: "string", default: "bun" },
+  noise: { type: "string", default: "10" },
+  "wait-quiet": { type: "string", default: "30" },
+  "extra-rounds": { type: "string", default: "3" },
+  syscalls: { type: "boolean", default: false },
+  pin: { type: "boolean", default: false },
+  lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
+  "no-lock": { type: "boolean", default: false },
+  "no-build": { type: "boolean", default: false },
+  "no-write": { type: "boolean", default: false },
 });
-if (opts.help) {
-  console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]);
-  process.exit(0);
-}
 
 type RuntimeName = "node" | "deno" | "bun";
 type Workload = "tcp" | "text" | "memory";
 type ServerKind = "framework" | "raw";
 
-const RUNTIMES = opts.runtimes!.split(",").map((s) => s.trim()).filter(Boolean) as RuntimeName[];
-const WORKLOADS = opts.workloads!.split(",").map((s) => s.trim()).filter(Boolean) as Workload[];
+const RUNTIMES = listOption<RuntimeName>(opts.runtimes, ["node", "deno", "bun"], "runtime");
+const WORKLOADS = listOption<Workload>(opts.workloads, ["tcp", "text", "memory"], "workload");
 const ROUNDS = Math.max(1, Number(opts.rounds));
 const DURATION = Number(opts.duration);
 const WARMUP = Number(opts.warmup);
@@ -125,8 +119,6 @@ const pinned = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
   PIN ? ["taskset", ["-c", String(cpu), cmd, ...args]] : [cmd, args];
 const LOCK = opts["no-lock"] ? "" : opts.lock!;
 const EXTRA_ROUNDS = Number(opts["extra-rounds"]);
-for (const r of RUNTIMES) if (!["node", "deno", "bun"].includes(r)) throw new Error(`unknown runtime ${r}`);
-for (const w of WORKLOADS) if (!["tcp", "text", "memory"].includes(w)) throw new Error(`unknown workload ${w}`);
 
 // Goals and anchors (BENCHMARKING.md and the task).
 const WORKERMAN_TEXT = 181_000;
@@ -147,14 +139,8 @@ async function startServer(runtime: RuntimeName, server: ServerKind, kind: "tcp"
   return launchServer(`${runtime} ${server} ${kind} server`, pinned(0, ...serverCommand(runtime, server, kind)));
 }
 
-function clientCommand(args: string[]): [string, string[]] {
-  return CLIENT === "bun"
-    ? [join(BIN, "bun"), [join(ROOT, "bench", "client.ts"), ...args]]
-    : [process.execPath, [join(ROOT, "npm", "esm", "bench", "client.js"), ...args]];
-}
-
 function startClient(args: string[], readyTimeoutMs = 30_000): Promise<Client> {
-  return launchClient(pinned(1, ...clientCommand(args)), readyTimeoutMs);
+  return launchClient(pinned(1, ...runtimeCommand(CLIENT, "bench/client.ts", args)), readyTimeoutMs);
 }
 
 // ---- measurements -----------------------------------------------------------------------------
@@ -472,20 +458,20 @@ async function runLoad(runtime: RuntimeName, kind: "tcp" | "text"): Promise<void
     await measureLoad(fw, kind, WARMUP, true);
     await measureLoad(raw, kind, WARMUP, true);
     // Noisy rounds are repeated (up to EXTRA_ROUNDS more) so that ROUNDS quiet ones are kept.
-    for (let round = 1, quiet = 0; quiet < ROUNDS && round <= ROUNDS + EXTRA_ROUNDS; round++) {
+    await quietRounds(ROUNDS, EXTRA_ROUNDS, async (round) => {
       await waitQuiet(WAIT_QUIET, NOISE);
       const pair: RoundPair = { round, fw: null, raw: null, noisy: false };
       result.rounds.push(pair);
-      pair.fw = await measureLoad(fw, kind, DURATION, false);
-      pair.raw = await measureLoad(raw, kind, DURATION, false);
+      pair.fw = await measureLoad(fw!, kind, DURATION, false);
+      pair.raw = await measureLoad(raw!, kind, DURATION, false);
       pair.noisy = pair.fw.otherCpu > NOISE || pair.raw.otherCpu > NOISE;
-      if (!pair.noisy) quiet++;
       log(
         `  ${runtime} ${kind} round ${round}: framework ${fmtRate(pair.fw.msgs)} (${fmtRate(pair.fw.perCpu)}/CPU-s), ` +
           `raw ${fmtRate(pair.raw.msgs)} (${fmtRate(pair.raw.perCpu)}/CPU-s), ratio ${pct(pair.fw.msgs / pair.raw.msgs)}, ` +
           `other CPU ${pair.fw.otherCpu.toFixed(1)}%/${pair.raw.otherCpu.toFixed(1)}%${pair.noisy ? " NOISY" : ""}`,
       );
-    }
+      return pair.noisy;
+    });
   } catch (err) {
     result.error = (err as Error).message;
     log(`  ${runtime} ${kind}: FAILED ${result.error.split("\n")[0]}`);
@@ -498,19 +484,8 @@ async function runLoad(runtime: RuntimeName, kind: "tcp" | "text"): Promise<void
 async function runMemory(runtime: RuntimeName): Promise<void> {
   const result: MemResult = { runtime, fw: [], raw: [] };
   memResults.push(result);
-  try {
-    for (let round = 1; round <= ROUNDS; round++) {
-      await waitQuiet(WAIT_QUIET, NOISE);
-      const a = await measureIdle(runtime, "framework");
-      result.fw.push(a);
-      const b = await measureIdle(runtime, "raw");
-      result.raw.push(b);
-      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn, raw ${kb(b.perConn)}/conn`);
-    }
-  } catch (err) {
-    result.error = (err as Error).message;
-    log(`  ${runtime} memory: FAILED ${result.error.split("\n")[0]}`);
-  }
+  const measure = (framework: boolean) => measureIdle(runtime, framework ? "framework" : "raw");
+  result.error = await memoryRounds(runtime, "raw", ROUNDS, [WAIT_QUIET, NOISE], measure, result.fw, result.raw);
 }
 
 function writeResults(header: string, body: string): void {
@@ -542,11 +517,7 @@ async function main(): Promise<void> {
       notes.push("`npm run build` reported errors during this run; Node ran what tsc emitted.");
     }
   }
-  const versions = {
-    node: process.versions.node,
-    deno: versionOf(join(BIN, "deno"), ["--version"]).replace(/^deno /, ""),
-    bun: versionOf(join(BIN, "bun"), ["--version"]),
-  };
+  const versions = runtimeVersions();
   const kernel = versionOf("uname", ["-r"]);
   const commit = versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]);
   const dirty = versionOf("git", ["-C", ROOT, "status", "--porcelain", "--", "mod.ts", "core", "runtime", "protocols"]);

@@ -16,22 +16,18 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { ChannelClient, GlobalDataClient } from "../../mod.ts";
+import { BIN, freePort, launchServer, median, parseOptions, ROOT, type Server, sleep } from "../lib.ts";
 
-const ROOT = join(import.meta.dirname!, "..", "..");
-const { values } = parseArgs({
-  options: {
-    rounds: { type: "string", default: "3" },
-    messages: { type: "string", default: "50000" },
-    pings: { type: "string", default: "2000" },
-    increments: { type: "string", default: "50000" },
-    inflight: { type: "string", default: "100" },
-  },
+const values = parseOptions(import.meta.url, {
+  rounds: { type: "string", default: "3" },
+  messages: { type: "string", default: "50000" },
+  pings: { type: "string", default: "2000" },
+  increments: { type: "string", default: "50000" },
+  inflight: { type: "string", default: "100" },
 });
 const ROUNDS = Number(values.rounds);
 const MESSAGES = Number(values.messages);
@@ -42,8 +38,6 @@ const INFLIGHT = Number(values.inflight);
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 const RUNTIME = g.Bun ? "bun" : g.Deno ? "deno" : "node";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function until(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -52,31 +46,17 @@ async function until(check: () => boolean, what: string, timeoutMs = 60_000): Pr
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** The embedded servers in their own process on this runtime; resolves with their ports. */
-async function startEmbedded(): Promise<{ proc: ChildProcess; channel: string; global: string }> {
+async function startEmbedded(): Promise<{ server: Server; channel: string; global: string }> {
   const script = join(ROOT, "test", "fixtures", "components_servers.ts");
-  const bin = join(ROOT, "node_modules", ".bin");
-  const [cmd, args] = RUNTIME === "deno"
-    ? [join(bin, "deno"), ["run", "-A", `--config=${join(ROOT, "deno.json")}`, script, "start"]]
+  const command: [string, string[]] = RUNTIME === "deno"
+    ? [join(BIN, "deno"), ["run", "-A", `--config=${join(ROOT, "deno.json")}`, script, "start"]]
     : RUNTIME === "bun"
-    ? [join(bin, "bun"), [script, "start"]]
-    : [join(bin, "tsx"), [script, "start"]];
-  const proc = spawn(cmd, args, { env: { ...process.env, PID_FILE: `/tmp/wm-bench-components-${process.pid}.pid` } });
-  let out = "";
-  proc.stdout!.on("data", (c) => (out += c));
-  proc.stderr!.on("data", (c) => (out += c));
-  await until(() => out.includes("Start success."), "the embedded servers", 30_000);
-  const ports = [...out.matchAll(/tcp:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]);
-  return { proc, channel: `127.0.0.1:${ports[0]}`, global: `127.0.0.1:${ports[1]}` };
+    ? [join(BIN, "bun"), [script, "start"]]
+    : [join(BIN, "tsx"), [script, "start"]];
+  const server = await launchServer("the embedded servers", command, { env: { PID_FILE: `/tmp/wm-bench-components-${process.pid}.pid` } });
+  const ports = [...server.out.text.matchAll(/tcp:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]);
+  return { server, channel: `127.0.0.1:${ports[0]}`, global: `127.0.0.1:${ports[1]}` };
 }
 
 async function startRedis(): Promise<{ proc: ChildProcess; url: string }> {
@@ -151,8 +131,6 @@ async function measure(channelAddress: string, globalAddress: string): Promise<R
   return { perSecond, p50: latencies[Math.floor(PINGS / 2)], p99: latencies[Math.floor(PINGS * 0.99)], increments };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 /** The machine's 1-minute load average: other sessions' work makes the figures noisy. */
 const load = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 const loads: number[] = [];
@@ -167,7 +145,7 @@ try {
     results.redis.push(await measure(redis.url, redis.url));
   }
 } finally {
-  embedded.proc.kill("SIGINT");
+  await embedded.server.stop();
   redis.proc.kill("SIGKILL");
 }
 

@@ -26,43 +26,45 @@
  *        [--kinds framework,raw,native[,core,reuseport]] [--rounds 3] [--duration 3] [--warmup 1] [--conns 100] [--close-conns 50] [--no-build]
  *        [--no-write]
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
-import { createServer } from "node:net";
-import { parseArgs } from "node:util";
+import {
+  buildNpm,
+  freePort,
+  launchServer,
+  listOption,
+  machineBusy,
+  median,
+  parseOptions,
+  procCpu,
+  processTree,
+  quietRounds,
+  RESULTS,
+  ROOT,
+  runtimeCommand,
+  runtimeVersions,
+  type Server,
+  sleep,
+  sumOver,
+  waitQuiet,
+  writeSection,
+} from "../lib.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const BIN = join(ROOT, "node_modules", ".bin");
-const RESULTS = join(ROOT, "bench", "RESULTS.md");
-const START = "<!-- bench:http:start -->";
-const END = "<!-- bench:http:end -->";
-const CLK_TCK = 100;
-
-const { values: opts } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    runtimes: { type: "string", default: "node,deno,bun" },
-    workloads: { type: "string", default: "keepalive,close,vary" },
-    kinds: { type: "string", default: "framework,raw,native" },
-    rounds: { type: "string", default: "3" },
-    duration: { type: "string", default: "3" },
-    warmup: { type: "string", default: "1" },
-    conns: { type: "string", default: "100" },
-    "close-conns": { type: "string", default: "50" },
-    noise: { type: "string", default: "10" },
-    "wait-quiet": { type: "string", default: "30" },
-    "extra-rounds": { type: "string", default: "2" },
-    "no-build": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-  strict: true,
+const opts = parseOptions(import.meta.url, {
+  runtimes: { type: "string", default: "node,deno,bun" },
+  workloads: { type: "string", default: "keepalive,close,vary" },
+  kinds: { type: "string", default: "framework,raw,native" },
+  rounds: { type: "string", default: "3" },
+  duration: { type: "string", default: "3" },
+  warmup: { type: "string", default: "1" },
+  conns: { type: "string", default: "100" },
+  "close-conns": { type: "string", default: "50" },
+  noise: { type: "string", default: "10" },
+  "wait-quiet": { type: "string", default: "30" },
+  "extra-rounds": { type: "string", default: "2" },
+  "no-build": { type: "boolean", default: false },
+  "no-write": { type: "boolean", default: false },
 });
-if (opts.help) {
-  console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]);
-  process.exit(0);
-}
 
 type RuntimeName = "node" | "deno" | "bun";
 type Workload = "keepalive" | "close" | "vary";
@@ -73,10 +75,9 @@ type Workload = "keepalive" | "close" | "vary";
  * so its process accepts on a native Deno.listen socket instead of node:net; not on Node 20).
  */
 type Kind = "framework" | "raw" | "native" | "core" | "reuseport";
-const KINDS = opts.kinds!.split(",").map((s) => s.trim()).filter(Boolean) as Kind[];
-for (const k of KINDS) if (!["framework", "raw", "native", "core", "reuseport"].includes(k)) throw new Error(`unknown kind ${k}`);
-const RUNTIMES = opts.runtimes!.split(",").map((s) => s.trim()).filter(Boolean) as RuntimeName[];
-const WORKLOADS = opts.workloads!.split(",").map((s) => s.trim()).filter(Boolean) as Workload[];
+const KINDS = listOption<Kind>(opts.kinds, ["framework", "raw", "native", "core", "reuseport"], "kind");
+const RUNTIMES = listOption<RuntimeName>(opts.runtimes, ["node", "deno", "bun"], "runtime");
+const WORKLOADS = listOption<Workload>(opts.workloads, ["keepalive", "close", "vary"], "workload");
 const ROUNDS = Math.max(1, Number(opts.rounds));
 const DURATION = Number(opts.duration);
 const WARMUP = Number(opts.warmup);
@@ -85,8 +86,6 @@ const CLOSE_CONNS = Number(opts["close-conns"]);
 const NOISE = Number(opts.noise);
 const WAIT_QUIET = Number(opts["wait-quiet"]);
 const EXTRA = Number(opts["extra-rounds"]);
-for (const r of RUNTIMES) if (!["node", "deno", "bun"].includes(r)) throw new Error(`unknown runtime ${r}`);
-for (const w of WORKLOADS) if (!["keepalive", "close", "vary"].includes(w)) throw new Error(`unknown workload ${w}`);
 
 /** The goals per server CPU-second: framework / reference ≥ goal (keep-alive hello world). */
 const GOALS: Record<RuntimeName, Record<"raw" | "native", number>> = {
@@ -97,162 +96,37 @@ const GOALS: Record<RuntimeName, Record<"raw" | "native", number>> = {
 const NATIVE_NAME: Record<RuntimeName, string> = { node: "node:http", deno: "Deno.serve", bun: "Bun.serve" };
 const RAW_NAME: Record<RuntimeName, string> = { node: "net", deno: "Deno.listen", bun: "Bun.listen" };
 
-// ---- /proc -------------------------------------------------------------------------------------
-function procCpu(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
-function parents(): Map<number, number[]> {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid)!.push(Number(name));
-    } catch { /* gone */ }
-  }
-  return children;
-}
-
-/** `pid` and all its descendants. */
-function tree(pid: number): number[] {
-  const children = parents();
-  const out: number[] = [];
-  const todo = [pid];
-  while (todo.length > 0) {
-    const p = todo.pop()!;
-    out.push(p);
-    todo.push(...(children.get(p) ?? []));
-  }
-  return out;
-}
-
-const treeCpu = (pids: number[]) => pids.reduce((a, p) => a + (procCpu(p) || 0), 0);
-
-/**
- * Busy CPU seconds of the whole machine (user, nice, system, irq, softirq from /proc/stat):
- * unlike per-process snapshots it also sees processes that start and end within a measurement.
- */
-function machineBusy(): number {
-  const line = readFileSync("/proc/stat", "utf8").split("\n")[0];
-  const [user, nice, system, , , irq, softirq] = line.split(/\s+/).slice(1).map(Number);
-  return (user + nice + system + irq + softirq) / CLK_TCK;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Wait until the machine is idle but for us (< NOISE % of a core busy over 1 s), at most WAIT_QUIET s. */
-async function waitQuiet(): Promise<number> {
-  const deadline = Date.now() + WAIT_QUIET * 1000;
-  for (;;) {
-    const b0 = machineBusy();
-    const s0 = process.cpuUsage();
-    await sleep(1000);
-    const s1 = process.cpuUsage(s0);
-    const pct = 100 * Math.max(0, machineBusy() - b0 - (s1.user + s1.system) / 1e6);
-    if (pct < NOISE || Date.now() > deadline) return pct;
-  }
-}
-
 // ---- servers -----------------------------------------------------------------------------------
-interface Server {
+/** A server of one kind on one runtime (its banner prints the worker's pid, its CPU is its tree's). */
+interface HttpServer {
   runtime: RuntimeName;
   kind: Kind;
-  proc: ChildProcess;
+  server: Server;
   port: number;
   pids: number[];
-  output: () => string;
 }
-
-const live = new Set<ChildProcess>();
-function killAll(): void {
-  for (const c of live) {
-    for (const pid of c.pid ? tree(c.pid) : []) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch { /* gone */ }
-    }
-  }
-}
-process.on("exit", killAll);
-process.on("SIGINT", () => {
-  killAll();
-  process.exit(130);
-});
 
 function command(runtime: RuntimeName, kind: Kind): [string, string[]] {
   const file = kind === "reuseport" ? "framework" : kind;
   const args = kind === "framework" || kind === "reuseport" || kind === "core" ? ["start"] : [];
-  switch (runtime) {
-    case "node":
-      return [process.execPath, [join(ROOT, "npm", "esm", "bench", "http", "servers", `${file}.js`), ...args]];
-    case "deno":
-      return [join(BIN, "deno"), [
-        "run",
-        "-A",
-        ...(kind === "reuseport" ? ["--unstable-net"] : []),
-        `--config=${join(ROOT, "deno.json")}`,
-        join(ROOT, "bench", "http", "servers", `${file}.ts`),
-        ...args,
-      ]];
-    case "bun":
-      return [join(BIN, "bun"), [join(ROOT, "bench", "http", "servers", `${file}.ts`), ...args]];
-  }
+  const [cmd, argv] = runtimeCommand(runtime, `bench/http/servers/${file}.ts`, args);
+  if (runtime === "deno" && kind === "reuseport") argv.splice(2, 0, "--unstable-net"); // after `run -A`
+  return [cmd, argv];
 }
 
-/** A port nobody listens on now (for servers whose banner cannot show it: reusePort). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(runtime: RuntimeName, kind: Kind): Promise<Server> {
-  const [cmd, args] = command(runtime, kind);
+async function startServer(runtime: RuntimeName, kind: Kind): Promise<HttpServer> {
+  // A reusePort server cannot print the port it listens on (port 0 is per socket): give it one.
   const fixed = kind === "reuseport" ? await freePort() : 0;
-  const proc = spawn(cmd, args, {
-    cwd: ROOT,
+  const server = await launchServer(`${runtime} ${kind}`, command(runtime, kind), {
     env: {
-      ...process.env,
-      NO_COLOR: "1",
       PID_FILE: `/tmp/wm-bench-http-${runtime}-${kind}-${process.pid}.pid`,
       ...(fixed ? { BENCH_PORT: String(fixed), BENCH_REUSE_PORT: "1" } : {}),
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    ready: /WORKER_PID \d+/,
+    port: fixed,
   });
-  live.add(proc);
-  let out = "";
-  proc.stdout!.on("data", (d) => (out += d));
-  proc.stderr!.on("data", (d) => (out += d));
-  const deadline = Date.now() + 20_000;
-  while (!/Start success\./.test(out) || !/WORKER_PID \d+/.test(out)) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`${runtime} ${kind} did not start:\n${out}`);
-    await sleep(50);
-  }
-  const port = fixed || Number(/(?:http|tcp):\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
   await sleep(200);
-  return { runtime, kind, proc, port, pids: tree(proc.pid!), output: () => out };
-}
-
-async function stopServer(s: Server): Promise<void> {
-  s.proc.kill("SIGINT");
-  const exited = new Promise((r) => s.proc.once("exit", r));
-  const timer = setTimeout(() => s.proc.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
-  live.delete(s.proc);
+  return { runtime, kind, server, port: server.port, pids: processTree(server.pid) };
 }
 
 // ---- wrk ---------------------------------------------------------------------------------------
@@ -316,16 +190,16 @@ interface Sample {
   errors: string;
 }
 
-async function measure(s: Server, workload: Workload, round: number): Promise<Sample> {
-  await waitQuiet();
-  const pids = tree(s.proc.pid!);
+async function measure(s: HttpServer, workload: Workload, round: number): Promise<Sample> {
+  await waitQuiet(WAIT_QUIET, NOISE);
+  const pids = processTree(s.server.pid);
   const busy0 = machineBusy();
   const self0 = process.cpuUsage();
-  const c0 = treeCpu(pids);
+  const c0 = sumOver(pids, procCpu);
   const t0 = performance.now();
   const r = await wrk(wrkArgs(workload, s.port, DURATION));
   const wall = (performance.now() - t0) / 1000;
-  const cpu = treeCpu(pids) - c0;
+  const cpu = sumOver(pids, procCpu) - c0;
   const self = process.cpuUsage(self0);
   // Everything else the machine did meanwhile: busy CPU minus the server, wrk and this runner.
   const other = Math.max(0, machineBusy() - busy0 - cpu - r.cpu - (self.user + self.system) / 1e6);
@@ -344,32 +218,24 @@ async function measure(s: Server, workload: Workload, round: number): Promise<Sa
   };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
 const pct = (x: number) => `${x.toFixed(2)}×`;
 
 // ---- main --------------------------------------------------------------------------------------
 const started = Date.now();
-if (!opts["no-build"]) execFileSync(process.execPath, [join(BIN, "tsx"), join(ROOT, "scripts", "build_npm.ts")], { cwd: ROOT, stdio: "inherit" });
+if (!opts["no-build"]) buildNpm();
 try {
   execFileSync("wrk", ["-v"], { stdio: "pipe" });
 } catch (err) {
   if ((err as { code?: string }).code === "ENOENT") throw new Error("wrk is not installed: apt-get install wrk");
 }
 
-const versions = {
-  node: process.versions.node,
-  deno: execFileSync(join(BIN, "deno"), ["--version"]).toString().split("\n")[0].replace("deno ", ""),
-  bun: execFileSync(join(BIN, "bun"), ["--version"]).toString().trim(),
-};
+const versions = runtimeVersions();
 const samples: Sample[] = [];
 const failures: string[] = [];
 
 for (const runtime of RUNTIMES) {
-  const servers: Server[] = [];
+  const servers: HttpServer[] = [];
   try {
     for (const kind of KINDS) {
       if (kind === "reuseport" && runtime === "node") continue; // Node 20 has no SO_REUSEPORT
@@ -377,13 +243,12 @@ for (const runtime of RUNTIMES) {
     }
   } catch (err) {
     failures.push(`${runtime}: ${(err as Error).message.split("\n")[0]}`);
-    for (const s of servers) await stopServer(s);
+    for (const s of servers) await s.server.stop();
     continue;
   }
   for (const workload of WORKLOADS) {
     for (const s of servers) await wrk(wrkArgs(workload, s.port, WARMUP)); // warm-up (JIT)
-    let extra = 0;
-    for (let round = 1; round <= ROUNDS + extra; round++) {
+    await quietRounds(ROUNDS, EXTRA, async (round) => {
       // rotate the order each round so no server always goes first
       const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]);
       const got: Sample[] = [];
@@ -391,10 +256,10 @@ for (const runtime of RUNTIMES) {
       samples.push(...got);
       const line = got.map((g) => `${g.kind} ${fmt(g.rps)}/s ${fmt(g.perCpu)}/cpu-s${g.noisy ? ` (noisy ${g.other.toFixed(0)}%)` : ""}`).join(", ");
       console.error(`${runtime} ${workload} round ${round}: ${line}`);
-      if (got.some((g) => g.noisy) && extra < EXTRA) extra++;
-    }
+      return got.some((g) => g.noisy);
+    });
   }
-  for (const s of servers) await stopServer(s);
+  for (const s of servers) await s.server.stop();
 }
 
 // ---- report ------------------------------------------------------------------------------------
@@ -487,11 +352,6 @@ const report = lines.join("\n");
 console.log(report);
 
 if (!opts["no-write"]) {
-  const section = `${START}\n${report}\n${END}`;
-  const old = existsSync(RESULTS) ? readFileSync(RESULTS, "utf8") : "# Benchmark results\n";
-  const updated = old.includes(START) && old.includes(END)
-    ? old.slice(0, old.indexOf(START)) + section + old.slice(old.indexOf(END) + END.length)
-    : `${old.trimEnd()}\n\n${section}\n`;
-  writeFileSync(RESULTS, updated);
+  writeSection("http", report);
   console.error(`wrote the HTTP section of ${RESULTS}`);
 }

@@ -19,41 +19,39 @@
  * Usage: npx tsx bench/proxy/run.ts [--runtimes node,deno,bun] [--size 1024] [--rounds 2]
  *        [--no-build] [--no-write]
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
+import {
+  buildNpm,
+  launchServer,
+  listOption,
+  log,
+  median,
+  parseOptions,
+  procCpu,
+  RESULTS,
+  rssBytes,
+  runtimeCommand,
+  runtimeVersions,
+  sleep,
+  writeSection,
+} from "../lib.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const BIN = join(ROOT, "node_modules", ".bin");
-const RESULTS = join(ROOT, "bench", "RESULTS.md");
-const START = "<!-- bench:proxy:start -->";
-const END = "<!-- bench:proxy:end -->";
 const MB = 1 << 20;
-const CLK_TCK = 100;
 
-const { values: opts } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    runtimes: { type: "string", default: "node,deno,bun" },
-    size: { type: "string", default: "1024" },
-    rounds: { type: "string", default: "2" },
-    "no-build": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
-  },
-  strict: true,
+const opts = parseOptions(import.meta.url, {
+  runtimes: { type: "string", default: "node,deno,bun" },
+  size: { type: "string", default: "1024" },
+  rounds: { type: "string", default: "2" },
+  "no-build": { type: "boolean", default: false },
+  "no-write": { type: "boolean", default: false },
 });
 
 type RuntimeName = "node" | "deno" | "bun";
 type Kind = "framework" | "raw";
 type Direction = "download" | "upload";
-const RUNTIMES = opts.runtimes!.split(",").map((s) => s.trim()).filter(Boolean) as RuntimeName[];
+const RUNTIMES = listOption<RuntimeName>(opts.runtimes, ["node", "deno", "bun"], "runtime");
 const SIZE = Number(opts.size) * MB;
 const ROUNDS = Math.max(1, Number(opts.rounds));
-
-const log = (s: string) => process.stderr.write(`${s}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- the backend ------------------------------------------------------------------------
 
@@ -99,21 +97,6 @@ function startBackend(): Promise<{ server: Server; port: number }> {
 
 // ---- the proxies ------------------------------------------------------------------------
 
-const live = new Set<ChildProcess>();
-
-function proxyCommand(runtime: RuntimeName, kind: Kind): [string, string[]] {
-  const script = kind === "framework" ? "pipe_proxy" : "raw_proxy";
-  const args = kind === "framework" ? ["start"] : [];
-  switch (runtime) {
-    case "node":
-      return [process.execPath, [join(ROOT, "npm", "esm", "bench", "proxy", `${script}.js`), ...args]];
-    case "deno":
-      return [join(BIN, "deno"), ["run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, "bench", "proxy", `${script}.ts`), ...args]];
-    case "bun":
-      return [join(BIN, "bun"), [join(ROOT, "bench", "proxy", `${script}.ts`), ...args]];
-  }
-}
-
 interface Proxy {
   port: number;
   /** The process that moves the bytes (the worker process for the framework). */
@@ -122,55 +105,16 @@ interface Proxy {
 }
 
 async function startProxy(runtime: RuntimeName, kind: Kind, backendPort: number): Promise<Proxy> {
-  const [cmd, args] = proxyCommand(runtime, kind);
-  const child = spawn(cmd, args, {
-    cwd: ROOT,
-    env: { ...process.env, BACKEND_PORT: String(backendPort), NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  live.add(child);
-  child.on("exit", () => live.delete(child));
-  let out = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${runtime} ${kind} proxy did not start:\n${out}`)), 30_000);
-    const add = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (/Start success\./.test(out) && /PROXY PID \d+/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on("data", add);
-    child.stderr!.on("data", add);
-    child.once("exit", (code) => reject(new Error(`${runtime} ${kind} proxy exited (${code}):\n${out}`)));
-  });
-  const port = Number(/:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
-  const pid = Number(/PROXY PID (\d+)/.exec(out)![1]);
-  return {
-    port,
-    pid,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGINT");
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await new Promise((r) => child.once("exit", r));
-      clearTimeout(t);
-    },
-  };
+  const script = kind === "framework" ? "pipe_proxy" : "raw_proxy";
+  const command = runtimeCommand(runtime, `bench/proxy/${script}.ts`, kind === "framework" ? ["start"] : []);
+  const server = await launchServer(`${runtime} ${kind} proxy`, command, { env: { BACKEND_PORT: String(backendPort) }, ready: /PROXY PID \d+/ });
+  const pid = Number(/PROXY PID (\d+)/.exec(server.out.text)![1]);
+  return { port: server.port, pid, stop: () => server.stop() };
 }
 
 // ---- measuring --------------------------------------------------------------------------
 
-function rssMB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime
-}
+const rssMB = (pid: number) => rssBytes(pid) / MB;
 
 interface Sample {
   ms: number;
@@ -235,7 +179,7 @@ function transfer(port: number, direction: Direction, onProgress: (bytes: number
 async function measure(runtime: RuntimeName, kind: Kind, proxy: Proxy, direction: Direction, round: number): Promise<Run> {
   await sleep(300); // let the previous transfer's garbage settle
   const idleRss = rssMB(proxy.pid);
-  const cpuBefore = cpuSeconds(proxy.pid);
+  const cpuBefore = procCpu(proxy.pid);
   const samples: Sample[] = [];
   let bytes = 0;
   const started = performance.now();
@@ -244,7 +188,7 @@ async function measure(runtime: RuntimeName, kind: Kind, proxy: Proxy, direction
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   samples.push({ ms: seconds * 1000, bytes: SIZE, rss: rssMB(proxy.pid) });
-  const cpu = cpuSeconds(proxy.pid) - cpuBefore;
+  const cpu = procCpu(proxy.pid) - cpuBefore;
   const tenths = Array.from({ length: 10 }, (_, i) => {
     const at = samples.find((s) => s.bytes >= ((i + 1) / 10) * SIZE) ?? samples[samples.length - 1];
     return at.rss;
@@ -265,10 +209,6 @@ async function measure(runtime: RuntimeName, kind: Kind, proxy: Proxy, direction
 
 // ---- report -----------------------------------------------------------------------------
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const f0 = (x: number) => x.toFixed(0);
 const f1 = (x: number) => x.toFixed(1);
 
@@ -319,31 +259,12 @@ function report(runs: Run[], versions: Record<RuntimeName, string>, startedAt: D
   return lines.join("\n") + "\n";
 }
 
-function writeResults(section: string): void {
-  const block = `${START}\n${section}${END}\n`;
-  const text = existsSync(RESULTS) ? readFileSync(RESULTS, "utf8") : "# Benchmark results\n";
-  const from = text.indexOf(START);
-  const to = text.indexOf(END);
-  const next = from >= 0 && to > from
-    ? text.slice(0, from) + block + text.slice(to + END.length + 1)
-    : text.replace(/\n*$/, "\n\n") + block;
-  writeFileSync(RESULTS, next);
-}
-
 // ---- main -------------------------------------------------------------------------------
-
-function versionOf(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: "utf8" }).split("\n")[0].trim();
-}
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  if (!opts["no-build"]) execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], { cwd: ROOT, stdio: "inherit" });
-  const versions: Record<RuntimeName, string> = {
-    node: process.versions.node,
-    deno: versionOf(join(BIN, "deno"), ["--version"]).replace(/^deno /, ""),
-    bun: versionOf(join(BIN, "bun"), ["--version"]),
-  };
+  if (!opts["no-build"]) buildNpm();
+  const versions = runtimeVersions();
   const backend = await startBackend();
   const runs: Run[] = [];
   try {
@@ -376,18 +297,13 @@ async function main(): Promise<void> {
   const section = report(runs, versions, startedAt, (Date.now() - startedAt.getTime()) / 1000);
   process.stdout.write(section);
   if (!opts["no-write"]) {
-    writeResults(section);
+    writeSection("proxy", section.trimEnd());
     log(`wrote the proxy section of ${RESULTS}`);
   }
 }
 
-process.on("SIGINT", () => {
-  for (const child of live) child.kill("SIGKILL");
-  process.exit(130);
-});
-
+// On the way out bench/lib.ts kills the proxies still running.
 main().then(() => process.exit(0), (err) => {
-  for (const child of live) child.kill("SIGKILL");
   console.error(err);
   process.exit(1);
 });

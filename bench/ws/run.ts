@@ -25,28 +25,30 @@
  *        [--rounds 3] [--duration 3] [--warmup 1] [--conns 100] [--depth 8] [--size 32]
  *        [--clients 1000] [--bcast-depth 4] [--idle-conns 5000] [--client bun|node] [--no-build] [--no-write]
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
-  BIN,
+  buildNpm,
   type Client,
   fmtRate,
   idleMemory,
   kb,
   launchClient,
   launchServer,
+  listOption,
   log,
   maxOf,
   median,
+  memoryRounds,
   type MemSample,
   minOf,
+  parseOptions,
   pct,
   processTree,
   quietCheck,
+  quietRounds,
+  RESULTS,
   ROOT,
   runtimeCommand,
+  runtimeVersions,
   sampleWindow,
   type Server,
   sleep,
@@ -54,50 +56,38 @@ import {
   waitQuiet,
   type Window,
   withBenchLock,
+  writeSection,
 } from "../lib.ts";
 
-const RESULTS = join(ROOT, "bench", "RESULTS.md");
-const START = "<!-- bench:ws:start -->";
-const END = "<!-- bench:ws:end -->";
-
-const { values: opts } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    runtimes: { type: "string", default: "node,deno,bun" },
-    workloads: { type: "string", default: "echo,broadcast,memory" },
-    rounds: { type: "string", default: "3" },
-    duration: { type: "string", default: "3" },
-    warmup: { type: "string", default: "1" },
-    ramp: { type: "string", default: "0.5" },
-    conns: { type: "string", default: "100" },
-    depth: { type: "string", default: "8" },
-    size: { type: "string", default: "32" },
-    clients: { type: "string", default: "1000" },
-    "bcast-depth": { type: "string", default: "4" },
-    "idle-conns": { type: "string", default: "5000" },
-    client: { type: "string", default: "bun" },
-    noise: { type: "string", default: "10" },
-    "wait-quiet": { type: "string", default: "30" },
-    "extra-rounds": { type: "string", default: "2" },
-    lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
-    "no-lock": { type: "boolean", default: false },
-    "no-build": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-  strict: true,
+const opts = parseOptions(import.meta.url, {
+  runtimes: { type: "string", default: "node,deno,bun" },
+  workloads: { type: "string", default: "echo,broadcast,memory" },
+  rounds: { type: "string", default: "3" },
+  duration: { type: "string", default: "3" },
+  warmup: { type: "string", default: "1" },
+  ramp: { type: "string", default: "0.5" },
+  conns: { type: "string", default: "100" },
+  depth: { type: "string", default: "8" },
+  size: { type: "string", default: "32" },
+  clients: { type: "string", default: "1000" },
+  "bcast-depth": { type: "string", default: "4" },
+  "idle-conns": { type: "string", default: "5000" },
+  client: { type: "string", default: "bun" },
+  noise: { type: "string", default: "10" },
+  "wait-quiet": { type: "string", default: "30" },
+  "extra-rounds": { type: "string", default: "2" },
+  lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
+  "no-lock": { type: "boolean", default: false },
+  "no-build": { type: "boolean", default: false },
+  "no-write": { type: "boolean", default: false },
 });
-if (opts.help) {
-  console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]);
-  process.exit(0);
-}
 
 type RuntimeName = "node" | "deno" | "bun";
 type Kind = "framework" | "native";
 type LoadWorkload = "echo" | "broadcast";
 
-const RUNTIMES = opts.runtimes!.split(",").map((s) => s.trim()).filter(Boolean) as RuntimeName[];
-const WORKLOADS = opts.workloads!.split(",").map((s) => s.trim()).filter(Boolean);
+const RUNTIMES = listOption<RuntimeName>(opts.runtimes, ["node", "deno", "bun"], "runtime");
+const WORKLOADS = listOption(opts.workloads, ["echo", "broadcast", "memory"], "workload");
 const ROUNDS = Math.max(1, Number(opts.rounds));
 const DURATION = Number(opts.duration);
 const WARMUP = Number(opts.warmup);
@@ -108,8 +98,6 @@ const EXTRA_ROUNDS = Number(opts["extra-rounds"]);
 const IDLE_CONNS = Number(opts["idle-conns"]);
 const LOCK = opts["no-lock"] ? "" : opts.lock!;
 const CLIENT = opts.client === "node" ? "node" : "bun";
-for (const r of RUNTIMES) if (!["node", "deno", "bun"].includes(r)) throw new Error(`unknown runtime ${r}`);
-for (const w of WORKLOADS) if (!["echo", "broadcast", "memory"].includes(w)) throw new Error(`unknown workload ${w}`);
 
 const NATIVE: Record<RuntimeName, string> = { node: "ws", deno: "Deno.upgradeWebSocket", bun: "Bun.serve" };
 // Anchors measured on this machine (BENCHMARKING.md / issue 5) and the goals of the issue.
@@ -126,10 +114,7 @@ function clientArgs(workload: LoadWorkload | "idle", port: number, conns?: numbe
 }
 
 function startClient(args: string[], readyTimeoutMs = 60_000): Promise<Client> {
-  const cmd: [string, string[]] = CLIENT === "bun"
-    ? [join(BIN, "bun"), [join(ROOT, "bench", "client.ts"), ...args]]
-    : runtimeCommand("node", "bench/client.ts", args);
-  return launchClient(cmd, readyTimeoutMs);
+  return launchClient(runtimeCommand(CLIENT, "bench/client.ts", args), readyTimeoutMs);
 }
 
 function startServer(runtime: RuntimeName, kind: Kind): Promise<Server> {
@@ -190,19 +175,19 @@ async function runLoad(runtime: RuntimeName, workloads: LoadWorkload[]): Promise
       await measure(native, w, WARMUP, true);
     }
     for (const result of results) {
-      for (let round = 1, quiet = 0; quiet < ROUNDS && round <= ROUNDS + EXTRA_ROUNDS; round++) {
+      await quietRounds(ROUNDS, EXTRA_ROUNDS, async (round) => {
         await waitQuiet(WAIT_QUIET, NOISE);
-        const a = await measure(fw, result.workload, DURATION, false);
-        const b = await measure(native, result.workload, DURATION, false);
+        const a = await measure(fw!, result.workload, DURATION, false);
+        const b = await measure(native!, result.workload, DURATION, false);
         const noisy = a.otherCpu > NOISE || b.otherCpu > NOISE;
-        if (!noisy) quiet++;
         result.rounds.push({ round, fw: a, native: b, noisy });
         log(
           `  ${runtime} ${result.workload} round ${round}: framework ${fmtRate(a.msgs)} (${fmtRate(a.perCpu)}/CPU-s), ` +
             `${NATIVE[runtime]} ${fmtRate(b.msgs)} (${fmtRate(b.perCpu)}/CPU-s), ratio ${pct(a.msgs / b.msgs)}, ` +
             `other CPU ${a.otherCpu.toFixed(1)}%/${b.otherCpu.toFixed(1)}%${noisy ? " NOISY" : ""}`,
         );
-      }
+        return noisy;
+      });
     }
   } catch (err) {
     for (const r of results) r.error ??= (err as Error).message;
@@ -225,19 +210,8 @@ async function measureIdle(runtime: RuntimeName, kind: Kind): Promise<MemSample>
 async function runMemory(runtime: RuntimeName): Promise<void> {
   const result: MemResult = { runtime, fw: [], native: [] };
   memResults.push(result);
-  try {
-    for (let round = 1; round <= ROUNDS; round++) {
-      await waitQuiet(WAIT_QUIET, NOISE);
-      const a = await measureIdle(runtime, "framework");
-      result.fw.push(a);
-      const b = await measureIdle(runtime, "native");
-      result.native.push(b);
-      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn, ${NATIVE[runtime]} ${kb(b.perConn)}/conn`);
-    }
-  } catch (err) {
-    result.error = (err as Error).message;
-    log(`  ${runtime} memory: FAILED ${result.error.split("\n")[0]}`);
-  }
+  const measure = (framework: boolean) => measureIdle(runtime, framework ? "framework" : "native");
+  result.error = await memoryRounds(runtime, NATIVE[runtime], ROUNDS, [WAIT_QUIET, NOISE], measure, result.fw, result.native);
 }
 
 // ---- report -------------------------------------------------------------------------------------
@@ -309,25 +283,11 @@ function roundTable(): string {
   return out.join("\n");
 }
 
-function writeResults(section: string): void {
-  let doc = existsSync(RESULTS) ? readFileSync(RESULTS, "utf8") : "# Benchmark results\n";
-  const block = `${START}\n${section}\n${END}`;
-  if (doc.includes(START) && doc.includes(END)) {
-    doc = doc.slice(0, doc.indexOf(START)) + block + doc.slice(doc.indexOf(END) + END.length);
-  } else {
-    doc = `${doc.trimEnd()}\n\n${block}\n`;
-  }
-  writeFileSync(RESULTS, doc.endsWith("\n") ? doc : doc + "\n");
-}
-
 async function main(): Promise<void> {
   const started = new Date();
   const t0 = performance.now();
   const command = `npm run bench:ws${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
-  if ((RUNTIMES.includes("node") || CLIENT === "node") && !opts["no-build"]) {
-    log("building npm/ (scripts/build_npm.ts) ...");
-    execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  }
+  if ((RUNTIMES.includes("node") || CLIENT === "node") && !opts["no-build"]) buildNpm();
   log("checking that the machine is quiet (2 s) ...");
   const quiet = await quietCheck(2);
   log(`  other processes: ${quiet.pct.toFixed(1)}% of one core${quiet.top.length ? `; top: ${quiet.top.join(" | ")}` : ""}`);
@@ -338,12 +298,12 @@ async function main(): Promise<void> {
     if (WORKLOADS.includes("memory")) await withBenchLock(LOCK, `ws ${runtime} memory`, () => runMemory(runtime));
   }
   const commit = versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]);
+  const versions = runtimeVersions();
   const header = [
     `## WebSocket: run of ${started.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC")}`,
     "",
     `- Command: \`${command}\` (${((performance.now() - t0) / 1000).toFixed(0)} s), commit ${commit}`,
-    `- Runtimes: Node ${process.versions.node}, Deno ${versionOf(join(BIN, "deno"), ["--version"]).replace(/^deno /, "")}, ` +
-      `Bun ${versionOf(join(BIN, "bun"), ["--version"])}; load client bench/client.ts --kind ws on ${CLIENT}`,
+    `- Runtimes: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; load client bench/client.ts --kind ws on ${CLIENT}`,
     `- Echo: ${opts.conns} connections × ${opts.depth} text messages of ${opts.size} B in flight; broadcast: ${opts.clients} clients, ` +
       `one keeps ${opts["bcast-depth"]} messages in flight, each delivered to all (msgs/s = deliveries/s). ` +
       `${ROUNDS} interleaved rounds of ${DURATION} s (framework, native, …) after a checked warm-up; one server process each ` +
@@ -355,7 +315,7 @@ async function main(): Promise<void> {
   const section = `${header}\n\n${tables()}\n\n### Every round\n\n${roundTable()}`;
   console.log(section);
   if (!opts["no-write"]) {
-    writeResults(section);
+    writeSection("ws", section);
     log(`wrote ${RESULTS}`);
   }
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatAll } from "../../core/bytes.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { boundaryOf, MultipartParser } from "./multipart.ts";
 import { ChunkedDecoder, type HeadInfo } from "./parser.ts";
@@ -71,7 +72,7 @@ export class BodyReceiver {
       req._files = this.collector.files;
       req._tmpFiles = this.collector.tmpFiles;
     } else {
-      req._bodyBytes = this.chunks.length === 1 ? this.chunks[0] : concatChunks(this.chunks, this.received);
+      req._bodyBytes = concatAll(this.chunks, this.received);
     }
     return req;
   }
@@ -79,14 +80,4 @@ export class BodyReceiver {
   abort(): void {
     this.collector?.abort();
   }
-}
-
-function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { concatAll } from "../../core/bytes.ts";
 import { runtime } from "../../runtime/mod.ts";
 import type { RawZlibStream } from "../../runtime/mod.ts";
 
@@ -173,14 +174,7 @@ export class PerMessageDeflate {
       if (out.length > 0) outputs.push(out);
     }
     if (this.params.receiveNoContextTakeover) inflater.reset();
-    if (outputs.length === 1) return outputs[0];
-    const whole = new Uint8Array(total);
-    let at = 0;
-    for (const o of outputs) {
-      whole.set(o, at);
-      at += o.length;
-    }
-    return whole;
+    return concatAll(outputs, total);
   }
 
   /** Free the zlib streams. */

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { asBytes } from "../../core/bytes.ts";
+import { asBytes, concatAll } from "../../core/bytes.ts";
 import { reportError } from "../../core/log.ts";
 import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
 import { findHeadEnd, HeadInfo, parseHead } from "../http/parser.ts";
@@ -340,16 +340,9 @@ export function heldBytes(conn: ProtocolConnection): number {
 
 /** All `parts` in one array. */
 export function joinParts(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
   let length = 0;
   for (const part of parts) length += part.length;
-  const whole = new Uint8Array(length);
-  let o = 0;
-  for (const part of parts) {
-    whole.set(part, o);
-    o += part.length;
-  }
-  return whole;
+  return concatAll(parts, length);
 }
 
 /** Inflate a compressed message: over `maxPayload` closes with 1009, corrupt data with 1007. */

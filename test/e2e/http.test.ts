@@ -4,26 +4,15 @@
 // HTTP/1.0 and pipelining behave per RFC 9112; every refusal of the parser is seen on a raw
 // socket, and the same worker answers the next request after each.
 import { execFile, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { fixtureCommand, RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
-import type { Browser } from "playwright-core";
-import { launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
-import { makeTestCerts, type TestCerts } from "../fixtures/http_certs.ts";
+import { skipBrowser } from "../fixtures/http_browser.ts";
+import { certsAndBrowser } from "../helpers/tls_browser.ts";
 
-let certs: TestCerts;
-let browser: Browser | null = null;
-beforeAll(async () => {
-  certs = makeTestCerts();
-  if (!skipBrowser) browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  rmSync(certs.dir, { recursive: true, force: true });
-});
+const shared = certsAndBrowser();
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -51,7 +40,7 @@ describe.each(RUNTIMES)("the manual's http example on %s", (runtime) => {
   let https: number;
   beforeAll(async () => {
     server = await startServer(runtime, "http", ["start"], {
-      HTTP_TLS_DIR: certs.dir,
+      HTTP_TLS_DIR: shared.certs.dir,
       PID_FILE: join(tmpdir(), `wm-http-${runtime}-${process.pid}.pid`),
     });
     [http, https] = server.ports;
@@ -63,7 +52,7 @@ describe.each(RUNTIMES)("the manual's http example on %s", (runtime) => {
 
   it(`${runtime}'s own fetch gets hello world over http and https`, async () => {
     const [cmd, args] = fixtureCommand(runtime, "http_fetch", [`http://127.0.0.1:${http}/`, `https://127.0.0.1:${https}/`]);
-    const { stdout, stderr } = await run(cmd, args, { NODE_EXTRA_CA_CERTS: certs.ca, DENO_CERT: certs.ca });
+    const { stdout, stderr } = await run(cmd, args, { NODE_EXTRA_CA_CERTS: shared.certs.ca, DENO_CERT: shared.certs.ca });
     const lines = stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.status, l.body]), stderr + stdout).toEqual([[200, "hello world"], [200, "hello world"]]);
   });
@@ -81,12 +70,12 @@ describe.each(RUNTIMES)("the manual's http example on %s", (runtime) => {
     const plain = await run("curl", ["-sS", "-v", `http://127.0.0.1:${http}/a`, `http://127.0.0.1:${http}/b`]);
     expect(plain.stdout).toBe("hello worldhello world");
     expect(plain.stderr).toMatch(/Re-using existing connection/);
-    const secure = await run("curl", ["-sS", "--cacert", certs.ca, `https://127.0.0.1:${https}/`, `https://localhost:${https}/x`]);
+    const secure = await run("curl", ["-sS", "--cacert", shared.certs.ca, `https://127.0.0.1:${https}/`, `https://localhost:${https}/x`]);
     expect(secure.stdout, secure.stderr).toBe("hello worldhello world");
   });
 
   it.skipIf(skipBrowser)("Chromium shows hello world over http and https", async () => {
-    const context = await browser!.newContext({ ignoreHTTPSErrors: true });
+    const context = await shared.browser!.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();
     for (const url of [`http://127.0.0.1:${http}/`, `https://127.0.0.1:${https}/`]) {
       const response = await page.goto(url);

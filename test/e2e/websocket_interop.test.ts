@@ -1,28 +1,17 @@
 import { execFile } from "node:child_process";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
-import { makeTestCerts, type TestCerts } from "../fixtures/http_certs.ts";
+import { skipBrowser } from "../fixtures/http_browser.ts";
+import { certsAndBrowser } from "../helpers/tls_browser.ts";
 import { ROOT, RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
 
-let certs: TestCerts;
-let browser: Browser | null = null;
-beforeAll(async () => {
-  certs = makeTestCerts();
-  if (!skipBrowser) browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  rmSync(certs.dir, { recursive: true, force: true });
-});
+const shared = certsAndBrowser();
 
 /** Run the python3-websockets client against `url`; resolves with its output. */
 function python(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const script = join(ROOT, "test", "fixtures", "ws_python_client.py");
-    execFile("/usr/bin/python3", [script, url, certs.ca], { timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile("/usr/bin/python3", [script, url, shared.certs.ca], { timeout: 30_000 }, (err, stdout, stderr) => {
       err ? reject(new Error(`${err.message}\n${stdout}${stderr}`)) : resolve(stdout);
     });
   });
@@ -31,7 +20,7 @@ function python(url: string): Promise<string> {
 describe.each(RUNTIMES)("WebSocket interop on %s", (runtime) => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startServer(runtime, "ws_interop", ["start"], { TLS_CERT: certs.cert, TLS_KEY: certs.key });
+    server = await startServer(runtime, "ws_interop", ["start"], { TLS_CERT: shared.certs.cert, TLS_KEY: shared.certs.key });
   });
   afterAll(async () => {
     const code = await server?.stop();
@@ -42,7 +31,7 @@ describe.each(RUNTIMES)("WebSocket interop on %s", (runtime) => {
     const [http, ws] = secure ? ["https", "wss"] : ["http", "ws"];
     it.skipIf(skipBrowser)(`Chromium: a page served over ${http} echoes 70 KB text and binary over ${ws}, close 1000`, async () => {
       const [pagePort, wsPort] = secure ? [server.ports[2], server.ports[3]] : [server.ports[0], server.ports[1]];
-      const context = await browser!.newContext({ ignoreHTTPSErrors: true });
+      const context = await shared.browser!.newContext({ ignoreHTTPSErrors: true });
       const page = await context.newPage();
       await page.goto(`${http}://127.0.0.1:${pagePort}/`);
       const log = await page.evaluate(`run("${ws}://127.0.0.1:${wsPort}/")`);

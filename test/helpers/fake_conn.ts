@@ -1,4 +1,5 @@
 /** An in-memory {@link Conn} for unit tests: records writes, simulates a kernel that takes only `capacity` bytes. */
+import { type Protocol, TcpConnection } from "../../mod.ts";
 import type { Conn, ConnHandler } from "../../runtime/types.ts";
 
 export class FakeConn implements Conn {
@@ -53,4 +54,17 @@ export class FakeConn implements Conn {
   get written(): string {
     return this.writes.map((w) => new TextDecoder().decode(w)).join("");
   }
+}
+
+/**
+ * A server-side TcpConnection speaking `protocol` over a fresh {@link FakeConn}, registered with
+ * a stand-in worker (`owner`) and started, as a worker's accept would.
+ */
+export function fakeConnection(protocol: Protocol | null): { socket: FakeConn; conn: TcpConnection; owner: { name: string; connections: Map<number, TcpConnection> } } {
+  const socket = new FakeConn();
+  const owner = { name: "test", connections: new Map<number, TcpConnection>() };
+  const conn = new TcpConnection(socket, owner, protocol);
+  owner.connections.set(conn.id, conn);
+  socket.start(conn);
+  return { socket, conn, owner };
 }

@@ -99,3 +99,8 @@ export function headEnd(bytes: Uint8Array): number {
   }
   return 0;
 }
+
+/** The bytes of `parts`, one after another. */
+export function cat(...parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}

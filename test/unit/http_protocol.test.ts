@@ -4,7 +4,7 @@ import { Chunk, Http, type HttpConnection, HttpProtocol, Request, Response, Serv
 import { ChunkedDecoder, findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
 import { acceptsGzip } from "../../protocols/http/compress.ts";
 import { fileETag, ifRangeHolds, MAX_RANGES, noneMatch, parseRanges } from "../../protocols/http/ranges.ts";
-import { FakeConn } from "../helpers/fake_conn.ts";
+import { fakeConnection } from "../helpers/fake_conn.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -13,11 +13,7 @@ type Handler = (conn: HttpConnection, request: Request) => any;
 
 /** A TcpConnection speaking http:// over an in-memory socket; `answer` handles each request. */
 function server(answer: Handler = (c, r) => c.send(`${r.method()} ${r.uri()}`), protocol = Http) {
-  const socket = new FakeConn();
-  const owner = { name: "test", connections: new Map<number, TcpConnection>() };
-  const conn = new TcpConnection(socket, owner, protocol);
-  owner.connections.set(conn.id, conn);
-  socket.start(conn);
+  const { socket, conn } = fakeConnection(protocol);
   const requests: Request[] = [];
   conn.onMessage = (c: HttpConnection, r: Request) => {
     requests.push(r);

@@ -1,15 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { Frame, type Protocol, TcpConnection, Text } from "../../mod.ts";
-import { FakeConn } from "../helpers/fake_conn.ts";
+import { fakeConnection } from "../helpers/fake_conn.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
 function connection(protocol: Protocol | null) {
-  const socket = new FakeConn();
-  const owner = { name: "test", connections: new Map<number, TcpConnection>() };
-  const conn = new TcpConnection(socket, owner, protocol);
-  owner.connections.set(conn.id, conn);
-  socket.start(conn);
+  const { socket, conn, owner } = fakeConnection(protocol);
   const messages: unknown[] = [];
   const events: string[] = [];
   conn.onMessage = (_c: TcpConnection, m: unknown) => messages.push(m);

@@ -4,36 +4,10 @@ import { TcpConnection, Websocket, Worker, WsClient } from "../../mod.ts";
 import { buildFrame, unmask } from "../../protocols/websocket/frame.ts";
 import { base64, sha1 } from "../../protocols/websocket/sha1.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
-import { acceptFor, binary, closePayload, cont, frame, headEnd, parseFrames, text, WS_ACCEPT, wsRequest } from "../helpers/ws_frames.ts";
+import { acceptFor, binary, cat, closePayload, cont, frame, headEnd, parseFrames, text, WS_ACCEPT, wsRequest } from "../helpers/ws_frames.ts";
+import { wsServer } from "../helpers/ws_server.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
-
-function server(setup: (conn: TcpConnection) => void = () => {}) {
-  const socket = new FakeConn();
-  const owner = { name: "test", connections: new Map<number, TcpConnection>() };
-  const conn = new TcpConnection(socket, owner, Websocket);
-  owner.connections.set(conn.id, conn);
-  socket.start(conn);
-  const messages: unknown[] = [];
-  conn.onMessage = (_c: TcpConnection, m: unknown) => {
-    messages.push(m);
-  };
-  setup(conn);
-  const output = () => cat(...socket.writes);
-  const head = () => new TextDecoder().decode(output().subarray(0, headEnd(output())));
-  const frames = () => parseFrames(output().subarray(headEnd(output()))).frames;
-  const closed = () => socket.ended || socket.destroyed || conn.getStatus() !== TcpConnection.STATUS_ESTABLISHED;
-  return { socket, conn, messages, output, head, frames, closed };
-}
 
 function feed(conn: TcpConnection, bytes: Uint8Array, cut: number): void {
   if (cut === -2) conn.handleData(bytes.slice());
@@ -70,7 +44,7 @@ describe("websocket:// server protocol", () => {
 
   for (const cut of [-2, -1, ...Array.from({ length: stream.length - 1 }, (_, i) => i + 1)]) {
     it(`handshake and frames ${cut === -2 ? "whole" : cut === -1 ? "byte by byte" : `split at ${cut}`}`, () => {
-      const s = server();
+      const s = wsServer();
       feed(s.conn, stream, cut);
       expect(s.head()).toContain("HTTP/1.1 101 Switching Protocols\r\n");
       expect(s.head()).toContain(`Sec-WebSocket-Accept: ${WS_ACCEPT}\r\n`);
@@ -90,7 +64,7 @@ describe("websocket:// server protocol", () => {
   it("a 70 KB binary frame (64-bit length) whole and byte by byte; binary data reads as UTF-8 text", () => {
     const big = enc("x".repeat(70000));
     for (const cut of [-2, -1, 5, 13, 14, 70000]) {
-      const s = server();
+      const s = wsServer();
       s.conn.handleData(enc(wsRequest()));
       feed(s.conn, binary(big), cut);
       expect(s.messages.length).toBe(1);
@@ -99,7 +73,7 @@ describe("websocket:// server protocol", () => {
   });
 
   it("sends text for strings, binary for bytes, websocketType forces one; frames are never masked", () => {
-    const s = server();
+    const s = wsServer();
     s.conn.onMessage = (c: TcpConnection, m: unknown) => {
       c.send("hello " + m);
       c.send(enc("raw"));
@@ -120,7 +94,7 @@ describe("websocket:// server protocol", () => {
   });
 
   it("data sent before the handshake is queued and follows the 101", () => {
-    const s = server();
+    const s = wsServer();
     s.conn.send("early");
     expect(s.socket.writes.length).toBe(0);
     s.conn.handleData(enc(wsRequest()));
@@ -130,7 +104,7 @@ describe("websocket:// server protocol", () => {
   });
 
   it("a broadcast string is encoded once for many connections, and the shared frame follows type and content", () => {
-    const conns = [server(), server(), server((c) => c.websocketType = Websocket.BINARY_TYPE_ARRAYBUFFER)];
+    const conns = [wsServer(), wsServer(), wsServer((c) => c.websocketType = Websocket.BINARY_TYPE_ARRAYBUFFER)];
     for (const c of conns) c.conn.handleData(enc(wsRequest()));
     for (const text of ["news", "news", "other"]) for (const c of conns) c.conn.send(text);
     const seen = conns.map((c) => c.frames().map((f) => `${f.opcode}:${new TextDecoder().decode(f.payload)}`));
@@ -141,7 +115,7 @@ describe("websocket:// server protocol", () => {
 
   it("data held before the handshake counts against maxSendBufferSize: onBufferFull, then false and onError", () => {
     const events: string[] = [];
-    const s = server((conn) => {
+    const s = wsServer((conn) => {
       conn.maxSendBufferSize = 1000;
       conn.onBufferFull = () => events.push("full");
       conn.onError = (_c: TcpConnection, code: number) => events.push(`error ${code}`);
@@ -159,7 +133,7 @@ describe("websocket:// server protocol", () => {
   });
 
   it("onWebSocketConnect sees the request, picks a sub-protocol, adds headers, or rejects", () => {
-    const s = server((conn) => {
+    const s = wsServer((conn) => {
       conn.onWebSocketConnect = (c: TcpConnection, req: { path(): string; header(n: string): string }) => {
         expect(req.path()).toBe("/chat");
         if (req.header("sec-websocket-protocol").split(/,\s*/).includes("chat")) c.websocketProtocol = "chat";
@@ -172,7 +146,7 @@ describe("websocket:// server protocol", () => {
     expect(s.head()).toContain("X-Test: 1\r\n");
     expect(new TextDecoder().decode(s.frames()[0].payload)).toBe("welcome");
 
-    const r = server((conn) => {
+    const r = wsServer((conn) => {
       conn.onWebSocketConnect = (c: TcpConnection) => c.close();
     });
     r.conn.handleData(enc(wsRequest()));
@@ -182,7 +156,7 @@ describe("websocket:// server protocol", () => {
 
   it("ping goes to onWebSocketPing when set (no automatic pong); pong to onWebSocketPong; close to onWebSocketClose", () => {
     const seen: unknown[] = [];
-    const s = server((conn) => {
+    const s = wsServer((conn) => {
       conn.onWebSocketPing = (_c: TcpConnection, d: Uint8Array) => seen.push(["ping", String(d)]);
       conn.onWebSocketPong = (_c: TcpConnection, d: Uint8Array) => seen.push(["pong", String(d)]);
       conn.onWebSocketClose = (_c: TcpConnection, code: number, reason: string) => seen.push(["close", code, reason]);
@@ -210,7 +184,7 @@ describe("websocket:// server protocol", () => {
   ];
   for (const [what, bytes, code] of failures) {
     it(`${what} → close ${code}`, () => {
-      const s = server();
+      const s = wsServer();
       s.conn.handleData(cat(enc(wsRequest()), bytes, text("after")));
       expect(s.messages).toEqual([]);
       const f = s.frames();
@@ -226,13 +200,13 @@ describe("websocket:// server protocol", () => {
     Websocket.options.maxPayload = 1000;
     try {
       for (const bytes of [binary(new Uint8Array(1001)), cat(binary(new Uint8Array(600), false), cont(new Uint8Array(600)))]) {
-        const s = server();
+        const s = wsServer();
         s.conn.handleData(cat(enc(wsRequest()), bytes));
         expect(s.messages).toEqual([]);
         const f = s.frames();
         expect((f[0].payload[0] << 8) | f[0].payload[1]).toBe(1009);
       }
-      const ok = server();
+      const ok = wsServer();
       ok.conn.handleData(cat(enc(wsRequest()), binary(new Uint8Array(1000))));
       expect(ok.messages.length).toBe(1);
     } finally {
@@ -242,21 +216,21 @@ describe("websocket:// server protocol", () => {
 
   it("a frame of exactly the default maxPayload (10 MiB) is accepted despite the default maxPackageSize", () => {
     const payload = new Uint8Array(Websocket.options.maxPayload).fill(7);
-    const s = server();
+    const s = wsServer();
     s.conn.handleData(cat(enc(wsRequest()), binary(payload)));
     expect(s.frames()).toEqual([]);
     expect((s.messages[0] as Uint8Array).length).toBe(payload.length);
-    const over = server();
+    const over = wsServer();
     over.conn.handleData(cat(enc(wsRequest()), binary(new Uint8Array(payload.length + 1))));
     expect((over.frames()[0].payload[0] << 8) | over.frames()[0].payload[1]).toBe(1009);
     // a smaller maxPackageSize chosen by the user stays the per-frame limit
-    const small = server((conn) => conn.maxPackageSize = 1000);
+    const small = wsServer((conn) => conn.maxPackageSize = 1000);
     small.conn.handleData(cat(enc(wsRequest()), binary(new Uint8Array(1000))));
     expect((small.frames()[0].payload[0] << 8) | small.frames()[0].payload[1]).toBe(1009);
   });
 
   it("a 64-bit length over maxPayload is refused from the header alone", () => {
-    const s = server();
+    const s = wsServer();
     s.conn.handleData(cat(enc(wsRequest()), new Uint8Array([0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0])));
     expect((s.frames()[0].payload[0] << 8) | s.frames()[0].payload[1]).toBe(1009);
   });
@@ -274,7 +248,7 @@ describe("websocket:// server protocol", () => {
   ];
   for (const [what, req, status] of badHandshakes) {
     it(`handshake ${what} → ${status}`, () => {
-      const s = server();
+      const s = wsServer();
       s.conn.handleData(enc(req));
       expect(s.socket.written).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
       if (status === "426") expect(s.socket.written).toContain("Sec-WebSocket-Version: 13\r\n");
@@ -283,7 +257,7 @@ describe("websocket:// server protocol", () => {
   }
 
   it("case-insensitive header values and token lists are accepted", () => {
-    const s = server();
+    const s = wsServer();
     s.conn.handleData(enc(wsRequest({ Upgrade: "WebSocket", Connection: "keep-alive, UPGRADE" })));
     expect(s.head()).toContain("101 Switching Protocols");
   });

@@ -1,13 +1,13 @@
 import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { TcpConnection, Websocket, WsClient } from "../../mod.ts";
+import { TcpConnection, WsClient } from "../../mod.ts";
 import { acceptOffer, acceptResponse, PerMessageDeflate } from "../../protocols/websocket/deflate.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
-import { acceptFor, frame, headEnd, parseFrames, wsRequest } from "../helpers/ws_frames.ts";
+import { acceptFor, cat, frame, headEnd, parseFrames, wsRequest } from "../helpers/ws_frames.ts";
+import { wsServer } from "../helpers/ws_server.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
 const TAIL = new Uint8Array([0, 0, 0xff, 0xff]);
 /** Independent inflate (node:zlib one-shot) of a message's payload, the tail put back. */
 const inflate = (payload: Uint8Array) => new Uint8Array(inflateRawSync(cat(payload, TAIL), { finishFlush: constants.Z_SYNC_FLUSH }));
@@ -20,22 +20,11 @@ const deflate = (data: Uint8Array) => {
 const HELLO = new Uint8Array([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]); // RFC 7692 §7.2.3.1
 const HELLO_AGAIN = new Uint8Array([0xf2, 0x00, 0x11, 0x00, 0x00]); // §7.2.3.2, with context takeover
 
+/** A websocket:// server connection that has received a handshake offering `extensions`. */
 function server(extensions: string | null, setup: (conn: TcpConnection) => void = () => {}) {
-  const socket = new FakeConn();
-  const owner = { name: "test", connections: new Map<number, TcpConnection>() };
-  const conn = new TcpConnection(socket, owner, Websocket);
-  owner.connections.set(conn.id, conn);
-  socket.start(conn);
-  const messages: unknown[] = [];
-  conn.onMessage = (_c: TcpConnection, m: unknown) => {
-    messages.push(m);
-  };
-  setup(conn);
-  conn.handleData(enc(wsRequest({ "Sec-WebSocket-Extensions": extensions })));
-  const output = () => cat(...socket.writes);
-  const head = () => new TextDecoder().decode(output().subarray(0, headEnd(output())));
-  const frames = () => parseFrames(output().subarray(headEnd(output()))).frames;
-  return { socket, conn, messages, head, frames };
+  const s = wsServer(setup);
+  s.conn.handleData(enc(wsRequest({ "Sec-WebSocket-Extensions": extensions })));
+  return s;
 }
 
 describe("permessage-deflate negotiation", () => {
