@@ -98,6 +98,24 @@ export class Worker {
   reloadable = true;
   user = "";
   group = "";
+  /**
+   * Seconds an accepted connection's head (HTTP request head, WebSocket handshake) may take to
+   * arrive; when it expires the protocol's answer (HTTP: 408) is sent and the connection closed.
+   * 0 = no limit. Default {@link TcpConnection.defaultHeaderTimeout} (60).
+   */
+  headerTimeout = TcpConnection.defaultHeaderTimeout;
+  /**
+   * Seconds an accepted connection may go without a byte sent or received before it is closed.
+   * 0 = never (the default, {@link TcpConnection.defaultIdleTimeout}). HTTP closes keep-alive
+   * connections idle between requests after its own `keepAliveTimeout` regardless.
+   */
+  idleTimeout = TcpConnection.defaultIdleTimeout;
+  /**
+   * Most connections this process holds open for this Worker; a connection accepted beyond it is
+   * closed at once (and logged) while other processes, or this one later, serve the next ones.
+   * Default: no limit.
+   */
+  maxConnections = Infinity;
   /** This process's accepted connections by id. */
   readonly connections = new Map<number, TcpConnection>();
   /** True while this worker is stopping. */
@@ -130,6 +148,10 @@ export class Worker {
   private _listener: Listener | null = null;
   private _udp: UdpSocket | null = null;
   private _shared: SharedSocket | null = null;
+  /** The once-a-second timeout check of this Worker's connections, while it has any. */
+  private _sweep: ReturnType<typeof setInterval> | undefined = undefined;
+  /** True while connections are being refused for maxConnections (logged once per episode). */
+  private _refusing = false;
 
   /** `socketName` is `<scheme>://<address>`; empty for a Worker that listens on nothing. */
   constructor(socketName = "", context: WorkerContext = {}) {
@@ -320,8 +342,15 @@ export class Worker {
   }
 
   private _accept(socket: Conn): void {
+    if (this.connections.size >= this.maxConnections) {
+      this._refuse(socket);
+      return;
+    }
+    this._refusing = false;
     const conn = new TcpConnection(socket, this, this.protocol);
     conn.transport = this.transport;
+    conn.headerTimeout = this.headerTimeout;
+    conn.idleTimeout = this.idleTimeout;
     conn.onMessage = this.onMessage;
     conn.onClose = this.onClose;
     conn.onError = this.onError;
@@ -333,7 +362,33 @@ export class Worker {
     if (this.onWebSocketPong) conn.onWebSocketPong = this.onWebSocketPong;
     this.connections.set(conn.id, conn);
     socket.start(conn);
+    this._startSweep(conn);
     if (this.onConnect) safeCall(() => `onConnect of worker ${this.name}`, this.onConnect, conn);
+  }
+
+  /** Over maxConnections: close the new connection at once (logged once until a connection is accepted again). */
+  private _refuse(socket: Conn): void {
+    if (!this._refusing) {
+      this._refusing = true;
+      log(`worker ${this.name}: maxConnections (${this.maxConnections}) reached, refusing new connections`);
+    }
+    socket.destroy();
+  }
+
+  /** Check timeouts once a second while there are connections and some timeout can apply. */
+  private _startSweep(conn: TcpConnection): void {
+    if (this._sweep !== undefined) return;
+    const protocol = conn.protocol;
+    const applies = conn.idleTimeout > 0 || protocol?.idleTimeout || (conn.headerTimeout > 0 && protocol?.receivingHead);
+    if (!applies) return;
+    this._sweep = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.connections.values()) c.checkTimeouts(now);
+      if (this.connections.size === 0) {
+        clearInterval(this._sweep);
+        this._sweep = undefined;
+      }
+    }, 1000);
   }
 
   private _receiveDatagram(d: Datagram): void {

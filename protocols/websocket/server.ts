@@ -351,4 +351,8 @@ export const Websocket: Protocol & {
     (state.queue ??= []).push(frame);
     return "";
   },
+  /** Until the handshake is done the connection's headerTimeout applies. */
+  receivingHead(conn) {
+    return !wsState(conn).open;
+  },
 };
