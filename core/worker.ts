@@ -47,6 +47,23 @@ type Cb = ((...args: any[]) => unknown) | null;
 
 const all: Worker[] = [];
 
+/** Descriptors kept free for everything but accepted connections (files, outgoing connections, the runtime). */
+const DESCRIPTOR_RESERVE = 16;
+let connectionBudget = -1;
+
+/**
+ * Most connections this process holds before it would run out of descriptors (EMFILE): its
+ * descriptor limit, minus what was open at its first accept, minus a reserve (16 or a tenth of
+ * the limit). Beyond it connections are refused, so accepting itself never fails.
+ */
+function descriptorBudget(): number {
+  if (connectionBudget < 0) {
+    const { limit, open } = runtime.descriptors();
+    connectionBudget = Math.max(1, limit - open - Math.max(DESCRIPTOR_RESERVE, Math.floor(limit / 10)));
+  }
+  return connectionBudget;
+}
+
 /**
  * A unix socket file at `path` that still accepts belongs to a running server: fail as a
  * port in use would, instead of taking it over. A file nobody answers on is stale (left by a
@@ -113,7 +130,8 @@ export class Worker {
   /**
    * Most connections this process holds open for this Worker; a connection accepted beyond it is
    * closed at once (and logged) while other processes, or this one later, serve the next ones.
-   * Default: no limit.
+   * Default: no limit — but every process also refuses connections that would bring it within
+   * a reserve of its descriptor limit (`ulimit -n`), so accepting never fails with EMFILE.
    */
   maxConnections = Infinity;
   /** This process's accepted connections by id. */
@@ -343,7 +361,11 @@ export class Worker {
 
   private _accept(socket: Conn): void {
     if (this.connections.size >= this.maxConnections) {
-      this._refuse(socket);
+      this._refuse(socket, `maxConnections (${this.maxConnections}) reached`);
+      return;
+    }
+    if (statistics.connection_count >= descriptorBudget()) {
+      this._refuse(socket, `${statistics.connection_count} connections: near the descriptor limit (ulimit -n)`);
       return;
     }
     this._refusing = false;
@@ -366,11 +388,11 @@ export class Worker {
     if (this.onConnect) safeCall(() => `onConnect of worker ${this.name}`, this.onConnect, conn);
   }
 
-  /** Over maxConnections: close the new connection at once (logged once until a connection is accepted again). */
-  private _refuse(socket: Conn): void {
+  /** Over a limit: close the new connection at once (logged once until a connection is accepted again). */
+  private _refuse(socket: Conn, why: string): void {
     if (!this._refusing) {
       this._refusing = true;
-      log(`worker ${this.name}: maxConnections (${this.maxConnections}) reached, refusing new connections`);
+      log(`worker ${this.name}: ${why}, refusing new connections`);
     }
     socket.destroy();
   }

@@ -104,3 +104,40 @@ describe.each(RUNTIMES)("hostile clients on %s", (runtime) => {
     client.close();
   });
 });
+
+describe.each(RUNTIMES)("running out of file descriptors on %s", (runtime) => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer(runtime, "emfile", ["start"], {}, "ulimit -n 64");
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("120 connections against `ulimit -n 64`: some are served, the rest refused, the process survives", async () => {
+    const port = server.ports[0];
+    const clients: TestClient[] = [];
+    for (let i = 0; i < 120; i++) {
+      const client = await TestClient.connect(port);
+      client.write("hi\n");
+      clients.push(client);
+    }
+    await Promise.all(clients.map((c) => c.until((x) => x.closed || x.text.includes("echo hi"), "an answer or a close", 10_000).catch(() => {})));
+    const served = clients.filter((c) => c.text.includes("echo hi")).length;
+    expect(served).toBeGreaterThan(0);
+    expect(served).toBeLessThan(64);
+    await server.waitForOutput(/near the descriptor limit \(ulimit -n\), refusing new connections/);
+    for (const c of clients) c.close();
+    await sleep(1000);
+    expect(server.output().match(/STARTED pid=/g)).toHaveLength(1); // nothing crashed or restarted
+  });
+
+  // Deno's node:net listener (how Deno children accept on the master's shared socket) stops
+  // its accept loop for good after an EMFILE it hits in a burst of accepts, before the
+  // framework sees the connections; the process stays up but does not accept again.
+  it.skipIf(runtime === "deno")("accepting resumes once descriptors are free again", async () => {
+    const client = await TestClient.connect(server.ports[0]);
+    await client.request("again\n", "echo again");
+    client.close();
+  });
+});
