@@ -22,6 +22,7 @@ import { reportError } from "../../core/log.ts";
 import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
 import { findHeadEnd, HeadInfo, parseHead } from "../http/parser.ts";
 import { Request } from "../http/request.ts";
+import { checkHeader } from "../http/response.ts";
 import { base64, isWebSocketKey, sha1 } from "./sha1.ts";
 import {
   BINARY_TYPE_ARRAYBUFFER,
@@ -295,7 +296,6 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
   const accept = base64(sha1(latin1Encoder.encode(key + GUID)));
   let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
     `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
-  if (conn.websocketProtocol) head += `Sec-WebSocket-Protocol: ${conn.websocketProtocol}\r\n`;
   const extra: string[] = conn.headers === undefined || conn.headers === null
     ? []
     : Array.isArray(conn.headers)
@@ -303,7 +303,22 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
     : typeof conn.headers === "string"
     ? conn.headers.split("\r\n").filter(Boolean)
     : Object.entries(conn.headers).map(([k, v]) => `${k}: ${v}`);
-  for (const h of extra) head += `${h}\r\n`;
+  try {
+    if (conn.websocketProtocol) {
+      checkHeader("Sec-WebSocket-Protocol", String(conn.websocketProtocol));
+      head += `Sec-WebSocket-Protocol: ${conn.websocketProtocol}\r\n`;
+    }
+    for (const h of extra) {
+      const line = String(h);
+      const colon = line.indexOf(":");
+      checkHeader(colon > 0 ? line.slice(0, colon) : line, colon > 0 ? line.slice(colon + 1) : "\n"); // no colon: refused
+      head += `${line}\r\n`;
+    }
+  } catch (err) {
+    // A header that would split the response (CR/LF) is the application's bug: report it, refuse.
+    reportError(`onWebSocketConnect response headers (connection ${conn.id})`, err);
+    return reject(conn, "500 Internal Server Error"), NO_MESSAGE;
+  }
   if (!extra.some((h) => /^server:/i.test(h))) head += "Server: workerman-ts\r\n";
   const state = wsState(conn);
   state.open = true;

@@ -90,6 +90,38 @@ describe.each(RUNTIMES)("hostile clients on %s", (runtime) => {
     for (const c of [again, ...clients.slice(1)]) c.close();
   });
 
+  it.each(["/inject-header", "/inject-name", "/inject-reason", "/inject-version"])(
+    "a response with CR/LF in %s is refused with ERR_HTTP_INVALID_HEADER: nothing is injected",
+    async (path) => {
+      const client = await TestClient.connect(httpPort);
+      client.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await client.untilText("ERR_HTTP_INVALID_HEADER");
+      expect(client.text).toMatch(/^HTTP\/1\.1 500 /);
+      expect(client.text).toContain("ERR_HTTP_INVALID_HEADER");
+      expect(client.text).not.toMatch(/\r\nSet-Cookie: evil/i);
+      client.close();
+    },
+  );
+
+  it.each(["/inject", "/inject-protocol"])("a WebSocket handshake whose extra headers hold CR/LF (%s) is refused with 500 and logged", async (path) => {
+    const client = await TestClient.connect(wsPort);
+    client.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n`);
+    await client.untilClosed(5000);
+    expect(client.text).toMatch(/^HTTP\/1\.1 500 /);
+    expect(client.text).not.toMatch(/Set-Cookie/i);
+    await server.waitForOutput(/Error in onWebSocketConnect response headers \(connection \d+\): [^\n]*CR, LF or NUL/);
+  });
+
+  it("a WebSocket handshake with valid extra headers still gets them", async () => {
+    const client = await TestClient.connect(wsPort);
+    client.write(`GET /fine HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    await client.untilText("\r\n\r\n");
+    expect(client.text).toMatch(/^HTTP\/1\.1 101 [\s\S]*\r\nX-Fine: yes\r\n/);
+    client.close();
+  });
+
   it("a client that never reads cannot grow the send buffer past maxSendBufferSize: further sends are refused, memory stays flat", async () => {
     const client = await TestClient.connect(floodPort);
     client.socket.pause();

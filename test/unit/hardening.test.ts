@@ -131,3 +131,26 @@ describe("idle timeout", () => {
     }
   });
 });
+
+describe("response safety", () => {
+  it("a reason phrase or protocol version with CR/LF throws ERR_HTTP_INVALID_HEADER", async () => {
+    const { Response } = await import("../../mod.ts");
+    expect(() => new Response(200).withStatus(200, "OK\r\nSet-Cookie: a=1")).toThrow(/reason phrase holds CR, LF or NUL/);
+    expect(() => new Response(200).withProtocolVersion("1.1\r\nX: y")).toThrow(/<digit>\.<digit>/);
+    expect(new Response(200).withStatus(299, "Fine").getReasonPhrase()).toBe("Fine");
+  });
+
+  it.each([
+    ["a header line with CRLF", (c: TcpConnection) => (c.headers = ["X-A: 1\r\nSet-Cookie: evil=1"])],
+    ["a record value with LF", (c: TcpConnection) => (c.headers = { "X-A": "1\nSet-Cookie: evil=1" })],
+    ["a line without a colon", (c: TcpConnection) => (c.headers = ["Set-Cookie"])],
+    ["a sub-protocol with CRLF", (c: TcpConnection) => (c.websocketProtocol = "chat\r\nSet-Cookie: evil=1")],
+  ])("a WebSocket handshake with %s is refused with 500, nothing injected", (_what, set) => {
+    const { conn, socket, closed } = connection(Websocket);
+    conn.onWebSocketConnect = (c: TcpConnection) => set(c);
+    conn.handleData(enc(wsRequest()));
+    expect(socket.written).toMatch(/^HTTP\/1\.1 500 /);
+    expect(socket.written).not.toMatch(/Set-Cookie/i);
+    expect(closed()).toBe(true);
+  });
+});
