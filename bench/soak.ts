@@ -115,6 +115,40 @@ function wsSession(port: number, counts: Counts): Promise<void> {
   });
 }
 
+/** Ask a worker for its heap after a full GC (`__heap`), over text:// or WebSocket; NaN on failure. */
+async function heapKiB(port: number, kind: "text" | "ws"): Promise<number> {
+  const answer = await new Promise<string>((resolve) => {
+    const timer = setTimeout(() => resolve(""), 10_000);
+    const done = (s: string) => {
+      clearTimeout(timer);
+      resolve(s);
+    };
+    if (kind === "ws") {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+      ws.on("open", () => ws.send("__heap"));
+      ws.on("message", (d) => {
+        done(String(d));
+        ws.close();
+      });
+      ws.on("error", () => done(""));
+    } else {
+      const socket = new Socket();
+      let text = "";
+      socket.connect(port, "127.0.0.1", () => socket.write("__heap\n"));
+      socket.on("data", (d) => {
+        text += d.toString();
+        if (text.includes("\n")) {
+          done(text.trim());
+          socket.end();
+        }
+      });
+      socket.on("error", () => done(""));
+    }
+  });
+  const m = /^heap (\d+)$/.exec(answer);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
 function rssKiB(pid: number): number {
   try {
     return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
@@ -131,6 +165,8 @@ interface Run {
   ports: number[];
   /** [seconds, text worker RSS KiB, ws worker RSS KiB] */
   samples: [number, number, number][];
+  /** [seconds, text worker heap after GC KiB, ws worker heap after GC KiB] */
+  heaps: [number, number, number][];
 }
 
 async function start(runtime: RuntimeName): Promise<Run> {
@@ -145,7 +181,7 @@ async function start(runtime: RuntimeName): Promise<Run> {
   };
   const ports = [...server.output().matchAll(/(?:text|websocket):\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
   const zero = () => ({ connections: 0, messages: 0, errors: 0 });
-  return { runtime, server, pids, counts: { text: zero(), ws: zero() }, ports, samples: [] };
+  return { runtime, server, pids, counts: { text: zero(), ws: zero() }, ports, samples: [], heaps: [] };
 }
 
 async function churn(run: Run, deadline: number): Promise<void> {
@@ -161,42 +197,52 @@ async function churn(run: Run, deadline: number): Promise<void> {
 const runs = await Promise.all(RUNTIMES.map(start));
 const began = Date.now();
 const deadline = began + MINUTES * 60_000;
-const sample = () => {
+const sample = async () => {
   const t = Math.round((Date.now() - began) / 1000);
   for (const r of runs) r.samples.push([t, rssKiB(r.pids.text), rssKiB(r.pids.ws)]);
+  await Promise.all(runs.map(async (r) => {
+    r.heaps.push([t, await heapKiB(r.ports[0], "text"), await heapKiB(r.ports[1], "ws")]);
+  }));
   console.log(`t=${t}s ` + runs.map((r) => {
     const s = r.samples.at(-1)!;
+    const h = r.heaps.at(-1)!;
     const c = (k: Counts) => `${k.connections}c/${k.messages}m/${k.errors}e`;
-    return `${r.runtime}: text ${(s[1] / 1024).toFixed(1)} MiB ${c(r.counts.text)}, ws ${(s[2] / 1024).toFixed(1)} MiB ${c(r.counts.ws)}`;
+    return `${r.runtime}: text ${(s[1] / 1024).toFixed(1)}/${(h[1] / 1024).toFixed(1)} MiB ${c(r.counts.text)}, ` +
+      `ws ${(s[2] / 1024).toFixed(1)}/${(h[2] / 1024).toFixed(1)} MiB ${c(r.counts.ws)}`;
   }).join(" | "));
 };
-sample();
+await sample();
 const timer = setInterval(sample, EVERY * 1000);
 await Promise.all(runs.map((r) => churn(r, deadline)));
 clearInterval(timer);
-sample();
+await sample();
 for (const r of runs) await r.server.stop();
 
 // ---- report ---------------------------------------------------------------------------------------
 const mib = (k: number) => (k / 1024).toFixed(1);
-const curve = (r: Run, col: 1 | 2) => r.samples.map((s) => mib(s[col])).join(" → ");
+type Series = [number, number, number][];
+const curve = (series: Series, col: 1 | 2) => series.map((s) => mib(s[col])).join(" → ");
 /** Growth over the second half of the run: what "levels off" means in numbers. */
-const lateGrowth = (r: Run, col: 1 | 2) => {
-  const mid = r.samples[Math.floor(r.samples.length / 2)][col];
-  return mib(r.samples.at(-1)![col] - mid);
+const lateGrowth = (series: Series, col: 1 | 2) => {
+  const mid = series[Math.floor(series.length / 2)][col];
+  return mib(series.at(-1)![col] - mid);
 };
 const cpu = execFileSync("nproc").toString().trim();
 let md = `Command: \`npx tsx bench/soak.ts --minutes ${MINUTES} --every ${EVERY} --clients ${CLIENTS} --runtimes ${RUNTIMES.join(",")}\`` +
   ` (${new Date(began).toISOString()}, ${cpu} cores shared with other work; the three runtimes ran at the same time, ` +
   `each with ${CLIENTS} text and ${CLIENTS} WebSocket churners).\n\n` +
-  "| runtime | worker | connections | messages | errors | RSS start | RSS end | growth in 2nd half | RSS every " + EVERY + " s (MiB) |\n" +
+  "| runtime | worker | connections | messages | errors | RSS start → end | RSS growth in 2nd half | heap after GC start → end | heap growth in 2nd half |\n" +
   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+let curves = `\nEvery ${EVERY} s (MiB), RSS / heap after a full GC:\n\n`;
 for (const r of runs) {
   for (const [name, col, counts] of [["text://", 1, r.counts.text], ["websocket://", 2, r.counts.ws]] as const) {
     md += `| ${r.runtime} | ${name} | ${counts.connections} | ${counts.messages} | ${counts.errors} | ` +
-      `${mib(r.samples[0][col])} MiB | ${mib(r.samples.at(-1)![col])} MiB | ${lateGrowth(r, col)} MiB | ${curve(r, col)} |\n`;
+      `${mib(r.samples[0][col])} → ${mib(r.samples.at(-1)![col])} MiB | ${lateGrowth(r.samples, col)} MiB | ` +
+      `${mib(r.heaps[0][col])} → ${mib(r.heaps.at(-1)![col])} MiB | ${lateGrowth(r.heaps, col)} MiB |\n`;
+    curves += `- ${r.runtime} ${name}: RSS ${curve(r.samples, col)}; heap ${curve(r.heaps, col)}\n`;
   }
 }
+md += curves;
 console.log(`\n${md}`);
 if (!opts["no-write"]) {
   const path = join(ROOT, "bench", "RESULTS.md");
