@@ -51,7 +51,23 @@ export interface Protocol {
    * that makes this false, so stopping a process does not cut off a pending response.
    */
   busy?(conn: ProtocolConnection): boolean;
+  /**
+   * Optional, for the header timeout: true while `conn` is receiving a head (an HTTP request
+   * head, a WebSocket handshake). The connection's `headerTimeout` bounds how long that takes.
+   */
+  receivingHead?(conn: ProtocolConnection): boolean;
+  /**
+   * Optional: the idle timeout (seconds) that applies to `conn` in its current state, e.g.
+   * HTTP's keep-alive timeout between requests; undefined leaves the connection's `idleTimeout`.
+   * When both are set the shorter one applies.
+   */
+  idleTimeout?(conn: ProtocolConnection): number | undefined;
+  /** Optional: what to send before a timeout closes `conn` (HTTP answers a header timeout with 408). */
+  onTimeout?(conn: ProtocolConnection, kind: TimeoutKind): string | Uint8Array | undefined;
 }
+
+/** Which timeout closed a connection: the head took too long, or nothing was sent or received for too long. */
+export type TimeoutKind = "header" | "idle";
 
 /**
  * What `decode` returns for a package that carries no message (a WebSocket handshake, control

@@ -13,7 +13,7 @@ import type { Conn, ConnHandler } from "../runtime/types.ts";
 import { formatHostPort, plainIp } from "./address.ts";
 import { asBytes, concatAll, copyFrom, utf8Encode } from "./bytes.ts";
 import { log, reportError } from "./log.ts";
-import { NO_MESSAGE, type Protocol } from "./protocol.ts";
+import { NO_MESSAGE, type Protocol, type TimeoutKind } from "./protocol.ts";
 
 /** Error code passed to `onError` when a connect attempt fails. */
 export const WORKERMAN_CONNECT_FAIL = 1;
@@ -110,6 +110,13 @@ export class TcpConnection implements ConnHandler {
   static defaultMaxPackageSize = 10485760;
   /** Seconds a closing connection waits for the peer's FIN after flushing before it is destroyed. */
   static closeTimeout = 5;
+  /**
+   * Default `headerTimeout` of accepted connections: seconds a protocol's head (an HTTP request
+   * head, a WebSocket handshake) may take to arrive once it is expected. 0 = no limit.
+   */
+  static defaultHeaderTimeout = 60;
+  /** Default `idleTimeout` of accepted connections: seconds without a byte either way before closing. 0 = none. */
+  static defaultIdleTimeout = 0;
   /** Per-process counters (`connection_count`, `total_request`, `send_fail`). */
   static readonly statistics = statistics;
 
@@ -126,6 +133,10 @@ export class TcpConnection implements ConnHandler {
   maxPackageSize = TcpConnection.defaultMaxPackageSize;
   bytesRead = 0;
   bytesWritten = 0;
+  /** See {@link TcpConnection.defaultHeaderTimeout}; applies to protocols that have a head (`receivingHead`). */
+  headerTimeout = TcpConnection.defaultHeaderTimeout;
+  /** See {@link TcpConnection.defaultIdleTimeout}. */
+  idleTimeout = TcpConnection.defaultIdleTimeout;
 
   onMessage: Callback = null;
   onClose: Callback = null;
@@ -151,8 +162,16 @@ export class TcpConnection implements ConnHandler {
   private _eof = false;
   /** Close once the read being handled (or the next one) has been answered. */
   private _closeWhenIdle = false;
-  /** FIN sent; waiting for the peer's in this group. */
+  /** Waiting (bounded by closeTimeout) in this group to be destroyed: after our FIN, or after a timeout closed it. */
   private _lingering: Lingering | null = null;
+  /** FIN sent. */
+  private _ended = false;
+  /** When the head being received began (ms), 0 when none is. */
+  private _headSince = Date.now();
+  /** When a byte last moved either way (ms), as of the last {@link checkTimeouts}. */
+  private _activeSince = Date.now();
+  /** bytesRead + bytesWritten at the last {@link checkTimeouts}. */
+  private _moved = 0;
 
   constructor(socket: Conn | null, worker: ConnectionOwner | null, protocol: Protocol | null) {
     this.id = nextConnectionId();
@@ -489,6 +508,46 @@ export class TcpConnection implements ConnHandler {
     else this.close();
   }
 
+  // ---- timeouts --------------------------------------------------------------------------
+
+  /**
+   * Close the connection when its head has taken longer than `headerTimeout` or nothing has
+   * moved for its idle timeout. The Worker calls this about once a second for each connection
+   * (so nothing is done per read); `now` is `Date.now()`.
+   */
+  checkTimeouts(now: number): void {
+    if (this._status !== TcpConnection.STATUS_ESTABLISHED) return;
+    const protocol = this.protocol;
+    const moved = this.bytesRead + this.bytesWritten;
+    if (moved !== this._moved) {
+      this._moved = moved;
+      this._activeSince = now;
+    }
+    if (this.headerTimeout > 0 && protocol?.receivingHead) {
+      if (!protocol.receivingHead(this)) this._headSince = 0;
+      else if (this._headSince === 0) this._headSince = now;
+      else if (now - this._headSince >= this.headerTimeout * 1000) return this._timeout("header");
+    }
+    const own = this.idleTimeout;
+    const forState = protocol?.idleTimeout?.(this);
+    const idle = forState === undefined || forState <= 0 ? own : own > 0 ? Math.min(own, forState) : forState;
+    if (idle > 0 && now - this._activeSince >= idle * 1000) this._timeout("idle");
+  }
+
+  /** A timeout expired: send what the protocol answers with, close, and never wait longer than closeTimeout. */
+  private _timeout(kind: TimeoutKind): void {
+    log(`connection ${this.id} from ${this.getRemoteAddress()} closed: ${kind} timeout`);
+    let answer: string | Uint8Array | undefined;
+    try {
+      answer = this.protocol?.onTimeout?.(this, kind);
+    } catch (err) {
+      reportError(this._where("protocol onTimeout()"), err);
+    }
+    this.close(answer, true);
+    // A peer that reads nothing must not keep a closing connection forever.
+    if (this._status === TcpConnection.STATUS_CLOSING) this._linger();
+  }
+
   // ---- closing ---------------------------------------------------------------------------
 
   /** Send `data` if given, flush the send buffer, then close. Nothing is read meanwhile. */
@@ -528,8 +587,15 @@ export class TcpConnection implements ConnHandler {
       this.destroy();
       return;
     }
-    if (this._lingering !== null) return;
+    if (this._ended) return;
+    this._ended = true;
     this._socket.end();
+    this._linger();
+  }
+
+  /** Destroy the connection if it is still open `closeTimeout` seconds from the first call. */
+  private _linger(): void {
+    if (this._lingering !== null) return;
     const ms = TcpConnection.closeTimeout * 1000;
     let group = lingering.get(ms);
     if (group === undefined) lingering.set(ms, group = new Lingering(ms));

@@ -47,6 +47,23 @@ type Cb = ((...args: any[]) => unknown) | null;
 
 const all: Worker[] = [];
 
+/** Descriptors kept free for everything but accepted connections (files, outgoing connections, the runtime). */
+const DESCRIPTOR_RESERVE = 16;
+let connectionBudget = -1;
+
+/**
+ * Most connections this process holds before it would run out of descriptors (EMFILE): its
+ * descriptor limit, minus what was open at its first accept, minus a reserve (16 or a tenth of
+ * the limit). Beyond it connections are refused, so accepting itself never fails.
+ */
+function descriptorBudget(): number {
+  if (connectionBudget < 0) {
+    const { limit, open } = runtime.descriptors();
+    connectionBudget = Math.max(1, limit - open - Math.max(DESCRIPTOR_RESERVE, Math.floor(limit / 10)));
+  }
+  return connectionBudget;
+}
+
 /**
  * A unix socket file at `path` that still accepts belongs to a running server: fail as a
  * port in use would, instead of taking it over. A file nobody answers on is stale (left by a
@@ -98,6 +115,25 @@ export class Worker {
   reloadable = true;
   user = "";
   group = "";
+  /**
+   * Seconds an accepted connection's head (HTTP request head, WebSocket handshake) may take to
+   * arrive; when it expires the protocol's answer (HTTP: 408) is sent and the connection closed.
+   * 0 = no limit. Default {@link TcpConnection.defaultHeaderTimeout} (60).
+   */
+  headerTimeout = TcpConnection.defaultHeaderTimeout;
+  /**
+   * Seconds an accepted connection may go without a byte sent or received before it is closed.
+   * 0 = never (the default, {@link TcpConnection.defaultIdleTimeout}). HTTP closes keep-alive
+   * connections idle between requests after its own `keepAliveTimeout` regardless.
+   */
+  idleTimeout = TcpConnection.defaultIdleTimeout;
+  /**
+   * Most connections this process holds open for this Worker; a connection accepted beyond it is
+   * closed at once (and logged) while other processes, or this one later, serve the next ones.
+   * Default: no limit — but every process also refuses connections that would bring it within
+   * a reserve of its descriptor limit (`ulimit -n`), so accepting never fails with EMFILE.
+   */
+  maxConnections = Infinity;
   /** This process's accepted connections by id. */
   readonly connections = new Map<number, TcpConnection>();
   /** True while this worker is stopping. */
@@ -132,6 +168,10 @@ export class Worker {
   private _listener: Listener | null = null;
   private _udp: UdpSocket | null = null;
   private _shared: SharedSocket | null = null;
+  /** The once-a-second timeout check of this Worker's connections, while it has any. */
+  private _sweep: ReturnType<typeof setInterval> | undefined = undefined;
+  /** True while connections are being refused for maxConnections (logged once per episode). */
+  private _refusing = false;
 
   /** `socketName` is `<scheme>://<address>`; empty for a Worker that listens on nothing. */
   constructor(socketName = "", context: WorkerContext = {}) {
@@ -322,8 +362,19 @@ export class Worker {
   }
 
   private _accept(socket: Conn): void {
+    if (this.connections.size >= this.maxConnections) {
+      this._refuse(socket, `maxConnections (${this.maxConnections}) reached`);
+      return;
+    }
+    if (statistics.connection_count >= descriptorBudget()) {
+      this._refuse(socket, `${statistics.connection_count} connections: near the descriptor limit (ulimit -n)`);
+      return;
+    }
+    this._refusing = false;
     const conn = new TcpConnection(socket, this, this.protocol);
     conn.transport = this.transport;
+    conn.headerTimeout = this.headerTimeout;
+    conn.idleTimeout = this.idleTimeout;
     conn.onMessage = this.onMessage;
     conn.onClose = this.onClose;
     conn.onError = this.onError;
@@ -335,7 +386,33 @@ export class Worker {
     if (this.onWebSocketPong) conn.onWebSocketPong = this.onWebSocketPong;
     this.connections.set(conn.id, conn);
     socket.start(conn);
+    this._startSweep(conn);
     if (this.onConnect) safeCall(() => `onConnect of worker ${this.name}`, this.onConnect, conn);
+  }
+
+  /** Over a limit: close the new connection at once (logged once until a connection is accepted again). */
+  private _refuse(socket: Conn, why: string): void {
+    if (!this._refusing) {
+      this._refusing = true;
+      log(`worker ${this.name}: ${why}, refusing new connections`);
+    }
+    socket.destroy();
+  }
+
+  /** Check timeouts once a second while there are connections and some timeout can apply. */
+  private _startSweep(conn: TcpConnection): void {
+    if (this._sweep !== undefined) return;
+    const protocol = conn.protocol;
+    const applies = conn.idleTimeout > 0 || protocol?.idleTimeout || (conn.headerTimeout > 0 && protocol?.receivingHead);
+    if (!applies) return;
+    this._sweep = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.connections.values()) c.checkTimeouts(now);
+      if (this.connections.size === 0) {
+        clearInterval(this._sweep);
+        this._sweep = undefined;
+      }
+    }, 1000);
   }
 
   private _receiveDatagram(d: Datagram): void {

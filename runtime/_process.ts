@@ -34,6 +34,7 @@ type Common = Pick<
   | "pid"
   | "ppid"
   | "memoryUsage"
+  | "descriptors"
   | "loadAverage"
   | "exit"
   | "stdout"
@@ -187,6 +188,16 @@ export const commonProcessFacts: Common = {
   memoryUsage() {
     const m = process.memoryUsage();
     return { rss: m.rss, heapUsed: m.heapUsed };
+  },
+  descriptors() {
+    let limit = Infinity;
+    let open = 0;
+    try {
+      const line = /^Max open files\s+(\d+)/m.exec(fs.readFileSync("/proc/self/limits", "utf8"));
+      if (line) limit = Number(line[1]);
+      open = fs.readdirSync("/proc/self/fd").length;
+    } catch { /* not Linux: unknown */ }
+    return { limit, open };
   },
   loadAverage: () => os.loadavg(),
   exit(code): never {

@@ -361,6 +361,11 @@ export interface Runtime {
   pid(): number;
   ppid(): number;
   memoryUsage(): MemoryUsage;
+  /**
+   * This process's descriptor limit (soft RLIMIT_NOFILE) and how many descriptors are open now;
+   * both Infinity/0 where the system does not tell.
+   */
+  descriptors(): { limit: number; open: number };
   loadAverage(): number[];
   /** Flush stdout/stderr as far as possible and exit. */
   exit(code: number): never;

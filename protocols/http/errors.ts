@@ -46,10 +46,12 @@ export const REJECTIONS: Record<string, readonly [status: number, message: strin
   ERR_HTTP_DUPLICATE_HOST: [400, "more than one Host"],
   ERR_HTTP_EXPECTATION: [417, "an Expect other than 100-continue"],
   ERR_HTTP_MULTIPART: [400, "the multipart/form-data body is malformed"],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "the request head did not arrive within the worker's headerTimeout"],
 };
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
+  408: "Request Timeout",
   413: "Content Too Large",
   417: "Expectation Failed",
   431: "Request Header Fields Too Large",

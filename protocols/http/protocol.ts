@@ -24,7 +24,7 @@
  * @module
  */
 import { reportError } from "../../core/log.ts";
-import { NO_MESSAGE, type Protocol } from "../../core/protocol.ts";
+import { NO_MESSAGE, type Protocol, type TimeoutKind } from "../../core/protocol.ts";
 import { rejectionResponse } from "./errors.ts";
 import { BodyReceiver } from "./body.ts";
 import { type GzipOptions, type GzipSettings, gzipSettings } from "./compress.ts";
@@ -55,6 +55,8 @@ export interface HttpOptions {
    * (1 KiB, level 6). Off by default; one Response can also ask with `withCompression()`.
    */
   gzip?: boolean | GzipOptions;
+  /** Seconds a keep-alive connection may stay idle between requests before it is closed: 60 (0 = no limit). */
+  keepAliveTimeout?: number;
 }
 
 /** A body up to this size arrives with its head as one package. */
@@ -73,6 +75,7 @@ const DEFAULTS: Required<HttpOptions> = {
   maxFields: 1000,
   uploadTmpDir: "",
   gzip: false,
+  keepAliveTimeout: 60,
 };
 
 /**
@@ -231,6 +234,25 @@ export class HttpProtocol implements Protocol {
     }
     conn.close(rejectionResponse(code), true);
     return 0;
+  }
+
+  /** True while a request head is expected or arriving: the connection's headerTimeout applies (then 408). */
+  receivingHead(conn: Conn): boolean {
+    const s: HttpState | undefined = conn.__http;
+    if (s === undefined) return true; // nothing received yet: the first head is expected
+    return s.phase === PHASE_HEAD && !s.busy && !s.closing && s.scan > 0;
+  }
+
+  /** Between requests on a keep-alive connection: `keepAliveTimeout`. */
+  idleTimeout(conn: Conn): number | undefined {
+    const s: HttpState | undefined = conn.__http;
+    if (s === undefined || s.phase !== PHASE_HEAD || s.busy || s.scan > 0) return undefined;
+    return this.options.keepAliveTimeout > 0 ? this.options.keepAliveTimeout : undefined;
+  }
+
+  /** A request head that did not arrive in time is answered with 408. */
+  onTimeout(_conn: Conn, kind: TimeoutKind): string | undefined {
+    return kind === "header" ? rejectionResponse("ERR_HTTP_REQUEST_TIMEOUT") : undefined;
   }
 
   /** Bytes for what the application sends (see `encode.ts`). */

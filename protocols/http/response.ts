@@ -174,7 +174,11 @@ export class Response {
   getHeaders(): Record<string, HeaderValue> {
     return { ...this._headers };
   }
+  /** Set the status (and a reason phrase other than the standard one); a reason with CR, LF or NUL throws ERR_HTTP_INVALID_HEADER. */
   withStatus(code: number, reason: string | null = null): this {
+    if (reason !== null && BAD_HEADER_VALUE.test(reason)) {
+      throw new HttpError("ERR_HTTP_INVALID_HEADER", `reason phrase holds CR, LF or NUL: ${JSON.stringify(reason)}`, 500);
+    }
     this._status = code;
     this._reason = reason;
     return this;
@@ -185,7 +189,11 @@ export class Response {
   getReasonPhrase(): string {
     return this._reason ?? REASONS[this._status] ?? "";
   }
+  /** `"1.1"` or `"1.0"` (any `<digit>.<digit>`; anything else throws ERR_HTTP_INVALID_HEADER). */
   withProtocolVersion(version: string): this {
+    if (!/^\d\.\d$/.test(version)) {
+      throw new HttpError("ERR_HTTP_INVALID_HEADER", `protocol version must be <digit>.<digit>: ${JSON.stringify(version)}`, 500);
+    }
     this._version = version;
     return this;
   }

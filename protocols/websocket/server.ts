@@ -25,6 +25,7 @@ import { reportError } from "../../core/log.ts";
 import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
 import { findHeadEnd, HeadInfo, parseHead } from "../http/parser.ts";
 import { Request } from "../http/request.ts";
+import { checkHeader } from "../http/response.ts";
 import { base64, isWebSocketKey, sha1 } from "./sha1.ts";
 import { acceptOffer, PerMessageDeflate } from "./deflate.ts";
 import {
@@ -438,7 +439,6 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
   const accept = base64(sha1(textEncoder.encode(key + GUID)));
   let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
     `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
-  if (conn.websocketProtocol) head += `Sec-WebSocket-Protocol: ${conn.websocketProtocol}\r\n`;
   const state = wsState(conn);
   const offer = request.header("sec-websocket-extensions");
   if (typeof offer === "string" && deflateWanted(conn)) {
@@ -455,7 +455,22 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
     : typeof conn.headers === "string"
     ? conn.headers.split("\r\n").filter(Boolean)
     : Object.entries(conn.headers).map(([k, v]) => `${k}: ${v}`);
-  for (const h of extra) head += `${h}\r\n`;
+  try {
+    if (conn.websocketProtocol) {
+      checkHeader("Sec-WebSocket-Protocol", String(conn.websocketProtocol));
+      head += `Sec-WebSocket-Protocol: ${conn.websocketProtocol}\r\n`;
+    }
+    for (const h of extra) {
+      const line = String(h);
+      const colon = line.indexOf(":");
+      checkHeader(colon > 0 ? line.slice(0, colon) : line, colon > 0 ? line.slice(colon + 1) : "\n"); // no colon: refused
+      head += `${line}\r\n`;
+    }
+  } catch (err) {
+    // A header that would split the response (CR/LF) is the application's bug: report it, refuse.
+    reportError(`onWebSocketConnect response headers (connection ${conn.id})`, err);
+    return reject(conn, "500 Internal Server Error"), NO_MESSAGE;
+  }
   if (!extra.some((h) => /^server:/i.test(h))) head += "Server: workerman-ts\r\n";
   openState(conn);
   // the 101 and what was sent meanwhile leave in one write, admitted once by the send buffer
@@ -501,4 +516,8 @@ export const Websocket: Protocol & {
     return state.open ? frame : holdFrame(state, frame);
   },
   heldBytes,
+  /** Until the handshake is done the connection's headerTimeout applies. */
+  receivingHead(conn) {
+    return !wsState(conn).open;
+  },
 };

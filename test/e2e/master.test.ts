@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -152,7 +152,7 @@ describe.each(RUNTIMES)("start -d, stop and restart on %s", (runtime) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("start -d returns once serving; status, reload and stop work against the daemon; stop leaves no process, pid file or socket", async () => {
+  it("start -d returns once serving (control socket mode 0600); status, reload and stop work against the daemon; stop leaves no process, pid file or socket", async () => {
     const start = await command(runtime, env, "start", "-d");
     expect(start.code, start.out).toBe(0);
     expect(start.out).toMatch(/Start success\./);
@@ -160,6 +160,11 @@ describe.each(RUNTIMES)("start -d, stop and restart on %s", (runtime) => {
     const masterPid = Number(readFileSync(env.PID_FILE, "utf8"));
     expect(isAlive(masterPid)).toBe(true);
     expect(await ask(port)).toMatch(/^pid \d+ id \d$/);
+    // The control socket is reachable by its owner only.
+    const control = statSync(`${env.PID_FILE}.sock`);
+    expect(control.isSocket()).toBe(true);
+    expect((control.mode & 0o777).toString(8)).toBe("600");
+    expect(control.uid).toBe(process.getuid!());
 
     const status = await command(runtime, env, "status");
     expect(status.code).toBe(0);

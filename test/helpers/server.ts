@@ -37,14 +37,19 @@ export interface RunningServer {
   stop(graceMs?: number): Promise<number | string>;
 }
 
-/** Run a fixture and collect its output without waiting for anything. */
+/**
+ * Run a fixture and collect its output without waiting for anything. `shell` is run by `sh`
+ * before the fixture replaces it (e.g. `ulimit -n 64`).
+ */
 export function runFixture(
   runtime: RuntimeName,
   fixture: string,
   args: string[] = ["start"],
   env: Record<string, string> = {},
+  shell = "",
 ): RunningServer {
-  const [cmd, argv] = fixtureCommand(runtime, fixture, args);
+  let [cmd, argv] = fixtureCommand(runtime, fixture, args);
+  if (shell) [cmd, argv] = ["sh", ["-c", `${shell}; exec "$0" "$@"`, cmd, ...argv]];
   const proc = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const waiters = new Set<() => void>();
@@ -110,8 +115,9 @@ export async function startServer(
   fixture: string,
   args: string[] = ["start"],
   env: Record<string, string> = {},
+  shell = "",
 ): Promise<RunningServer> {
-  const server = runFixture(runtime, fixture, args, env);
+  const server = runFixture(runtime, fixture, args, env, shell);
   await server.waitForOutput(/Start success\./);
   server.ports = [...server.output().matchAll(/^\S+\s+\S+\s+\S+\s+[a-z][\w+.-]*:\/\/(?:\[[^\]]+\]|[^\s:]+):(\d+)\s/gmi)]
     .map((m) => Number(m[1]));
