@@ -37,15 +37,30 @@ export interface RunningServer {
   stop(graceMs?: number): Promise<number | string>;
 }
 
+/** How `runFixture` starts the process, beyond the fixture's own command line. */
+export interface SpawnOptions {
+  /** Words put before the command, e.g. `["ip", "netns", "exec", ns]` to run it in a namespace. */
+  prefix?: string[];
+  /** Start it in its own process group, so `process.kill(-proc.pid)` reaches all its children. */
+  detached?: boolean;
+}
+
 /** Run a fixture and collect its output without waiting for anything. */
 export function runFixture(
   runtime: RuntimeName,
   fixture: string,
   args: string[] = ["start"],
   env: Record<string, string> = {},
+  options: SpawnOptions = {},
 ): RunningServer {
   const [cmd, argv] = fixtureCommand(runtime, fixture, args);
-  const proc = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const [bin, ...binArgs] = [...(options.prefix ?? []), cmd, ...argv];
+  const proc = spawn(bin, binArgs, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
+  });
   let out = "";
   const waiters = new Set<() => void>();
   const onChunk = (chunk: Buffer) => {
@@ -110,8 +125,9 @@ export async function startServer(
   fixture: string,
   args: string[] = ["start"],
   env: Record<string, string> = {},
+  options: SpawnOptions = {},
 ): Promise<RunningServer> {
-  const server = runFixture(runtime, fixture, args, env);
+  const server = runFixture(runtime, fixture, args, env, options);
   await server.waitForOutput(/Start success\./);
   server.ports = [...server.output().matchAll(/^\S+\s+\S+\s+\S+\s+[a-z][\w+.-]*:\/\/(?:\[[^\]]+\]|[^\s:]+):(\d+)\s/gmi)]
     .map((m) => Number(m[1]));
