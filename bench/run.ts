@@ -38,12 +38,12 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { machineBusy, processTree, procCpu, sumOver } from "./proc.ts";
 import { parseArgs } from "node:util";
 
 const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "node_modules", ".bin");
 const RESULTS = join(ROOT, "bench", "RESULTS.md");
-const CLK_TCK = 100;
 
 // ---- options ----------------------------------------------------------------------------------
 const { values: opts } = parseArgs({
@@ -116,25 +116,6 @@ const ANCHOR_IDLE_KB: Record<RuntimeName, number> = { node: 3.4, bun: 0.95, deno
 const ANCHOR_TEXT_COALESCED: Record<RuntimeName, number> = { node: 1.9e6, bun: 1.8e6, deno: 1.5e6 };
 
 // ---- /proc ------------------------------------------------------------------------------------
-/** utime+stime of a process (all its threads), in seconds. */
-function procCpu(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Busy CPU seconds of the whole machine. The kernel has no IRQ time accounting, so softirq
- * time (loopback TCP) is also charged to the task it interrupted: busy includes irq+softirq. */
-function machineBusy(): number {
-  const line = readFileSync("/proc/stat", "utf8").split("\n")[0];
-  const [user, nice, system, , , irq, softirq] = line.split(/\s+/).slice(1).map(Number);
-  return (user + nice + system + irq + softirq) / CLK_TCK;
-}
-
 function rssBytes(pid: number): number {
   try {
     const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
@@ -143,30 +124,6 @@ function rssBytes(pid: number): number {
     return NaN;
   }
 }
-
-/** `pid` and all its descendants (the framework runs a master and its worker processes). */
-function processTree(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid)!.push(Number(name));
-    } catch { /* gone */ }
-  }
-  const out: number[] = [];
-  const todo = [pid];
-  while (todo.length > 0) {
-    const p = todo.pop()!;
-    out.push(p);
-    todo.push(...(children.get(p) ?? []));
-  }
-  return out;
-}
-
-const sumOver = (pids: number[], f: (pid: number) => number) => pids.reduce((a, p) => a + (f(p) || 0), 0);
 
 function fdCount(pid: number): number {
   try {
