@@ -35,7 +35,7 @@ const npmPackage = {
   main: "./esm/mod.js",
   types: "./esm/mod.d.ts",
   exports: { ".": { types: "./esm/mod.d.ts", import: "./esm/mod.js" } },
-  files: ["esm/mod.*", "esm/core", "esm/runtime", "esm/protocols", "README.md"],
+  files: ["esm/mod.*", "esm/core", "esm/runtime", "esm/protocols", "esm/gateway", "README.md"],
   engines: { node: ">=20" },
 };
 writeFileSync(join(out, "package.json"), JSON.stringify(npmPackage, null, 2) + "\n");

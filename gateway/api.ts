@@ -1,0 +1,376 @@
+/**
+ * The API business code uses to reach any client of the cluster (GatewayWorker's
+ * `Lib\Gateway`): `Gateway.sendToClient()`, uids, groups, sessions. Inside a BusinessWorker
+ * the static methods of `Gateway` use the process's connections to the gateways; anywhere
+ * else a {@link GatewayClient} offers the same methods.
+ *
+ * Sends are fire-and-forget: they return a promise that resolves `true` when the packet was
+ * handed to every gateway concerned and `false` otherwise (invalid client_id, gateway not
+ * connected, send buffer full) — they never reject, so not awaiting them is safe. Queries
+ * return promises of their result and reject when a gateway cannot be asked (5 s timeout).
+ *
+ * @module
+ */
+import { log } from "../core/log.ts";
+import { type ClientAddress, clientIdDecode, clientIdEncode, ip2long } from "./client_id.ts";
+import { type Context, currentClient, liveContexts } from "./context.ts";
+import { CMD, encodePackage, FLAG_NOT_CALL_ENCODE, type PackageFields } from "./protocol.ts";
+import { mergeSessions, type Session, sessionDecode, sessionEncode } from "./session.ts";
+
+/** A message to a client: text, or bytes (sent as is when valid UTF-8 is not required). */
+export type Message = string | Uint8Array;
+
+/** How the API reaches the gateways (a BusinessWorker's connections, or a push client's). */
+export interface GatewayBackend {
+  /** Inner addresses (`ip:port`) of every gateway process. */
+  addresses(): Promise<string[]>;
+  /** Hand a packet to one gateway; false when that is not possible. */
+  send(address: string, packet: Uint8Array): Promise<boolean>;
+  /** Send a query packet to one gateway and resolve with its (unserialized) answer. */
+  query(address: string, packet: Uint8Array): Promise<unknown>;
+}
+
+/** `{"5":5, ...}`: a set of connection ids as GatewayWorker puts it in JSON ext data. */
+function idMap(ids: number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const id of ids) out[id] = id;
+  return out;
+}
+
+const list = <T>(value: T | T[]): T[] => Array.isArray(value) ? value : [value];
+const all = (results: boolean[]) => results.every(Boolean);
+
+/** The entries of a PHP array answer (a Map, an object or a list). */
+function entries(value: unknown): [string, unknown][] {
+  if (value instanceof Map) return [...value.entries()].map(([k, v]) => [String(k), v]);
+  if (value !== null && typeof value === "object") return Object.entries(value);
+  return [];
+}
+
+function addressOf(address: string): { ip: string; port: number } {
+  const i = address.lastIndexOf(":");
+  return { ip: address.slice(0, i), port: Number(address.slice(i + 1)) };
+}
+
+export class GatewayApi {
+  /** Where packets go; null until a BusinessWorker (or a push client) provides it. */
+  backend: GatewayBackend | null;
+
+  constructor(backend: GatewayBackend | null = null) {
+    this.backend = backend;
+  }
+
+  private _backend(): GatewayBackend {
+    if (!this.backend) {
+      throw new Error("the Gateway API works inside a BusinessWorker process; elsewhere use new GatewayClient(registerAddress)");
+    }
+    return this.backend;
+  }
+
+  /** The gateway address and connection id of a client_id; null (and a log line) when invalid. */
+  private _decode(clientId: string): ClientAddress | null {
+    const address = clientIdDecode(clientId);
+    if (!address) log(`client_id ${JSON.stringify(clientId)} is invalid`);
+    return address;
+  }
+
+  private _current(method: string): Context {
+    const ctx = currentClient();
+    if (!ctx) {
+      throw new Error(`${method} can not be called in async context: use the handler's ctx (its last argument) after an await`);
+    }
+    return ctx;
+  }
+
+  /** Send to the gateway holding `clientId`. */
+  private async _toClient(clientId: string, fields: PackageFields): Promise<boolean> {
+    const a = this._decode(clientId);
+    if (!a) return false;
+    const packet = encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId });
+    return this._backend().send(`${a.ip}:${a.port}`, packet);
+  }
+
+  /** Send one packet (or one per gateway) to every gateway. */
+  private async _toAll(fields: PackageFields | ((address: string) => PackageFields)): Promise<boolean> {
+    const backend = this._backend();
+    const addresses = await backend.addresses();
+    const shared = typeof fields === "function" ? null : encodePackage(fields);
+    const results = await Promise.all(addresses.map((address) =>
+      backend.send(address, shared ?? encodePackage((fields as (a: string) => PackageFields)(address)))
+    ));
+    return all(results);
+  }
+
+  /** Ask every gateway; resolves with `[address, answer]` pairs. */
+  private async _queryAll(fields: PackageFields): Promise<[string, unknown][]> {
+    const backend = this._backend();
+    const packet = encodePackage(fields);
+    const addresses = await backend.addresses();
+    return Promise.all(addresses.map(async (address) => [address, await backend.query(address, packet)] as [string, unknown]));
+  }
+
+  private async _queryClient(clientId: string, fields: PackageFields): Promise<unknown> {
+    const a = this._decode(clientId);
+    if (!a) return undefined;
+    const packet = encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId });
+    return this._backend().query(`${a.ip}:${a.port}`, packet);
+  }
+
+  /** Group client_ids by gateway address: `address -> connection ids`. */
+  private _byGateway(clientIds: string[]): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const clientId of clientIds) {
+      const a = this._decode(clientId);
+      if (!a) continue;
+      const key = `${a.ip}:${a.port}`;
+      (out.get(key) ?? out.set(key, []).get(key)!).push(a.connectionId);
+    }
+    return out;
+  }
+
+  // ---- sending --------------------------------------------------------------------------
+
+  /**
+   * Send to every client of every gateway, minus `exclude`; with a non-empty `clientIds`, only
+   * to those (an empty list sends nothing).
+   */
+  async sendToAll(message: Message, clientIds: string[] | null = null, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
+    const flag = raw ? FLAG_NOT_CALL_ENCODE : 0;
+    if (clientIds) {
+      if (clientIds.length === 0) return true;
+      const backend = this._backend();
+      const results = await Promise.all([...this._byGateway(clientIds)].map(([address, ids]) =>
+        backend.send(address, encodePackage({ cmd: CMD.SEND_TO_ALL, body: message, flag, extData: JSON.stringify({ connections: idMap(ids) }) }))
+      ));
+      return all(results);
+    }
+    const excluded = this._byGateway(exclude === null ? [] : list(exclude));
+    return this._toAll((address) => {
+      const ids = excluded.get(address);
+      return { cmd: CMD.SEND_TO_ALL, body: message, flag, extData: ids ? JSON.stringify({ exclude: idMap(ids) }) : "" };
+    });
+  }
+
+  /** Send to one client (false for an invalid client_id or an unreachable gateway). */
+  sendToClient(clientId: string, message: Message, raw = false): Promise<boolean> {
+    return this._toClient(clientId, { cmd: CMD.SEND_TO_ONE, body: message, flag: raw ? FLAG_NOT_CALL_ENCODE : 0 });
+  }
+
+  /** Send to the client of the event being handled (synchronous part of a handler only). */
+  sendToCurrentClient(message: Message, raw = false): Promise<boolean> {
+    return this.sendToClient(this._current("sendToCurrentClient").clientId, message, raw);
+  }
+
+  /** Send to every client bound to `uid` (or to any of the uids). */
+  sendToUid(uid: string | number | (string | number)[], message: Message, raw = false): Promise<boolean> {
+    const uids = list(uid).map(String);
+    return this._toAll({ cmd: CMD.SEND_TO_UID, body: message, flag: raw ? FLAG_NOT_CALL_ENCODE : 0, extData: JSON.stringify(uids) });
+  }
+
+  /** Send to every member of `group` (or of any of the groups), except the `exclude` client_ids. */
+  async sendToGroup(group: string | number | (string | number)[], message: Message, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
+    const groups = list(group).map(String).filter((g) => g !== "");
+    if (groups.length === 0) return false;
+    const excluded = this._byGateway(exclude === null ? [] : list(exclude));
+    return this._toAll((address) => {
+      const ids = excluded.get(address);
+      return {
+        cmd: CMD.SEND_TO_GROUP,
+        body: message,
+        flag: raw ? FLAG_NOT_CALL_ENCODE : 0,
+        extData: JSON.stringify({ group: groups, exclude: ids ? idMap(ids) : null }),
+      };
+    });
+  }
+
+  /** Send `message` (if given), then close the client once it is flushed. */
+  closeClient(clientId: string, message: Message | null = null): Promise<boolean> {
+    return this._toClient(clientId, { cmd: CMD.KICK, body: message });
+  }
+
+  /** `closeClient` for the client of the event being handled. */
+  closeCurrentClient(message: Message | null = null): Promise<boolean> {
+    return this.closeClient(this._current("closeCurrentClient").clientId, message);
+  }
+
+  /** Close the client now, discarding what is not yet sent. */
+  destroyClient(clientId: string): Promise<boolean> {
+    return this._toClient(clientId, { cmd: CMD.DESTROY });
+  }
+
+  /** `destroyClient` for the client of the event being handled. */
+  destroyCurrentClient(): Promise<boolean> {
+    return this.destroyClient(this._current("destroyCurrentClient").clientId);
+  }
+
+  // ---- uids and groups ------------------------------------------------------------------
+
+  /** Bind a client to `uid` (a client has at most one uid; a uid may have many clients). */
+  bindUid(clientId: string, uid: string | number): Promise<boolean> {
+    if (uid === "" || uid === null || uid === undefined) {
+      log(`bindUid(${clientId}, uid): uid is empty`);
+      return Promise.resolve(false);
+    }
+    return this._toClient(clientId, { cmd: CMD.BIND_UID, extData: String(uid) });
+  }
+
+  /** Remove the client's uid. */
+  unbindUid(clientId: string, uid: string | number): Promise<boolean> {
+    return this._toClient(clientId, { cmd: CMD.UNBIND_UID, extData: String(uid) });
+  }
+
+  /** Add a client to `group` (a client may be in many groups). */
+  joinGroup(clientId: string, group: string | number): Promise<boolean> {
+    if (group === "" || group === null || group === undefined) return Promise.resolve(false);
+    return this._toClient(clientId, { cmd: CMD.JOIN_GROUP, extData: String(group) });
+  }
+
+  /** Remove a client from `group`. */
+  leaveGroup(clientId: string, group: string | number): Promise<boolean> {
+    if (group === "" || group === null || group === undefined) return Promise.resolve(false);
+    return this._toClient(clientId, { cmd: CMD.LEAVE_GROUP, extData: String(group) });
+  }
+
+  /** Dissolve `group`: every member leaves it. */
+  ungroup(group: string | number): Promise<boolean> {
+    if (group === "" || group === null || group === undefined) return Promise.resolve(false);
+    return this._toAll({ cmd: CMD.UNGROUP, extData: String(group) });
+  }
+
+  // ---- queries --------------------------------------------------------------------------
+
+  /** Whether the client is connected. */
+  async isOnline(clientId: string): Promise<boolean> {
+    return Number(await this._queryClient(clientId, { cmd: CMD.IS_ONLINE })) === 1;
+  }
+
+  /** The client_ids bound to `uid`. */
+  async getClientIdByUid(uid: string | number): Promise<string[]> {
+    const out: string[] = [];
+    for (const [address, ids] of await this._queryAll({ cmd: CMD.GET_CLIENT_ID_BY_UID, extData: String(uid) })) {
+      const { ip, port } = addressOf(address);
+      for (const [, id] of entries(ids)) out.push(clientIdEncode(ip, port, Number(id)));
+    }
+    return out;
+  }
+
+  /** Whether at least one client is bound to `uid`. */
+  async isUidOnline(uid: string | number): Promise<boolean> {
+    return (await this.getClientIdByUid(uid)).length > 0;
+  }
+
+  /** The uid a client is bound to (null: none, or offline). */
+  async getUidByClientId(clientId: string): Promise<string | null> {
+    const a = this._decode(clientId);
+    if (!a) return null;
+    const answer = await this._queryClient(clientId, {
+      cmd: CMD.SELECT,
+      extData: JSON.stringify({ fields: ["uid"], where: { connection_id: [a.connectionId] } }),
+    });
+    const row = entries(answer)[0]?.[1] as { uid?: unknown } | undefined;
+    return row?.uid === null || row?.uid === undefined ? null : String(row.uid);
+  }
+
+  /** `SELECT` on every gateway: rows by client_id. */
+  private async _select(fields: string[], where: Record<string, unknown[]>): Promise<Map<string, Record<string, unknown>>> {
+    const out = new Map<string, Record<string, unknown>>();
+    const answers = await this._queryAll({ cmd: CMD.SELECT, extData: JSON.stringify({ fields, where }) });
+    for (const [address, rows] of answers) {
+      const { ip, port } = addressOf(address);
+      for (const [id, row] of entries(rows)) out.set(clientIdEncode(ip, port, Number(id)), (row ?? {}) as Record<string, unknown>);
+    }
+    return out;
+  }
+
+  /** `{client_id: client_id}` of the members of `group`. */
+  async getClientIdListByGroup(group: string | number): Promise<Record<string, string>> {
+    return keyed((await this._select(["uid"], { groups: [String(group)] })).keys());
+  }
+
+  /** `{client_id: session}` of the members of `group`. */
+  async getClientSessionsByGroup(group: string | number): Promise<Record<string, Session>> {
+    return this._sessions(await this._queryAll({ cmd: CMD.GET_CLIENT_SESSIONS_BY_GROUP, extData: String(group) }));
+  }
+
+  /** How many clients are in `group` (`""`: all clients). */
+  async getClientCountByGroup(group: string | number = ""): Promise<number> {
+    let count = 0;
+    for (const [, n] of await this._queryAll({ cmd: CMD.GET_CLIENT_COUNT_BY_GROUP, extData: String(group) })) count += Number(n);
+    return count;
+  }
+
+  /** How many clients are connected. */
+  getAllClientCount(): Promise<number> {
+    return this.getClientCountByGroup("");
+  }
+
+  /** `{client_id: client_id}` of every client. */
+  async getAllClientIdList(): Promise<Record<string, string>> {
+    return keyed((await this._select(["uid"], {})).keys());
+  }
+
+  /** `{client_id: session}` of every client (of `group` when given). */
+  async getAllClientSessions(group: string | number = ""): Promise<Record<string, Session>> {
+    if (group !== "") return this.getClientSessionsByGroup(group);
+    return this._sessions(await this._queryAll({ cmd: CMD.GET_ALL_CLIENT_SESSIONS }));
+  }
+
+  /** `{uid: uid}` of every bound uid. */
+  async getAllUidList(): Promise<Record<string, string>> {
+    const uids: string[] = [];
+    for (const row of (await this._select(["uid"], {})).values()) if (row.uid !== null && row.uid !== undefined) uids.push(String(row.uid));
+    return keyed(uids);
+  }
+
+  /** `{group: group}` of every group with members. */
+  async getAllGroupIdList(): Promise<Record<string, string>> {
+    const groups: string[] = [];
+    for (const [, answer] of await this._queryAll({ cmd: CMD.GET_GROUP_ID_LIST })) {
+      for (const [, g] of entries(answer)) groups.push(String(g));
+    }
+    return keyed(groups);
+  }
+
+  private _sessions(answers: [string, unknown][]): Record<string, Session> {
+    const out: Record<string, Session> = {};
+    for (const [address, sessions] of answers) {
+      const { ip, port } = addressOf(address);
+      for (const [id, text] of entries(sessions)) {
+        const clientId = clientIdEncode(ip, port, Number(id));
+        const live = [...liveContexts(clientId)];
+        out[clientId] = live.length > 0 ? live[live.length - 1].session : sessionDecode(String(text ?? "")) ?? {};
+      }
+    }
+    return out;
+  }
+
+  // ---- sessions -------------------------------------------------------------------------
+
+  /** Replace the client's session (also the `ctx.session` of its running handlers). */
+  setSession(clientId: string, session: Session): Promise<boolean> {
+    for (const ctx of liveContexts(clientId)) ctx.session = { ...session };
+    return this._toClient(clientId, { cmd: CMD.SET_SESSION, extData: sessionEncode(session) });
+  }
+
+  /** Merge `session` into the client's session, recursively (also into running handlers' `ctx.session`). */
+  updateSession(clientId: string, session: Session): Promise<boolean> {
+    for (const ctx of liveContexts(clientId)) ctx.session = mergeSessions(ctx.session, session);
+    return this._toClient(clientId, { cmd: CMD.UPDATE_SESSION, extData: sessionEncode(session) });
+  }
+
+  /** The client's session: `{}` when empty, null when the client is offline or the client_id invalid. */
+  async getSession(clientId: string): Promise<Session | null> {
+    const answer = await this._queryClient(clientId, { cmd: CMD.GET_SESSION_BY_CLIENT_ID });
+    if (answer === null || answer === undefined || typeof answer !== "object") return null;
+    return Array.isArray(answer) ? { ...answer } : answer as Session;
+  }
+}
+
+function keyed(values: Iterable<string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) out[v] = v;
+  return out;
+}
+
+/** The API of this process's BusinessWorker (what `Gateway.sendToClient()` etc. use). */
+export const defaultApi = new GatewayApi();

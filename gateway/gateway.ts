@@ -1,0 +1,351 @@
+/**
+ * `Gateway`: holds the client connections (any protocol but HTTP) and forwards their events to
+ * BusinessWorkers, which run the application; `reload` restarts the BusinessWorkers and leaves
+ * the Gateways, so clients stay connected through a deploy.
+ *
+ * Each Gateway process also listens on an inner port (`startPort + id`, or an ephemeral port
+ * when `startPort` is 0) where BusinessWorkers and push clients connect with the internal
+ * protocol, and announces `lanIp:<inner port>` to the Register(s).
+ *
+ * @example
+ * ```ts
+ * import { Gateway, Worker } from "workerman-ts";
+ * const gateway = new Gateway("websocket://0.0.0.0:8282");
+ * gateway.count = 2;
+ * gateway.startPort = 2900;
+ * gateway.registerAddress = "127.0.0.1:1236";
+ * gateway.pingInterval = 25;
+ * gateway.pingData = '{"type":"ping"}';
+ * Worker.runAll();
+ * ```
+ *
+ * @module
+ */
+import { log, safeCall } from "../core/log.ts";
+import type { TcpConnection } from "../core/tcp_connection.ts";
+import { Timer } from "../core/timer.ts";
+import { Worker, type WorkerContext } from "../core/worker.ts";
+import { defaultApi, type GatewayApi } from "./api.ts";
+import { ip2long } from "./client_id.ts";
+import { GatewayInner } from "./_inner.ts";
+import { RegisterLinks } from "./_register_link.ts";
+import { CMD, encodePackage, type GatewayPackage } from "./protocol.ts";
+
+// deno-lint-ignore no-explicit-any
+type Cb = ((...args: any[]) => unknown) | null;
+
+/**
+ * Picks the BusinessWorker connection that gets a client's event (null: none). `workers` maps
+ * `<ip>:<name>:<id>` to the connection; `client` is the client's connection.
+ */
+export type Router = (
+  workers: Map<string, TcpConnection>,
+  client: TcpConnection,
+  cmd: number,
+  body: unknown,
+) => TcpConnection | null;
+
+/** `Gateway.<name>(...)`: `defaultApi.<name>(...)`, resolved at call time. */
+function apiCall<K extends keyof GatewayApi>(name: K): GatewayApi[K] {
+  return ((...args: unknown[]) => (defaultApi[name] as (...a: unknown[]) => unknown).apply(defaultApi, args)) as GatewayApi[K];
+}
+
+/** Seconds between keep-alive pings to BusinessWorkers (only when `lanIp` is not 127.0.0.1). */
+const WORKER_PING_INTERVAL = 25;
+/** Highest connection id before the counter wraps (uint32 in the header). */
+const MAX_CONNECTION_ID = 4294967295;
+
+/** Bind each client to the worker with the fewest clients bound; rebind when it is gone. */
+export const routerLeastConnections: Router = (workers, client) => {
+  const bound = client.gatewayWorkerKey as string | undefined;
+  if (bound !== undefined && workers.has(bound)) return workers.get(bound)!;
+  let best: [string, TcpConnection] | null = null;
+  for (const entry of workers) {
+    if (!best || (entry[1].gatewayClientCount ?? 0) < (best[1].gatewayClientCount ?? 0)) best = entry;
+  }
+  return best ? bindClient(client, best[0], best[1]) : null;
+};
+
+/** Bind each client to a random worker; rebind when it is gone. */
+export const routerRandom: Router = (workers, client) => {
+  const bound = client.gatewayWorkerKey as string | undefined;
+  if (bound !== undefined && workers.has(bound)) return workers.get(bound)!;
+  if (workers.size === 0) return null;
+  const keys = [...workers.keys()];
+  const key = keys[Math.floor(Math.random() * keys.length)];
+  return bindClient(client, key, workers.get(key)!);
+};
+
+function bindClient(client: TcpConnection, key: string, worker: TcpConnection): TcpConnection {
+  client.gatewayWorkerKey = key;
+  worker.gatewayClientCount = (worker.gatewayClientCount ?? 0) + 1;
+  return worker;
+}
+
+export class Gateway extends Worker {
+  /** How clients are spread over BusinessWorkers by default: `router_least_connections` or `router_random`. */
+  static selectLoadBalancingMode: "router_least_connections" | "router_random" = "router_least_connections";
+
+  /** IP advertised to the Register: BusinessWorkers and push clients must reach it (never 0.0.0.0). */
+  lanIp = "127.0.0.1";
+  /** IP the inner port listens on (default: 0.0.0.0 for a public lanIp, else lanIp). */
+  innerTcpWorkerListen = "";
+  /** Inner port of process 0; process `id` listens on `startPort + id`. 0: an ephemeral port each. */
+  startPort = 2000;
+  /** The inner port this process listens on (known once it started). */
+  lanPort = 0;
+  /** Register address(es), `ip:port`. */
+  registerAddress: string | string[] = "127.0.0.1:1236";
+  /** Shared by Register, Gateway, BusinessWorker and push clients. */
+  secretKey = "";
+  /** Seconds between heartbeat ticks; 0 disables the heartbeat. */
+  pingInterval = 0;
+  /** Silent clients are dropped after this many missed pings (0: never). */
+  pingNotResponseLimit = 0;
+  /** Heartbeat payload sent to clients ("" = none). */
+  pingData = "";
+  /** Which BusinessWorker gets a client's events (default from `selectLoadBalancingMode`). */
+  router: Router | null = null;
+  /** Send buffer limit of each connection to a BusinessWorker. */
+  sendToWorkerBufferSize = 10240000;
+  /** Send buffer limit of each client connection. */
+  sendToClientBufferSize = 1024000;
+  /** `(workerConnection)` when a BusinessWorker connected and authenticated. */
+  onBusinessWorkerConnected: Cb = null;
+  /** `(workerConnection)` when a BusinessWorker's connection closed. */
+  onBusinessWorkerClose: Cb = null;
+
+  /** Clients of this process by connection id. */
+  readonly clientConnections = new Map<number, TcpConnection>();
+  /** Authenticated BusinessWorker connections by `<ip>:<name>:<id>`. */
+  readonly workerConnections = new Map<string, TcpConnection>();
+  /** Members of each group, by connection id. */
+  readonly groupConnections = new Map<string, Map<number, TcpConnection>>();
+  /** Connections bound to each uid, by connection id. */
+  readonly uidConnections = new Map<string, Map<number, TcpConnection>>();
+
+  private _lastConnectionId = 0;
+  private _startTime = 0;
+  private _register: RegisterLinks | null = null;
+  private _inner: GatewayInner | null = null;
+  private _userOnConnect: Cb = null;
+  private _userOnClose: Cb = null;
+  private _userOnWebSocketConnect: Cb = null;
+
+  constructor(socketName: string, context: WorkerContext = {}) {
+    super(socketName, context);
+    this.name = "Gateway";
+    this.reloadable = false;
+  }
+
+  // The API for business code (GatewayWorker's static Lib\Gateway), bound to this process's
+  // BusinessWorker: see GatewayApi for what each call does.
+  static readonly sendToAll = apiCall("sendToAll");
+  static readonly sendToClient = apiCall("sendToClient");
+  static readonly sendToCurrentClient = apiCall("sendToCurrentClient");
+  static readonly sendToUid = apiCall("sendToUid");
+  static readonly sendToGroup = apiCall("sendToGroup");
+  static readonly closeClient = apiCall("closeClient");
+  static readonly closeCurrentClient = apiCall("closeCurrentClient");
+  static readonly destroyClient = apiCall("destroyClient");
+  static readonly destroyCurrentClient = apiCall("destroyCurrentClient");
+  static readonly bindUid = apiCall("bindUid");
+  static readonly unbindUid = apiCall("unbindUid");
+  static readonly joinGroup = apiCall("joinGroup");
+  static readonly leaveGroup = apiCall("leaveGroup");
+  static readonly ungroup = apiCall("ungroup");
+  static readonly isOnline = apiCall("isOnline");
+  static readonly getClientIdByUid = apiCall("getClientIdByUid");
+  static readonly isUidOnline = apiCall("isUidOnline");
+  static readonly getUidByClientId = apiCall("getUidByClientId");
+  static readonly getClientIdListByGroup = apiCall("getClientIdListByGroup");
+  static readonly getClientSessionsByGroup = apiCall("getClientSessionsByGroup");
+  static readonly getClientCountByGroup = apiCall("getClientCountByGroup");
+  static readonly getAllClientCount = apiCall("getAllClientCount");
+  static readonly getAllClientIdList = apiCall("getAllClientIdList");
+  static readonly getAllClientSessions = apiCall("getAllClientSessions");
+  static readonly getAllUidList = apiCall("getAllUidList");
+  static readonly getAllGroupIdList = apiCall("getAllGroupIdList");
+  static readonly setSession = apiCall("setSession");
+  static readonly updateSession = apiCall("updateSession");
+  static readonly getSession = apiCall("getSession");
+
+  override async run(): Promise<void> {
+    this._userOnConnect = this.onConnect;
+    this._userOnClose = this.onClose;
+    this._userOnWebSocketConnect = this.onWebSocketConnect;
+    this.onConnect = (conn: TcpConnection) => this._onClientConnect(conn);
+    this.onMessage = (conn: TcpConnection, data: unknown) => this._onClientMessage(conn, data);
+    this.onClose = (conn: TcpConnection) => this._onClientClose(conn);
+    this.onWebSocketConnect = null;
+    this._startTime = Date.now();
+    this._inner = new GatewayInner(this);
+    await this._inner.listen();
+    this.lanPort = this._inner.port;
+    const address = `${this.lanIp}:${this.lanPort}`;
+    this._register = new RegisterLinks(
+      this.registerAddress,
+      () => JSON.stringify({ event: "gateway_connect", address, secret_key: this.secretKey }),
+      () => {},
+    );
+    if (this.pingInterval > 0) {
+      Timer.add(this.pingNotResponseLimit > 0 ? this.pingInterval / 2 : this.pingInterval, () => this._ping());
+    }
+    if (this.lanIp !== "127.0.0.1") Timer.add(WORKER_PING_INTERVAL, () => this._pingWorkers());
+    await super.run();
+  }
+
+  override async stop(graceful = false, timeout = Worker.stopTimeout): Promise<void> {
+    this._register?.close();
+    this._inner?.close();
+    await super.stop(graceful, timeout);
+  }
+
+  /** IP the inner port listens on. */
+  get innerListenIp(): string {
+    if (this.innerTcpWorkerListen) return this.innerTcpWorkerListen;
+    return isPrivateIp(this.lanIp) ? this.lanIp : "0.0.0.0";
+  }
+
+  private _nextConnectionId(): number {
+    do {
+      this._lastConnectionId = this._lastConnectionId >= MAX_CONNECTION_ID ? 1 : this._lastConnectionId + 1;
+    } while (this.clientConnections.has(this._lastConnectionId));
+    return this._lastConnectionId;
+  }
+
+  private _onClientConnect(conn: TcpConnection): void {
+    const id = this._nextConnectionId();
+    conn.gatewayConnectionId = id;
+    conn.gatewayHeader = {
+      localIp: ip2long(this.lanIp),
+      localPort: this.lanPort,
+      clientIp: ip2long(conn.getRemoteIp()),
+      clientPort: conn.getRemotePort(),
+      connectionId: id,
+      gatewayPort: this.localPort,
+    };
+    conn.session = "";
+    conn.pingNotResponseCount = -1;
+    conn.maxSendBufferSize = this.sendToClientBufferSize;
+    this.clientConnections.set(id, conn);
+    if (this._userOnConnect) safeCall(() => `onConnect of gateway ${this.name}`, this._userOnConnect, conn);
+    conn.onWebSocketConnect = (c: TcpConnection, request: unknown) => this._onWebSocketConnect(c, request);
+    if (conn.getStatus() === 2) this.sendToWorker(CMD.ON_CONNECT, conn);
+  }
+
+  private _onWebSocketConnect(conn: TcpConnection, request: unknown): void {
+    if (this._userOnWebSocketConnect) {
+      safeCall(() => `onWebSocketConnect of gateway ${this.name}`, this._userOnWebSocketConnect, conn, request);
+      if (conn.getStatus() !== 2) return;
+    }
+    this.sendToWorker(CMD.ON_WEBSOCKET_CONNECT, conn, webSocketData(conn, request));
+  }
+
+  private _onClientMessage(conn: TcpConnection, data: unknown): void {
+    conn.pingNotResponseCount = -1;
+    this.sendToWorker(CMD.ON_MESSAGE, conn, data);
+  }
+
+  private _onClientClose(conn: TcpConnection): void {
+    if (this._userOnClose) safeCall(() => `onClose of gateway ${this.name}`, this._userOnClose, conn);
+    if (this.workerConnections.size > 0) this.sendToWorker(CMD.ON_CLOSE, conn);
+    const id = conn.gatewayConnectionId as number;
+    this.clientConnections.delete(id);
+    if (conn.uid !== undefined && conn.uid !== null) this.removeFromUid(conn);
+    for (const group of Object.keys(conn.groups ?? {})) this.groupConnections.get(group)?.delete(id);
+    const worker = this.workerConnections.get(conn.gatewayWorkerKey);
+    if (worker && worker.gatewayClientCount > 0) worker.gatewayClientCount--;
+  }
+
+  /** Remove a client from its uid's set (it keeps no uid). */
+  removeFromUid(conn: TcpConnection): void {
+    const members = this.uidConnections.get(conn.uid);
+    members?.delete(conn.gatewayConnectionId);
+    if (members && members.size === 0) this.uidConnections.delete(conn.uid);
+    conn.uid = null;
+  }
+
+  /** Forward a client's event (with its header and session) to its BusinessWorker. */
+  sendToWorker(cmd: number, conn: TcpConnection, body: unknown = ""): boolean {
+    const router = this.router ??
+      (Gateway.selectLoadBalancingMode === "router_random" ? routerRandom : routerLeastConnections);
+    const worker = this.workerConnections.size > 0 ? router(this.workerConnections, conn, cmd, body) : null;
+    if (!worker) {
+      if (Date.now() - this._startTime >= 2000) {
+        this._logLater(
+          "SendBufferToWorker fail. The connections between Gateway and BusinessWorker are not ready. " +
+            "See http://doc2.workerman.net/send-buffer-to-worker-fail.html",
+        );
+      }
+      conn.destroy();
+      return false;
+    }
+    const packet: Partial<GatewayPackage> & { cmd: number } = { ...conn.gatewayHeader, cmd, body, extData: conn.session };
+    if (worker.send(encodePackage(packet)) === false) {
+      this._logLater(
+        "SendBufferToWorker fail. May be the send buffer are overflow. See http://doc2.workerman.net/send-buffer-overflow.html",
+      );
+      return false;
+    }
+    return true;
+  }
+
+  /** Gateway logs go out on a one-shot timer, as GatewayWorker does (never inside a send path). */
+  private _logLater(message: string): void {
+    Timer.add(1, () => log(message), [], false);
+  }
+
+  /** One heartbeat tick (see the spec's rule: destroy after 2×limit silent ticks, ping on even ticks). */
+  private _ping(): void {
+    const limit = this.pingNotResponseLimit;
+    for (const conn of [...this.clientConnections.values()]) {
+      if (limit > 0 && conn.pingNotResponseCount >= limit * 2) {
+        conn.destroy();
+        continue;
+      }
+      conn.pingNotResponseCount++;
+      if (!this.pingData) continue;
+      if (conn.pingNotResponseCount === 0 || (limit > 0 && conn.pingNotResponseCount % 2 === 1)) continue;
+      conn.send(this.pingData);
+    }
+  }
+
+  private _pingWorkers(): void {
+    const ping = encodePackage({ cmd: CMD.PING });
+    for (const worker of this.workerConnections.values()) worker.send(ping);
+  }
+}
+
+/** RFC 1918 / loopback addresses: the inner port listens on them directly, not on 0.0.0.0. */
+function isPrivateIp(ip: string): boolean {
+  return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(ip);
+}
+
+interface HandshakeRequest {
+  get(): Record<string, unknown>;
+  cookie(): Record<string, string>;
+  header(): Record<string, string>;
+  method(): string;
+  uri(): string;
+  protocolVersion(): string;
+}
+
+/** `{get, server, cookie}` of a websocket handshake, as `$_GET`/`$_SERVER`/`$_COOKIE` would hold it. */
+function webSocketData(conn: TcpConnection, request: unknown): Record<string, unknown> {
+  const r = request as HandshakeRequest | null;
+  if (!r || typeof r.header !== "function") return { get: {}, server: {}, cookie: {} };
+  const server: Record<string, unknown> = {
+    QUERY_STRING: r.uri().split("?")[1] ?? "",
+    REQUEST_METHOD: r.method(),
+    REQUEST_URI: r.uri(),
+    SERVER_PROTOCOL: `HTTP/${r.protocolVersion()}`,
+    SERVER_NAME: String(r.header()["host"] ?? "").replace(/:\d+$/, ""),
+    REMOTE_ADDR: conn.getRemoteIp(),
+    REMOTE_PORT: conn.getRemotePort(),
+  };
+  for (const [name, value] of Object.entries(r.header())) {
+    server[`HTTP_${name.toUpperCase().replace(/-/g, "_")}`] = value;
+  }
+  return { get: r.get(), server, cookie: r.cookie() };
+}

@@ -1,0 +1,122 @@
+/**
+ * `Register`: the directory through which Gateways and BusinessWorkers find each other. Each
+ * Gateway process announces its inner address; every BusinessWorker (and push client) gets the
+ * list of addresses, again whenever a gateway comes or goes. One JSON object per line:
+ *
+ * - Gateway → Register: `{"event":"gateway_connect","address":"<lanIp>:<port>","secret_key":"<k>"}`
+ * - BusinessWorker → Register: `{"event":"worker_connect","secret_key":"<k>"}`
+ * - keep-alive: `{"event":"ping"}`
+ * - Register → BusinessWorker: `{"event":"broadcast_addresses","addresses":[...]}`
+ *
+ * A connection that has not authenticated within 10 s is closed.
+ *
+ * @module
+ */
+import { log } from "../core/log.ts";
+import type { TcpConnection } from "../core/tcp_connection.ts";
+import { Timer } from "../core/timer.ts";
+import { Worker } from "../core/worker.ts";
+import { Text } from "../protocols/text.ts";
+
+/** Seconds a connection may stay without authenticating. */
+export const REGISTER_AUTH_TIMEOUT = 10;
+
+/** The line the Register sends to workers: the unique gateway addresses. */
+export function broadcastAddressesLine(addresses: Iterable<string>): string {
+  return JSON.stringify({ event: "broadcast_addresses", addresses: [...new Set(addresses)] });
+}
+
+export class Register extends Worker {
+  /** Shared with the Gateways, BusinessWorkers and push clients; empty = no authentication. */
+  secretKey = "";
+  /** Gateway connections and the inner address each announced. */
+  private readonly _gateways = new Map<TcpConnection, string>();
+  private readonly _workers = new Set<TcpConnection>();
+  private readonly _authTimers = new Map<TcpConnection, number>();
+
+  /** `socketName` is `text://ip:port` (the protocol is always text). */
+  constructor(socketName: string) {
+    super(socketName);
+    this.protocol = Text;
+    this.name = "Register";
+    this.reloadable = false;
+  }
+
+  /** The inner addresses of the gateways connected to this process. */
+  get addresses(): string[] {
+    return [...new Set(this._gateways.values())];
+  }
+
+  override run(): Promise<void> {
+    this.onConnect = (conn: TcpConnection) => this._onConnect(conn);
+    this.onMessage = (conn: TcpConnection, line: string) => this._onMessage(conn, line);
+    this.onClose = (conn: TcpConnection) => this._onClose(conn);
+    return super.run();
+  }
+
+  private _onConnect(conn: TcpConnection): void {
+    const timer = Timer.add(REGISTER_AUTH_TIMEOUT, () => {
+      this._authTimers.delete(conn);
+      log(`Register auth timeout (${conn.getRemoteIp()}). See http://doc2.workerman.net/register-auth-timeout.html`);
+      conn.close();
+    }, [], false);
+    this._authTimers.set(conn, timer);
+  }
+
+  private _authenticated(conn: TcpConnection): void {
+    const timer = this._authTimers.get(conn);
+    if (timer !== undefined) Timer.del(timer);
+    this._authTimers.delete(conn);
+  }
+
+  private _reject(conn: TcpConnection, message: string): void {
+    log(message);
+    conn.close(message);
+  }
+
+  private _onMessage(conn: TcpConnection, line: string): void {
+    let data: { event?: unknown; address?: unknown; secret_key?: unknown };
+    try {
+      data = JSON.parse(line);
+      if (data === null || typeof data !== "object") throw new Error("not an object");
+    } catch {
+      const message = `Bad request for Register service. Request info(IP:${conn.getRemoteIp()}, Request Buffer:${line}). ` +
+        "See http://doc2.workerman.net/register-auth-timeout.html";
+      return this._reject(conn, message);
+    }
+    const keyOk = (data.secret_key ?? "") === this.secretKey;
+    switch (data.event) {
+      case "gateway_connect":
+        if (typeof data.address !== "string" || data.address === "") {
+          return this._reject(conn, `Register: address not found in ${line} from ${conn.getRemoteIp()}`);
+        }
+        if (!keyOk) return this._reject(conn, `Register: Key does not match ${JSON.stringify(data.secret_key)} !== ${JSON.stringify(this.secretKey)}`);
+        this._authenticated(conn);
+        this._gateways.set(conn, data.address);
+        this._broadcast();
+        return;
+      case "worker_connect":
+        if (!keyOk) return this._reject(conn, `Register: Key does not match ${JSON.stringify(data.secret_key)} !== ${JSON.stringify(this.secretKey)}`);
+        this._authenticated(conn);
+        this._workers.add(conn);
+        conn.send(broadcastAddressesLine(this._gateways.values()));
+        return;
+      case "ping":
+        return;
+      default:
+        return this._reject(conn, `Register unknown event:${String(data.event)} IP: ${conn.getRemoteIp()} Buffer:${line}`);
+    }
+  }
+
+  private _onClose(conn: TcpConnection): void {
+    this._authenticated(conn);
+    this._workers.delete(conn);
+    if (this._gateways.delete(conn)) this._broadcast();
+  }
+
+  /** Tell every worker the current gateway addresses. */
+  private _broadcast(): void {
+    const line = broadcastAddressesLine(this._gateways.values());
+    for (const worker of this._workers) worker.send(line);
+  }
+}
