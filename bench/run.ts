@@ -36,9 +36,9 @@
  *   --no-build --no-write        skip the npm build (Node runs npm/esm/bench/...) / leave RESULTS.md alone
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { machineBusy, processTree, procCpu, sumOver } from "./proc.ts";
+import { machineBusy, processTree, procCpu, sumOver, waitForQuiet, withLock } from "./proc.ts";
 import { parseArgs } from "node:util";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -189,92 +189,12 @@ process.on("SIGINT", () => {
   process.exit(130);
 });
 
-/**
- * Waits (up to `maxSeconds`) until everything but this runner and its children uses less than
- * `NOISE` % of one core over a 1 s sample. Returns the last sample's figure.
- */
-async function waitQuiet(maxSeconds: number): Promise<number> {
-  const ours = () => {
-    let sum = 0;
-    for (const c of live) if (c.pid) sum += sumOver(processTree(c.pid), procCpu);
-    const u = process.cpuUsage();
-    return sum + (u.user + u.system) / 1e6;
-  };
-  const deadline = performance.now() + maxSeconds * 1000;
-  let waited = false;
-  let quietSamples = 0;
-  for (;;) {
-    const b0 = machineBusy();
-    const o0 = ours();
-    const t0 = performance.now();
-    await sleep(1000);
-    const other = (100 * Math.max(0, machineBusy() - b0 - (ours() - o0))) / ((performance.now() - t0) / 1000);
-    quietSamples = other <= NOISE ? quietSamples + 1 : 0;
-    if (quietSamples >= 2 || performance.now() >= deadline) {
-      if (waited) log(`    ${other <= NOISE ? "quiet now" : "still busy, going on"} (other CPU ${other.toFixed(1)}%)`);
-      return other;
-    }
-    if (!waited) log(`    machine busy (other CPU ${other.toFixed(1)}% of a core), waiting up to ${maxSeconds} s for quiet ...`);
-    waited = true;
-  }
-}
+/** Waits (up to `maxSeconds`) for other processes to use less than `NOISE` % of one core. */
+const waitQuiet = (maxSeconds: number) =>
+  waitForQuiet(maxSeconds, NOISE, () => [...live].flatMap((c) => (c.pid ? processTree(c.pid) : [])), log);
 
-/**
- * Benchmarks on this machine take turns: a runner holds the lock directory (with its pid in
- * it) while it measures, so that two cooperating runners never load the two cores at the same
- * time. A lock left by a dead process is taken over. Any runner can join by doing the same
- * with the same path (`--lock`, default /tmp/workerman-ts-bench.lock).
- */
-async function withBenchLock<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  if (!LOCK) return fn();
-  const deadline = performance.now() + 600_000;
-  let told = false;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, "pid"), `${process.pid}\n${what}\n`);
-      break;
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EEXIST") throw err;
-      let holder = 0;
-      try {
-        holder = Number(readFileSync(join(LOCK, "pid"), "utf8").split("\n")[0]);
-      } catch { /* being written or removed */ }
-      let alive = true;
-      if (holder > 0) {
-        try {
-          process.kill(holder, 0);
-        } catch {
-          alive = false;
-        }
-      }
-      if (!alive) {
-        rmSync(LOCK, { recursive: true, force: true });
-        continue;
-      }
-      if (performance.now() > deadline) {
-        log(`    the benchmark lock ${LOCK} is still held by pid ${holder}; going on without it`);
-        return fn();
-      }
-      if (!told) log(`    waiting for the benchmark lock ${LOCK} (held by pid ${holder || "?"}) ...`);
-      told = true;
-      await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    releaseLock();
-  }
-}
-
-function releaseLock(): void {
-  if (!LOCK) return;
-  try {
-    if (Number(readFileSync(join(LOCK, "pid"), "utf8").split("\n")[0]) === process.pid) rmSync(LOCK, { recursive: true, force: true });
-  } catch { /* not ours or gone */ }
-}
-process.on("exit", releaseLock);
+/** Runs `fn` holding the benchmark lock (`--lock`), see bench/proc.ts. */
+const withBenchLock = <T>(what: string, fn: () => Promise<T>): Promise<T> => (LOCK ? withLock(LOCK, what, fn, log) : fn());
 
 /** Spawn `cmd` through bash with the open-file limit raised as far as allowed (exec keeps the pid). */
 function spawnLimited(cmd: string, args: string[]): ChildProcess {
