@@ -22,8 +22,8 @@ export type Message = string | Uint8Array;
 
 /** How the API reaches the gateways (a BusinessWorker's connections, or a push client's). */
 export interface GatewayBackend {
-  /** Inner addresses (`ip:port`) of every gateway process. */
-  addresses(): Promise<string[]>;
+  /** Inner addresses (`ip:port`) of every gateway process (an array when known without asking). */
+  addresses(): string[] | Promise<string[]>;
   /** Hand a packet to one gateway; false when that is not possible. */
   send(address: string, packet: Uint8Array): Promise<boolean>;
   /** Send a query packet to one gateway and resolve with its (unserialized) answer. */
@@ -82,38 +82,72 @@ export class GatewayApi {
     return ctx;
   }
 
-  /** Send to the gateway holding `clientId`. */
-  private async _toClient(clientId: string, fields: PackageFields): Promise<boolean> {
+  /**
+   * Run `fn` with the gateway addresses: synchronously when the backend knows them (a
+   * BusinessWorker, so its sends go out in call order, before the session write-back), else
+   * once they are fetched (a push client: calls made meanwhile continue in call order).
+   */
+  private _withAddresses<T>(fn: (addresses: string[]) => T | Promise<T>): Promise<T> {
+    try {
+      const addresses = this._backend().addresses();
+      return Array.isArray(addresses) ? Promise.resolve(fn(addresses)) : addresses.then(fn);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** A send: resolves false (and logs why) instead of rejecting. */
+  private _send(fn: (addresses: string[]) => Promise<boolean>): Promise<boolean> {
+    return this._withAddresses(fn).catch((err) => {
+      log(`Gateway API: ${(err as Error)?.message ?? err}`);
+      return false;
+    });
+  }
+
+  /** The known gateway holding `clientId` and the packet for it; null for an invalid id or an unknown gateway. */
+  private _route(addresses: string[], clientId: string, fields: PackageFields): [string, Uint8Array] | null {
     const a = this._decode(clientId);
-    if (!a) return false;
-    const packet = encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId });
-    return this._backend().send(`${a.ip}:${a.port}`, packet);
+    if (!a) return null;
+    const address = `${a.ip}:${a.port}`;
+    if (!addresses.includes(address)) return null;
+    return [address, encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId })];
+  }
+
+  /** Send to the gateway holding `clientId`. */
+  private _toClient(clientId: string, fields: PackageFields): Promise<boolean> {
+    return this._send((addresses) => {
+      const route = this._route(addresses, clientId, fields);
+      return route ? this._backend().send(...route) : Promise.resolve(false);
+    });
   }
 
   /** Send one packet (or one per gateway) to every gateway. */
-  private async _toAll(fields: PackageFields | ((address: string) => PackageFields)): Promise<boolean> {
-    const backend = this._backend();
-    const addresses = await backend.addresses();
-    const shared = typeof fields === "function" ? null : encodePackage(fields);
-    const results = await Promise.all(addresses.map((address) =>
-      backend.send(address, shared ?? encodePackage((fields as (a: string) => PackageFields)(address)))
-    ));
-    return all(results);
+  private _toAll(fields: PackageFields | ((address: string) => PackageFields)): Promise<boolean> {
+    return this._send(async (addresses) => {
+      const backend = this._backend();
+      const shared = typeof fields === "function" ? null : encodePackage(fields);
+      const results = await Promise.all(addresses.map((address) =>
+        backend.send(address, shared ?? encodePackage((fields as (a: string) => PackageFields)(address)))
+      ));
+      return all(results);
+    });
   }
 
   /** Ask every gateway; resolves with `[address, answer]` pairs. */
-  private async _queryAll(fields: PackageFields): Promise<[string, unknown][]> {
-    const backend = this._backend();
+  private _queryAll(fields: PackageFields): Promise<[string, unknown][]> {
     const packet = encodePackage(fields);
-    const addresses = await backend.addresses();
-    return Promise.all(addresses.map(async (address) => [address, await backend.query(address, packet)] as [string, unknown]));
+    return this._withAddresses((addresses) => {
+      const backend = this._backend();
+      return Promise.all(addresses.map(async (address) => [address, await backend.query(address, packet)] as [string, unknown]));
+    });
   }
 
-  private async _queryClient(clientId: string, fields: PackageFields): Promise<unknown> {
-    const a = this._decode(clientId);
-    if (!a) return undefined;
-    const packet = encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId });
-    return this._backend().query(`${a.ip}:${a.port}`, packet);
+  /** Ask the gateway holding `clientId`; undefined for an invalid id or an unknown gateway. */
+  private _queryClient(clientId: string, fields: PackageFields): Promise<unknown> {
+    return this._withAddresses((addresses) => {
+      const route = this._route(addresses, clientId, fields);
+      return route ? this._backend().query(...route) : undefined;
+    });
   }
 
   /** Group client_ids by gateway address: `address -> connection ids`. */
@@ -134,15 +168,17 @@ export class GatewayApi {
    * Send to every client of every gateway, minus `exclude`; with a non-empty `clientIds`, only
    * to those (an empty list sends nothing).
    */
-  async sendToAll(message: Message, clientIds: string[] | null = null, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
+  sendToAll(message: Message, clientIds: string[] | null = null, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
     const flag = raw ? FLAG_NOT_CALL_ENCODE : 0;
     if (clientIds) {
-      if (clientIds.length === 0) return true;
-      const backend = this._backend();
-      const results = await Promise.all([...this._byGateway(clientIds)].map(([address, ids]) =>
-        backend.send(address, encodePackage({ cmd: CMD.SEND_TO_ALL, body: message, flag, extData: JSON.stringify({ connections: idMap(ids) }) }))
-      ));
-      return all(results);
+      if (clientIds.length === 0) return Promise.resolve(true);
+      return this._send(async (addresses) => {
+        const targets = [...this._byGateway(clientIds)].filter(([address]) => addresses.includes(address));
+        const results = await Promise.all(targets.map(([address, ids]) =>
+          this._backend().send(address, encodePackage({ cmd: CMD.SEND_TO_ALL, body: message, flag, extData: JSON.stringify({ connections: idMap(ids) }) }))
+        ));
+        return all(results);
+      });
     }
     const excluded = this._byGateway(exclude === null ? [] : list(exclude));
     return this._toAll((address) => {
@@ -168,9 +204,9 @@ export class GatewayApi {
   }
 
   /** Send to every member of `group` (or of any of the groups), except the `exclude` client_ids. */
-  async sendToGroup(group: string | number | (string | number)[], message: Message, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
+  sendToGroup(group: string | number | (string | number)[], message: Message, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
     const groups = list(group).map(String).filter((g) => g !== "");
-    if (groups.length === 0) return false;
+    if (groups.length === 0) return Promise.resolve(false);
     const excluded = this._byGateway(exclude === null ? [] : list(exclude));
     return this._toAll((address) => {
       const ids = excluded.get(address);
@@ -279,6 +315,36 @@ export class GatewayApi {
       const { ip, port } = addressOf(address);
       for (const [id, row] of entries(rows)) out.set(clientIdEncode(ip, port, Number(id)), (row ?? {}) as Record<string, unknown>);
     }
+    return out;
+  }
+
+  /** `{uid: 0|1}`: which of the uids have a client bound. */
+  async isUidsOnline(uids: (string | number)[]): Promise<Record<string, number>> {
+    const ids = await this.batchGetClientIdByUid(uids);
+    const out: Record<string, number> = {};
+    for (const uid of uids) out[uid] = (ids[uid]?.length ?? 0) > 0 ? 1 : 0;
+    return out;
+  }
+
+  /** `{uid: [client_id, ...]}` for the uids that have clients bound. */
+  async batchGetClientIdByUid(uids: (string | number)[]): Promise<Record<string, string[]>> {
+    const out: Record<string, string[]> = {};
+    const answers = await this._queryAll({ cmd: CMD.BATCH_GET_CLIENT_ID_BY_UID, extData: JSON.stringify(uids.map(String)) });
+    for (const [address, byUid] of answers) {
+      const { ip, port } = addressOf(address);
+      for (const [uid, ids] of entries(byUid)) {
+        for (const [, id] of entries(ids)) (out[uid] ??= []).push(clientIdEncode(ip, port, Number(id)));
+      }
+    }
+    return out;
+  }
+
+  /** `{group: count}` for each of the groups. */
+  async batchGetClientCountByGroup(groups: (string | number)[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const group of groups) out[group] = 0;
+    const answers = await this._queryAll({ cmd: CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP, extData: JSON.stringify(groups.map(String)) });
+    for (const [, counts] of answers) for (const [group, n] of entries(counts)) out[group] = (out[group] ?? 0) + Number(n);
     return out;
   }
 

@@ -31,6 +31,7 @@ import { clientIdEncode, long2ip } from "./client_id.ts";
 import { Context, enterContext, leaveContext } from "./context.ts";
 import { GatewayLink } from "./_link.ts";
 import { RegisterLinks } from "./_register_link.ts";
+import { workerConnectLine } from "./register.ts";
 import { bodyMessage, CMD, encodePackage, type GatewayPackage, GatewayProtocol } from "./protocol.ts";
 import { sessionDecode, sessionEncode } from "./session.ts";
 
@@ -83,7 +84,7 @@ export class BusinessWorker extends Worker {
     const connected = new Promise<void>((resolve) => ready = resolve);
     this._register = new RegisterLinks(
       this.registerAddress,
-      () => JSON.stringify({ event: "worker_connect", secret_key: this.secretKey }),
+      () => workerConnectLine(this.secretKey),
       (line) => this._onRegisterLine(line, ready),
     );
     // Report ready once connected to the gateways, so a reload never leaves them without workers.
@@ -114,7 +115,7 @@ export class BusinessWorker extends Worker {
   /** How the `Gateway.*` API of this process reaches the gateways. */
   private _backend(): GatewayBackend {
     return {
-      addresses: () => Promise.resolve([...this._addresses]),
+      addresses: () => [...this._addresses],
       send: (address, packet) => {
         const conn = this.gatewayConnections.get(address);
         if (conn && conn.getStatus() === 2) return Promise.resolve(conn.send(packet) !== false);

@@ -23,6 +23,7 @@ import { Text } from "../protocols/text.ts";
 import { GatewayApi, type GatewayBackend } from "./api.ts";
 import { GatewayLink } from "./_link.ts";
 import { registerAddresses } from "./_register_link.ts";
+import { workerConnectLine } from "./register.ts";
 
 /** Options of `new GatewayClient()`. */
 export interface GatewayClientOptions {
@@ -61,7 +62,7 @@ function askRegister(address: string, secretKey: string, timeoutMs: number): Pro
     };
     conn.onError = (_c: TcpConnection, _code: number, message: string) => finish(new Error(`Can not connect to tcp://${address} ${message}`));
     conn.onClose = () => finish(new Error(`connection close tcp://${address}`));
-    conn.send(JSON.stringify({ event: "worker_connect", secret_key: secretKey }));
+    conn.send(workerConnectLine(secretKey));
     conn.connect();
   });
 }
@@ -72,6 +73,7 @@ export class GatewayClient extends GatewayApi {
   readonly secretKey: string;
   private readonly _links = new Map<string, GatewayLink>();
   private _cache: { at: number; addresses: string[] } | null = null;
+  private _fetching: Promise<string[]> | null = null;
   private readonly _options: GatewayClientOptions;
 
   constructor(registerAddress: string | string[], options: GatewayClientOptions = {}) {
@@ -91,9 +93,15 @@ export class GatewayClient extends GatewayApi {
   }
 
   /** The gateway addresses: from the first Register that answers, reused for `addressesCacheSeconds`. */
-  private async _addresses(): Promise<string[]> {
+  private _addresses(): string[] | Promise<string[]> {
     const ttl = (this._options.addressesCacheSeconds ?? 1) * 1000;
     if (this._cache && Date.now() - this._cache.at < ttl) return this._cache.addresses;
+    // Calls made while the Register is being asked share one answer, and so keep their order.
+    this._fetching ??= this._askRegisters().finally(() => this._fetching = null);
+    return this._fetching;
+  }
+
+  private async _askRegisters(): Promise<string[]> {
     let lastError: Error | null = null;
     for (const address of this.registerAddress) {
       try {

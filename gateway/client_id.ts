@@ -51,8 +51,3 @@ export function clientIdDecode(clientId: string): ClientAddress | null {
     connectionId: parseInt(clientId.slice(12, 20), 16),
   };
 }
-
-/** `ip:port` of a gateway inner address. */
-export function gatewayAddress(ip: string, port: number): string {
-  return `${ip}:${port}`;
-}

@@ -29,6 +29,7 @@ import { defaultApi, type GatewayApi } from "./api.ts";
 import { ip2long } from "./client_id.ts";
 import { GatewayInner } from "./_inner.ts";
 import { RegisterLinks } from "./_register_link.ts";
+import { gatewayConnectLine } from "./register.ts";
 import { CMD, encodePackage, type GatewayPackage } from "./protocol.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -166,6 +167,9 @@ export class Gateway extends Worker {
   static readonly getAllClientSessions = apiCall("getAllClientSessions");
   static readonly getAllUidList = apiCall("getAllUidList");
   static readonly getAllGroupIdList = apiCall("getAllGroupIdList");
+  static readonly isUidsOnline = apiCall("isUidsOnline");
+  static readonly batchGetClientIdByUid = apiCall("batchGetClientIdByUid");
+  static readonly batchGetClientCountByGroup = apiCall("batchGetClientCountByGroup");
   static readonly setSession = apiCall("setSession");
   static readonly updateSession = apiCall("updateSession");
   static readonly getSession = apiCall("getSession");
@@ -185,7 +189,7 @@ export class Gateway extends Worker {
     const address = `${this.lanIp}:${this.lanPort}`;
     this._register = new RegisterLinks(
       this.registerAddress,
-      () => JSON.stringify({ event: "gateway_connect", address, secret_key: this.secretKey }),
+      () => gatewayConnectLine(address, this.secretKey),
       () => {},
     );
     if (this.pingInterval > 0) {

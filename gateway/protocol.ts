@@ -85,9 +85,18 @@ export interface GatewayPackage {
 /** What {@link encodePackage} needs: `cmd`; every other field defaults to 0 / empty. */
 export type PackageFields = Partial<GatewayPackage> & { cmd: number };
 
+/** `value` with null-prototype objects (parsed queries, cookies) turned into plain ones, which the codec expects. */
+function plain(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || value instanceof Map || value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) return value.map(plain);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = plain(v);
+  return out;
+}
+
 /** PHP's `serialize()` of a value (objects become arrays, `Map`s keep integer keys). */
 export function phpSerialize(value: unknown): string {
-  return serialize(value);
+  return serialize(plain(value));
 }
 
 /** PHP's `unserialize()`: PHP arrays become JS arrays (keys 0..n-1) or plain objects. */
@@ -101,12 +110,12 @@ function bodyBytes(body: unknown): { bytes: Uint8Array; scalar: boolean } {
   if (typeof body === "string") return { bytes: utf8Encode(body), scalar: true };
   if (typeof body === "number" || typeof body === "bigint") return { bytes: utf8Encode(String(body)), scalar: true };
   if (typeof body === "boolean") return { bytes: utf8Encode(body ? "1" : ""), scalar: true };
-  return { bytes: utf8Encode(serialize(body ?? null)), scalar: false };
+  return { bytes: utf8Encode(phpSerialize(body ?? null)), scalar: false };
 }
 
-/** Encode one package. A string, bytes, number or boolean body sets flag 0x01; anything else is serialized. */
+/** Encode one package. A string, bytes, number or boolean body (or none) sets flag 0x01; anything else, null included, is serialized. */
 export function encodePackage(p: PackageFields): Uint8Array {
-  const { bytes, scalar } = bodyBytes(p.body ?? "");
+  const { bytes, scalar } = bodyBytes("body" in p ? p.body : "");
   const ext = utf8Encode(p.extData ?? "");
   const out = new Uint8Array(HEAD_LEN + ext.length + bytes.length);
   const view = new DataView(out.buffer);
@@ -172,7 +181,8 @@ export function bodyText(body: unknown): string {
 export const GatewayProtocol: Protocol = {
   input(buffer) {
     if (buffer.length < HEAD_LEN) return 0;
-    return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0);
+    const length = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0);
+    return length < HEAD_LEN ? -1 : length; // shorter than its own header: not this protocol
   },
   decode(buffer) {
     return decodePackage(buffer);
@@ -184,7 +194,7 @@ export const GatewayProtocol: Protocol = {
 
 /** A query answer: `uint32 BE length` then `serialize(value)`. */
 export function encodeReply(value: unknown): Uint8Array {
-  return encodeRawReply(serialize(value));
+  return encodeRawReply(phpSerialize(value));
 }
 
 /** A query answer whose payload is already serialized (a stored session string). */

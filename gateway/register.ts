@@ -21,6 +21,16 @@ import { Text } from "../protocols/text.ts";
 /** Seconds a connection may stay without authenticating. */
 export const REGISTER_AUTH_TIMEOUT = 10;
 
+/** The line a Gateway process announces itself with. */
+export function gatewayConnectLine(address: string, secretKey: string): string {
+  return JSON.stringify({ event: "gateway_connect", address, secret_key: secretKey });
+}
+
+/** The line a BusinessWorker (or push client) asks for the gateway addresses with. */
+export function workerConnectLine(secretKey: string): string {
+  return JSON.stringify({ event: "worker_connect", secret_key: secretKey });
+}
+
 /** The line the Register sends to workers: the unique gateway addresses. */
 export function broadcastAddressesLine(addresses: Iterable<string>): string {
   return JSON.stringify({ event: "broadcast_addresses", addresses: [...new Set(addresses)] });

@@ -1,0 +1,334 @@
+// Byte layouts of GatewayWorker's internal protocol (spec §9.3), the Register's lines (§9.1),
+// client_id (§9.5) and the PHP serialization of bodies and sessions: what a PHP GatewayClient
+// or GatewayWorker peer would put on the wire.
+import { describe, expect, it } from "vitest";
+import { GatewayApi, type GatewayBackend } from "../../gateway/api.ts";
+import { clientIdDecode, clientIdEncode, ip2long, long2ip } from "../../gateway/client_id.ts";
+import {
+  CMD,
+  decodePackage,
+  encodePackage,
+  encodeRawReply,
+  encodeReply,
+  GatewayProtocol,
+  ReplyProtocol,
+} from "../../gateway/protocol.ts";
+import { broadcastAddressesLine, gatewayConnectLine, workerConnectLine } from "../../gateway/register.ts";
+import { mergeSessions, sessionDecode, sessionEncode } from "../../gateway/session.ts";
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+const text = (bytes: Uint8Array) => Buffer.from(bytes).toString("utf8");
+
+/** The 28-byte header of a package as hex, field by field (spec §9.3 order). */
+function headerFields(bytes: Uint8Array): string[] {
+  const h = hex(bytes.subarray(0, 28));
+  const widths = [8, 2, 8, 4, 8, 4, 8, 2, 4, 8];
+  let at = 0;
+  return widths.map((w) => h.slice(at, at += w));
+}
+
+describe("GatewayProtocol header", () => {
+  it("is 28 bytes big-endian: pack_len, cmd, local_ip, local_port, client_ip, client_port, connection_id, flag, gateway_port, ext_len", () => {
+    const bytes = encodePackage({
+      cmd: CMD.ON_MESSAGE,
+      localIp: ip2long("127.0.0.1"),
+      localPort: 23700,
+      clientIp: ip2long("192.168.1.2"),
+      clientPort: 53548,
+      connectionId: 1,
+      gatewayPort: 23601,
+      extData: "a:1:{s:1:\"a\";i:1;}",
+      body: "hi",
+    });
+    expect(bytes.length).toBe(28 + 18 + 2);
+    expect(headerFields(bytes)).toEqual([
+      "00000030", // pack_len 48
+      "03", // cmd ON_MESSAGE
+      "7f000001", // 127.0.0.1
+      "5c94", // 23700
+      "c0a80102", // 192.168.1.2
+      "d12c", // 53548
+      "00000001",
+      "01", // body is a plain string
+      "5c31", // 23601
+      "00000012", // ext_len 18
+    ]);
+    expect(text(bytes.subarray(28, 46))).toBe('a:1:{s:1:"a";i:1;}');
+    expect(text(bytes.subarray(46))).toBe("hi");
+  });
+
+  it("decodes what it encodes; a plain body stays bytes, a serialized one becomes the value", () => {
+    const plain = decodePackage(encodePackage({ cmd: CMD.SEND_TO_ONE, connectionId: 7, body: "hé", flag: 0x02 }));
+    expect(plain).toMatchObject({ cmd: 5, connectionId: 7, flag: 0x03, extData: "" });
+    expect(text(plain.body as Uint8Array)).toBe("hé");
+    const data = { get: { name: "ann" }, server: { REMOTE_PORT: 5 }, cookie: {} };
+    const bytes = encodePackage({ cmd: CMD.ON_WEBSOCKET_CONNECT, body: data });
+    expect(bytes[21]).toBe(0); // flag: serialized
+    expect(text(bytes.subarray(28))).toBe('a:3:{s:3:"get";a:1:{s:4:"name";s:3:"ann";}s:6:"server";a:1:{s:11:"REMOTE_PORT";i:5;}s:6:"cookie";a:0:{}}');
+    expect(decodePackage(bytes).body).toEqual({ get: { name: "ann" }, server: { REMOTE_PORT: 5 }, cookie: [] });
+  });
+
+  it("input() needs 28 bytes, then gives pack_len", () => {
+    const bytes = encodePackage({ cmd: CMD.PING });
+    const conn = {} as never;
+    expect(GatewayProtocol.input(bytes.subarray(0, 27), conn)).toBe(0);
+    expect(GatewayProtocol.input(bytes.subarray(0, 28), conn)).toBe(28);
+    expect(hex(bytes)).toBe("0000001c" + "c9" + "00".repeat(16) + "01" + "0000" + "00000000");
+    const short = bytes.slice();
+    short[3] = 27; // pack_len shorter than the header
+    expect(GatewayProtocol.input(short, conn)).toBeLessThan(0);
+  });
+
+  it("command codes are GatewayWorker's", () => {
+    expect(CMD).toEqual({
+      ON_CONNECT: 1, ON_MESSAGE: 3, ON_CLOSE: 4, SEND_TO_ONE: 5, SEND_TO_ALL: 6, KICK: 7, DESTROY: 8,
+      UPDATE_SESSION: 9, GET_ALL_CLIENT_SESSIONS: 10, IS_ONLINE: 11, BIND_UID: 12, UNBIND_UID: 13,
+      SEND_TO_UID: 14, GET_CLIENT_ID_BY_UID: 15, BATCH_GET_CLIENT_ID_BY_UID: 16, JOIN_GROUP: 20,
+      LEAVE_GROUP: 21, SEND_TO_GROUP: 22, GET_CLIENT_SESSIONS_BY_GROUP: 23, GET_CLIENT_COUNT_BY_GROUP: 24,
+      SELECT: 25, GET_GROUP_ID_LIST: 26, UNGROUP: 27, BATCH_GET_CLIENT_COUNT_BY_GROUP: 28,
+      WORKER_CONNECT: 200, PING: 201, GATEWAY_CLIENT_CONNECT: 202, GET_SESSION_BY_CLIENT_ID: 203,
+      SET_SESSION: 204, ON_WEBSOCKET_CONNECT: 205,
+    });
+  });
+
+  it("query answers are uint32 length + PHP serialize, not packages", () => {
+    expect(hex(encodeReply(1))).toBe("00000004" + hex(Buffer.from("i:1;")));
+    expect(text(encodeReply(new Map([[5, "a:0:{}"]])).subarray(4))).toBe('a:1:{i:5;s:6:"a:0:{}";}');
+    expect(text(encodeReply([3, 4]).subarray(4))).toBe("a:2:{i:0;i:3;i:1;i:4;}");
+    expect(hex(encodeRawReply("N;"))).toBe("000000024e3b");
+    const conn = {} as never;
+    const reply = encodeReply({ x: 2 });
+    expect(ReplyProtocol.input(reply.subarray(0, 3), conn)).toBe(0);
+    expect(ReplyProtocol.input(reply, conn)).toBe(reply.length);
+    expect(ReplyProtocol.decode(reply, conn)).toEqual({ x: 2 });
+  });
+});
+
+/** A GatewayApi whose packets are recorded; queries answer `answer(cmd)`. */
+function recordingApi(answer: (cmd: number) => unknown = () => null) {
+  const sent: { address: string; bytes: Uint8Array }[] = [];
+  const backend: GatewayBackend = {
+    addresses: () => Promise.resolve(["127.0.0.1:2900", "127.0.0.1:2901"]),
+    send: (address, bytes) => (sent.push({ address, bytes }), Promise.resolve(true)),
+    query: (address, bytes) => (sent.push({ address, bytes }), Promise.resolve(answer(bytes[4]))),
+  };
+  return { api: new GatewayApi(backend), sent };
+}
+
+const A = clientIdEncode("127.0.0.1", 2900, 5); // 7f0000010b5400000005
+const B = clientIdEncode("127.0.0.1", 2901, 9);
+
+/** cmd, connection_id, flag, ext and body of a recorded package. */
+function parts(bytes: Uint8Array) {
+  const p = decodePackage(bytes);
+  const body = p.body instanceof Uint8Array ? text(p.body) : p.body;
+  return { cmd: p.cmd, local: `${long2ip(p.localIp)}:${p.localPort}`, connectionId: p.connectionId, flag: p.flag, ext: p.extData, body };
+}
+
+describe("every command as the API sends it", () => {
+  it("client-addressed commands carry the gateway address and connection id of the client_id", async () => {
+    const { api, sent } = recordingApi();
+    await api.sendToClient(A, "m");
+    await api.sendToClient(A, "m", true);
+    await api.closeClient(A, "bye");
+    await api.destroyClient(A);
+    await api.bindUid(A, "u1");
+    await api.unbindUid(A, "u1");
+    await api.joinGroup(A, "g1");
+    await api.leaveGroup(A, "g1");
+    await api.setSession(A, { x: 2 });
+    await api.updateSession(A, { y: 3 });
+    const rows = sent.map((s) => ({ address: s.address, ...parts(s.bytes) }));
+    const base = { address: "127.0.0.1:2900", local: "127.0.0.1:2900", connectionId: 5 };
+    expect(rows).toEqual([
+      { ...base, cmd: 5, flag: 1, ext: "", body: "m" },
+      { ...base, cmd: 5, flag: 3, ext: "", body: "m" },
+      { ...base, cmd: 7, flag: 1, ext: "", body: "bye" },
+      { ...base, cmd: 8, flag: 1, ext: "", body: "" },
+      { ...base, cmd: 12, flag: 1, ext: "u1", body: "" },
+      { ...base, cmd: 13, flag: 1, ext: "u1", body: "" },
+      { ...base, cmd: 20, flag: 1, ext: "g1", body: "" },
+      { ...base, cmd: 21, flag: 1, ext: "g1", body: "" },
+      { ...base, cmd: 204, flag: 1, ext: 'a:1:{s:1:"x";i:2;}', body: "" },
+      { ...base, cmd: 9, flag: 1, ext: 'a:1:{s:1:"y";i:3;}', body: "" },
+    ]);
+    expect(hex(sent[0].bytes)).toBe("0000001d" + "05" + "7f000001" + "0b54" + "00000000" + "0000" + "00000005" + "01" + "0000" + "00000000" + "6d");
+  });
+
+  it("closeClient without a message sends a serialized null body", async () => {
+    const { api, sent } = recordingApi();
+    await api.closeClient(A);
+    expect(parts(sent[0].bytes)).toMatchObject({ cmd: 7, flag: 0, body: null });
+    expect(text(sent[0].bytes.subarray(28))).toBe("N;");
+  });
+
+  it("broadcasts go to every gateway with JSON ext data: connections, exclude, uids, groups", async () => {
+    const { api, sent } = recordingApi();
+    await api.sendToAll("all");
+    await api.sendToAll("some", [A, B]);
+    await api.sendToAll("but", null, A);
+    await api.sendToUid(["u1", 7], "to uids");
+    await api.sendToGroup(["g1", "g2"], "to groups", [B]);
+    await api.ungroup("g1");
+    expect(sent.map((s) => [s.address, parts(s.bytes).cmd, parts(s.bytes).ext, parts(s.bytes).body])).toEqual([
+      ["127.0.0.1:2900", 6, "", "all"],
+      ["127.0.0.1:2901", 6, "", "all"],
+      ["127.0.0.1:2900", 6, '{"connections":{"5":5}}', "some"],
+      ["127.0.0.1:2901", 6, '{"connections":{"9":9}}', "some"],
+      ["127.0.0.1:2900", 6, '{"exclude":{"5":5}}', "but"],
+      ["127.0.0.1:2901", 6, "", "but"],
+      ["127.0.0.1:2900", 14, '["u1","7"]', "to uids"],
+      ["127.0.0.1:2901", 14, '["u1","7"]', "to uids"],
+      ["127.0.0.1:2900", 22, '{"group":["g1","g2"],"exclude":null}', "to groups"],
+      ["127.0.0.1:2901", 22, '{"group":["g1","g2"],"exclude":{"9":9}}', "to groups"],
+      ["127.0.0.1:2900", 27, "g1", ""],
+      ["127.0.0.1:2901", 27, "g1", ""],
+    ]);
+  });
+
+  it("queries: commands, ext data, and how the answers are read", async () => {
+    const answers: Record<number, unknown> = {
+      [CMD.IS_ONLINE]: 1,
+      [CMD.GET_CLIENT_ID_BY_UID]: [5],
+      [CMD.GET_CLIENT_COUNT_BY_GROUP]: 2,
+      [CMD.GET_GROUP_ID_LIST]: ["g1"],
+      [CMD.GET_ALL_CLIENT_SESSIONS]: { 5: 'a:1:{s:1:"x";i:2;}' },
+      [CMD.GET_CLIENT_SESSIONS_BY_GROUP]: { 5: "" },
+      [CMD.SELECT]: { 5: { uid: "u1" } },
+      [CMD.GET_SESSION_BY_CLIENT_ID]: [],
+    };
+    const { api, sent } = recordingApi((cmd) => answers[cmd]);
+    expect(await api.isOnline(A)).toBe(true);
+    expect(await api.getClientIdByUid("u1")).toEqual([A, clientIdEncode("127.0.0.1", 2901, 5)]);
+    expect(await api.getClientCountByGroup("g1")).toBe(4);
+    expect(await api.getAllClientCount()).toBe(4);
+    expect(await api.getAllGroupIdList()).toEqual({ g1: "g1" });
+    expect(await api.getAllClientSessions()).toMatchObject({ [A]: { x: 2 } });
+    expect(await api.getClientSessionsByGroup("g1")).toMatchObject({ [A]: {} });
+    expect(await api.getAllUidList()).toEqual({ u1: "u1" });
+    expect(await api.getClientIdListByGroup("g1")).toMatchObject({ [A]: A });
+    expect(await api.getSession(A)).toEqual({});
+    const table = sent.map((s) => [parts(s.bytes).cmd, parts(s.bytes).ext]);
+    expect(table).toEqual([
+      [11, ""],
+      [15, "u1"], [15, "u1"],
+      [24, "g1"], [24, "g1"],
+      [24, ""], [24, ""],
+      [26, ""], [26, ""],
+      [10, ""], [10, ""],
+      [23, "g1"], [23, "g1"],
+      [25, '{"fields":["uid"],"where":{}}'], [25, '{"fields":["uid"],"where":{}}'],
+      [25, '{"fields":["uid"],"where":{"groups":["g1"]}}'], [25, '{"fields":["uid"],"where":{"groups":["g1"]}}'],
+      [203, ""],
+    ]);
+  });
+
+  it("batch queries (GatewayClient's isUidsOnline, batchGetClientIdByUid, batchGetClientIdCountByGroup)", async () => {
+    const answers: Record<number, unknown> = {
+      [CMD.BATCH_GET_CLIENT_ID_BY_UID]: { U9: [5] },
+      [CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP]: { G9: 1, none: 0 },
+    };
+    const { api, sent } = recordingApi((cmd) => answers[cmd]);
+    expect(await api.isUidsOnline(["U9", "nobody"])).toEqual({ U9: 1, nobody: 0 });
+    expect(await api.batchGetClientIdByUid(["U9"])).toEqual({ U9: [A, clientIdEncode("127.0.0.1", 2901, 5)] });
+    expect(await api.batchGetClientCountByGroup(["G9", "none"])).toEqual({ G9: 2, none: 0 });
+    expect(sent.map((s) => [parts(s.bytes).cmd, parts(s.bytes).ext])).toEqual([
+      [16, '["U9","nobody"]'], [16, '["U9","nobody"]'],
+      [16, '["U9"]'], [16, '["U9"]'],
+      [28, '["G9","none"]'], [28, '["G9","none"]'],
+    ]);
+  });
+
+  it("sends go out in call order: at once when the addresses are known, else all after one lookup", async () => {
+    const sent: number[] = [];
+    const known = new GatewayApi({
+      addresses: () => ["127.0.0.1:2900"],
+      send: (_a, bytes) => (sent.push(bytes[4]), Promise.resolve(true)),
+      query: () => Promise.resolve(null),
+    });
+    void known.sendToClient(A, "1");
+    void known.sendToAll("2", [A]);
+    void known.setSession(A, { x: 1 });
+    void known.closeClient(A);
+    expect(sent).toEqual([5, 6, 204, 7]); // before any await
+    const { api, sent: later } = recordingApi();
+    await Promise.all([api.sendToClient(A, "1"), api.sendToAll("2", [A]), api.setSession(A, { x: 1 }), api.closeClient(A)]);
+    expect(later.map((s) => s.bytes[4])).toEqual([5, 6, 204, 7]);
+  });
+
+  it("a send whose gateways cannot be listed resolves false instead of rejecting", async () => {
+    const broken = new GatewayApi({
+      addresses: () => Promise.reject(new Error("Can not connect to tcp://127.0.0.1:1")),
+      send: () => Promise.resolve(true),
+      query: () => Promise.resolve(null),
+    });
+    expect(await broken.sendToAll("x")).toBe(false);
+    expect(await broken.sendToClient(A, "x")).toBe(false);
+    await expect(broken.getAllClientCount()).rejects.toThrow(/Can not connect/);
+  });
+
+  it("an invalid client_id or one on an unknown gateway sends nothing and answers false / null", async () => {
+    const { api, sent } = recordingApi();
+    expect(await api.sendToClient("nothex", "x")).toBe(false);
+    expect(await api.sendToClient(clientIdEncode("10.0.0.9", 2900, 1), "x")).toBe(false);
+    expect(await api.isOnline("7f00000")).toBe(false);
+    expect(await api.getSession(clientIdEncode("10.0.0.9", 2900, 1))).toBe(null);
+    expect(sent).toEqual([]);
+  });
+});
+
+describe("the current client", () => {
+  it("*CurrentClient calls outside a handler's synchronous part throw, pointing to ctx", () => {
+    const { api } = recordingApi();
+    expect(() => api.sendToCurrentClient("x")).toThrow(/can not be called in async context.*ctx/);
+    expect(() => api.closeCurrentClient()).toThrow(/closeCurrentClient can not be called in async context/);
+  });
+});
+
+describe("Register lines", () => {
+  it("are GatewayWorker's JSON objects, one per line", () => {
+    expect(gatewayConnectLine("10.0.0.2:2900", "k")).toBe('{"event":"gateway_connect","address":"10.0.0.2:2900","secret_key":"k"}');
+    expect(workerConnectLine("")).toBe('{"event":"worker_connect","secret_key":""}');
+    expect(broadcastAddressesLine(["a:1", "b:2", "a:1"])).toBe('{"event":"broadcast_addresses","addresses":["a:1","b:2"]}');
+  });
+
+  it("auth packets carry JSON bodies as plain strings", () => {
+    const bytes = encodePackage({ cmd: CMD.WORKER_CONNECT, body: JSON.stringify({ worker_key: "Events:0", secret_key: "k" }) });
+    expect(bytes[4]).toBe(200);
+    expect(bytes[21]).toBe(1);
+    expect(text(bytes.subarray(28))).toBe('{"worker_key":"Events:0","secret_key":"k"}');
+  });
+});
+
+describe("client_id", () => {
+  it("is bin2hex(pack('NnN', ip, port, connection_id)): the spec's example", () => {
+    expect(clientIdEncode("127.0.0.1", 23700, 1)).toBe("7f0000015c9400000001");
+    expect(clientIdDecode("7f0000015c9400000001")).toEqual({ ip: "127.0.0.1", port: 23700, connectionId: 1 });
+  });
+
+  it("round-trips the extremes and rejects anything but 20 hex characters", () => {
+    const id = clientIdEncode("255.255.255.255", 65535, 4294967295);
+    expect(id).toBe("ffffffffffffffffffff");
+    expect(clientIdDecode(id)).toEqual({ ip: "255.255.255.255", port: 65535, connectionId: 4294967295 });
+    expect(clientIdEncode("10.1.2.3", 2900, 0)).toBe("0a0102030b5400000000");
+    for (const bad of ["", "7f0000015c940000000", "7f0000015c94000000011", "7f0000015c940000000g"]) expect(clientIdDecode(bad)).toBe(null);
+  });
+});
+
+describe("sessions", () => {
+  it("are PHP-serialized arrays; an empty session is stored as an empty string", () => {
+    expect(sessionEncode({ x: 2, y: 3 })).toBe('a:2:{s:1:"x";i:2;s:1:"y";i:3;}');
+    expect(sessionEncode({ name: "é", list: [1, "a"], on: true, none: null })).toBe(
+      'a:4:{s:4:"name";s:2:"é";s:4:"list";a:2:{i:0;i:1;i:1;s:1:"a";}s:2:"on";b:1;s:4:"none";N;}',
+    );
+    expect(sessionEncode({})).toBe("");
+    expect(sessionEncode(null)).toBe("");
+    expect(sessionDecode("")).toBe(null);
+    expect(sessionDecode("a:0:{}")).toEqual({});
+    expect(sessionDecode('a:2:{s:1:"x";i:2;s:1:"y";d:1.5;}')).toEqual({ x: 2, y: 1.5 });
+  });
+
+  it("updateSession merges recursively, as array_replace_recursive", () => {
+    expect(mergeSessions({ a: 1, n: { k: 1, l: 2 } }, { b: 2, n: { l: 3 } })).toEqual({ a: 1, b: 2, n: { k: 1, l: 3 } });
+  });
+});
