@@ -87,12 +87,12 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
     server = await startServer(runtime, "chat", ["start"], env);
     url = `http://127.0.0.1:${web}/`;
     await until(() => businessPids(server.output()).length === 2, "two ChatBusiness processes");
-    const context = await browser!.newContext();
-    [alice, bob, carol] = await Promise.all([context.newPage(), context.newPage(), context.newPage()]);
+    // One browser context (window, cookie jar) per user, as three people would have.
+    [alice, bob, carol] = await Promise.all([0, 1, 2].map(async () => (await browser!.newContext()).newPage()));
   }, 60_000);
 
   afterAll(async () => {
-    await alice?.context().close();
+    for (const page of [alice, bob, carol]) await page?.context().close();
     const code = await server?.stop(8000);
     rmSync(dir, { recursive: true, force: true });
     expect(code).toBe(0);
@@ -118,7 +118,7 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
 
     await say(carol, "anyone here?");
     await entry(carol, "carol: anyone here?");
-    // carol's line was handled after alice's and bob's; by then it has not reached them.
+    // carol's room is another group: bob's later line reaches alice, carol's never does.
     await say(bob, "last one");
     await entry(alice, "bob: last one");
     expect(await alice.locator("#log li").allTextContents()).not.toContain("carol: anyone here?");
