@@ -15,7 +15,7 @@
  *
  * then open http://127.0.0.1:55151 in two browser tabs. Ports come from the environment
  * (defaults in brackets): CHAT_WEB_PORT (55151), CHAT_WS_PORT (7272), CHAT_REGISTER_PORT
- * (1236), CHAT_INNER_PORT (2900, the first of the Gateway processes' inner ports).
+ * (1236), CHAT_INNER_PORT (2900, the first of the Gateway processes' inner ports; 0: ephemeral).
  */
 import { BusinessWorker, Gateway, Register, Response, WebServer, Worker } from "workerman-ts";
 import { events } from "./events.ts";

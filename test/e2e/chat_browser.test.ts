@@ -10,8 +10,9 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
-import { freePortRun, freePorts } from "../helpers/ports.ts";
+import { freePorts } from "../helpers/ports.ts";
 import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { isRunning, until } from "../helpers/wait.ts";
 
 let browser: Browser | null = null;
 beforeAll(async () => {
@@ -20,23 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Pids of the BusinessWorker processes that reported ready, in order. */
 const businessPids = (output: string) => [...output.matchAll(/ChatBusiness process (\d+) ready/g)].map((m) => Number(m[1]));
@@ -82,11 +66,11 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
       CHAT_WEB_PORT: String(web),
       CHAT_WS_PORT: String(ws),
       CHAT_REGISTER_PORT: String(register),
-      CHAT_INNER_PORT: String(await freePortRun(2)),
+      CHAT_INNER_PORT: "0", // each Gateway process takes an ephemeral inner port
     };
     server = await startServer(runtime, "chat", ["start"], env);
     url = `http://127.0.0.1:${web}/`;
-    await until(() => businessPids(server.output()).length === 2, "two ChatBusiness processes");
+    await until(() => businessPids(server.output()).length === 2, "two ChatBusiness processes", 20_000);
     // One browser context (window, cookie jar) per user, as three people would have.
     [alice, bob, carol] = await Promise.all([0, 1, 2].map(async () => (await browser!.newContext()).newPage()));
   }, 60_000);
@@ -133,7 +117,7 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
 
     const reload = runFixture(runtime, "chat", ["reload"], env);
     expect(await reload.exited).toBe(0);
-    await until(() => businessPids(server.output()).length === 4 && before.every((pid) => !isAlive(pid)), "two new ChatBusiness processes, the old ones gone");
+    await until(() => businessPids(server.output()).length === 4 && before.every((pid) => !isRunning(pid)), "two new ChatBusiness processes, the old ones gone", 20_000);
     const after = businessPids(server.output()).slice(2);
 
     await say(bob, "after the reload");

@@ -4,13 +4,14 @@
 // namespace. SIGKILL of host B's whole start script loses no client: every client stays
 // connected, keeps its session (held by the gateway), and its next lines are handled on C.
 // Skipped with the reason where namespaces cannot be made (not root, no iproute2).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { createHosts, type Network, netnsUnavailable } from "../helpers/netns.ts";
 import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { isRunning, until } from "../helpers/wait.ts";
 
 const unavailable = netnsUnavailable();
 if (unavailable !== null) console.warn(`skipping the multi-host Gateway tests: ${unavailable}`);
@@ -30,24 +31,6 @@ async function who(client: TestClient, timeoutMs = 10_000): Promise<Answer> {
   await client.until((c) => /host=\S+ pid=\d+ name=\S+\n/.test(c.text.slice(seen)), "an answer to who", timeoutMs);
   const m = client.text.slice(seen).match(/host=(\S+) pid=(\d+) name=(\S+)\n/)!;
   return { host: m[1], pid: Number(m[2]), name: m[3] };
-}
-
-/** Whether `pid` still runs (a zombie left for its reaper does not). */
-const isRunning = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-};
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
@@ -123,11 +106,11 @@ describe.skipIf(unavailable !== null).each(RUNTIMES)("Gateway and BusinessWorker
 
     await killGroup(hostB);
     const bPids = before.filter((a) => a.host === "B").map((a) => a.pid);
-    await until(() => !bPids.some(isRunning), "host B's processes to be gone");
+    await until(() => !bPids.some(isRunning), "host B's processes to be gone", 5000);
 
     // The gateway learns of B's death from the closed connections (a line it forwarded to B
     // before that would be lost with B): both gateway processes drop both of B's processes.
-    await until(() => count(hub.output(), `BUSINESS CLOSED ${network.hosts[1].ip}\n`) === 4, "the gateways to drop host B's connections");
+    await until(() => count(hub.output(), `BUSINESS CLOSED ${network.hosts[1].ip}\n`) === 4, "the gateways to drop host B's connections", 5000);
     const after = await Promise.all(clients.map((c) => who(c)));
     for (let i = 0; i < clients.length; i++) {
       expect(clients[i].closed).toBe(false);
