@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { toBytes } from "../core/bytes.ts";
 import { log, safeCall } from "../core/log.ts";
 import type { TcpConnection } from "../core/tcp_connection.ts";
 import { Worker } from "../core/worker.ts";
@@ -143,7 +144,7 @@ export class GatewayInner {
         client?.destroy();
         return true;
       case CMD.SEND_TO_ALL:
-        this._sendToAll(p.extData, message, raw);
+        this._sendToAll(p.extData, ...this._preEncoded(message, raw));
         return true;
       case CMD.SEND_TO_UID:
         for (const uid of (json(p.extData) as unknown[] | null) ?? []) {
@@ -151,7 +152,7 @@ export class GatewayInner {
         }
         return true;
       case CMD.SEND_TO_GROUP:
-        this._sendToGroup(p.extData, message, raw);
+        this._sendToGroup(p.extData, ...this._preEncoded(message, raw));
         return true;
       case CMD.BIND_UID:
         if (client && p.extData !== "") this._bindUid(client, p.extData);
@@ -168,7 +169,7 @@ export class GatewayInner {
       case CMD.LEAVE_GROUP:
         if (client && client.groups?.[p.extData] !== undefined) {
           delete client.groups[p.extData];
-          this._removeFromGroup(p.extData, p.connectionId);
+          g.removeFromGroup(p.extData, p.connectionId);
         }
         return true;
       case CMD.UNGROUP:
@@ -247,12 +248,6 @@ export class GatewayInner {
     return members;
   }
 
-  private _removeFromGroup(group: string, id: number): void {
-    const members = this._gateway.groupConnections.get(group);
-    members?.delete(id);
-    if (members && members.size === 0) this._gateway.groupConnections.delete(group);
-  }
-
   private _bindUid(client: TcpConnection, uid: string): void {
     const g = this._gateway;
     if (client.uid !== undefined && client.uid !== null) g.removeFromUid(client);
@@ -260,6 +255,17 @@ export class GatewayInner {
     let members = g.uidConnections.get(uid);
     if (!members) g.uidConnections.set(uid, members = new Map());
     members.set(client.gatewayConnectionId, client);
+  }
+
+  /**
+   * With `protocolAccelerate`, a broadcast is encoded once (with the first client's
+   * connection) and sent raw to every recipient, instead of encoded per recipient.
+   */
+  private _preEncoded(message: unknown, raw: boolean): [unknown, boolean] {
+    const g = this._gateway;
+    if (raw || !g.protocolAccelerate || !g.protocol) return [message, raw];
+    const first = g.clientConnections.values().next().value;
+    return first ? [toBytes(g.protocol.encode(message, first)), true] : [message, raw];
   }
 
   private _sendToAll(ext: string, message: unknown, raw: boolean): void {

@@ -11,6 +11,8 @@ import { CMD, encodePackage, ReplyProtocol } from "./protocol.ts";
 
 /** Milliseconds a query may take before it fails (and the connection is reset). */
 export const QUERY_TIMEOUT_MS = 5000;
+/** Send buffer limit of a link: a broadcast burst from a push client must fit. */
+const LINK_SEND_BUFFER = 10240000;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -32,7 +34,7 @@ export class GatewayLink {
     this._secretKey = secretKey;
     const conn = new AsyncTcpConnection(`tcp://${address}`);
     conn.protocol = ReplyProtocol;
-    conn.maxSendBufferSize = 10240000;
+    conn.maxSendBufferSize = LINK_SEND_BUFFER;
     conn.onConnect = () => this._settleWaiting(true);
     conn.onMessage = (_c: TcpConnection, value: unknown) => {
       const p = this._pending.shift();

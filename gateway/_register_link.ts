@@ -6,6 +6,7 @@
  * @module
  */
 import { AsyncTcpConnection } from "../core/async_tcp_connection.ts";
+import { log } from "../core/log.ts";
 import type { TcpConnection } from "../core/tcp_connection.ts";
 import { Timer } from "../core/timer.ts";
 import { Text } from "../protocols/text.ts";
@@ -25,14 +26,31 @@ export class RegisterLinks {
   private readonly _pingTimer: number;
   private _closed = false;
 
-  /** `hello()` gives the line sent on every connect; `onLine` receives the Register's lines. */
-  constructor(addresses: string | string[], hello: () => string, onLine: (line: string, conn: TcpConnection) => void) {
+  /**
+   * `hello()` gives the line sent on every connect; `onLine` receives the Register's lines,
+   * `onLost` is told when a connection to a Register closes.
+   */
+  constructor(
+    addresses: string | string[],
+    hello: () => string,
+    onLine: (line: string, conn: TcpConnection) => void,
+    onLost: (conn: TcpConnection) => void = () => {},
+  ) {
     for (const address of registerAddresses(addresses)) {
       const conn = new AsyncTcpConnection(`tcp://${address}`);
       conn.protocol = Text;
-      conn.onConnect = () => conn.send(hello());
+      let failing = false; // log the first failed attempt of a series, not one a second
+      conn.onConnect = () => {
+        failing = false;
+        conn.send(hello());
+      };
+      conn.onError = (_c: TcpConnection, _code: number, message: string) => {
+        if (!failing) log(`cannot reach the Register at ${address} (${message}); retrying every second`);
+        failing = true;
+      };
       conn.onMessage = (_c: TcpConnection, line: string) => onLine(line, conn);
       conn.onClose = () => {
+        onLost(conn);
         if (!this._closed) conn.reconnect(1);
       };
       conn.connect();

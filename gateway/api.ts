@@ -12,156 +12,19 @@
  * @module
  */
 import { log } from "../core/log.ts";
-import { type ClientAddress, clientIdDecode, clientIdEncode, ip2long } from "./client_id.ts";
-import { type Context, currentClient, liveContexts } from "./context.ts";
-import { CMD, encodePackage, FLAG_NOT_CALL_ENCODE, type PackageFields } from "./protocol.ts";
+import { addressOf, all, ApiTransport, blank, entries, type GatewayBackend, idMap, keyed, list } from "./_api_transport.ts";
+import { clientIdEncode } from "./client_id.ts";
+import { liveContexts } from "./context.ts";
+import { CMD, encodePackage, FLAG_NOT_CALL_ENCODE } from "./protocol.ts";
 import { mergeSessions, type Session, sessionDecode, sessionEncode } from "./session.ts";
 
 /** A message to a client: text, or bytes (sent as is when valid UTF-8 is not required). */
 export type Message = string | Uint8Array;
 
-/** How the API reaches the gateways (a BusinessWorker's connections, or a push client's). */
-export interface GatewayBackend {
-  /** Inner addresses (`ip:port`) of every gateway process (an array when known without asking). */
-  addresses(): string[] | Promise<string[]>;
-  /** Hand a packet to one gateway; false when that is not possible. */
-  send(address: string, packet: Uint8Array): Promise<boolean>;
-  /** Send a query packet to one gateway and resolve with its (unserialized) answer. */
-  query(address: string, packet: Uint8Array): Promise<unknown>;
-}
+export type { GatewayBackend } from "./_api_transport.ts";
 
-/** `{"5":5, ...}`: a set of connection ids as GatewayWorker puts it in JSON ext data. */
-function idMap(ids: number[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const id of ids) out[id] = id;
-  return out;
-}
-
-const list = <T>(value: T | T[]): T[] => Array.isArray(value) ? value : [value];
-const all = (results: boolean[]) => results.every(Boolean);
-
-/** The entries of a PHP array answer (a Map, an object or a list). */
-function entries(value: unknown): [string, unknown][] {
-  if (value instanceof Map) return [...value.entries()].map(([k, v]) => [String(k), v]);
-  if (value !== null && typeof value === "object") return Object.entries(value);
-  return [];
-}
-
-function addressOf(address: string): { ip: string; port: number } {
-  const i = address.lastIndexOf(":");
-  return { ip: address.slice(0, i), port: Number(address.slice(i + 1)) };
-}
-
-export class GatewayApi {
-  /** Where packets go; null until a BusinessWorker (or a push client) provides it. */
-  backend: GatewayBackend | null;
-
-  constructor(backend: GatewayBackend | null = null) {
-    this.backend = backend;
-  }
-
-  private _backend(): GatewayBackend {
-    if (!this.backend) {
-      throw new Error("the Gateway API works inside a BusinessWorker process; elsewhere use new GatewayClient(registerAddress)");
-    }
-    return this.backend;
-  }
-
-  /** The gateway address and connection id of a client_id; null (and a log line) when invalid. */
-  private _decode(clientId: string): ClientAddress | null {
-    const address = clientIdDecode(clientId);
-    if (!address) log(`client_id ${JSON.stringify(clientId)} is invalid`);
-    return address;
-  }
-
-  private _current(method: string): Context {
-    const ctx = currentClient();
-    if (!ctx) {
-      throw new Error(`${method} can not be called in async context: use the handler's ctx (its last argument) after an await`);
-    }
-    return ctx;
-  }
-
-  /**
-   * Run `fn` with the gateway addresses: synchronously when the backend knows them (a
-   * BusinessWorker, so its sends go out in call order, before the session write-back), else
-   * once they are fetched (a push client: calls made meanwhile continue in call order).
-   */
-  private _withAddresses<T>(fn: (addresses: string[]) => T | Promise<T>): Promise<T> {
-    try {
-      const addresses = this._backend().addresses();
-      return Array.isArray(addresses) ? Promise.resolve(fn(addresses)) : addresses.then(fn);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  /** A send: resolves false (and logs why) instead of rejecting. */
-  private _send(fn: (addresses: string[]) => Promise<boolean>): Promise<boolean> {
-    return this._withAddresses(fn).catch((err) => {
-      log(`Gateway API: ${(err as Error)?.message ?? err}`);
-      return false;
-    });
-  }
-
-  /** The known gateway holding `clientId` and the packet for it; null for an invalid id or an unknown gateway. */
-  private _route(addresses: string[], clientId: string, fields: PackageFields): [string, Uint8Array] | null {
-    const a = this._decode(clientId);
-    if (!a) return null;
-    const address = `${a.ip}:${a.port}`;
-    if (!addresses.includes(address)) return null;
-    return [address, encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId })];
-  }
-
-  /** Send to the gateway holding `clientId`. */
-  private _toClient(clientId: string, fields: PackageFields): Promise<boolean> {
-    return this._send((addresses) => {
-      const route = this._route(addresses, clientId, fields);
-      return route ? this._backend().send(...route) : Promise.resolve(false);
-    });
-  }
-
-  /** Send one packet (or one per gateway) to every gateway. */
-  private _toAll(fields: PackageFields | ((address: string) => PackageFields)): Promise<boolean> {
-    return this._send(async (addresses) => {
-      const backend = this._backend();
-      const shared = typeof fields === "function" ? null : encodePackage(fields);
-      const results = await Promise.all(addresses.map((address) =>
-        backend.send(address, shared ?? encodePackage((fields as (a: string) => PackageFields)(address)))
-      ));
-      return all(results);
-    });
-  }
-
-  /** Ask every gateway; resolves with `[address, answer]` pairs. */
-  private _queryAll(fields: PackageFields): Promise<[string, unknown][]> {
-    const packet = encodePackage(fields);
-    return this._withAddresses((addresses) => {
-      const backend = this._backend();
-      return Promise.all(addresses.map(async (address) => [address, await backend.query(address, packet)] as [string, unknown]));
-    });
-  }
-
-  /** Ask the gateway holding `clientId`; undefined for an invalid id or an unknown gateway. */
-  private _queryClient(clientId: string, fields: PackageFields): Promise<unknown> {
-    return this._withAddresses((addresses) => {
-      const route = this._route(addresses, clientId, fields);
-      return route ? this._backend().query(...route) : undefined;
-    });
-  }
-
-  /** Group client_ids by gateway address: `address -> connection ids`. */
-  private _byGateway(clientIds: string[]): Map<string, number[]> {
-    const out = new Map<string, number[]>();
-    for (const clientId of clientIds) {
-      const a = this._decode(clientId);
-      if (!a) continue;
-      const key = `${a.ip}:${a.port}`;
-      (out.get(key) ?? out.set(key, []).get(key)!).push(a.connectionId);
-    }
-    return out;
-  }
-
+/** GatewayWorker's `Lib\Gateway` API over a {@link GatewayBackend}; `Gateway.*` and {@link GatewayClient} expose it. */
+export class GatewayApi extends ApiTransport {
   // ---- sending --------------------------------------------------------------------------
 
   /**
@@ -243,7 +106,7 @@ export class GatewayApi {
 
   /** Bind a client to `uid` (a client has at most one uid; a uid may have many clients). */
   bindUid(clientId: string, uid: string | number): Promise<boolean> {
-    if (uid === "" || uid === null || uid === undefined) {
+    if (blank(uid)) {
       log(`bindUid(${clientId}, uid): uid is empty`);
       return Promise.resolve(false);
     }
@@ -257,19 +120,19 @@ export class GatewayApi {
 
   /** Add a client to `group` (a client may be in many groups). */
   joinGroup(clientId: string, group: string | number): Promise<boolean> {
-    if (group === "" || group === null || group === undefined) return Promise.resolve(false);
+    if (blank(group)) return Promise.resolve(false);
     return this._toClient(clientId, { cmd: CMD.JOIN_GROUP, extData: String(group) });
   }
 
   /** Remove a client from `group`. */
   leaveGroup(clientId: string, group: string | number): Promise<boolean> {
-    if (group === "" || group === null || group === undefined) return Promise.resolve(false);
+    if (blank(group)) return Promise.resolve(false);
     return this._toClient(clientId, { cmd: CMD.LEAVE_GROUP, extData: String(group) });
   }
 
   /** Dissolve `group`: every member leaves it. */
   ungroup(group: string | number): Promise<boolean> {
-    if (group === "" || group === null || group === undefined) return Promise.resolve(false);
+    if (blank(group)) return Promise.resolve(false);
     return this._toAll({ cmd: CMD.UNGROUP, extData: String(group) });
   }
 
@@ -305,17 +168,6 @@ export class GatewayApi {
     });
     const row = entries(answer)[0]?.[1] as { uid?: unknown } | undefined;
     return row?.uid === null || row?.uid === undefined ? null : String(row.uid);
-  }
-
-  /** `SELECT` on every gateway: rows by client_id. */
-  private async _select(fields: string[], where: Record<string, unknown[]>): Promise<Map<string, Record<string, unknown>>> {
-    const out = new Map<string, Record<string, unknown>>();
-    const answers = await this._queryAll({ cmd: CMD.SELECT, extData: JSON.stringify({ fields, where }) });
-    for (const [address, rows] of answers) {
-      const { ip, port } = addressOf(address);
-      for (const [id, row] of entries(rows)) out.set(clientIdEncode(ip, port, Number(id)), (row ?? {}) as Record<string, unknown>);
-    }
-    return out;
   }
 
   /** `{uid: 0|1}`: which of the uids have a client bound. */
@@ -382,9 +234,59 @@ export class GatewayApi {
   }
 
   /** `{uid: uid}` of every bound uid. */
-  async getAllUidList(): Promise<Record<string, string>> {
+  getAllUidList(): Promise<Record<string, string>> {
+    return this._uids({});
+  }
+
+  /** How many distinct uids are bound. */
+  async getAllUidCount(): Promise<number> {
+    return Object.keys(await this._uids({})).length;
+  }
+
+  /** `{uid: uid}` of the members of `group` that are bound to a uid. */
+  getUidListByGroup(group: string | number): Promise<Record<string, string>> {
+    return this._uids({ groups: [String(group)] });
+  }
+
+  /** How many distinct uids the members of `group` are bound to. */
+  async getUidCountByGroup(group: string | number): Promise<number> {
+    return Object.keys(await this._uids({ groups: [String(group)] })).length;
+  }
+
+  /** `{group: {client_id: client_id}}` of every group. */
+  async getAllGroupClientIdList(): Promise<Record<string, Record<string, string>>> {
+    const out: Record<string, Record<string, string>> = {};
+    for (const [clientId, row] of await this._select(["groups"], {})) {
+      for (const [, group] of entries(row.groups)) (out[String(group)] ??= {})[clientId] = clientId;
+    }
+    return out;
+  }
+
+  /** `{group: number of clients}` of every group. */
+  async getAllGroupClientIdCount(): Promise<Record<string, number>> {
+    return counts(await this.getAllGroupClientIdList());
+  }
+
+  /** `{group: {uid: uid}}` of every group, for its members bound to a uid. */
+  async getAllGroupUidList(): Promise<Record<string, Record<string, string>>> {
+    const out: Record<string, Record<string, string>> = {};
+    for (const row of (await this._select(["uid", "groups"], {})).values()) {
+      if (blank(row.uid)) continue;
+      const uid = String(row.uid);
+      for (const [, group] of entries(row.groups)) (out[String(group)] ??= {})[uid] = uid;
+    }
+    return out;
+  }
+
+  /** `{group: number of distinct uids}` of every group. */
+  async getAllGroupUidCount(): Promise<Record<string, number>> {
+    return counts(await this.getAllGroupUidList());
+  }
+
+  /** `{uid: uid}` of the clients matching `where`. */
+  private async _uids(where: Record<string, unknown[]>): Promise<Record<string, string>> {
     const uids: string[] = [];
-    for (const row of (await this._select(["uid"], {})).values()) if (row.uid !== null && row.uid !== undefined) uids.push(String(row.uid));
+    for (const row of (await this._select(["uid"], where)).values()) if (!blank(row.uid)) uids.push(String(row.uid));
     return keyed(uids);
   }
 
@@ -432,9 +334,10 @@ export class GatewayApi {
   }
 }
 
-function keyed(values: Iterable<string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of values) out[v] = v;
+/** `{key: size}` of a map of maps. */
+function counts(groups: Record<string, Record<string, string>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, members] of Object.entries(groups)) out[key] = Object.keys(members).length;
   return out;
 }
 

@@ -66,12 +66,15 @@ export class BusinessWorker extends Worker {
   sendToGatewayBufferSize = 10240000;
   /** Connections to the gateways, by inner address. */
   readonly gatewayConnections = new Map<string, AsyncTcpConnection>();
-  /** The gateway addresses the Register lists. */
+  /** The gateway addresses the Registers list (the union of `_listed`). */
   private _addresses = new Set<string>();
+  /** What each Register connection last listed. */
+  private readonly _listed = new Map<TcpConnection, string[]>();
   private _register: RegisterLinks | null = null;
   private readonly _links = new Map<string, GatewayLink>();
   private readonly _written = new Map<string, WrittenSession>();
   private _stopping = false;
+  private _started = false;
 
   constructor() {
     super();
@@ -85,12 +88,13 @@ export class BusinessWorker extends Worker {
     this._register = new RegisterLinks(
       this.registerAddress,
       () => workerConnectLine(this.secretKey),
-      (line) => this._onRegisterLine(line, ready),
+      (line, conn) => this._onRegisterLine(conn, line, ready),
+      (conn) => this._listed.delete(conn),
     );
     // Report ready once connected to the gateways, so a reload never leaves them without workers.
     await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, READY_WAIT_MS))]);
     const handler = this.eventHandler;
-    if (!handler?.onMessage) log("Waring: eventHandler.onMessage is not callable");
+    if (!handler?.onMessage) log(`Warning: eventHandler.onMessage of ${this.name} is not a function`);
     const userStart = this.onWorkerStart;
     const userStop = this.onWorkerStop;
     this.onWorkerStart = async (w: Worker) => {
@@ -102,6 +106,9 @@ export class BusinessWorker extends Worker {
       if (handler?.onWorkerStop) await handler.onWorkerStop(this);
     };
     await super.run();
+    // Events are held (by TCP flow control) until onWorkerStart has run, as in PHP where it runs first.
+    this._started = true;
+    for (const conn of this.gatewayConnections.values()) conn.resumeRecv();
   }
 
   override async stop(graceful = false, timeout = Worker.stopTimeout): Promise<void> {
@@ -131,7 +138,7 @@ export class BusinessWorker extends Worker {
     return link;
   }
 
-  private _onRegisterLine(line: string, ready: () => void): void {
+  private _onRegisterLine(register: TcpConnection, line: string, ready: () => void): void {
     let data: { event?: string; addresses?: unknown };
     try {
       data = JSON.parse(line);
@@ -143,7 +150,9 @@ export class BusinessWorker extends Worker {
       log(`BusinessWorker: unexpected line from the Register: ${line}`);
       return;
     }
-    this._addresses = new Set(data.addresses.map(String));
+    // Several Registers may be listed: follow the union of what each currently says.
+    this._listed.set(register, data.addresses.map(String));
+    this._addresses = new Set([...this._listed.values()].flat());
     for (const [address, link] of this._links) {
       if (this._addresses.has(address)) continue;
       link.close();
@@ -158,9 +167,16 @@ export class BusinessWorker extends Worker {
     const conn = new AsyncTcpConnection(`tcp://${address}`);
     conn.protocol = GatewayProtocol;
     conn.maxSendBufferSize = this.sendToGatewayBufferSize;
+    if (!this._started) conn.pauseRecv();
     this.gatewayConnections.set(address, conn);
+    let failing = false; // log the first failed attempt of a series, not one a second
+    conn.onError = (_c: TcpConnection, _code: number, message: string) => {
+      if (!failing) log(`BusinessWorker: cannot reach gateway ${address} (${message}); retrying every second while it is listed`);
+      failing = true;
+    };
     return new Promise((settled) => {
       conn.onConnect = () => {
+        failing = false;
         conn.send(encodePackage({
           cmd: CMD.WORKER_CONNECT,
           body: JSON.stringify({ worker_key: `${this.name}:${this.id}`, secret_key: this.secretKey }),

@@ -29,7 +29,7 @@ import { workerConnectLine } from "./register.ts";
 export interface GatewayClientOptions {
   /** The cluster's secret key. */
   secretKey?: string;
-  /** Seconds to wait for the Register (default 3 to connect, 5 to answer). */
+  /** Seconds a Register may take to connect and answer before the next one is tried (default 5). */
   connectTimeout?: number;
   /** Seconds the gateway address list is reused before asking the Register again (default 1). */
   addressesCacheSeconds?: number;

@@ -12,7 +12,9 @@
  * `ctx.session` is the client's session as a plain object. When the handler returns (or the
  * promise it returned settles) and the session changed, it is written back to the gateway; in
  * `onClose` changes are discarded. `Gateway.setSession()`/`updateSession()` on a client whose
- * handler is running update its `ctx.session` too.
+ * handler is running update its `ctx.session` too. Async handlers of one client may overlap
+ * (its next message can arrive during an `await`): each sees the session its event carried,
+ * and the one that finishes last writes last.
  *
  * @module
  */

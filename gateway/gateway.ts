@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { ConfigError } from "../core/errors.ts";
 import { log, safeCall } from "../core/log.ts";
 import type { TcpConnection } from "../core/tcp_connection.ts";
 import { Timer } from "../core/timer.ts";
@@ -55,6 +56,20 @@ function apiCall<K extends keyof GatewayApi>(name: K): GatewayApi[K] {
 const WORKER_PING_INTERVAL = 25;
 /** Highest connection id before the counter wraps (uint32 in the header). */
 const MAX_CONNECTION_ID = 4294967295;
+
+/**
+ * GatewayWorker's heartbeat rule for one client on one tick. `count` is the client's
+ * `pingNotResponseCount` (-1 right after it sent anything). With a limit, a client whose count
+ * reached 2 x limit is destroyed; otherwise the count goes up and, when there is ping data, a
+ * ping goes out unless the count is 0 or (with a limit) odd. Ticks come every
+ * `pingInterval / 2` seconds with a limit, every `pingInterval` without.
+ */
+export function heartbeatTick(count: number, limit: number, hasPingData: boolean): { count: number; action: "destroy" | "ping" | "none" } {
+  if (limit > 0 && count >= limit * 2) return { count, action: "destroy" };
+  const next = count + 1;
+  const skip = !hasPingData || next === 0 || (limit > 0 && next % 2 === 1);
+  return { count: next, action: skip ? "none" : "ping" };
+}
 
 /** Bind each client to the worker with the fewest clients bound; rebind when it is gone. */
 export const routerLeastConnections: Router = (workers, client) => {
@@ -111,6 +126,12 @@ export class Gateway extends Worker {
   sendToWorkerBufferSize = 10240000;
   /** Send buffer limit of each client connection. */
   sendToClientBufferSize = 1024000;
+  /**
+   * Encode a broadcast (sendToAll, sendToGroup) once instead of once per client. Only for
+   * protocols whose encoding is the same for every connection (text, frame; websocket once
+   * every client has completed its handshake, as GatewayWorker requires too).
+   */
+  protocolAccelerate = false;
   /** `(workerConnection)` when a BusinessWorker connected and authenticated. */
   onBusinessWorkerConnected: Cb = null;
   /** `(workerConnection)` when a BusinessWorker's connection closed. */
@@ -167,6 +188,13 @@ export class Gateway extends Worker {
   static readonly getAllClientSessions = apiCall("getAllClientSessions");
   static readonly getAllUidList = apiCall("getAllUidList");
   static readonly getAllGroupIdList = apiCall("getAllGroupIdList");
+  static readonly getAllUidCount = apiCall("getAllUidCount");
+  static readonly getUidListByGroup = apiCall("getUidListByGroup");
+  static readonly getUidCountByGroup = apiCall("getUidCountByGroup");
+  static readonly getAllGroupClientIdList = apiCall("getAllGroupClientIdList");
+  static readonly getAllGroupClientIdCount = apiCall("getAllGroupClientIdCount");
+  static readonly getAllGroupUidList = apiCall("getAllGroupUidList");
+  static readonly getAllGroupUidCount = apiCall("getAllGroupUidCount");
   static readonly isUidsOnline = apiCall("isUidsOnline");
   static readonly batchGetClientIdByUid = apiCall("batchGetClientIdByUid");
   static readonly batchGetClientCountByGroup = apiCall("batchGetClientCountByGroup");
@@ -174,7 +202,26 @@ export class Gateway extends Worker {
   static readonly updateSession = apiCall("updateSession");
   static readonly getSession = apiCall("getSession");
 
+  /** Also refuses what a Gateway cannot do: HTTP clients, an unreachable `lanIp`. */
+  override validate(): void {
+    if (/^https?:/i.test(this.getSocketName())) {
+      throw new ConfigError(
+        "ERR_GATEWAY_PROTOCOL",
+        `gateway ${this.name}: HTTP is not supported by a Gateway (its clients must stay connected); use websocket://, text://, frame:// or your own protocol`,
+      );
+    }
+    if (this.lanIp === "0.0.0.0" || this.lanIp === "" || !/^\d{1,3}(\.\d{1,3}){3}$/.test(this.lanIp)) {
+      throw new ConfigError(
+        "ERR_GATEWAY_LAN_IP",
+        `gateway ${this.name}: lanIp must be the IPv4 address BusinessWorkers reach this machine at (not "${this.lanIp}"); ` +
+          `to listen on every interface set innerTcpWorkerListen = "0.0.0.0"`,
+      );
+    }
+    super.validate();
+  }
+
   override async run(): Promise<void> {
+    if (this.onMessage) log(`Gateway ${this.name}: onMessage is ignored (client messages go to the BusinessWorkers' eventHandler)`);
     this._userOnConnect = this.onConnect;
     this._userOnClose = this.onClose;
     this._userOnWebSocketConnect = this.onWebSocketConnect;
@@ -257,9 +304,16 @@ export class Gateway extends Worker {
     const id = conn.gatewayConnectionId as number;
     this.clientConnections.delete(id);
     if (conn.uid !== undefined && conn.uid !== null) this.removeFromUid(conn);
-    for (const group of Object.keys(conn.groups ?? {})) this.groupConnections.get(group)?.delete(id);
+    for (const group of Object.keys(conn.groups ?? {})) this.removeFromGroup(group, id);
     const worker = this.workerConnections.get(conn.gatewayWorkerKey);
     if (worker && worker.gatewayClientCount > 0) worker.gatewayClientCount--;
+  }
+
+  /** Remove connection `id` from `group`'s members, and the group once it is empty. */
+  removeFromGroup(group: string, id: number): void {
+    const members = this.groupConnections.get(group);
+    members?.delete(id);
+    if (members && members.size === 0) this.groupConnections.delete(group);
   }
 
   /** Remove a client from its uid's set (it keeps no uid). */
@@ -300,18 +354,16 @@ export class Gateway extends Worker {
     Timer.add(1, () => log(message), [], false);
   }
 
-  /** One heartbeat tick (see the spec's rule: destroy after 2×limit silent ticks, ping on even ticks). */
+  /** One heartbeat tick over every client (see {@link heartbeatTick}). */
   private _ping(): void {
-    const limit = this.pingNotResponseLimit;
     for (const conn of [...this.clientConnections.values()]) {
-      if (limit > 0 && conn.pingNotResponseCount >= limit * 2) {
+      const tick = heartbeatTick(conn.pingNotResponseCount, this.pingNotResponseLimit, this.pingData !== "");
+      if (tick.action === "destroy") {
         conn.destroy();
         continue;
       }
-      conn.pingNotResponseCount++;
-      if (!this.pingData) continue;
-      if (conn.pingNotResponseCount === 0 || (limit > 0 && conn.pingNotResponseCount % 2 === 1)) continue;
-      conn.send(this.pingData);
+      conn.pingNotResponseCount = tick.count;
+      if (tick.action === "ping") conn.send(this.pingData);
     }
   }
 

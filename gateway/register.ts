@@ -57,6 +57,15 @@ export class Register extends Worker {
     return [...new Set(this._gateways.values())];
   }
 
+  /** A Register keeps its directory in memory: it runs as one process. */
+  override validate(): void {
+    super.validate();
+    if (this.count !== 1) {
+      log(`Register ${this.name}: count must be 1 (the directory lives in one process); using 1 instead of ${this.count}`);
+      this.count = 1;
+    }
+  }
+
   override run(): Promise<void> {
     this.onConnect = (conn: TcpConnection) => this._onConnect(conn);
     this.onMessage = (conn: TcpConnection, line: string) => this._onMessage(conn, line);

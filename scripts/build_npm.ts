@@ -37,6 +37,7 @@ const npmPackage = {
   exports: { ".": { types: "./esm/mod.d.ts", import: "./esm/mod.js" } },
   files: ["esm/mod.*", "esm/core", "esm/runtime", "esm/protocols", "esm/gateway", "README.md"],
   engines: { node: ">=20" },
+  dependencies: pkg.dependencies,
 };
 writeFileSync(join(out, "package.json"), JSON.stringify(npmPackage, null, 2) + "\n");
 for (const file of ["README.md", "LICENSE"]) {

@@ -36,7 +36,8 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   let dir: string;
   let env: Record<string, string>;
   let registerAddress: string;
-  /** Ports of the banner: Register, TextGateway, PingGateway, WsGateway. */
+  let secondRegister: string;
+  /** Ports of the banner: Register, Register, TextGateway, PingGateway, WsGateway. */
   let textPort: number;
   /** Clients on two different gateway processes (a, b) and a third one (c). */
   let a: GatewayLineClient, b: GatewayLineClient, c: GatewayLineClient;
@@ -47,10 +48,12 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "wm-gateway-"));
     const port = await freePort();
+    const port2 = await freePort();
     registerAddress = `127.0.0.1:${port}`;
-    env = { PID_FILE: join(dir, "app.pid"), REGISTER_PORT: String(port) };
+    secondRegister = `127.0.0.1:${port2}`;
+    env = { PID_FILE: join(dir, "app.pid"), REGISTER_PORT: String(port), REGISTER_PORT2: String(port2) };
     server = await startServer(runtime, "gateway", ["start"], env);
-    textPort = server.ports[1];
+    textPort = server.ports[2];
     // Clients are dropped while no BusinessWorker is connected: wait for 2 workers x 4 gateway processes.
     await until(() => server.output().match(/WORKER CONNECTED TO/g)?.length === 8, "the BusinessWorkers to connect", 20_000);
     silentAtRegister = await TestClient.connect(port);
@@ -145,7 +148,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     await a.call("unbindUid", c.clientId, "u2");
   });
 
-  it("joinGroup, group queries, sendToGroup with exclusions, leaveGroup, getAllGroupIdList and ungroup", async () => {
+  it("joinGroup, group and group-by-uid queries, sendToGroup with exclusions, leaveGroup, getAllGroupIdList and ungroup", async () => {
     await a.call("joinGroup", a.clientId, "g1");
     await a.call("joinGroup", b.clientId, "g1");
     await a.call("joinGroup", c.clientId, "g2");
@@ -153,6 +156,18 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     expect(await a.call("getClientIdListByGroup", "g1")).toEqual({ [a.clientId]: a.clientId, [b.clientId]: b.clientId });
     expect(await a.call("getClientSessionsByGroup", "g2")).toEqual({ [c.clientId]: { joined: 1 } });
     expect(await a.call("getAllGroupIdList")).toEqual({ g1: "g1", g2: "g2" });
+    await a.call("bindUid", b.clientId, "ub");
+    expect(await a.call("getUidListByGroup", "g1")).toEqual({ ub: "ub" });
+    expect(await a.call("getUidCountByGroup", "g1")).toBe(1);
+    expect(await a.call("getAllUidCount")).toBe(1);
+    expect(await a.call("getAllGroupClientIdList")).toEqual({
+      g1: { [a.clientId]: a.clientId, [b.clientId]: b.clientId },
+      g2: { [c.clientId]: c.clientId },
+    });
+    expect(await a.call("getAllGroupClientIdCount")).toEqual({ g1: 2, g2: 1 });
+    expect(await a.call("getAllGroupUidList")).toEqual({ g1: { ub: "ub" } });
+    expect(await a.call("getAllGroupUidCount")).toEqual({ g1: 1 });
+    await a.call("unbindUid", b.clientId, "ub");
     await c.call("sendToGroup", "g1", "g1 news", b.clientId);
     await a.untilLine("g1 news");
     await c.call("sendToGroup", ["g1", "g2"], "g1+g2 news");
@@ -170,10 +185,16 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   });
 
   it("sessions: ctx.session changes are written back (also after an await); setSession, updateSession, getSession", async () => {
+    // The client's next event carries the written-back session; other processes see it once
+    // the gateway has applied the write, which follows the handler's reply.
+    const sessionOfA = (expected: unknown) =>
+      until(async () => JSON.stringify(await b.call("getSession", a.clientId)) === JSON.stringify(expected), JSON.stringify(expected));
     await a.call("setLocal", { x: 1 });
-    expect(await b.call("getSession", a.clientId)).toEqual({ joined: 1, x: 1 });
+    expect(((await a.call("whoami")) as { session: unknown }).session).toEqual({ joined: 1, x: 1 });
+    await sessionOfA({ joined: 1, x: 1 });
     await a.call("setLocalLater", { later: "yes" });
-    expect(await b.call("getSession", a.clientId)).toEqual({ joined: 1, x: 1, later: "yes" });
+    expect(((await a.call("whoami")) as { session: unknown }).session).toEqual({ joined: 1, x: 1, later: "yes" });
+    await sessionOfA({ joined: 1, x: 1, later: "yes" });
     await b.call("setSession", a.clientId, { x: 2 });
     await b.call("updateSession", a.clientId, { y: 3, nested: { k: 1 } });
     await b.call("updateSession", a.clientId, { nested: { j: 2 } });
@@ -193,11 +214,16 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     const e = await GatewayLineClient.connect(textPort);
     const f = await GatewayLineClient.connect(textPort);
     expect(await watcher.call("isOnline", d.clientId)).toBe(true);
+    await watcher.call("joinGroup", d.clientId, "only-d");
+    await watcher.call("bindUid", d.clientId, "uid-d");
     expect(await watcher.call("closeClient", d.clientId, "bye")).toBe(true);
     await d.tc.untilClosed();
     expect(d.lines()).toContain("bye");
     await watcher.untilLine(`left ${d.clientId}`);
     expect(await watcher.call("isOnline", d.clientId)).toBe(false);
+    // A client that leaves takes its uid binding and its groups with it.
+    expect(await watcher.call("getAllGroupIdList")).toEqual({ watchers: "watchers" });
+    expect(await watcher.call("isUidOnline", "uid-d")).toBe(false);
     e.tc.write(JSON.stringify({ id: 1, fn: "closeCurrentClient", args: ["see you"] }) + "\n");
     await e.tc.untilClosed();
     expect(e.lines()).toContain("see you");
@@ -209,7 +235,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   });
 
   it("a websocket gateway forwards onWebSocketConnect with the handshake's query and headers", async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.ports[3]}/chat?name=ann`);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.ports[4]}/chat?name=ann`);
     const messages: string[] = [];
     ws.on("message", (data) => messages.push(String(data)));
     const closed = new Promise((resolve) => ws.once("close", resolve));
@@ -283,6 +309,36 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     expect(a.lines()).not.toContain("should not arrive");
   });
 
+  it("a separate program on this runtime pushes with GatewayClient and exits on its own after close()", async () => {
+    const push = runFixture(runtime, "gateway_push", [registerAddress, SECRET, c.clientId, "from another program"]);
+    expect(await push.exited, push.output()).toBe(0);
+    expect(push.output()).toMatch(/PUSHED sent=true online=true count=3/);
+    await c.untilLine("from another program");
+  });
+
+  it("with two Registers, each lists every gateway process and a push client uses the first that answers", async () => {
+    const listed = async (address: string) => {
+      const [host, port] = address.split(":");
+      const c = await TestClient.connect(Number(port), host);
+      c.write(`{"event":"worker_connect","secret_key":"${SECRET}"}\n`);
+      await c.untilText("\n");
+      c.close();
+      return (JSON.parse(c.text).addresses as string[]).sort();
+    };
+    // A gateway whose first attempt found a Register not yet serving retries 1 s later.
+    const complete = async (address: string) => (await listed(address)).length === 4; // TextGateway x2, PingGateway, WsGateway
+    await until(() => complete(registerAddress), "the first Register to list 4 gateways");
+    await until(() => complete(secondRegister), "the second Register to list 4 gateways");
+    expect(await listed(secondRegister)).toEqual(await listed(registerAddress));
+    const deadRegister = `127.0.0.1:${await freePort()}`;
+    const push = new GatewayClient([deadRegister, secondRegister], { secretKey: SECRET });
+    try {
+      expect(await push.isOnline(a.clientId)).toBe(true);
+    } finally {
+      push.close();
+    }
+  });
+
   it("the Register refuses a wrong key and a bad request, saying why", async () => {
     const [host, port] = registerAddress.split(":");
     const wrong = await TestClient.connect(Number(port), host);
@@ -296,7 +352,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   });
 
   it("the heartbeat drops a silent client and keeps one that keeps talking", async () => {
-    const pingPort = server.ports[2];
+    const pingPort = server.ports[3];
     const silent = await GatewayLineClient.connect(pingPort);
     const talker = await GatewayLineClient.connect(pingPort);
     const talking = setInterval(() => talker.tc.write("chat\n"), 300);
@@ -327,7 +383,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     await until(() => server.output().slice(mark).match(/WORKER CONNECTED TO PingGateway/g)?.length === 2, "both workers to join it", 20_000);
     const [, , newInner] = server.output().slice(mark).match(started)!;
     expect(newInner).not.toBe(inner);
-    const fresh = await GatewayLineClient.connect(server.ports[2]);
+    const fresh = await GatewayLineClient.connect(server.ports[3]);
     expect(gatewayOf(fresh.clientId)).toBe(Number(newInner));
     // Queries go to every listed gateway: they succeed only if the dead one left the list.
     await until(async () => (await a.call("getAllClientCount")) === 4, "4 clients counted");
@@ -349,6 +405,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
 
   it("reload replaces the BusinessWorkers while the clients stay connected, with their sessions", async () => {
     await a.call("setLocal", { kept: "through reload" });
+    await until(async () => ((await b.call("getSession", a.clientId)) as { kept?: string }).kept === "through reload", "the session write");
     const before = new Set([...server.output().matchAll(/EVENTS STARTED id=\d pid=(\d+)/g)].map((m) => Number(m[1])));
     const mark = server.output().length;
     const reload = runFixture(runtime, "gateway", ["reload"], env);

@@ -3,6 +3,9 @@
 // or GatewayWorker peer would put on the wire.
 import { describe, expect, it } from "vitest";
 import { GatewayApi, type GatewayBackend } from "../../gateway/api.ts";
+import { Gateway, heartbeatTick, routerLeastConnections, routerRandom } from "../../gateway/gateway.ts";
+import type { TcpConnection } from "../../core/tcp_connection.ts";
+import "../../protocols/mod.ts";
 import { clientIdDecode, clientIdEncode, ip2long, long2ip } from "../../gateway/client_id.ts";
 import {
   CMD,
@@ -13,7 +16,7 @@ import {
   GatewayProtocol,
   ReplyProtocol,
 } from "../../gateway/protocol.ts";
-import { broadcastAddressesLine, gatewayConnectLine, workerConnectLine } from "../../gateway/register.ts";
+import { broadcastAddressesLine, gatewayConnectLine, Register, workerConnectLine } from "../../gateway/register.ts";
 import { mergeSessions, sessionDecode, sessionEncode } from "../../gateway/session.ts";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -330,5 +333,96 @@ describe("sessions", () => {
 
   it("updateSession merges recursively, as array_replace_recursive", () => {
     expect(mergeSessions({ a: 1, n: { k: 1, l: 2 } }, { b: 2, n: { l: 3 } })).toEqual({ a: 1, b: 2, n: { k: 1, l: 3 } });
+  });
+});
+
+describe("Gateway configuration", () => {
+  it("refuses HTTP and a lanIp other processes cannot reach, saying what to do", () => {
+    expect(() => new Gateway("http://127.0.0.1:0").validate()).toThrow(/HTTP is not supported by a Gateway/);
+    const anyIp = new Gateway("text://127.0.0.1:0");
+    anyIp.lanIp = "0.0.0.0";
+    expect(() => anyIp.validate()).toThrow(/lanIp must be the IPv4 address.*innerTcpWorkerListen/);
+    expect(() => new Gateway("text://127.0.0.1:0").validate()).not.toThrow();
+  });
+
+  it("a Register runs as one process (its directory is in memory)", () => {
+    const register = new Register("text://127.0.0.1:0");
+    register.count = 3;
+    register.validate();
+    expect(register.count).toBe(1);
+    expect(register.reloadable).toBe(false);
+  });
+});
+
+/** What a silent client sees tick by tick from its last message on, until it is destroyed (or `max` ticks). */
+function silentTicks(limit: number, hasPingData: boolean, max = 12): string[] {
+  const seen: string[] = [];
+  let count = -1;
+  for (let i = 0; i < max; i++) {
+    const tick = heartbeatTick(count, limit, hasPingData);
+    seen.push(tick.action);
+    if (tick.action === "destroy") break;
+    count = tick.count;
+  }
+  return seen;
+}
+
+describe("heartbeat rule", () => {
+  it("limit 1: a silent client gets one ping and is destroyed on the 4th half-interval tick, within (1.5, 2] x pingInterval", () => {
+    // Ticks every pingInterval/2; the last message came somewhere in the half interval before tick 1.
+    expect(silentTicks(1, true)).toEqual(["none", "none", "ping", "destroy"]);
+    expect(silentTicks(1, false)).toEqual(["none", "none", "none", "destroy"]);
+  });
+
+  it("limit 2: destroyed on the 6th half-interval tick, after two pings", () => {
+    expect(silentTicks(2, true)).toEqual(["none", "none", "ping", "none", "ping", "destroy"]);
+  });
+
+  it("limit 0: never destroyed; pingData every tick except the first after activity", () => {
+    expect(silentTicks(0, true, 5)).toEqual(["none", "ping", "ping", "ping", "ping"]);
+    expect(silentTicks(0, false, 5)).toEqual(["none", "none", "none", "none", "none"]);
+  });
+
+  it("a client that talks between ticks is never destroyed", () => {
+    let count = -1;
+    for (let i = 0; i < 20; i++) {
+      const tick = heartbeatTick(count, 1, true);
+      expect(tick.action).not.toBe("destroy");
+      count = i % 2 === 0 ? -1 : tick.count; // a message every second tick
+    }
+  });
+});
+
+describe("routing clients to BusinessWorkers", () => {
+  const conn = (props: Record<string, unknown> = {}) => props as unknown as TcpConnection;
+
+  it("least connections: each new client goes to the worker with the fewest, and stays there", () => {
+    const w1 = conn(), w2 = conn();
+    const workers = new Map([["127.0.0.1:Events:0", w1], ["127.0.0.1:Events:1", w2]]);
+    const clients = [conn(), conn(), conn(), conn()];
+    const chosen = clients.map((c) => routerLeastConnections(workers, c, 1, ""));
+    expect(chosen).toEqual([w1, w2, w1, w2]);
+    expect(routerLeastConnections(workers, clients[0], 3, "again")).toBe(w1);
+    expect([w1.gatewayClientCount, w2.gatewayClientCount]).toEqual([2, 2]);
+  });
+
+  it("a client whose worker is gone is bound to another; no worker gives null", () => {
+    const w1 = conn(), w2 = conn();
+    const workers = new Map([["a", w1], ["b", w2]]);
+    const client = conn();
+    expect(routerLeastConnections(workers, client, 1, "")).toBe(w1);
+    workers.delete("a");
+    expect(routerLeastConnections(workers, client, 3, "")).toBe(w2);
+    expect(client.gatewayWorkerKey).toBe("b");
+    workers.clear();
+    expect(routerLeastConnections(workers, client, 3, "")).toBe(null);
+    expect(routerRandom(workers, conn(), 1, "")).toBe(null);
+  });
+
+  it("random: binds once, then keeps the binding", () => {
+    const workers = new Map([["a", conn()], ["b", conn()], ["c", conn()]]);
+    const client = conn();
+    const first = routerRandom(workers, client, 1, "");
+    for (let i = 0; i < 10; i++) expect(routerRandom(workers, client, 3, "")).toBe(first);
   });
 });
