@@ -130,5 +130,6 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
       expect(await page.locator("#log li", { hasText: "left" }).count()).toBe(0);
     }
     await expect.poll(() => users(alice)).toEqual(["alice", "bob"]);
+    expect(server.output()).not.toMatch(/Error|Waring/);
   });
 });
