@@ -249,7 +249,10 @@ async function mark(client: Client): Promise<{ frames: number; ms: number }> {
 }
 
 interface Sample {
+  /** Frames per second over the window. */
   rate: number;
+  /** Frames per server CPU-second. */
+  perCpu: number;
   serverCpu: number;
   clientCpu: number;
   otherPct: number;
@@ -277,6 +280,7 @@ async function measure(server: Server, client: Client): Promise<Sample> {
   const clientCpu = c1 - c0;
   return {
     rate: (b.frames - a.frames) / seconds,
+    perCpu: (b.frames - a.frames) / serverCpu,
     serverCpu,
     clientCpu,
     otherPct: (100 * Math.max(0, b1 - b0 - serverCpu - clientCpu)) / seconds,
@@ -335,7 +339,7 @@ function table(rows: Row[]): string {
     const g = r.samples.gateway;
     const p = r.samples.plain;
     const ratios = g.map((s, i) => s.rate / p[i].rate);
-    const perCpu = (xs: Sample[]) => median(xs.map((s) => s.rate * DURATION / s.serverCpu));
+    const perCpu = (xs: Sample[]) => median(xs.map((s) => s.perCpu));
     const clientCpu = (xs: Sample[]) => `${(100 * median(xs.map((s) => s.clientCpu)) / DURATION).toFixed(0)}%`;
     lines.push(
       `| ${r.runtime} | ${r.workload} (${unit[r.workload]}) | ${fmt(median(g.map((s) => s.rate)))} | ${fmt(median(p.map((s) => s.rate)))} | ` +

@@ -7,6 +7,7 @@ import { BusinessWorker, Gateway, Register, Worker } from "workerman-ts";
 
 const PAYLOAD = "x".repeat(32);
 const env = process.env;
+if (env.PID_FILE) Worker.pidFile = env.PID_FILE;
 const registerAddress = `127.0.0.1:${env.REGISTER_PORT}`;
 new Register(`text://${registerAddress}`);
 

@@ -4,6 +4,7 @@
 import { Worker } from "workerman-ts";
 
 const PAYLOAD = "x".repeat(32);
+if (process.env.PID_FILE) Worker.pidFile = process.env.PID_FILE;
 const ws = new Worker("websocket://127.0.0.1:0");
 ws.name = "PlainWs";
 if (process.env.BENCH_MODE === "broadcast") {
