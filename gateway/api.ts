@@ -320,6 +320,12 @@ export class GatewayApi extends ApiTransport {
     return this._toClient(clientId, { cmd: CMD.SET_SESSION, extData: sessionEncode(session) });
   }
 
+  /** Low level: store `serialized` (a PHP-serialized array, or `""`) as the client's session as is. */
+  setSocketSession(clientId: string, serialized: string): Promise<boolean> {
+    for (const ctx of liveContexts(clientId)) ctx.session = sessionDecode(serialized) ?? {};
+    return this._toClient(clientId, { cmd: CMD.SET_SESSION, extData: serialized });
+  }
+
   /** Merge `session` into the client's session, recursively (also into running handlers' `ctx.session`). */
   updateSession(clientId: string, session: Session): Promise<boolean> {
     for (const ctx of liveContexts(clientId)) ctx.session = mergeSessions(ctx.session, session);

@@ -199,6 +199,7 @@ export class Gateway extends Worker {
   static readonly batchGetClientIdByUid = apiCall("batchGetClientIdByUid");
   static readonly batchGetClientCountByGroup = apiCall("batchGetClientCountByGroup");
   static readonly setSession = apiCall("setSession");
+  static readonly setSocketSession = apiCall("setSocketSession");
   static readonly updateSession = apiCall("updateSession");
   static readonly getSession = apiCall("getSession");
 

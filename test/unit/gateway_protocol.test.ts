@@ -141,6 +141,7 @@ describe("every command as the API sends it", () => {
     await api.leaveGroup(A, "g1");
     await api.setSession(A, { x: 2 });
     await api.updateSession(A, { y: 3 });
+    await api.setSocketSession(A, 'a:1:{s:1:"z";b:1;}');
     const rows = sent.map((s) => ({ address: s.address, ...parts(s.bytes) }));
     const base = { address: "127.0.0.1:2900", local: "127.0.0.1:2900", connectionId: 5 };
     expect(rows).toEqual([
@@ -154,6 +155,7 @@ describe("every command as the API sends it", () => {
       { ...base, cmd: 21, flag: 1, ext: "g1", body: "" },
       { ...base, cmd: 204, flag: 1, ext: 'a:1:{s:1:"x";i:2;}', body: "" },
       { ...base, cmd: 9, flag: 1, ext: 'a:1:{s:1:"y";i:3;}', body: "" },
+      { ...base, cmd: 204, flag: 1, ext: 'a:1:{s:1:"z";b:1;}', body: "" },
     ]);
     expect(hex(sent[0].bytes)).toBe("0000001d" + "05" + "7f000001" + "0b54" + "00000000" + "0000" + "00000005" + "01" + "0000" + "00000000" + "6d");
   });
