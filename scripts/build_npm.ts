@@ -11,7 +11,7 @@
  * Usage: `npm run build`
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -43,4 +43,6 @@ writeFileSync(join(out, "package.json"), JSON.stringify(npmPackage, null, 2) + "
 for (const file of ["README.md", "LICENSE"]) {
   if (existsSync(join(root, file))) copyFileSync(join(root, file), join(out, file));
 }
+// The chat example's page, served from beside the compiled start script.
+cpSync(join(root, "examples", "chat", "web"), join(out, "esm", "examples", "chat", "web"), { recursive: true });
 console.log(`built ${npmPackage.name}@${npmPackage.version} into npm/`);

@@ -145,7 +145,7 @@ describe.each(RUNTIMES)("hostile clients on %s", (runtime) => {
 describe.each(RUNTIMES)("running out of file descriptors on %s", (runtime) => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startServer(runtime, "emfile", ["start"], {}, "ulimit -n 64");
+    server = await startServer(runtime, "emfile", ["start"], {}, { shell: "ulimit -n 64" });
   });
   afterAll(async () => {
     await server?.stop();

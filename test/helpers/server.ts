@@ -37,20 +37,33 @@ export interface RunningServer {
   stop(graceMs?: number): Promise<number | string>;
 }
 
-/**
- * Run a fixture and collect its output without waiting for anything. `shell` is run by `sh`
- * before the fixture replaces it (e.g. `ulimit -n 64`).
- */
+/** How `runFixture` starts the process, beyond the fixture's own command line. */
+export interface SpawnOptions {
+  /** Words put before the command, e.g. `["ip", "netns", "exec", ns]` to run it in a namespace. */
+  prefix?: string[];
+  /** Start it in its own process group, so `process.kill(-proc.pid)` reaches all its children. */
+  detached?: boolean;
+  /** Run by `sh` before the fixture replaces it, e.g. `ulimit -n 64`. */
+  shell?: string;
+}
+
+/** Run a fixture and collect its output without waiting for anything. */
 export function runFixture(
   runtime: RuntimeName,
   fixture: string,
   args: string[] = ["start"],
   env: Record<string, string> = {},
-  shell = "",
+  options: SpawnOptions = {},
 ): RunningServer {
   let [cmd, argv] = fixtureCommand(runtime, fixture, args);
-  if (shell) [cmd, argv] = ["sh", ["-c", `${shell}; exec "$0" "$@"`, cmd, ...argv]];
-  const proc = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  if (options.shell) [cmd, argv] = ["sh", ["-c", `${options.shell}; exec "$0" "$@"`, cmd, ...argv]];
+  const [bin, ...binArgs] = [...(options.prefix ?? []), cmd, ...argv];
+  const proc = spawn(bin, binArgs, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
+  });
   let out = "";
   const waiters = new Set<() => void>();
   const onChunk = (chunk: Buffer) => {
@@ -115,9 +128,9 @@ export async function startServer(
   fixture: string,
   args: string[] = ["start"],
   env: Record<string, string> = {},
-  shell = "",
+  options: SpawnOptions = {},
 ): Promise<RunningServer> {
-  const server = runFixture(runtime, fixture, args, env, shell);
+  const server = runFixture(runtime, fixture, args, env, options);
   await server.waitForOutput(/Start success\./);
   server.ports = [...server.output().matchAll(/^\S+\s+\S+\s+\S+\s+[a-z][\w+.-]*:\/\/(?:\[[^\]]+\]|[^\s:]+):(\d+)\s/gmi)]
     .map((m) => Number(m[1]));

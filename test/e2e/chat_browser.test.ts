@@ -1,0 +1,135 @@
+// The chat example (examples/chat) end to end in headless Chromium, on each runtime: the page
+// comes from the framework's WebServer, the WebSocket goes to the Gateway, the logic runs in
+// BusinessWorkers behind a Register. Two pages join one room and see each other in the user
+// list, exchange a public and a private message, and a page in another room sees neither.
+// Then `reload` replaces the BusinessWorkers: the pages stay connected, keep their nicknames
+// (sessions live on the gateway), and the next message is handled by a new process.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
+import { freePorts } from "../helpers/ports.ts";
+import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { isRunning, until } from "../helpers/wait.ts";
+
+let browser: Browser | null = null;
+beforeAll(async () => {
+  if (!skipBrowser) browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Pids of the BusinessWorker processes that reported ready, in order. */
+const businessPids = (output: string) => [...output.matchAll(/ChatBusiness process (\d+) ready/g)].map((m) => Number(m[1]));
+
+async function join_(page: Page, url: string, name: string, room: string): Promise<void> {
+  await page.goto(url);
+  await page.locator("#status", { hasText: "connected" }).waitFor();
+  await page.fill("#name", name);
+  await page.fill("#roomName", room);
+  await page.click("#login button");
+  await page.locator("#room", { hasText: `room: ${room}` }).waitFor();
+}
+
+async function say(page: Page, content: string, to = ""): Promise<void> {
+  await page.selectOption("#to", to === "" ? { value: "" } : { label: to });
+  await page.fill("#content", content);
+  await page.click("#say button");
+}
+
+/** The log entry of `page` with exactly `text`, once it has arrived. */
+async function entry(page: Page, text: string) {
+  const li = page.locator("#log li", { hasText: text });
+  await li.waitFor();
+  return li;
+}
+
+const users = (page: Page) => page.locator("#users li").allTextContents();
+
+describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s", (runtime) => {
+  let server: RunningServer;
+  let dir: string;
+  let env: Record<string, string>;
+  let url: string;
+  let alice: Page;
+  let bob: Page;
+  let carol: Page;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), `wm-chat-${runtime}-`));
+    const [web, ws, register] = await freePorts(3);
+    env = {
+      PID_FILE: join(dir, "chat.pid"),
+      CHAT_WEB_PORT: String(web),
+      CHAT_WS_PORT: String(ws),
+      CHAT_REGISTER_PORT: String(register),
+      CHAT_INNER_PORT: "0", // each Gateway process takes an ephemeral inner port
+    };
+    server = await startServer(runtime, "chat", ["start"], env);
+    url = `http://127.0.0.1:${web}/`;
+    await until(() => businessPids(server.output()).length === 2, "two ChatBusiness processes", 20_000);
+    // One browser context (window, cookie jar) per user, as three people would have.
+    [alice, bob, carol] = await Promise.all([0, 1, 2].map(async () => (await browser!.newContext()).newPage()));
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const page of [alice, bob, carol]) await page?.context().close();
+    const code = await server?.stop(8000);
+    rmSync(dir, { recursive: true, force: true });
+    expect(code).toBe(0);
+  }, 30_000);
+
+  it("two pages in one room see each other and exchange public and private messages; another room sees none of it", async () => {
+    await join_(alice, url, "alice", "tea");
+    await join_(bob, url, "bob", "tea");
+    await join_(carol, url, "carol", "coffee");
+    await entry(alice, "bob joined");
+    await expect.poll(() => users(alice)).toEqual(["alice", "bob"]);
+    await expect.poll(() => users(bob)).toEqual(["alice", "bob"]);
+    await expect.poll(() => users(carol)).toEqual(["carol"]);
+
+    await say(alice, "hello everyone");
+    await entry(bob, "alice: hello everyone");
+    await entry(alice, "alice: hello everyone");
+
+    await say(bob, "psst", "alice");
+    const secret = await entry(alice, "bob → you: psst");
+    expect(await secret.getAttribute("class")).toBe("private");
+    await entry(bob, "bob → alice: psst");
+
+    await say(carol, "anyone here?");
+    await entry(carol, "carol: anyone here?");
+    // carol's room is another group: bob's later line reaches alice, carol's never does.
+    await say(bob, "last one");
+    await entry(alice, "bob: last one");
+    expect(await alice.locator("#log li").allTextContents()).not.toContain("carol: anyone here?");
+    expect(await carol.locator("#log li").allTextContents()).not.toContain("alice: hello everyone");
+    expect(await carol.locator("#log li", { hasText: "psst" }).count()).toBe(0);
+  });
+
+  it("reload replaces the BusinessWorkers while both pages stay connected, and the next message is handled by a new process", async () => {
+    const before = businessPids(server.output());
+    const handledBefore = Number(await (await entry(alice, "bob: last one")).getAttribute("data-handler"));
+    expect(before).toContain(handledBefore);
+
+    const reload = runFixture(runtime, "chat", ["reload"], env);
+    expect(await reload.exited).toBe(0);
+    await until(() => businessPids(server.output()).length === 4 && before.every((pid) => !isRunning(pid)), "two new ChatBusiness processes, the old ones gone", 20_000);
+    const after = businessPids(server.output()).slice(2);
+
+    await say(bob, "after the reload");
+    const line = await entry(alice, "bob: after the reload");
+    expect(after).toContain(Number(await line.getAttribute("data-handler")));
+    await say(alice, "still here", "bob");
+    await entry(bob, "alice → you: still here");
+    for (const page of [alice, bob]) {
+      expect(await page.textContent("#status")).toBe("connected");
+      expect(await page.locator("#log li", { hasText: "left" }).count()).toBe(0);
+    }
+    await expect.poll(() => users(alice)).toEqual(["alice", "bob"]);
+    expect(server.output()).not.toMatch(/Error|Waring/);
+  });
+});
