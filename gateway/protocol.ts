@@ -23,9 +23,9 @@
  *
  * @module
  */
-import { serialize, unserialize } from "php-serialize";
 import { asBytes, utf8Decode, utf8Encode } from "../core/bytes.ts";
 import type { Protocol } from "../core/protocol.ts";
+import { serializePhp, unserializePhp } from "./php_serialize.ts";
 
 /** Length of the fixed header. */
 export const HEAD_LEN = 28;
@@ -85,23 +85,14 @@ export interface GatewayPackage {
 /** What {@link encodePackage} needs: `cmd`; every other field defaults to 0 / empty. */
 export type PackageFields = Partial<GatewayPackage> & { cmd: number };
 
-/** `value` with null-prototype objects (parsed queries, cookies) turned into plain ones, which the codec expects. */
-function plain(value: unknown): unknown {
-  if (value === null || typeof value !== "object" || value instanceof Map || value instanceof Uint8Array) return value;
-  if (Array.isArray(value)) return value.map(plain);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = plain(v);
-  return out;
-}
-
-/** PHP's `serialize()` of a value (objects become arrays, `Map`s keep integer keys). */
+/** PHP's `serialize()` of a value (objects become arrays, `Map`s keep integer keys; see php_serialize.ts). */
 export function phpSerialize(value: unknown): string {
-  return serialize(plain(value));
+  return serializePhp(value);
 }
 
 /** PHP's `unserialize()`: PHP arrays become JS arrays (keys 0..n-1) or plain objects. */
 export function phpUnserialize(text: string): unknown {
-  return unserialize(text);
+  return unserializePhp(text);
 }
 
 /** The bytes of a body, and whether it goes as a plain string (PHP's `is_scalar`). */
@@ -153,7 +144,7 @@ export function decodePackage(buffer: Uint8Array): GatewayPackage {
     flag,
     gatewayPort: view.getUint16(22),
     extData: utf8Decode(buffer.subarray(HEAD_LEN, HEAD_LEN + extLen)),
-    body: flag & FLAG_BODY_IS_SCALAR ? asBytes(raw) : raw.length === 0 ? null : unserialize(utf8Decode(raw)),
+    body: flag & FLAG_BODY_IS_SCALAR ? asBytes(raw) : raw.length === 0 ? null : unserializePhp(raw),
   };
 }
 
@@ -213,7 +204,7 @@ export const ReplyProtocol: Protocol = {
     return 4 + new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0);
   },
   decode(buffer) {
-    return unserialize(utf8Decode(buffer.subarray(4)));
+    return unserializePhp(buffer.subarray(4));
   },
   encode(data) {
     return data as Uint8Array;

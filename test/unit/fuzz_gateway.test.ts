@@ -1,0 +1,330 @@
+// Property-based tests of the gateway's wire formats: GatewayProtocol framed by a real
+// TcpConnection (random bytes, valid streams split anywhere), the PHP serialization of bodies
+// and sessions, and client_id. Case counts are bounded so the file runs in a few seconds.
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { asBytes, utf8Encode } from "../../core/bytes.ts";
+import { logTarget } from "../../core/log.ts";
+import type { Protocol } from "../../core/protocol.ts";
+import { TcpConnection } from "../../core/tcp_connection.ts";
+import { clientIdDecode, clientIdEncode } from "../../gateway/client_id.ts";
+import { serializePhp, unserializePhp } from "../../gateway/php_serialize.ts";
+import {
+  decodePackage,
+  encodePackage,
+  type GatewayPackage,
+  GatewayProtocol,
+  HEAD_LEN,
+  type PackageFields,
+  phpSerialize,
+  phpUnserialize,
+} from "../../gateway/protocol.ts";
+import { sessionDecode, sessionEncode } from "../../gateway/session.ts";
+import { FakeConn } from "../helpers/fake_conn.ts";
+
+const RUNS = { numRuns: 300 };
+/** The package limit the framing tests configure (small, so random lengths cross it often). */
+const LIMIT = 2048;
+
+// Rejected packages are logged; keep the run's output readable.
+let echo = true;
+beforeAll(() => {
+  echo = logTarget.echo;
+  logTarget.echo = false;
+});
+afterAll(() => {
+  logTarget.echo = echo;
+});
+
+/**
+ * A TcpConnection speaking GatewayProtocol over a FakeConn; records the packages and how many
+ * bytes the packages it delivered took.
+ */
+function gatewayConnection() {
+  const socket = new FakeConn();
+  const owner = { name: "fuzz", connections: new Map<number, TcpConnection>() };
+  const counted = { taken: 0 };
+  const protocol: Protocol = {
+    ...GatewayProtocol,
+    decode(buffer, c) {
+      counted.taken += buffer.length;
+      return GatewayProtocol.decode(buffer, c);
+    },
+  };
+  const conn = new TcpConnection(socket, owner, protocol);
+  conn.maxPackageSize = LIMIT;
+  owner.connections.set(conn.id, conn);
+  socket.start(conn);
+  const packages: GatewayPackage[] = [];
+  conn.onMessage = (_c: TcpConnection, p: GatewayPackage) => packages.push(p);
+  const closed = () => conn.getStatus() === TcpConnection.STATUS_CLOSED || socket.destroyed || socket.ended;
+  return { conn, packages, closed, counted };
+}
+
+/** `bytes` cut at the given offsets (sorted, deduplicated, clamped). */
+function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const p of [...points, bytes.length]) {
+    out.push(bytes.slice(at, p));
+    at = p;
+  }
+  return out.filter((c) => c.length > 0);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+}
+
+/**
+ * Feed `chunks`, checking that handleData never throws; `pending` is what was fed and not
+ * delivered as a package (what the connection holds while it stays open).
+ */
+function feedChecked(chunks: Uint8Array[]) {
+  const c = gatewayConnection();
+  let fed = 0;
+  for (const chunk of chunks) {
+    expect(() => c.conn.handleData(chunk)).not.toThrow();
+    fed += chunk.length;
+    if (c.closed()) break;
+  }
+  return { ...c, pending: fed - c.counted.taken };
+}
+
+// ---- values PHP can hold --------------------------------------------------------------------
+
+const phpScalar = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+  fc.maxSafeInteger(),
+  fc.double(),
+  fc.string({ unit: "binary", maxLength: 20 }),
+  fc.string({ unit: "grapheme", maxLength: 10 }),
+);
+
+const { phpValue } = fc.letrec((tie) => ({
+  phpValue: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    phpScalar,
+    fc.array(tie("phpValue"), { maxLength: 4 }),
+    fc.dictionary(fc.string({ unit: "binary", maxLength: 8 }), tie("phpValue"), { maxKeys: 4 }),
+  ),
+}));
+
+/** What a value becomes after a PHP round trip: an empty PHP array reads back as a JS array. */
+function phpShape(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(phpShape);
+  const entries = Object.entries(value);
+  if (entries.length === 0) return [];
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: phpShape(v), enumerable: true });
+  return out;
+}
+
+const header = {
+  cmd: fc.integer({ min: 0, max: 255 }),
+  localIp: fc.integer({ min: 0, max: 0xffffffff }),
+  localPort: fc.integer({ min: 0, max: 0xffff }),
+  clientIp: fc.integer({ min: 0, max: 0xffffffff }),
+  clientPort: fc.integer({ min: 0, max: 0xffff }),
+  connectionId: fc.integer({ min: 0, max: 0xffffffff }),
+  flag: fc.constantFrom(0, 2),
+  gatewayPort: fc.integer({ min: 0, max: 0xffff }),
+};
+
+/** A package as GatewayWorker peers send them: plain-string or serialized bodies, session/JSON ext data. */
+const packageFields: fc.Arbitrary<PackageFields> = fc.record({
+  ...header,
+  extData: fc.oneof(fc.string({ unit: "binary", maxLength: 30 }), phpValue.map((v) => phpSerialize(v))),
+  body: fc.oneof(fc.string({ unit: "binary", maxLength: 60 }), phpValue),
+});
+
+/** PHP's string cast of a scalar body (what `is_scalar` bodies travel as). */
+function scalarText(body: unknown): string | null {
+  if (typeof body === "string") return body;
+  if (typeof body === "number") return String(body);
+  if (typeof body === "boolean") return body ? "1" : "";
+  return null;
+}
+
+/** What `decodePackage` gives for `fields`: a scalar body as its UTF-8 bytes (flag 0x01), anything else as the PHP value. */
+function expected(fields: PackageFields) {
+  const text = scalarText(fields.body);
+  return {
+    ...fields,
+    flag: fields.flag! | (text === null ? 0 : 1),
+    body: text === null ? phpShape(fields.body) : asBytes(utf8Encode(text)),
+  };
+}
+
+describe("GatewayProtocol framing (TcpConnection + GatewayProtocol)", () => {
+  it("random bytes in random chunks never throw and never leave more than a package's limit buffered", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.array(fc.nat(), { maxLength: 6 }), (bytes, cuts) => {
+        const c = feedChecked(split(bytes, cuts));
+        if (!c.closed()) expect(c.pending).toBeLessThan(LIMIT);
+      }),
+      RUNS,
+    );
+  });
+
+  it("a plausible header with random pack_len, ext_len, flag and body bytes is decoded or rejected by closing", () => {
+    const garbage = fc.record({
+      packLen: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 0xffffffff })),
+      cmd: fc.integer({ min: 0, max: 255 }),
+      flag: fc.integer({ min: 0, max: 255 }),
+      extLen: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 0xffffffff })),
+      tail: fc.oneof(fc.uint8Array({ maxLength: 80 }), phpValue.map((v) => new TextEncoder().encode(phpSerialize(v)))),
+    });
+    fc.assert(
+      fc.property(garbage, fc.array(fc.nat(), { maxLength: 4 }), ({ packLen, cmd, flag, extLen, tail }, cuts) => {
+        const head = new Uint8Array(HEAD_LEN);
+        const view = new DataView(head.buffer);
+        view.setUint32(0, packLen);
+        view.setUint8(4, cmd);
+        view.setUint8(21, flag);
+        view.setUint32(24, extLen);
+        const bytes = concat([head, tail]);
+        const c = feedChecked(split(bytes, cuts));
+        const whole = packLen >= HEAD_LEN && packLen <= bytes.length;
+        if (packLen < HEAD_LEN || packLen > LIMIT) expect(c.closed(), "bad pack_len closes").toBe(true);
+        else if (whole) expect(c.packages.length === 1 || c.closed(), "decoded or closed").toBe(true);
+        else expect(c.packages.length).toBe(0); // waiting for the rest of the package
+        if (c.packages.length === 1) expect(c.packages[0].cmd).toBe(cmd);
+      }),
+      RUNS,
+    );
+  });
+
+  it("a valid stream decodes to exactly the encoded packages, however it is split", () => {
+    fc.assert(
+      fc.property(fc.array(packageFields, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 12 }), (list, cuts) => {
+        const encoded = list.map(encodePackage);
+        fc.pre(encoded.every((e) => e.length <= LIMIT));
+        const c = feedChecked(split(concat(encoded), cuts));
+        expect(c.closed()).toBe(false);
+        expect(c.packages).toEqual(list.map(expected));
+        expect(c.packages).toEqual(encoded.map(decodePackage));
+      }),
+      RUNS,
+    );
+  });
+
+  it("a stream byte by byte decodes the same as whole", () => {
+    fc.assert(
+      fc.property(fc.array(packageFields, { minLength: 1, maxLength: 3 }), (list) => {
+        const stream = concat(list.map(encodePackage));
+        fc.pre(stream.length <= LIMIT);
+        const c = feedChecked([...stream].map((b) => new Uint8Array([b])));
+        expect(c.packages).toEqual(list.map(expected));
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe("encode → decode round trips", () => {
+  it("every header field, ext data and body of a package", () => {
+    fc.assert(
+      fc.property(packageFields, (fields) => {
+        expect(decodePackage(encodePackage(fields))).toEqual(expected(fields));
+      }),
+      RUNS,
+    );
+  });
+
+  it("PHP serialization: values (nested arrays, unicode, ints, floats, booleans, null) read back as PHP would hold them", () => {
+    fc.assert(
+      fc.property(phpValue, (value) => {
+        const text = phpSerialize(value);
+        expect(phpUnserialize(text)).toEqual(phpShape(value));
+        expect(phpSerialize(phpUnserialize(text))).toBe(text === "a:0:{}" ? text : phpSerialize(phpShape(value)));
+      }),
+      RUNS,
+    );
+  });
+
+  it("sessions round-trip through their stored string", () => {
+    const session = fc.dictionary(fc.string({ unit: "binary", minLength: 1, maxLength: 8 }), phpValue, { minKeys: 1, maxKeys: 5 });
+    fc.assert(
+      fc.property(session, (s) => {
+        expect(sessionDecode(sessionEncode(s))).toEqual(phpShape(s));
+      }),
+      RUNS,
+    );
+  });
+
+  it("unserialize of random or mutated text returns a value or throws a SyntaxError, nothing else", () => {
+    const mutated = fc.tuple(phpValue, fc.nat(), fc.string({ maxLength: 3 })).map(([v, at, s]) => {
+      const text = serializePhp(v);
+      const i = at % (text.length + 1);
+      return text.slice(0, i) + s + text.slice(i + 1);
+    });
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 40 }), mutated), (text) => {
+        try {
+          unserializePhp(text);
+        } catch (err) {
+          expect(err).toBeInstanceOf(SyntaxError);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("regressions: floats written in exponent form, INF and NAN survive; a __proto__ key stays a key", () => {
+    // php-serialize wrote these as d:1E+21; / d:INFINITY; and then could not read them back, so a
+    // session holding such a float made every later event of its client fail to decode.
+    for (const n of [1e21, 1e-7, 5e-324, -1.5e300, Infinity, -Infinity]) {
+      expect(phpUnserialize(phpSerialize(n))).toBe(n);
+      expect(sessionDecode(sessionEncode({ score: n }))).toEqual({ score: n });
+    }
+    expect(phpSerialize([Infinity, -Infinity, NaN, -0, 1e21])).toBe("a:5:{i:0;d:INF;i:1;d:-INF;i:2;d:NAN;i:3;d:-0;i:4;d:1e+21;}");
+    expect(phpUnserialize("d:NAN;")).toBeNaN();
+    expect(phpUnserialize(phpSerialize(1e20))).toBe(1e20); // beyond 2^53: a float, not a bigint
+    const proto = JSON.parse('{"__proto__":{"admin":true},"a":1}');
+    const back = phpUnserialize(phpSerialize(proto)) as Record<string, unknown>;
+    expect(Object.keys(back)).toEqual(["__proto__", "a"]);
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+  });
+
+  it("PHP's own float spellings read back: INF, -INF, NAN, exponents", () => {
+    expect(unserializePhp("d:INF;")).toBe(Infinity);
+    expect(unserializePhp("d:-INF;")).toBe(-Infinity);
+    expect(unserializePhp("d:NAN;")).toBeNaN();
+    expect(unserializePhp("d:1.0E+25;")).toBe(1e25);
+    expect(unserializePhp("d:-0;")).toBe(-0);
+    expect(unserializePhp('O:8:"stdClass":1:{s:1:"a";i:1;}')).toEqual({ a: 1 });
+  });
+});
+
+describe("client_id", () => {
+  it("encode → decode gives back any IPv4 address, port and connection id", () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffffffff }), (ip, port, id) => {
+        const clientId = clientIdEncode(ip, port, id);
+        expect(clientId).toMatch(/^[0-9a-f]{20}$/);
+        expect(clientIdDecode(clientId)).toEqual({ ip: ip.split(".").map(Number).join("."), port, connectionId: id });
+      }),
+      RUNS,
+    );
+  });
+
+  it("decoding any 20-character string never throws: null unless it is hex, else an address that encodes back", () => {
+    const hexish = fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEFxyz- "), minLength: 20, maxLength: 20 });
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ minLength: 20, maxLength: 20 }), fc.string({ unit: "binary", minLength: 20, maxLength: 20 }), hexish), (s) => {
+        const address = clientIdDecode(s);
+        if (!/^[0-9a-fA-F]{20}$/.test(s)) expect(address).toBe(null);
+        else expect(clientIdEncode(address!.ip, address!.port, address!.connectionId)).toBe(s.toLowerCase());
+      }),
+      RUNS,
+    );
+  });
+});
