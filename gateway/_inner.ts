@@ -132,7 +132,7 @@ export class GatewayInner {
     const g = this._gateway;
     const client = g.clientConnections.get(p.connectionId);
     const raw = (p.flag & FLAG_NOT_CALL_ENCODE) !== 0;
-    const message = p.body instanceof Uint8Array ? bodyMessage(p.body) : p.body;
+    const message = p.body instanceof Uint8Array ? bodyMessage(p.body, p.flag) : p.body;
     switch (p.cmd) {
       case CMD.SEND_TO_ONE:
         client?.send(message as string, raw);

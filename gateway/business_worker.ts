@@ -205,7 +205,7 @@ export class BusinessWorker extends Worker {
         case CMD.ON_CONNECT:
           return handler.onConnect?.(ctx.clientId, ctx);
         case CMD.ON_MESSAGE:
-          return handler.onMessage?.(ctx.clientId, bodyMessage(p.body), ctx);
+          return handler.onMessage?.(ctx.clientId, bodyMessage(p.body, p.flag), ctx);
         case CMD.ON_CLOSE:
           this._written.delete(ctx.clientId);
           return handler.onClose?.(ctx.clientId, ctx);

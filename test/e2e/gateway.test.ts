@@ -254,6 +254,27 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     }
   });
 
+  it("websocket frames keep their type both ways: binary (even valid UTF-8) as bytes, text as strings", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.ports[4]}/`);
+    const got: { text: string; binary: boolean }[] = [];
+    ws.on("message", (data, isBinary) => got.push({ text: String(data), binary: isBinary }));
+    const closed = new Promise((resolve) => ws.once("close", resolve));
+    try {
+      await until(() => got.some((m) => m.text.startsWith("hello ")), "the greeting");
+      ws.send(Buffer.from("héllo"), { binary: true });
+      ws.send("héllo");
+      await until(() => got.some((m) => m.text === "echo héllo"), "the echo of the text frame");
+      expect(got.filter((m) => !/^(hello|ws) /.test(m.text))).toEqual([
+        { text: "binary 6", binary: false }, // the handler got a Uint8Array
+        { text: "héllo", binary: true }, // and the bytes it sent back went out as a binary frame
+        { text: "echo héllo", binary: false }, // the text frame reached it as a string
+      ]);
+    } finally {
+      ws.close();
+      await closed;
+    }
+  });
+
   it("GatewayClient pushes into the cluster from another program and queries it", async () => {
     const push = new GatewayClient(registerAddress, { secretKey: SECRET });
     try {

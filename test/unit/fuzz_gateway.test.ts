@@ -10,6 +10,7 @@ import { TcpConnection } from "../../core/tcp_connection.ts";
 import { clientIdDecode, clientIdEncode } from "../../gateway/client_id.ts";
 import { serializePhp, unserializePhp } from "../../gateway/php_serialize.ts";
 import {
+  bodyMessage,
   decodePackage,
   encodePackage,
   type GatewayPackage,
@@ -234,6 +235,18 @@ describe("encode → decode round trips", () => {
     fc.assert(
       fc.property(packageFields, (fields) => {
         expect(decodePackage(encodePackage(fields))).toEqual(expected(fields));
+      }),
+      RUNS,
+    );
+  });
+
+  it("a bytes body reads back as bytes and a string body as a string, whatever the bytes are", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 255 }), fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.string({ unit: "binary", maxLength: 40 })), (cmd, body) => {
+        const p = decodePackage(encodePackage({ cmd, body }));
+        const message = bodyMessage(p.body, p.flag);
+        if (typeof body === "string") expect(message).toBe(body);
+        else expect(message).toEqual(asBytes(body));
       }),
       RUNS,
     );
