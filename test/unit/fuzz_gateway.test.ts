@@ -20,6 +20,7 @@ import {
   phpSerialize,
   phpUnserialize,
 } from "../../gateway/protocol.ts";
+import { gatewayConnectLine, parseRegisterLine, workerConnectLine } from "../../gateway/register.ts";
 import { sessionDecode, sessionEncode } from "../../gateway/session.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
 
@@ -336,6 +337,58 @@ describe("client_id", () => {
         const address = clientIdDecode(s);
         if (!/^[0-9a-fA-F]{20}$/.test(s)) expect(address).toBe(null);
         else expect(clientIdEncode(address!.ip, address!.port, address!.connectionId)).toBe(s.toLowerCase());
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe("the Register's JSON lines", () => {
+  const key = "s3cret";
+  const json = fc.jsonValue({ maxDepth: 3 });
+  /** JSON objects whose toString/valueOf are not functions: String() of one throws. */
+  const hostile = fc.record({ toString: json, valueOf: json }, { requiredKeys: ["toString", "valueOf"] });
+  /** Objects shaped like requests, with fields of any JSON type (keys such as toString included). */
+  const requestish = fc.record(
+    {
+      event: fc.oneof(fc.constantFrom("gateway_connect", "worker_connect", "ping", "toString"), json, hostile),
+      address: fc.oneof(fc.string(), json, hostile),
+      secret_key: fc.oneof(fc.constantFrom(key, ""), json, hostile),
+      toString: json,
+      valueOf: json,
+    },
+    { requiredKeys: [] },
+  ).map((o) => JSON.stringify(o));
+
+  it("any line gives a request or a rejection with a message, never an exception", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 60 }), json.map((v) => JSON.stringify(v)), requestish), (line) => {
+        const request = parseRegisterLine(line, key, "10.0.0.1");
+        expect(["gateway_connect", "worker_connect", "ping", "reject"]).toContain(request.event);
+        if (request.event === "reject") expect(request.message).toMatch(/Register/);
+        if (request.event === "gateway_connect") expect(typeof request.address).toBe("string");
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("regression: an event that is an object whose toString is not a function is rejected, not thrown", () => {
+    // String() of it threw out of the Register's onMessage, which left the connection open.
+    const request = parseRegisterLine('{"event":{"toString":[],"valueOf":[]}}', key, "10.0.0.1");
+    expect(request).toEqual({
+      event: "reject",
+      message: 'Register unknown event:{"toString":[],"valueOf":[]} IP: 10.0.0.1 Buffer:{"event":{"toString":[],"valueOf":[]}}',
+    });
+  });
+
+  it("the lines Gateways and BusinessWorkers send are accepted with the right key and rejected with any other", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 30 }), fc.string({ maxLength: 10 }), (address, other) => {
+        expect(parseRegisterLine(gatewayConnectLine(address, key), key, "ip")).toEqual({ event: "gateway_connect", address });
+        expect(parseRegisterLine(workerConnectLine(key), key, "ip")).toEqual({ event: "worker_connect" });
+        fc.pre(other !== key);
+        expect(parseRegisterLine(gatewayConnectLine(address, other), key, "ip").event).toBe("reject");
+        expect(parseRegisterLine(workerConnectLine(other), key, "ip").event).toBe("reject");
       }),
       RUNS,
     );
