@@ -36,6 +36,12 @@ export function broadcastAddressesLine(addresses: Iterable<string>): string {
   return JSON.stringify({ event: "broadcast_addresses", addresses: [...new Set(addresses)] });
 }
 
+/** A gateway's inner address as Gateways announce it: `<IPv4>:<port>` (client_ids can only name those). */
+export function isGatewayAddress(address: unknown): address is string {
+  const m = typeof address === "string" ? /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(address) : null;
+  return m !== null && m[1].split(".").every((b) => Number(b) <= 255) && Number(m[2]) > 0 && Number(m[2]) <= 65535;
+}
+
 /** What one line sent to a Register asks for; `reject`: close the connection, logging `message`. */
 export type RegisterRequest =
   | { event: "gateway_connect"; address: string }
@@ -63,6 +69,9 @@ export function parseRegisterLine(line: string, secretKey: string, ip: string): 
     case "gateway_connect":
       if (typeof data.address !== "string" || data.address === "") {
         return { event: "reject", message: `Register: address not found in ${line} from ${ip}` };
+      }
+      if (!isGatewayAddress(data.address)) {
+        return { event: "reject", message: `Register: bad address ${JSON.stringify(data.address)} from ${ip} (expected <lanIp>:<port>)` };
       }
       return keyOk ? { event: "gateway_connect", address: data.address } : badKey();
     case "worker_connect":

@@ -370,6 +370,18 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     bad.write("not json\n");
     await bad.untilClosed();
     expect(bad.text).toMatch(/Bad request for Register service/);
+    // A gateway address the BusinessWorkers could not connect to is refused, and never listed.
+    const badAddress = await TestClient.connect(Number(port), host);
+    badAddress.write(`{"event":"gateway_connect","address":"nowhere","secret_key":"${SECRET}"}\n`);
+    await badAddress.untilClosed();
+    expect(badAddress.text).toMatch(/Register: bad address "nowhere"/);
+    const worker = await TestClient.connect(Number(port), host);
+    worker.write(`{"event":"worker_connect","secret_key":"${SECRET}"}\n`);
+    await until(() => worker.text.includes("\n"), "the address list");
+    const listed: string[] = JSON.parse(worker.text).addresses;
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed).not.toContain("nowhere");
+    worker.close();
   });
 
   it("the heartbeat drops a silent client and keeps one that keeps talking", async () => {

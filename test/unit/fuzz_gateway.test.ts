@@ -372,6 +372,14 @@ describe("the Register's JSON lines", () => {
     );
   });
 
+  it("regression: a gateway_connect whose address is not <IPv4>:<port> is rejected", () => {
+    // It was listed, and the BusinessWorkers' connect to it threw, so they skipped the gateways after it.
+    for (const address of ["x", "10.0.0.1", "10.0.0.1:0", "10.0.0.1:70000", "300.0.0.1:2900", "[::1]:2900", " 10.0.0.1:2900"]) {
+      expect(parseRegisterLine(gatewayConnectLine(address, key), key, "ip")).toMatchObject({ event: "reject", message: /bad address/ });
+    }
+    expect(parseRegisterLine(gatewayConnectLine("10.0.0.1:2900", key), key, "ip").event).toBe("gateway_connect");
+  });
+
   it("regression: an event that is an object whose toString is not a function is rejected, not thrown", () => {
     // String() of it threw out of the Register's onMessage, which left the connection open.
     const request = parseRegisterLine('{"event":{"toString":[],"valueOf":[]}}', key, "10.0.0.1");
@@ -383,7 +391,8 @@ describe("the Register's JSON lines", () => {
 
   it("the lines Gateways and BusinessWorkers send are accepted with the right key and rejected with any other", () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 30 }), fc.string({ maxLength: 10 }), (address, other) => {
+      fc.property(fc.ipV4(), fc.integer({ min: 1, max: 65535 }), fc.string({ maxLength: 10 }), (ip, port, other) => {
+        const address = `${ip}:${port}`;
         expect(parseRegisterLine(gatewayConnectLine(address, key), key, "ip")).toEqual({ event: "gateway_connect", address });
         expect(parseRegisterLine(workerConnectLine(key), key, "ip")).toEqual({ event: "worker_connect" });
         fc.pre(other !== key);
