@@ -1,23 +1,21 @@
 // Property-based tests of the gateway's wire formats: GatewayProtocol framed by a real
 // TcpConnection (random bytes, valid streams split anywhere), the PHP serialization of bodies
-// and sessions, and client_id. Case counts are bounded so the file runs in a few seconds.
+// and sessions, client_id, the Register's JSON lines, and the commands a gateway's inner port
+// executes. Case counts are bounded so the file runs in a few seconds.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { asBytes, utf8Encode } from "../../core/bytes.ts";
 import type { Protocol } from "../../core/protocol.ts";
 import { TcpConnection } from "../../core/tcp_connection.ts";
 import type { Worker } from "../../core/worker.ts";
+import { clientIdDecode, clientIdEncode } from "../../gateway/client_id.ts";
 import { Gateway } from "../../gateway/gateway.ts";
 import { GatewayInner } from "../../gateway/_inner.ts";
-import { runtime } from "../../runtime/mod.ts";
-import { Text } from "../../protocols/text.ts";
-import { clientIdDecode, clientIdEncode } from "../../gateway/client_id.ts";
 import { serializePhp, unserializePhp } from "../../gateway/php_serialize.ts";
 import {
   bodyMessage,
   CMD,
   decodePackage,
-  ReplyProtocol,
   encodePackage,
   type GatewayPackage,
   GatewayProtocol,
@@ -25,9 +23,12 @@ import {
   type PackageFields,
   phpSerialize,
   phpUnserialize,
+  ReplyProtocol,
 } from "../../gateway/protocol.ts";
 import { gatewayConnectLine, parseRegisterLine, workerConnectLine } from "../../gateway/register.ts";
 import { sessionDecode, sessionEncode } from "../../gateway/session.ts";
+import { Text } from "../../protocols/text.ts";
+import { runtime } from "../../runtime/mod.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
 
 const RUNS = { numRuns: 300 };
