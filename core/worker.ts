@@ -201,6 +201,7 @@ export class Worker {
   private _resolveProtocol(): Protocol | null {
     const scheme = this._address?.scheme;
     if (!scheme || TRANSPORTS.has(scheme)) return null;
+    if (scheme === "ws" || scheme === "wss") throw this._clientSchemeError(scheme);
     const found = getProtocol(scheme);
     if (!found) {
       throw new ConfigError(
@@ -210,6 +211,18 @@ export class Worker {
       );
     }
     return found;
+  }
+
+  /** `ws://` / `wss://` name WebSocket servers to connect to; a server listens on `websocket://`. */
+  private _clientSchemeError(scheme: string): ConfigError {
+    const server = `websocket${this._socketName.slice(scheme.length)}`;
+    const tls = scheme === "wss"
+      ? ` with worker.transport = "ssl" and { tls: { cert, key } } (PEM strings) as the second argument of new Worker()`
+      : "";
+    return new ConfigError(
+      "ERR_CLIENT_SCHEME",
+      `"${this._socketName}" is a WebSocket client address (for AsyncTcpConnection); a WebSocket server listens on "${server}"${tls}`,
+    );
   }
 
   /** The socket name as given (`none` when empty). */

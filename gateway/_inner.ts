@@ -22,7 +22,7 @@ import {
   GatewayProtocol,
 } from "./protocol.ts";
 
-type Select = { fields?: string[]; where?: Record<string, unknown[]> };
+type Select = { fields?: unknown; where?: Record<string, unknown> };
 
 /** Parse JSON ext data; null when it is not JSON. */
 function json(text: string): unknown {
@@ -33,10 +33,18 @@ function json(text: string): unknown {
   }
 }
 
+/**
+ * The items of a decoded JSON list: an array's, an object's values (PHP's `json_decode(.., true)`
+ * makes both arrays), none for anything else (PHP's `foreach` over a scalar does nothing).
+ */
+function list(value: unknown): unknown[] {
+  if (value === null || typeof value !== "object") return [];
+  return Array.isArray(value) ? value : Object.values(value);
+}
+
 /** `{"5":5,...}` / `[5,...]` as a set of connection ids. */
 function idSet(value: unknown): Set<number> {
-  if (value === null || typeof value !== "object") return new Set();
-  return new Set(Object.values(value as Record<string, unknown>).map(Number));
+  return new Set(list(value).map(Number));
 }
 
 export class GatewayInner {
@@ -132,7 +140,7 @@ export class GatewayInner {
     const g = this._gateway;
     const client = g.clientConnections.get(p.connectionId);
     const raw = (p.flag & FLAG_NOT_CALL_ENCODE) !== 0;
-    const message = p.body instanceof Uint8Array ? bodyMessage(p.body) : p.body;
+    const message = p.body instanceof Uint8Array ? bodyMessage(p.body, p.flag) : p.body;
     switch (p.cmd) {
       case CMD.SEND_TO_ONE:
         client?.send(message as string, raw);
@@ -147,7 +155,7 @@ export class GatewayInner {
         this._sendToAll(p.extData, ...this._preEncoded(message, raw));
         return true;
       case CMD.SEND_TO_UID:
-        for (const uid of (json(p.extData) as unknown[] | null) ?? []) {
+        for (const uid of list(json(p.extData))) {
           for (const c of g.uidConnections.get(String(uid))?.values() ?? []) c.send(message as string, raw);
         }
         return true;
@@ -213,7 +221,7 @@ export class GatewayInner {
         return true;
       case CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP: {
         const counts: Record<string, number> = {};
-        for (const group of (json(p.extData) as unknown[] | null) ?? []) {
+        for (const group of list(json(p.extData))) {
           counts[String(group)] = g.groupConnections.get(String(group))?.size ?? 0;
         }
         this._reply(conn, counts);
@@ -224,7 +232,7 @@ export class GatewayInner {
         return true;
       case CMD.BATCH_GET_CLIENT_ID_BY_UID: {
         const ids: Record<string, number[]> = {};
-        for (const uid of (json(p.extData) as unknown[] | null) ?? []) {
+        for (const uid of list(json(p.extData))) {
           const members = g.uidConnections.get(String(uid));
           if (members) ids[String(uid)] = [...members.keys()];
         }
@@ -280,10 +288,10 @@ export class GatewayInner {
   }
 
   private _sendToGroup(ext: string, message: unknown, raw: boolean): void {
-    const data = json(ext) as { group?: unknown[]; exclude?: unknown } | null;
+    const data = json(ext) as { group?: unknown; exclude?: unknown } | null;
     const exclude = idSet(data?.exclude);
     const sent = new Set<number>();
-    for (const group of data?.group ?? []) {
+    for (const group of list(data?.group)) {
       for (const [id, c] of this._gateway.groupConnections.get(String(group)) ?? []) {
         if (exclude.has(id) || sent.has(id)) continue;
         sent.add(id);
@@ -297,19 +305,19 @@ export class GatewayInner {
     const g = this._gateway;
     const out = new Map<number, Record<string, unknown>>();
     if (!query) return out;
-    const fields = query.fields ?? [];
+    const fields = list(query.fields).map(String);
     const row = (c: TcpConnection) => {
       const r: Record<string, unknown> = {};
       for (const f of fields) r[f] = f === "groups" ? (c.groups ?? null) : (c[f] ?? null);
       return r;
     };
-    const where = query.where && !Array.isArray(query.where) ? query.where : {};
+    const where = query.where !== null && typeof query.where === "object" && !Array.isArray(query.where) ? query.where : {};
     if (Object.keys(where).length === 0) {
       for (const [id, c] of g.clientConnections) out.set(id, row(c));
       return out;
     }
     for (const [key, items] of Object.entries(where)) {
-      for (const item of items ?? []) {
+      for (const item of list(items)) {
         if (key === "connection_id") {
           const c = g.clientConnections.get(Number(item));
           if (c) out.set(Number(item), row(c));

@@ -31,7 +31,7 @@ import { clientIdEncode, long2ip } from "./client_id.ts";
 import { Context, enterContext, leaveContext } from "./context.ts";
 import { GatewayLink } from "./_link.ts";
 import { RegisterLinks } from "./_register_link.ts";
-import { workerConnectLine } from "./register.ts";
+import { isGatewayAddress, workerConnectLine } from "./register.ts";
 import { bodyMessage, CMD, encodePackage, type GatewayPackage, GatewayProtocol } from "./protocol.ts";
 import { sessionDecode, sessionEncode } from "./session.ts";
 
@@ -151,7 +151,9 @@ export class BusinessWorker extends Worker {
       return;
     }
     // Several Registers may be listed: follow the union of what each currently says.
-    this._listed.set(register, data.addresses.map(String));
+    const bad = data.addresses.filter((a) => !isGatewayAddress(a));
+    if (bad.length > 0) log(`BusinessWorker: ignoring bad gateway addresses from the Register: ${JSON.stringify(bad)}`);
+    this._listed.set(register, data.addresses.filter(isGatewayAddress));
     this._addresses = new Set([...this._listed.values()].flat());
     for (const [address, link] of this._links) {
       if (this._addresses.has(address)) continue;
@@ -205,7 +207,7 @@ export class BusinessWorker extends Worker {
         case CMD.ON_CONNECT:
           return handler.onConnect?.(ctx.clientId, ctx);
         case CMD.ON_MESSAGE:
-          return handler.onMessage?.(ctx.clientId, bodyMessage(p.body), ctx);
+          return handler.onMessage?.(ctx.clientId, bodyMessage(p.body, p.flag), ctx);
         case CMD.ON_CLOSE:
           this._written.delete(ctx.clientId);
           return handler.onClose?.(ctx.clientId, ctx);

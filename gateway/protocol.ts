@@ -12,7 +12,7 @@
  * |     11 |    4 | `client_ip` as uint32                                            |
  * |     15 |    2 | `client_port`                                                    |
  * |     17 |    4 | `connection_id`: the client's id in that gateway process         |
- * |     21 |    1 | `flag`: 0x01 body is a plain string, 0x02 send it raw            |
+ * |     21 |    1 | `flag`: 0x01 body is a plain string, 0x02 send it raw, 0x04 binary |
  * |     22 |    2 | `gateway_port`: the gateway's public (client-facing) port        |
  * |     24 |    4 | `ext_len`                                                        |
  * |     28 |  ext | `ext_data`: session, uid, group or JSON, depending on `cmd`      |
@@ -23,9 +23,9 @@
  *
  * @module
  */
-import { serialize, unserialize } from "php-serialize";
 import { asBytes, utf8Decode, utf8Encode } from "../core/bytes.ts";
 import type { Protocol } from "../core/protocol.ts";
+import { serializePhp, unserializePhp } from "./php_serialize.ts";
 
 /** Length of the fixed header. */
 export const HEAD_LEN = 28;
@@ -33,6 +33,14 @@ export const HEAD_LEN = 28;
 export const FLAG_BODY_IS_SCALAR = 0x01;
 /** `flag` bit: the gateway sends the body to the client without the client protocol's encode. */
 export const FLAG_NOT_CALL_ENCODE = 0x02;
+
+/**
+ * `flag` bit (workerman-ts; GatewayWorker has no such bit and its peers ignore it): the plain
+ * body is a binary message — a WebSocket binary frame from a client, or `Uint8Array` data to
+ * send to one — so it reaches the other side as bytes even when it happens to be valid UTF-8.
+ * Without it a plain body is a string when it is valid UTF-8 (what a PHP peer sends).
+ */
+export const FLAG_BODY_IS_BINARY = 0x04;
 
 /** Command codes, as GatewayWorker numbers them. */
 export const CMD = {
@@ -85,23 +93,14 @@ export interface GatewayPackage {
 /** What {@link encodePackage} needs: `cmd`; every other field defaults to 0 / empty. */
 export type PackageFields = Partial<GatewayPackage> & { cmd: number };
 
-/** `value` with null-prototype objects (parsed queries, cookies) turned into plain ones, which the codec expects. */
-function plain(value: unknown): unknown {
-  if (value === null || typeof value !== "object" || value instanceof Map || value instanceof Uint8Array) return value;
-  if (Array.isArray(value)) return value.map(plain);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = plain(v);
-  return out;
-}
-
-/** PHP's `serialize()` of a value (objects become arrays, `Map`s keep integer keys). */
+/** PHP's `serialize()` of a value (objects become arrays, `Map`s keep integer keys; see php_serialize.ts). */
 export function phpSerialize(value: unknown): string {
-  return serialize(plain(value));
+  return serializePhp(value);
 }
 
 /** PHP's `unserialize()`: PHP arrays become JS arrays (keys 0..n-1) or plain objects. */
 export function phpUnserialize(text: string): unknown {
-  return unserialize(text);
+  return unserializePhp(text);
 }
 
 /** The bytes of a body, and whether it goes as a plain string (PHP's `is_scalar`). */
@@ -113,9 +112,14 @@ function bodyBytes(body: unknown): { bytes: Uint8Array; scalar: boolean } {
   return { bytes: utf8Encode(phpSerialize(body ?? null)), scalar: false };
 }
 
-/** Encode one package. A string, bytes, number or boolean body (or none) sets flag 0x01; anything else, null included, is serialized. */
+/**
+ * Encode one package. A string, bytes, number or boolean body (or none) sets flag 0x01 (bytes
+ * also 0x04); anything else, null included, is serialized.
+ */
 export function encodePackage(p: PackageFields): Uint8Array {
-  const { bytes, scalar } = bodyBytes("body" in p ? p.body : "");
+  const body = "body" in p ? p.body : "";
+  const { bytes, scalar } = bodyBytes(body);
+  const binary = body instanceof Uint8Array ? FLAG_BODY_IS_BINARY : 0;
   const ext = utf8Encode(p.extData ?? "");
   const out = new Uint8Array(HEAD_LEN + ext.length + bytes.length);
   const view = new DataView(out.buffer);
@@ -126,7 +130,7 @@ export function encodePackage(p: PackageFields): Uint8Array {
   view.setUint32(11, p.clientIp ?? 0);
   view.setUint16(15, p.clientPort ?? 0);
   view.setUint32(17, p.connectionId ?? 0);
-  view.setUint8(21, (p.flag ?? 0) | (scalar ? FLAG_BODY_IS_SCALAR : 0));
+  view.setUint8(21, (p.flag ?? 0) | (scalar ? FLAG_BODY_IS_SCALAR : 0) | binary);
   view.setUint16(22, p.gatewayPort ?? 0);
   view.setUint32(24, ext.length);
   out.set(ext, HEAD_LEN);
@@ -153,16 +157,20 @@ export function decodePackage(buffer: Uint8Array): GatewayPackage {
     flag,
     gatewayPort: view.getUint16(22),
     extData: utf8Decode(buffer.subarray(HEAD_LEN, HEAD_LEN + extLen)),
-    body: flag & FLAG_BODY_IS_SCALAR ? asBytes(raw) : raw.length === 0 ? null : unserialize(utf8Decode(raw)),
+    body: flag & FLAG_BODY_IS_SCALAR ? asBytes(raw) : raw.length === 0 ? null : unserializePhp(raw),
   };
 }
 
 const strict = new TextDecoder("utf-8", { fatal: true });
 
-/** A plain body as a string when it is valid UTF-8, else as bytes (a binary message stays binary). */
-export function bodyMessage(body: unknown): string | Uint8Array {
+/**
+ * The message a package carries: bytes when `flag` has {@link FLAG_BODY_IS_BINARY}, else a plain
+ * body as a string when it is valid UTF-8 (as bytes when not: a PHP peer's binary data).
+ */
+export function bodyMessage(body: unknown, flag: number): string | Uint8Array {
   if (typeof body === "string") return body;
   if (body instanceof Uint8Array) {
+    if (flag & FLAG_BODY_IS_BINARY) return body;
     try {
       return strict.decode(body);
     } catch {
@@ -213,7 +221,7 @@ export const ReplyProtocol: Protocol = {
     return 4 + new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0);
   },
   decode(buffer) {
-    return unserialize(utf8Decode(buffer.subarray(4)));
+    return unserializePhp(buffer.subarray(4));
   },
   encode(data) {
     return data as Uint8Array;

@@ -36,6 +36,56 @@ export function broadcastAddressesLine(addresses: Iterable<string>): string {
   return JSON.stringify({ event: "broadcast_addresses", addresses: [...new Set(addresses)] });
 }
 
+/** A gateway's inner address as Gateways announce it: `<IPv4>:<port>` (client_ids can only name those). */
+export function isGatewayAddress(address: unknown): address is string {
+  const m = typeof address === "string" ? /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(address) : null;
+  return m !== null && m[1].split(".").every((b) => Number(b) <= 255) && Number(m[2]) > 0 && Number(m[2]) <= 65535;
+}
+
+/** What one line sent to a Register asks for; `reject`: close the connection, logging `message`. */
+export type RegisterRequest =
+  | { event: "gateway_connect"; address: string }
+  | { event: "worker_connect" }
+  | { event: "ping" }
+  | { event: "reject"; message: string };
+
+/** Read one line sent to a Register whose key is `secretKey` (`ip`: the sender, for the messages). */
+export function parseRegisterLine(line: string, secretKey: string, ip: string): RegisterRequest {
+  let data: { event?: unknown; address?: unknown; secret_key?: unknown };
+  try {
+    data = JSON.parse(line);
+    if (data === null || typeof data !== "object") throw new Error("not an object");
+  } catch {
+    const message = `Bad request for Register service. Request info(IP:${ip}, Request Buffer:${line}). ` +
+      "See http://doc2.workerman.net/register-auth-timeout.html";
+    return { event: "reject", message };
+  }
+  const keyOk = (data.secret_key ?? "") === secretKey;
+  const badKey = () => ({
+    event: "reject" as const,
+    message: `Register: Key does not match ${JSON.stringify(data.secret_key)} !== ${JSON.stringify(secretKey)}`,
+  });
+  switch (data.event) {
+    case "gateway_connect":
+      if (typeof data.address !== "string" || data.address === "") {
+        return { event: "reject", message: `Register: address not found in ${line} from ${ip}` };
+      }
+      if (!isGatewayAddress(data.address)) {
+        return { event: "reject", message: `Register: bad address ${JSON.stringify(data.address)} from ${ip} (expected <lanIp>:<port>)` };
+      }
+      return keyOk ? { event: "gateway_connect", address: data.address } : badKey();
+    case "worker_connect":
+      return keyOk ? { event: "worker_connect" } : badKey();
+    case "ping":
+      return { event: "ping" };
+    default: {
+      // JSON text for anything but a string: String() of {"toString":[],"valueOf":[]} throws.
+      const event = typeof data.event === "string" ? data.event : JSON.stringify(data.event);
+      return { event: "reject", message: `Register unknown event:${event} IP: ${ip} Buffer:${line}` };
+    }
+  }
+}
+
 export class Register extends Worker {
   /** Shared with the Gateways, BusinessWorkers and push clients; empty = no authentication. */
   secretKey = "";
@@ -94,36 +144,22 @@ export class Register extends Worker {
   }
 
   private _onMessage(conn: TcpConnection, line: string): void {
-    let data: { event?: unknown; address?: unknown; secret_key?: unknown };
-    try {
-      data = JSON.parse(line);
-      if (data === null || typeof data !== "object") throw new Error("not an object");
-    } catch {
-      const message = `Bad request for Register service. Request info(IP:${conn.getRemoteIp()}, Request Buffer:${line}). ` +
-        "See http://doc2.workerman.net/register-auth-timeout.html";
-      return this._reject(conn, message);
-    }
-    const keyOk = (data.secret_key ?? "") === this.secretKey;
-    switch (data.event) {
+    const request = parseRegisterLine(line, this.secretKey, conn.getRemoteIp());
+    switch (request.event) {
       case "gateway_connect":
-        if (typeof data.address !== "string" || data.address === "") {
-          return this._reject(conn, `Register: address not found in ${line} from ${conn.getRemoteIp()}`);
-        }
-        if (!keyOk) return this._reject(conn, `Register: Key does not match ${JSON.stringify(data.secret_key)} !== ${JSON.stringify(this.secretKey)}`);
         this._authenticated(conn);
-        this._gateways.set(conn, data.address);
+        this._gateways.set(conn, request.address);
         this._broadcast();
         return;
       case "worker_connect":
-        if (!keyOk) return this._reject(conn, `Register: Key does not match ${JSON.stringify(data.secret_key)} !== ${JSON.stringify(this.secretKey)}`);
         this._authenticated(conn);
         this._workers.add(conn);
         conn.send(broadcastAddressesLine(this._gateways.values()));
         return;
       case "ping":
         return;
-      default:
-        return this._reject(conn, `Register unknown event:${String(data.event)} IP: ${conn.getRemoteIp()} Buffer:${line}`);
+      case "reject":
+        return this._reject(conn, request.message);
     }
   }
 

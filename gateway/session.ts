@@ -16,10 +16,19 @@ export function sessionEncode(session: Session | null | undefined): string {
   return Object.keys(session).length === 0 ? "" : phpSerialize(session);
 }
 
-/** Unserialize a stored session: `""` gives null; a PHP list becomes an object keyed 0..n-1. */
+/**
+ * Unserialize a stored session: `""` gives null, and so does text that is not PHP-serialized
+ * (PHP's `unserialize` gives false), so a bad `setSocketSession` cannot break the client's
+ * later events; a PHP list becomes an object keyed 0..n-1.
+ */
 export function sessionDecode(text: string): Session | null {
   if (text === "") return null;
-  const value = phpUnserialize(text);
+  let value: unknown;
+  try {
+    value = phpUnserialize(text);
+  } catch {
+    return null;
+  }
   if (value === null || typeof value !== "object") return null;
   return Array.isArray(value) ? { ...value } : value as Session;
 }

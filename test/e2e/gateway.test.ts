@@ -254,6 +254,27 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     }
   });
 
+  it("websocket frames keep their type both ways: binary (even valid UTF-8) as bytes, text as strings", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.ports[4]}/`);
+    const got: { text: string; binary: boolean }[] = [];
+    ws.on("message", (data, isBinary) => got.push({ text: String(data), binary: isBinary }));
+    const closed = new Promise((resolve) => ws.once("close", resolve));
+    try {
+      await until(() => got.some((m) => m.text.startsWith("hello ")), "the greeting");
+      ws.send(Buffer.from("héllo"), { binary: true });
+      ws.send("héllo");
+      await until(() => got.some((m) => m.text === "echo héllo"), "the echo of the text frame");
+      expect(got.filter((m) => !/^(hello|ws) /.test(m.text))).toEqual([
+        { text: "binary 6", binary: false }, // the handler got a Uint8Array
+        { text: "héllo", binary: true }, // and the bytes it sent back went out as a binary frame
+        { text: "echo héllo", binary: false }, // the text frame reached it as a string
+      ]);
+    } finally {
+      ws.close();
+      await closed;
+    }
+  });
+
   it("GatewayClient pushes into the cluster from another program and queries it", async () => {
     const push = new GatewayClient(registerAddress, { secretKey: SECRET });
     try {
@@ -349,6 +370,18 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     bad.write("not json\n");
     await bad.untilClosed();
     expect(bad.text).toMatch(/Bad request for Register service/);
+    // A gateway address the BusinessWorkers could not connect to is refused, and never listed.
+    const badAddress = await TestClient.connect(Number(port), host);
+    badAddress.write(`{"event":"gateway_connect","address":"nowhere","secret_key":"${SECRET}"}\n`);
+    await badAddress.untilClosed();
+    expect(badAddress.text).toMatch(/Register: bad address "nowhere"/);
+    const worker = await TestClient.connect(Number(port), host);
+    worker.write(`{"event":"worker_connect","secret_key":"${SECRET}"}\n`);
+    await until(() => worker.text.includes("\n"), "the address list");
+    const listed: string[] = JSON.parse(worker.text).addresses;
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed).not.toContain("nowhere");
+    worker.close();
   });
 
   it("the heartbeat drops a silent client and keeps one that keeps talking", async () => {

@@ -21,6 +21,16 @@ describe("socket names", () => {
     expect(() => w.validate()).toThrow(/unknown protocol "nope".*registerProtocol\("nope"/);
   });
 
+  it("ws:// and wss:// (client addresses) are refused for a server, pointing to websocket:// (and transport ssl for TLS)", () => {
+    expect(() => new Worker("ws://0.0.0.0:80").validate()).toThrow(
+      /"ws:\/\/0\.0\.0\.0:80" is a WebSocket client address.*listens on "websocket:\/\/0\.0\.0\.0:80"$/,
+    );
+    expect(() => new Worker("WSS://0.0.0.0:443").validate()).toThrow(
+      /listens on "websocket:\/\/0\.0\.0\.0:443" with worker\.transport = "ssl" and \{ tls: \{ cert, key \} \}/,
+    );
+    expect(() => new Worker("websocket://0.0.0.0:80").validate()).not.toThrow();
+  });
+
   it("a protocol registered after the Worker was created is found at start", () => {
     const w = new Worker("Later://127.0.0.1:0");
     registerProtocol("later", Text);
