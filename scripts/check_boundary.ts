@@ -1,9 +1,8 @@
 /**
  * The runtime boundary, checked by a tool: files in `core/`, `protocols/`, `gateway/` and
  * `components/` may import only relative modules (of `runtime/`, only the adapter `mod.ts` and
- * the contract `types.ts`) and the pure (I/O-free) packages listed in PURE_PACKAGES, and must
- * not name `Deno`, `Bun`, `process` or `Buffer` in code (comments and string literals are
- * ignored). Everything runtime-specific lives in `runtime/`.
+ * the contract `types.ts`), and must not name `Deno`, `Bun`, `process` or `Buffer` in code
+ * (comments and string literals are ignored). Everything runtime-specific lives in `runtime/`.
  *
  * Usage: `npm run check:boundary [-- dir ...]` (default: the four above that exist). Exits 1 and
  * lists every violation when there is one.
@@ -12,8 +11,6 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const FORBIDDEN_GLOBALS = /\b(Deno|Bun|process|Buffer)\b/;
-/** npm packages that do no I/O and touch no runtime global, so portable code may import them. */
-export const PURE_PACKAGES = ["php-serialize"];
 export const DEFAULT_DIRS = ["core", "protocols", "gateway", "components"];
 
 /**
@@ -69,8 +66,8 @@ export function checkSource(file: string, source: string): string[] {
   for (const match of code.matchAll(imports)) {
     const specifier = match[2];
     const line = () => code.slice(0, match.index).split("\n").length;
-    if (!specifier.startsWith(".") && !PURE_PACKAGES.includes(specifier)) {
-      problems.push(`${file}:${line()}: imports "${specifier}"; only runtime/ may import non-relative modules (pure packages: ${PURE_PACKAGES.join(", ")})`);
+    if (!specifier.startsWith(".")) {
+      problems.push(`${file}:${line()}: imports "${specifier}"; only runtime/ may import non-relative modules`);
     } else if (/(^|\/)runtime\/(?!mod\.ts$|types\.ts$)/.test(specifier)) {
       problems.push(`${file}:${line()}: imports "${specifier}"; reach the runtime through runtime/mod.ts (the adapter) and runtime/types.ts only`);
     }
