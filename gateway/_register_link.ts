@@ -1,7 +1,8 @@
 /**
  * Connections from Gateways and BusinessWorkers to the Register(s): each announces itself on
- * every (re)connect, reconnects 1 s after losing the connection, and pings every 25 s unless
- * the Register is on 127.0.0.1.
+ * every (re)connect, reconnects after losing the connection (after 0.1 s, doubling up to 1 s
+ * while attempts fail: at start-up the Register's process may not be accepting yet), and pings
+ * every 25 s unless the Register is on 127.0.0.1.
  *
  * @module
  */
@@ -13,6 +14,9 @@ import { Text } from "../protocols/text.ts";
 
 /** Seconds between keep-alive pings to a Register that is not on 127.0.0.1. */
 const PING_INTERVAL = 25;
+/** Seconds before the first reconnect attempt, and the most between attempts. */
+const RETRY_FIRST = 0.1;
+const RETRY_MAX = 1;
 
 /** `"ip:port"` or a list of them (a `text://` prefix is accepted) as a list of `ip:port`. */
 export function registerAddresses(address: string | string[]): string[] {
@@ -39,19 +43,23 @@ export class RegisterLinks {
     for (const address of registerAddresses(addresses)) {
       const conn = new AsyncTcpConnection(`tcp://${address}`);
       conn.protocol = Text;
-      let failing = false; // log the first failed attempt of a series, not one a second
+      let failing = false; // log the first failed attempt of a series, not every retry
+      let retry = RETRY_FIRST;
       conn.onConnect = () => {
         failing = false;
+        retry = RETRY_FIRST;
         conn.send(hello());
       };
       conn.onError = (_c: TcpConnection, _code: number, message: string) => {
-        if (!failing) log(`cannot reach the Register at ${address} (${message}); retrying every second`);
+        if (!failing) log(`cannot reach the Register at ${address} (${message}); retrying`);
         failing = true;
       };
       conn.onMessage = (_c: TcpConnection, line: string) => onLine(line, conn);
       conn.onClose = () => {
         onLost(conn);
-        if (!this._closed) conn.reconnect(1);
+        if (this._closed) return;
+        conn.reconnect(retry);
+        retry = Math.min(RETRY_MAX, retry * 2);
       };
       conn.connect();
       this._connections.push(conn);

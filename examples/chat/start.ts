@@ -38,6 +38,9 @@ gateway.registerAddress = registerAddress;
 // A ping every 25 s keeps idle connections open through proxies; browsers need not answer.
 gateway.pingInterval = 25;
 gateway.pingData = JSON.stringify({ type: "ping" });
+// Each gateway process says when a BusinessWorker process joins it (clients are served once one has).
+gateway.onBusinessWorkerConnected = () =>
+  console.log(`ChatGateway process ${process.pid} has ${gateway.workerConnections.size} business worker(s)`);
 
 const business = new BusinessWorker();
 business.name = "ChatBusiness";

@@ -25,6 +25,10 @@ afterAll(async () => {
 /** Pids of the BusinessWorker processes that reported ready, in order. */
 const businessPids = (output: string) => [...output.matchAll(/ChatBusiness process (\d+) ready/g)].map((m) => Number(m[1]));
 
+/** Gateway processes that have been joined by `n` BusinessWorker processes. */
+const gatewaysWith = (output: string, n: number) =>
+  new Set([...output.matchAll(/ChatGateway process (\d+) has (\d+) business worker/g)].filter((m) => Number(m[2]) >= n).map((m) => m[1])).size;
+
 async function join_(page: Page, url: string, name: string, room: string): Promise<void> {
   await page.goto(url);
   await page.locator("#status", { hasText: "connected" }).waitFor();
@@ -71,6 +75,8 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
     server = await startServer(runtime, "chat", ["start"], env);
     url = `http://127.0.0.1:${web}/`;
     await until(() => businessPids(server.output()).length === 2, "two ChatBusiness processes", 20_000);
+    // Both gateway processes must have both BusinessWorkers: a page may land on either.
+    await until(() => gatewaysWith(server.output(), 2) === 2, "both gateways joined by both BusinessWorkers", 20_000);
     // One browser context (window, cookie jar) per user, as three people would have.
     [alice, bob, carol] = await Promise.all([0, 1, 2].map(async () => (await browser!.newContext()).newPage()));
   }, 60_000);
