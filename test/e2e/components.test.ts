@@ -203,6 +203,8 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
       await p3.run("reserve");
       await until(() => p3.queued("later").length === 2, "a second reserved message");
       expect(p3.queued("later")).toEqual(["a", "b"]);
+      // "c" stays queued for the next reserve; stop watching so later tests' reserves skip it
+      await p3.run("unwatch", { event: "later" });
 
       await p0.run("watch", { event: "tasks" });
       await p1.run("watch", { event: "tasks" });
