@@ -162,7 +162,7 @@ export function decodePackage(buffer: Uint8Array): GatewayPackage {
   };
 }
 
-const strict = new TextDecoder("utf-8", { fatal: true });
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * The message a package carries: bytes when `flag` has {@link FLAG_BODY_IS_BINARY}, else a plain

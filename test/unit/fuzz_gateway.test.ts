@@ -245,6 +245,17 @@ describe("encode → decode round trips", () => {
     expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
   });
 
+  it("regression: text starting with U+FEFF keeps it (strings, array keys, ext data, message bodies)", () => {
+    // The shared UTF-8 decoder dropped a leading byte order mark, so such a string, key or message
+    // lost its first character on the way through (found by the gateway fuzz target).
+    const bom = "\uFEFF";
+    expect(phpUnserialize(phpSerialize([{ [bom]: `${bom}x` }]))).toEqual([{ [bom]: `${bom}x` }]);
+    const p = decodePackage(encodePackage({ cmd: CMD.ON_MESSAGE, extData: `${bom}ext`, body: `${bom}hi` }));
+    expect(p.extData).toBe(`${bom}ext`);
+    expect(bodyMessage(p.body, p.flag)).toBe(`${bom}hi`);
+    expect(String(p.body)).toBe(`${bom}hi`);
+  });
+
   it("PHP's own float spellings read back: INF, -INF, NAN, exponents", () => {
     expect(unserializePhp("d:INF;")).toBe(Infinity);
     expect(unserializePhp("d:-INF;")).toBe(-Infinity);
