@@ -9,7 +9,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
@@ -434,15 +433,7 @@ export interface Server {
 }
 
 /** A port nobody listens on now (for a server that cannot print the port it was given). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../test/helpers/ports.ts";
 
 /**
  * Start a server (`command`, with `env` added to its environment) and wait for its

@@ -30,9 +30,9 @@
  */
 import { join } from "node:path";
 import WebSocket from "ws";
-import { freePorts } from "../../test/helpers/ports.ts";
 import {
   buildNpm,
+  freePort,
   type Client,
   launchClient,
   launchServer,
@@ -81,7 +81,7 @@ const NOISE = Number(opts.noise);
 const WAIT_QUIET = Number(opts["wait-quiet"]);
 
 async function startServer(runtime: RuntimeName, kind: Kind, workload: Workload): Promise<Server> {
-  const [registerPort] = await freePorts(1);
+  const registerPort = await freePort();
   const script = `bench/gateway/servers/${kind === "gateway" ? "gateway" : "plain_ws"}.ts`;
   const env = {
     BENCH_MODE: workload,
