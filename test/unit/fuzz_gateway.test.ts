@@ -1,7 +1,8 @@
 // Property-based tests of the gateway's wire formats: GatewayProtocol framed by a real
 // TcpConnection (random bytes, valid streams split anywhere), the PHP serialization of bodies
 // and sessions, client_id, the Register's JSON lines, and the commands a gateway's inner port
-// executes. Case counts are bounded so the file runs in a few seconds.
+// executes. Case counts are bounded so the file runs in a few seconds. The arbitraries are in
+// test/helpers/gateway_arbitraries.ts (the `gateway` target of test/helpers/fuzz.ts uses them too).
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { asBytes } from "../../core/bytes.ts";
