@@ -9,7 +9,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
@@ -434,34 +433,31 @@ export interface Server {
 }
 
 /** A port nobody listens on now (for a server that cannot print the port it was given). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../test/helpers/ports.ts";
 
 /**
  * Start a server (`command`, with `env` added to its environment) and wait for its
  * `Start success.` line and, when given, a line matching `ready`; its port is `port` when given
- * (a server whose banner cannot show it), else the first `<scheme>://127.0.0.1:<port>` it
- * prints. A server that fails to start is killed. `stop()` sends SIGINT, then kills what is left
- * of its process tree.
+ * (a server whose banner cannot show it), else the first group of the first match of `address`
+ * in its output (default: the first `<scheme>://127.0.0.1:<port>` it prints). A server that
+ * fails to start is killed. `stop()` sends SIGINT, then kills what is left of its process tree.
  */
 export async function launchServer(
   label: string,
   [cmd, args]: [string, string[]],
-  { env = {}, ready, port = 0 }: { env?: Record<string, string>; ready?: RegExp; port?: number } = {},
+  { env = {}, ready, port = 0, address = /[a-z][\w+.-]*:\/\/127\.0\.0\.1:(\d+)/i }: {
+    env?: Record<string, string>;
+    ready?: RegExp;
+    port?: number;
+    address?: RegExp;
+  } = {},
 ): Promise<Server> {
   const child = spawnLimited(cmd, args, env);
   const out = new Output(child, label);
   try {
     await out.wait(/Start success\./, 30_000);
     if (ready) await out.wait(ready, 30_000);
-    port ||= Number(out.text.match(/[a-z][\w+.-]*:\/\/127\.0\.0\.1:(\d+)/i)?.[1] ?? 0);
+    port ||= Number(out.text.match(address)?.[1] ?? 0);
     if (!port) throw new Error(`${label}: no address in its output:\n${out.text}`);
   } catch (err) {
     killPids(processTree(child.pid!));

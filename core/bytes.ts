@@ -7,7 +7,8 @@
  */
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** UTF-8 that keeps a leading U+FEFF: bytes are data, as in PHP (the default decoder drops it). */
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** A `Uint8Array` whose string form is its UTF-8 text. */
 export class Bytes extends Uint8Array {
@@ -42,6 +43,7 @@ export function utf8Encode(text: string): Uint8Array {
   return scratch.slice(0, written);
 }
 
+/** The UTF-8 text of `data` (invalid sequences as U+FFFD; a leading U+FEFF is kept). */
 export function utf8Decode(data: Uint8Array): string {
   return decoder.decode(data);
 }

@@ -24,7 +24,8 @@
  * @module
  */
 import { asBytes, utf8Decode, utf8Encode } from "../core/bytes.ts";
-import type { Protocol } from "../core/protocol.ts";
+import { log } from "../core/log.ts";
+import { NO_MESSAGE, type Protocol } from "../core/protocol.ts";
 import { serializePhp, unserializePhp } from "./php_serialize.ts";
 
 /** Length of the fixed header. */
@@ -161,7 +162,7 @@ export function decodePackage(buffer: Uint8Array): GatewayPackage {
   };
 }
 
-const strict = new TextDecoder("utf-8", { fatal: true });
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * The message a package carries: bytes when `flag` has {@link FLAG_BODY_IS_BINARY}, else a plain
@@ -192,8 +193,16 @@ export const GatewayProtocol: Protocol = {
     const length = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0);
     return length < HEAD_LEN ? -1 : length; // shorter than its own header: not this protocol
   },
-  decode(buffer) {
-    return decodePackage(buffer);
+  decode(buffer, conn) {
+    try {
+      return decodePackage(buffer);
+    } catch (err) {
+      // An ext_len past the package or a body that is not PHP-serialized: bad input, so only
+      // this peer is cut off, with one log line (no stack: nothing in the code went wrong).
+      log(`Error package. ${err instanceof Error ? err.message : String(err)}, closing connection ${conn.id} from ${conn.getRemoteAddress()}`);
+      conn.destroy();
+      return NO_MESSAGE;
+    }
   },
   encode(data) {
     return data instanceof Uint8Array ? data : encodePackage(data as PackageFields);

@@ -1,19 +1,9 @@
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
+import { freePort } from "../helpers/ports.ts";
 import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
-
-/** A port that was free a moment ago (bound, then released): connecting to it is refused. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe.each(RUNTIMES)("AsyncTcpConnection on %s", (runtime) => {
   let server: RunningServer;
@@ -37,14 +27,14 @@ describe.each(RUNTIMES)("AsyncTcpConnection on %s", (runtime) => {
   }
 
   it("a refused connect gives onError(1, 'connect <host>:<port> fail after <n> seconds'), then onClose", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     expect(await run(`fail ${port}`)).toMatch(
       new RegExp(`^error:1:connect 127\\.0\\.0\\.1:${port} fail after \\d+(\\.\\d{1,4})? seconds:CLOSING\\|close:CLOSED$`),
     );
   });
 
   it("reconnect(seconds) in onClose tries again after that delay, as often as asked", async () => {
-    expect(await run(`retry ${await closedPort()} 3`)).toBe("attempts:3|min gap ok:true");
+    expect(await run(`retry ${await freePort()} 3`)).toBe("attempts:3|min gap ok:true");
   });
 
   it("send() before connect() is queued (returns null) and written once connected", async () => {

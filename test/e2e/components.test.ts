@@ -2,35 +2,18 @@
 // (the embedded servers and Redis) on every runtime; and the manual's cluster push example.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
+import { freePort } from "../helpers/ports.ts";
 import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { until } from "../helpers/wait.ts";
 
 const HAS_REDIS = spawnSync("redis-server", ["--version"]).status === 0;
 if (!HAS_REDIS) console.warn("components.test.ts: redis-server is not installed; the Redis backend tests are skipped");
 const BACKENDS = ["embedded", ...(HAS_REDIS ? ["redis"] : [])] as const;
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A port that was free a moment ago (for redis-server, which cannot report one it chose). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A private redis-server without persistence on `port`; resolves once it answers. */
 async function startRedis(port: number): Promise<ChildProcess> {

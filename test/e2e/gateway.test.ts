@@ -6,8 +6,10 @@ import WebSocket from "ws";
 import { CMD, encodePackage, encodeReply } from "../../gateway/protocol.ts";
 import { clientIdDecode, GatewayClient } from "../../mod.ts";
 import { TestClient } from "../helpers/client.ts";
-import { freePort, GatewayLineClient } from "../helpers/gateway.ts";
+import { GatewayLineClient } from "../helpers/gateway.ts";
+import { freePort } from "../helpers/ports.ts";
 import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { until } from "../helpers/wait.ts";
 
 const SECRET = "s3cret";
 
@@ -22,14 +24,6 @@ const isAlive = (pid: number) => {
     return false;
   }
 };
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) => {
   let server: RunningServer;

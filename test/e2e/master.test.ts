@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { until } from "../helpers/wait.ts";
 
 const isAlive = (pid: number) => {
   try {
@@ -13,14 +14,6 @@ const isAlive = (pid: number) => {
     return false;
   }
 };
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Run a control command of the fixture to completion. */
 async function command(runtime: (typeof RUNTIMES)[number], env: Record<string, string>, ...args: string[]) {

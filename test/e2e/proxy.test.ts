@@ -1,27 +1,11 @@
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Backend, pattern, startBackend } from "../helpers/backend.ts";
 import { TestClient } from "../helpers/client.ts";
+import { freePort } from "../helpers/ports.ts";
 import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from "../helpers/wait.ts";
 
 describe.each(RUNTIMES)("the manual's proxies to a backend on %s", (runtime) => {
   let server: RunningServer;
@@ -30,7 +14,7 @@ describe.each(RUNTIMES)("the manual's proxies to a backend on %s", (runtime) => 
     backend = await startBackend();
     server = await startServer(runtime, "proxy", ["start"], {
       BACKEND_PORT: String(backend.port),
-      DEAD_PORT: String(await closedPort()),
+      DEAD_PORT: String(await freePort()),
       PID_FILE: join(tmpdir(), `wm-proxy-test-${runtime}-${process.pid}.pid`),
     });
   });

@@ -6,6 +6,7 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { until } from "../helpers/wait.ts";
 
 /** A CA and a leaf it signed (localhost, 127.0.0.1, ::1), made with the openssl CLI. */
 function makeCertificates(dir: string): void {
@@ -44,14 +45,6 @@ function tlsClient(port: number, ca: string, servername = "localhost"): Promise<
     socket.on("data", (d) => (received += d.toString()));
     socket.once("error", reject);
   });
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 let certDir: string;

@@ -1,6 +1,6 @@
 /**
- * Property-based fuzzing of every parser, driven through the real TcpConnection framing over an
- * in-memory socket. Shared by `test/unit/fuzz.test.ts` (a bounded run on every `npm test`) and
+ * Property-based fuzzing of every parser (the gateway protocol included), driven through the
+ * real TcpConnection framing over an in-memory socket. Shared by `test/unit/fuzz.test.ts` (a bounded run on every `npm test`) and
  * `scripts/fuzz.ts` (a long run).
  *
  * Each parser has two properties:
@@ -12,15 +12,19 @@
  * - valid: a stream of random valid messages decodes to exactly those messages however it is split.
  */
 import fc from "fast-check";
+import { inspect, isDeepStrictEqual } from "node:util";
+import { encodePackage, GatewayProtocol, type PackageFields } from "../../gateway/protocol.ts";
 import { Frame, HttpProtocol, type Protocol, type Request, TcpConnection, Text, Websocket } from "../../mod.ts";
 import { wsState } from "../../protocols/websocket/server.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { FakeConn } from "./fake_conn.ts";
+import { expectedPackage, packageFields } from "./gateway_arbitraries.ts";
 import { frame as wsFrame, wsRequest } from "./ws_frames.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-function cat(parts: Uint8Array[]): Uint8Array {
+/** The bytes of `parts`, one after the other. */
+export function cat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -184,7 +188,9 @@ const text: Target = {
   hostile: hostile(textLines.map(textStream), runText),
   valid: fc.asyncProperty(textLines, cuts, async (lines, at) => {
     const out = await runText(split(textStream(lines), at));
-    equalMessages(out.messages, lines.map((l) => new TextDecoder().decode(enc(l)).replace(/\r+$/, "")));
+    // What the line's UTF-8 bytes read as (lone surrogates become U+FFFD; a leading U+FEFF stays).
+    const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+    equalMessages(out.messages, lines.map((l) => utf8.decode(enc(l)).replace(/\r+$/, "")));
   }),
 };
 
@@ -353,15 +359,34 @@ const handshake: Target = {
   }),
 };
 
-/**
- * Every parser, by name. The gateway protocol (gateway/, written separately) gets its own
- * entry here once it exists: a hostile and a valid property built the same way.
- */
+// ---- gateway protocol -------------------------------------------------------------------------
+
+const GATEWAY_MAX = 2048;
+/** Streams of packages as GatewayWorker peers send them, each within the package limit. */
+const gatewayPackages = fc
+  .array(packageFields, { minLength: 1, maxLength: 5 })
+  .filter((list) => list.every((p) => encodePackage(p).length <= GATEWAY_MAX));
+const gatewayStream = (list: PackageFields[]) => cat(list.map(encodePackage));
+const runGateway = (chunks: Uint8Array[]) => drive(GatewayProtocol, chunks, GATEWAY_MAX, undefined, GATEWAY_MAX);
+
+const gateway: Target = {
+  name: "gateway",
+  hostile: hostile(gatewayPackages.map(gatewayStream), runGateway),
+  valid: fc.asyncProperty(gatewayPackages, cuts, async (list, at) => {
+    const out = await runGateway(split(gatewayStream(list), at));
+    const expected = list.map(expectedPackage);
+    if (out.closed || !isDeepStrictEqual(out.messages, expected)) {
+      throw new Error(`decoded ${inspect(out.messages, { depth: 6 })}${out.closed ? " and closed" : ""}\nexpected ${inspect(expected, { depth: 6 })}`);
+    }
+  }),
+};
+
+/** Every parser, by name. */
 export const TARGETS: Record<string, Target> = {
   text,
   frame,
   http,
   websocket,
   handshake,
-  // gateway: the gateway protocol (gateway/, written on another branch) goes here.
+  gateway,
 };

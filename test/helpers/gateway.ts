@@ -1,18 +1,5 @@
-/** Helpers for the Gateway tests: a free port for the Register, and a JSON-line client of the test cluster. */
-import { createServer } from "node:net";
+/** Helpers for the Gateway tests: a JSON-line client of the test cluster. */
 import { TestClient } from "./client.ts";
-
-/** A TCP port that was free a moment ago (for the Register, whose address the other processes must know in advance). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A text-protocol client of `test/fixtures/gateway.ts`: it is greeted with `hello <client_id>`

@@ -17,3 +17,8 @@ export async function freePorts(count: number): Promise<number[]> {
   await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
   return ports;
 }
+
+/** One port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0];
+}

@@ -1,10 +1,11 @@
 // Property-based tests of the gateway's wire formats: GatewayProtocol framed by a real
 // TcpConnection (random bytes, valid streams split anywhere), the PHP serialization of bodies
 // and sessions, client_id, the Register's JSON lines, and the commands a gateway's inner port
-// executes. Case counts are bounded so the file runs in a few seconds.
+// executes. Case counts are bounded so the file runs in a few seconds. The arbitraries are in
+// test/helpers/gateway_arbitraries.ts (the `gateway` target of test/helpers/fuzz.ts uses them too).
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { asBytes, utf8Encode } from "../../core/bytes.ts";
+import { asBytes } from "../../core/bytes.ts";
 import type { Protocol } from "../../core/protocol.ts";
 import { TcpConnection } from "../../core/tcp_connection.ts";
 import type { Worker } from "../../core/worker.ts";
@@ -20,7 +21,6 @@ import {
   type GatewayPackage,
   GatewayProtocol,
   HEAD_LEN,
-  type PackageFields,
   phpSerialize,
   phpUnserialize,
   ReplyProtocol,
@@ -30,6 +30,8 @@ import { sessionDecode, sessionEncode } from "../../gateway/session.ts";
 import { Text } from "../../protocols/text.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
+import { cat, split } from "../helpers/fuzz.ts";
+import { expectedPackage, packageFields, phpShape, phpValue } from "../helpers/gateway_arbitraries.ts";
 
 const RUNS = { numRuns: 300 };
 /** The package limit the framing tests configure (small, so random lengths cross it often). */
@@ -69,25 +71,6 @@ function gatewayConnection() {
   return { conn, packages, closed, counted };
 }
 
-/** `bytes` cut at the given offsets (sorted, deduplicated, clamped). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const p of [...points, bytes.length]) {
-    out.push(bytes.slice(at, p));
-    at = p;
-  }
-  return out.filter((c) => c.length > 0);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, (at += p.length) - p.length);
-  return out;
-}
-
 /**
  * Feed `chunks`, checking that handleData never throws; `pending` is what was fed and not
  * delivered as a package (what the connection holds while it stays open).
@@ -101,74 +84,6 @@ function feedChecked(chunks: Uint8Array[]) {
     if (c.closed()) break;
   }
   return { ...c, pending: fed - c.counted.taken };
-}
-
-// ---- values PHP can hold --------------------------------------------------------------------
-
-const phpScalar = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
-  fc.maxSafeInteger(),
-  fc.double(),
-  fc.string({ unit: "binary", maxLength: 20 }),
-  fc.string({ unit: "grapheme", maxLength: 10 }),
-);
-
-const { phpValue } = fc.letrec((tie) => ({
-  phpValue: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    phpScalar,
-    fc.array(tie("phpValue"), { maxLength: 4 }),
-    fc.dictionary(fc.string({ unit: "binary", maxLength: 8 }), tie("phpValue"), { maxKeys: 4 }),
-  ),
-}));
-
-/** What a value becomes after a PHP round trip: an empty PHP array reads back as a JS array. */
-function phpShape(value: unknown): unknown {
-  if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map(phpShape);
-  const entries = Object.entries(value);
-  if (entries.length === 0) return [];
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of entries) Object.defineProperty(out, k, { value: phpShape(v), enumerable: true });
-  return out;
-}
-
-const header = {
-  cmd: fc.integer({ min: 0, max: 255 }),
-  localIp: fc.integer({ min: 0, max: 0xffffffff }),
-  localPort: fc.integer({ min: 0, max: 0xffff }),
-  clientIp: fc.integer({ min: 0, max: 0xffffffff }),
-  clientPort: fc.integer({ min: 0, max: 0xffff }),
-  connectionId: fc.integer({ min: 0, max: 0xffffffff }),
-  flag: fc.constantFrom(0, 2),
-  gatewayPort: fc.integer({ min: 0, max: 0xffff }),
-};
-
-/** A package as GatewayWorker peers send them: plain-string or serialized bodies, session/JSON ext data. */
-const packageFields: fc.Arbitrary<PackageFields> = fc.record({
-  ...header,
-  extData: fc.oneof(fc.string({ unit: "binary", maxLength: 30 }), phpValue.map((v) => phpSerialize(v))),
-  body: fc.oneof(fc.string({ unit: "binary", maxLength: 60 }), phpValue),
-});
-
-/** PHP's string cast of a scalar body (what `is_scalar` bodies travel as). */
-function scalarText(body: unknown): string | null {
-  if (typeof body === "string") return body;
-  if (typeof body === "number") return String(body);
-  if (typeof body === "boolean") return body ? "1" : "";
-  return null;
-}
-
-/** What `decodePackage` gives for `fields`: a scalar body as its UTF-8 bytes (flag 0x01), anything else as the PHP value. */
-function expected(fields: PackageFields) {
-  const text = scalarText(fields.body);
-  return {
-    ...fields,
-    flag: fields.flag! | (text === null ? 0 : 1),
-    body: text === null ? phpShape(fields.body) : asBytes(utf8Encode(text)),
-  };
 }
 
 describe("GatewayProtocol framing (TcpConnection + GatewayProtocol)", () => {
@@ -198,7 +113,7 @@ describe("GatewayProtocol framing (TcpConnection + GatewayProtocol)", () => {
         view.setUint8(4, cmd);
         view.setUint8(21, flag);
         view.setUint32(24, extLen);
-        const bytes = concat([head, tail]);
+        const bytes = cat([head, tail]);
         const c = feedChecked(split(bytes, cuts));
         const whole = packLen >= HEAD_LEN && packLen <= bytes.length;
         if (packLen < HEAD_LEN || packLen > LIMIT) expect(c.closed(), "bad pack_len closes").toBe(true);
@@ -210,14 +125,31 @@ describe("GatewayProtocol framing (TcpConnection + GatewayProtocol)", () => {
     );
   });
 
+  it("regression: a package whose ext_len overruns it or whose body is not serialized closes with one line, no stack", () => {
+    // decodePackage threw out of decode(): logged as an error in the code, with a stack (found by the gateway fuzz target).
+    const overrun = encodePackage({ cmd: CMD.ON_MESSAGE, extData: "ab", body: "x" });
+    new DataView(overrun.buffer).setUint32(24, 1 << 24);
+    const unserialized = encodePackage({ cmd: CMD.ON_MESSAGE, body: [1] });
+    unserialized[unserialized.length - 1] = 0x30; // "a:1:{i:0;i:1;0": no closing brace
+    for (const bad of [overrun, unserialized]) {
+      logged.length = 0;
+      const c = feedChecked([encodePackage({ cmd: CMD.PING }), bad]);
+      expect(c.packages.map((p) => p.cmd)).toEqual([CMD.PING]);
+      expect(c.closed()).toBe(true);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatch(/Error package\. .+, closing connection \d+ from 127\.0\.0\.1:40000/);
+      expect(logged[0]).not.toMatch(/Error in|\n\s+at /);
+    }
+  });
+
   it("a valid stream decodes to exactly the encoded packages, however it is split", () => {
     fc.assert(
       fc.property(fc.array(packageFields, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 12 }), (list, cuts) => {
         const encoded = list.map(encodePackage);
         fc.pre(encoded.every((e) => e.length <= LIMIT));
-        const c = feedChecked(split(concat(encoded), cuts));
+        const c = feedChecked(split(cat(encoded), cuts));
         expect(c.closed()).toBe(false);
-        expect(c.packages).toEqual(list.map(expected));
+        expect(c.packages).toEqual(list.map(expectedPackage));
         expect(c.packages).toEqual(encoded.map(decodePackage));
       }),
       RUNS,
@@ -227,10 +159,10 @@ describe("GatewayProtocol framing (TcpConnection + GatewayProtocol)", () => {
   it("a stream byte by byte decodes the same as whole", () => {
     fc.assert(
       fc.property(fc.array(packageFields, { minLength: 1, maxLength: 3 }), (list) => {
-        const stream = concat(list.map(encodePackage));
+        const stream = cat(list.map(encodePackage));
         fc.pre(stream.length <= LIMIT);
         const c = feedChecked([...stream].map((b) => new Uint8Array([b])));
-        expect(c.packages).toEqual(list.map(expected));
+        expect(c.packages).toEqual(list.map(expectedPackage));
       }),
       { numRuns: 50 },
     );
@@ -241,7 +173,7 @@ describe("encode → decode round trips", () => {
   it("every header field, ext data and body of a package", () => {
     fc.assert(
       fc.property(packageFields, (fields) => {
-        expect(decodePackage(encodePackage(fields))).toEqual(expected(fields));
+        expect(decodePackage(encodePackage(fields))).toEqual(expectedPackage(fields));
       }),
       RUNS,
     );
@@ -312,6 +244,17 @@ describe("encode → decode round trips", () => {
     const back = phpUnserialize(phpSerialize(proto)) as Record<string, unknown>;
     expect(Object.keys(back)).toEqual(["__proto__", "a"]);
     expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+  });
+
+  it("regression: text starting with U+FEFF keeps it (strings, array keys, ext data, message bodies)", () => {
+    // The shared UTF-8 decoder dropped a leading byte order mark, so such a string, key or message
+    // lost its first character on the way through (found by the gateway fuzz target).
+    const bom = "\uFEFF";
+    expect(phpUnserialize(phpSerialize([{ [bom]: `${bom}x` }]))).toEqual([{ [bom]: `${bom}x` }]);
+    const p = decodePackage(encodePackage({ cmd: CMD.ON_MESSAGE, extData: `${bom}ext`, body: `${bom}hi` }));
+    expect(p.extData).toBe(`${bom}ext`);
+    expect(bodyMessage(p.body, p.flag)).toBe(`${bom}hi`);
+    expect(String(p.body)).toBe(`${bom}hi`);
   });
 
   it("PHP's own float spellings read back: INF, -INF, NAN, exponents", () => {
@@ -444,7 +387,7 @@ function innerPort() {
   peer.onMessage = worker.onMessage;
   /** Answers written to the peer so far. */
   const answers = () => {
-    const bytes = concat(socket.writes);
+    const bytes = cat(socket.writes);
     let count = 0;
     for (let at = 0; at < bytes.length; count++) at += ReplyProtocol.input(bytes.subarray(at), peer);
     return count;

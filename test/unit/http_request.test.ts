@@ -6,6 +6,7 @@ import { FileSessionHandler, Http, type HttpConnection, HttpProtocol, Request, R
 import { type MultipartSink, MultipartParser, type PartInfo } from "../../protocols/http/multipart.ts";
 import { parseForm } from "../../protocols/http/query.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
+import { until } from "../helpers/wait.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dir = mkdtempSync(join(tmpdir(), "wm-http-unit-"));
@@ -20,11 +21,6 @@ function server(answer: (conn: HttpConnection, request: Request) => any, protoco
   conn.onMessage = answer;
   return { socket, conn };
 }
-
-const wait = async (cond: () => boolean, what: string) => {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-};
 
 describe("Request", () => {
   const raw = "POST /json?a=1&b[]=2&b[]=3&c[x][y]=z HTTP/1.1\r\nHost: a:8080\r\nX-Dup: 1\r\nx-dup: 2\r\n" +
@@ -265,7 +261,7 @@ describe("Response.withFile", () => {
 
   it("several ranges answer 206 multipart/byteranges, each part with its Content-Range and bytes", async () => {
     const s = get(big, "Range: bytes=0-9,200000-200019,-5\r\n");
-    await wait(() => allText(s).endsWith("--\r\n"), "the whole multipart body");
+    await until(() => allText(s).endsWith("--\r\n"), "the whole multipart body", 1000);
     const text = allText(s);
     const head = text.slice(0, text.indexOf("\r\n\r\n"));
     expect(head).toMatch(/^HTTP\/1\.1 206 Partial Content/);
@@ -379,7 +375,7 @@ describe("sessions", () => {
       c.send(`n=${s.get("n")}`);
     });
     conn.handleData(enc(`GET / HTTP/1.1\r\nHost: h\r\n${cookie ? `Cookie: ${cookie}\r\n` : ""}\r\n`));
-    await wait(() => socket.written.includes("n="), "the answer");
+    await until(() => socket.written.includes("n="), "the answer", 1000);
     await new Promise((r) => setTimeout(r, 10)); // the save
     return socket.written;
   }
