@@ -264,7 +264,9 @@ describe.each(RUNTIMES)("faults under load on %s", (runtime) => {
     expect(traffic.ws.failures).toEqual([]);
     expect(traffic.http.ok).toBeGreaterThan(before.http);
     expect(traffic.ws.ok).toBeGreaterThan(before.ws);
-    expect(traffic.http.retriedBroken + traffic.ws.retriedBroken).toBeGreaterThan(0); // the kills were felt
+    // How many requests a kill broke (retried) depends on which process held the clients'
+    // connections (on Deno one process often accepts them all), so it is reported, not asserted;
+    // that every kill happened and was replaced is asserted through `status` below.
 
     expect(started(server.output(), "Web").size).toBe(3);
     for (const pid of [...started(server.output(), "Web").values(), ...started(server.output(), "Ws").values()]) {
