@@ -10,17 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { TestClient } from "../helpers/client.ts";
 import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { isRunning } from "../helpers/wait.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Latest pid of each process id of worker `name`, from the fixture's STARTED lines. */
 function started(output: string, name: string): Map<number, number> {
@@ -243,7 +236,7 @@ describe.each(RUNTIMES)("faults under load on %s", (runtime) => {
     const killed = { Web: 0, Ws: 0 };
     for (let round = 0; round < 8; round++) {
       const name = round % 3 === 2 ? "Ws" : "Web";
-      const live = () => [...started(server.output(), name).values()].every(isAlive);
+      const live = () => [...started(server.output(), name).values()].every(isRunning);
       for (const deadline = Date.now() + 10_000; !live();) {
         if (Date.now() > deadline) throw new Error(`a ${name} process was not replaced:\n${server.output()}`);
         await sleep(50);
@@ -270,7 +263,7 @@ describe.each(RUNTIMES)("faults under load on %s", (runtime) => {
 
     expect(started(server.output(), "Web").size).toBe(3);
     for (const pid of [...started(server.output(), "Web").values(), ...started(server.output(), "Ws").values()]) {
-      expect(isAlive(pid)).toBe(true);
+      expect(isRunning(pid)).toBe(true);
     }
     const status = await command(runtime, env, "status");
     expect(status.code, status.out).toBe(0);
@@ -293,7 +286,7 @@ describe.each(RUNTIMES)("faults under load on %s", (runtime) => {
     expect(traffic.ws.failures).toEqual([]);
     expect(traffic.http.ok).toBeGreaterThan(0);
     expect(traffic.ws.ok).toBeGreaterThan(0);
-    for (const pid of before) expect(isAlive(pid)).toBe(false);
+    for (const pid of before) expect(isRunning(pid)).toBe(false);
   });
 
   it("the master SIGKILLed under load: every process exits within a few seconds and the port is free", async () => {
@@ -302,9 +295,9 @@ describe.each(RUNTIMES)("faults under load on %s", (runtime) => {
     await sleep(500);
     server.proc.kill("SIGKILL");
     const deadline = Date.now() + 10_000;
-    while (children.some(isAlive) && Date.now() < deadline) await sleep(50);
+    while (children.some(isRunning) && Date.now() < deadline) await sleep(50);
     await traffic.stop();
-    expect(children.filter(isAlive)).toEqual([]);
+    expect(children.filter(isRunning)).toEqual([]);
     for (const port of [httpPort, wsPort]) {
       const refused = await TestClient.connect(port).then((c) => (c.close(), false), () => true);
       expect(refused, `port ${port}`).toBe(true);

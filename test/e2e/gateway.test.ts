@@ -9,21 +9,13 @@ import { TestClient } from "../helpers/client.ts";
 import { GatewayLineClient } from "../helpers/gateway.ts";
 import { freePort } from "../helpers/ports.ts";
 import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
-import { until } from "../helpers/wait.ts";
+import { isRunning, until } from "../helpers/wait.ts";
 
 const SECRET = "s3cret";
 
 /** The gateway inner port a client_id names. */
 const gatewayOf = (clientId: string) => clientIdDecode(clientId)!.port;
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) => {
   let server: RunningServer;
@@ -423,7 +415,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     const before = (await a.call("whoami") as { pid: number }).pid;
     const mark = server.output().length;
     process.kill(before, "SIGKILL");
-    await until(() => !isAlive(before), "the worker to die");
+    await until(() => !isRunning(before), "the worker to die");
     await until(() => /EVENTS STARTED/.test(server.output().slice(mark)), "the replacement worker", 20_000);
     const after = (await a.call("whoami") as { pid: number; session: unknown }).pid;
     expect(after).not.toBe(before);

@@ -4,16 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
-import { until } from "../helpers/wait.ts";
+import { isRunning, until } from "../helpers/wait.ts";
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Run a control command of the fixture to completion. */
 async function command(runtime: (typeof RUNTIMES)[number], env: Record<string, string>, ...args: string[]) {
@@ -67,7 +59,7 @@ describe.each(RUNTIMES)("the master process on %s", (runtime) => {
     const victim = before.get(1)!;
     process.kill(victim, "SIGKILL");
     await until(() => (started(server.output(), "Echo").get(1) ?? victim) !== victim, "a new process with id 1", 5000);
-    expect(isAlive(started(server.output(), "Echo").get(1)!)).toBe(true);
+    expect(isRunning(started(server.output(), "Echo").get(1)!)).toBe(true);
     await server.waitForOutput(new RegExp(`worker\\[Echo:${victim}\\] exit with status 9`));
     const { code, out } = await command(runtime, env, "status");
     expect(code).toBe(0);
@@ -141,7 +133,7 @@ describe.each(RUNTIMES)("start -d, stop and restart on %s", (runtime) => {
   });
   afterAll(() => {
     const pid = Number(existsSync(env.PID_FILE) ? readFileSync(env.PID_FILE, "utf8") : 0);
-    if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+    if (pid && isRunning(pid)) process.kill(pid, "SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -151,7 +143,7 @@ describe.each(RUNTIMES)("start -d, stop and restart on %s", (runtime) => {
     expect(start.out).toMatch(/Start success\./);
     const port = Number(/Echo\s+text:\/\/127\.0\.0\.1:(\d+)/.exec(start.out)![1]);
     const masterPid = Number(readFileSync(env.PID_FILE, "utf8"));
-    expect(isAlive(masterPid)).toBe(true);
+    expect(isRunning(masterPid)).toBe(true);
     expect(await ask(port)).toMatch(/^pid \d+ id \d$/);
     // The control socket is reachable by its owner only.
     const control = statSync(`${env.PID_FILE}.sock`);
@@ -175,8 +167,8 @@ describe.each(RUNTIMES)("start -d, stop and restart on %s", (runtime) => {
     const stop = await command(runtime, env, "stop");
     expect(stop.code, stop.out).toBe(0);
     expect(stop.out).toMatch(/stop success/);
-    expect(isAlive(masterPid)).toBe(false);
-    await until(() => childPids.every((p) => !isAlive(p)), "every child to be gone", 5000);
+    expect(isRunning(masterPid)).toBe(false);
+    await until(() => childPids.every((p) => !isRunning(p)), "every child to be gone", 5000);
     expect(existsSync(env.PID_FILE)).toBe(false);
     expect(existsSync(`${env.PID_FILE}.sock`)).toBe(false);
   });
@@ -197,7 +189,7 @@ describe.each(RUNTIMES)("start -d, stop and restart on %s", (runtime) => {
     expect(restart.out).toMatch(/stop success[\s\S]*Start success\./);
     const second = Number(readFileSync(env.PID_FILE, "utf8"));
     expect(second).not.toBe(first);
-    expect(isAlive(first)).toBe(false);
+    expect(isRunning(first)).toBe(false);
     expect((await command(runtime, env, "stop")).code).toBe(0);
   });
 });
@@ -236,7 +228,7 @@ describe.each(RUNTIMES)("stopping on %s", (runtime) => {
       expect(code, out).toBe(0);
       expect(out).toMatch(/stop success/);
       await server.waitForOutput(new RegExp(`worker\\[Echo:${busy}\\] exit with status 9`));
-      expect(isAlive(busy)).toBe(false);
+      expect(isRunning(busy)).toBe(false);
     } finally {
       await server.stop();
     }
@@ -313,7 +305,7 @@ describe.each(RUNTIMES)("process options on %s", (runtime) => {
     await until(() => started(server.output(), "Echo").size === 4, "4 Echo processes");
     const children = [...started(server.output(), "Echo").values(), ...started(server.output(), "Keeper").values()];
     server.proc.kill("SIGKILL");
-    await until(() => children.every((pid) => !isAlive(pid)), "every process to exit", 10_000);
+    await until(() => children.every((pid) => !isRunning(pid)), "every process to exit", 10_000);
     const refused = await TestClient.connect(server.ports[0]).then((c) => (c.close(), false), () => true);
     expect(refused).toBe(true);
   });
