@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { concat, copyFrom } from "../../core/bytes.ts";
+import { concat, copyFrom, utf8Decode } from "../../core/bytes.ts";
 import { httpError } from "./errors.ts";
 
 /** What a part's headers say. `filename` is null for an ordinary field. */
@@ -35,7 +35,6 @@ const M_BODY = 3;
 const M_EPILOGUE = 4;
 
 const CRLF = new Uint8Array([13, 10]);
-const decoder = new TextDecoder();
 
 /** The boundary parameter of a multipart Content-Type, or null. */
 export function boundaryOf(contentType: string): string | null {
@@ -199,7 +198,7 @@ export class MultipartParser {
             return;
           }
           if (end - pos > this.maxHeaderSize) throw httpError("ERR_HTTP_MULTIPART", "part headers too large");
-          this.sink.begin(partInfo(decoder.decode(buf.subarray(pos, end))));
+          this.sink.begin(partInfo(utf8Decode(buf.subarray(pos, end))));
           pos = end + 2;
           this.state = M_BODY;
           break;

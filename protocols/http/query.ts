@@ -10,12 +10,11 @@
  *
  * @module
  */
+import { utf8Decode } from "../../core/bytes.ts";
 
 /** A decoded form: strings, lists and nested forms. */
 export type FormValue = string | FormValue[] | { [key: string]: FormValue };
 export type Form = Record<string, FormValue>;
-
-const decoder = new TextDecoder();
 
 /** Decode one form component (`+` → space, `%XX` → byte, UTF-8), keeping malformed escapes. */
 export function formDecode(s: string): string {
@@ -35,7 +34,7 @@ export function formDecode(s: string): string {
         for (const b of new TextEncoder().encode(spaced[i])) bytes.push(b);
       }
     }
-    return decoder.decode(new Uint8Array(bytes));
+    return utf8Decode(new Uint8Array(bytes));
   }
 }
 

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { utf8Decode, utf8Encode } from "../../core/bytes.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { HttpError } from "./errors.ts";
 
@@ -285,9 +286,9 @@ export class Chunk {
   }
   /** The chunk as it goes on the wire (for a string body). */
   toString(): string {
-    const bytes = typeof this.data === "string" ? new TextEncoder().encode(this.data) : this.data;
+    const bytes = typeof this.data === "string" ? utf8Encode(this.data) : this.data;
     if (bytes.length === 0) return "0\r\n\r\n";
-    return `${hex(bytes.length)}\r\n${typeof this.data === "string" ? this.data : new TextDecoder().decode(bytes)}\r\n`;
+    return `${hex(bytes.length)}\r\n${typeof this.data === "string" ? this.data : utf8Decode(bytes)}\r\n`;
   }
 }
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { concatAll } from "../../core/bytes.ts";
+import { concatAll, utf8Decode } from "../../core/bytes.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { httpError } from "./errors.ts";
 import type { MultipartSink, PartInfo } from "./multipart.ts";
@@ -46,7 +46,6 @@ export interface UploadLimits {
   tmpDir: string;
 }
 
-const decoder = new TextDecoder();
 
 /** A {@link MultipartSink} that saves files to temp files and collects fields. */
 export class UploadCollector implements MultipartSink {
@@ -131,7 +130,7 @@ export class UploadCollector implements MultipartSink {
     this.part = null;
     if (part === null || part.name === "") return;
     if (part.filename === null) {
-      setField(this.post, part.name, decoder.decode(concatAll(this.chunks, this.chunkBytes)));
+      setField(this.post, part.name, utf8Decode(concatAll(this.chunks, this.chunkBytes)));
       this.chunks = [];
       return;
     }

@@ -89,6 +89,11 @@ describe("form decoding (parse_str rules)", () => {
     expect(parseForm("novalue&=skipped&e=")).toEqual({ novalue: "", e: "" });
   });
 
+  it("keeps a leading U+FEFF of a name or value (it is data, not a byte order mark)", () => {
+    expect(parseForm("%EF%BB%BFk=%EF%BB%BFv")).toEqual({ "\uFEFFk": "\uFEFFv" });
+    expect(parseForm("m=%EF%BB%BFv%zz")).toEqual({ m: "\uFEFFv%zz" }); // the byte-by-byte path of malformed escapes
+  });
+
   it("a __proto__ name is stored as data and never reaches a prototype", () => {
     const form = parseForm("__proto__[polluted]=1&a[__proto__][x]=2");
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
