@@ -399,8 +399,8 @@ export class Worker {
     if (this.onWebSocketPong) conn.onWebSocketPong = this.onWebSocketPong;
     this.connections.set(conn.id, conn);
     socket.start(conn);
-    this._startSweep(conn);
     if (this.onConnect) safeCall(() => `onConnect of worker ${this.name}`, this.onConnect, conn);
+    this._startSweep(conn); // after onConnect, which may set conn.idleTimeout / headerTimeout
   }
 
   /** Over a limit: close the new connection at once (logged once until a connection is accepted again). */

@@ -21,10 +21,10 @@ async function trickle(client: TestClient, text: string, everyMs: number): Promi
 
 describe.each(RUNTIMES)("hostile clients on %s", (runtime) => {
   let server: RunningServer;
-  let httpPort: number, wsPort: number, idlePort: number, limitedPort: number, floodPort: number;
+  let httpPort: number, wsPort: number, idlePort: number, limitedPort: number, floodPort: number, idleByConnPort: number;
   beforeAll(async () => {
     server = await startServer(runtime, "hostile");
-    [httpPort, wsPort, idlePort, limitedPort, floodPort] = server.ports;
+    [httpPort, wsPort, idlePort, limitedPort, floodPort, idleByConnPort] = server.ports;
   });
   afterAll(async () => {
     await server?.stop();
@@ -73,6 +73,12 @@ describe.each(RUNTIMES)("hostile clients on %s", (runtime) => {
     expect(talker.closed).toBe(false);
     await silent.untilClosed(5000);
     talker.close();
+  });
+
+  it("an idleTimeout set on the connection in onConnect closes it when silent", async () => {
+    const silent = await TestClient.connect(idleByConnPort);
+    await silent.request("hi", "echo hi");
+    await silent.untilClosed(5000);
   });
 
   it("beyond maxConnections (3) a new connection is refused at once; below it, connections are served again", async () => {
