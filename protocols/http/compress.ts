@@ -30,7 +30,7 @@ export function gzipSettings(option: boolean | GzipOptions | undefined): GzipSet
 }
 
 /** Settings for a response that asked for gzip itself while the protocol option is off (its size is not checked). */
-export const FORCED: GzipSettings = { minSize: 1024, level: 6 };
+export const FORCED: GzipSettings = gzipSettings(true)!;
 
 /**
  * Whether an `Accept-Encoding` value accepts gzip: listed (or `*` when gzip is not named)
