@@ -27,6 +27,8 @@
  * Usage: `bun bench/client.ts load --port P [--conns 100 --depth 16 --size 24 --kind text]`
  */
 // deno-lint-ignore-file no-explicit-any
+import { bunDrain, bunWrite } from "./bun_tail.ts";
+
 const g = globalThis as any;
 const isBun = !!g.Bun;
 const proc = g.process;
@@ -158,32 +160,13 @@ function received(st: State, chunk: Uint8Array): number {
 const part = (k: number) => (k === DEPTH ? batch : batch.subarray(0, k * MSG));
 
 // ---- Bun --------------------------------------------------------------------------------------
-function bunWrite(s: any, st: State, data: Uint8Array): void {
-  if (st.out) {
-    const both = new Uint8Array(st.out.length + data.length);
-    both.set(st.out);
-    both.set(data, st.out.length);
-    st.out = both;
-    return;
-  }
-  const n = s.write(data);
-  const w = n > 0 ? n : 0;
-  if (w < data.length) st.out = data.slice(w);
-}
-
 const bunHandlers = {
   data(s: any, chunk: Uint8Array) {
     const st: State = s.data;
     const k = received(st, chunk);
     if (k > 0) bunWrite(s, st, part(k));
   },
-  drain(s: any) {
-    const st: State = s.data;
-    if (!st?.out) return;
-    const out = st.out;
-    st.out = null;
-    bunWrite(s, st, out);
-  },
+  drain: bunDrain,
   close() {
     if (!closing) fatal("a connection closed");
   },

@@ -20,6 +20,8 @@
  * Usage: `bun bench/gateway/ws_client.ts echo|broadcast --port P [--conns 100 --depth 8 --size 32]`
  */
 // deno-lint-ignore-file no-explicit-any
+import { bunDrain, bunWrite } from "../bun_tail.ts";
+
 const g = globalThis as any;
 const isBun = !!g.Bun;
 const proc = g.process;
@@ -155,19 +157,6 @@ function newState(): State {
 }
 
 // ---- Bun --------------------------------------------------------------------------------------
-function bunWrite(s: any, st: State, data: Uint8Array): void {
-  if (st.out) {
-    const both = new Uint8Array(st.out.length + data.length);
-    both.set(st.out);
-    both.set(data, st.out.length);
-    st.out = both;
-    return;
-  }
-  const n = s.write(data);
-  const w = n > 0 ? n : 0;
-  if (w < data.length) st.out = data.slice(w);
-}
-
 const bunHandlers = {
   open(s: any) {
     s.data.write = (data: Uint8Array) => bunWrite(s, s.data, data);
@@ -176,13 +165,7 @@ const bunHandlers = {
   data(s: any, chunk: Uint8Array) {
     onData(s.data, chunk);
   },
-  drain(s: any) {
-    const st: State = s.data;
-    if (!st.out) return;
-    const out = st.out;
-    st.out = null;
-    bunWrite(s, st, out);
-  },
+  drain: bunDrain,
   close() {
     if (!closing) fatal("a connection closed");
   },
