@@ -1,5 +1,5 @@
 /** Polling for end-to-end tests: wait for a condition outside any one connection. */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Resolves once `check()` holds (polled every 20 ms); rejects naming `what` after `timeoutMs`. */
 export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -10,11 +10,16 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
   }
 }
 
-/** Whether process `pid` still runs (a zombie waiting for its reaper does not). */
+/**
+ * Whether process `pid` still runs. A zombie waiting for its reaper does not; but the main
+ * thread of a multi-threaded process (Bun) shows as a zombie while its other threads are still
+ * exiting and holding its descriptors, so it counts as running until those are gone too.
+ */
 export function isRunning(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    if (stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z") return true;
+    return readdirSync(`/proc/${pid}/task`).length > 1;
   } catch {
     return false;
   }
