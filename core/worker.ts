@@ -50,6 +50,8 @@ const all: Worker[] = [];
 /** Descriptors kept free for everything but accepted connections (files, outgoing connections, the runtime). */
 const DESCRIPTOR_RESERVE = 16;
 let connectionBudget = -1;
+/** How often a process refusing for the descriptor limit checks whether it can accept again. */
+const RESUME_CHECK_MS = 500;
 
 /**
  * Most connections this process holds before it would run out of descriptors (EMFILE): its
@@ -170,6 +172,8 @@ export class Worker {
   private _shared: SharedSocket | null = null;
   /** The once-a-second timeout check of this Worker's connections, while it has any. */
   private _sweep: ReturnType<typeof setInterval> | undefined = undefined;
+  /** Set while waiting to resume accepting after running out of descriptors. */
+  private _resumeCheck: ReturnType<typeof setInterval> | undefined = undefined;
   /** True while connections are being refused for maxConnections (logged once per episode). */
   private _refusing = false;
 
@@ -381,6 +385,7 @@ export class Worker {
     }
     if (statistics.connection_count >= descriptorBudget()) {
       this._refuse(socket, `${statistics.connection_count} connections: near the descriptor limit (ulimit -n)`);
+      this._resumeWhenDescriptorsFree();
       return;
     }
     this._refusing = false;
@@ -410,6 +415,23 @@ export class Worker {
       log(`worker ${this.name}: ${why}, refusing new connections`);
     }
     socket.destroy();
+  }
+
+  /**
+   * After refusing for the descriptor limit, tell a listener that stops accepting after
+   * EMFILE (see `Listener.resumeAccepting`) to accept again once this process is back
+   * under its budget; polled, since closes of any Worker's connections free descriptors.
+   */
+  private _resumeWhenDescriptorsFree(): void {
+    const listener = this._listener;
+    if (!listener?.resumeAccepting || this._resumeCheck !== undefined) return;
+    this._resumeCheck = setInterval(() => {
+      const current = !this.stopping && this._listener === listener;
+      if (current && statistics.connection_count >= descriptorBudget()) return;
+      clearInterval(this._resumeCheck);
+      this._resumeCheck = undefined;
+      if (current) listener.resumeAccepting!();
+    }, RESUME_CHECK_MS);
   }
 
   /** Check timeouts once a second while there are connections and some timeout can apply. */

@@ -35,7 +35,7 @@ import {
   childStdio,
   connect as nodeConnect,
   listen as nodeListen,
-  listenInherited,
+  listenInheritedResumable,
   lookup,
   udp as nodeUdp,
   udpInherited,
@@ -612,7 +612,9 @@ export const runtime: Runtime = {
   // passed and accepted on through node:net (measured here: 4.9 KB per idle connection
   // against 10.4 KB native, and the same CPU per message).
   bindShared,
-  listenInherited,
+  // Deno's node:net listener stops accepting for good once an accept fails with EMFILE
+  // (checked on 2.9.6: no error event, no further accept4): it can be replaced after one.
+  listenInherited: listenInheritedResumable,
   supportsReusePort: true, // through node:net, see listen()
   // A shared UDP socket is a node:dgram one passed over the fork channel, as on Node. Deno's
   // node:dgram keeps one receive in flight after the master stops reading (checked on 2.9.6),

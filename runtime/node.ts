@@ -307,11 +307,8 @@ async function inheritedHandle(index: number): Promise<unknown> {
   });
 }
 
-export async function listenInherited(
-  index: number,
-  options: ListenOptions,
-  onConnection: (conn: Conn) => void,
-): Promise<Listener> {
+/** A server accepting on the `index`-th shared socket. */
+async function serveInherited(index: number, options: ListenOptions, onConnection: (conn: Conn) => void): Promise<net.Server> {
   const handle = await inheritedHandle(index);
   const server = createServer(options, onConnection);
   await new Promise<void>((resolve, reject) => {
@@ -321,7 +318,52 @@ export async function listenInherited(
       resolve();
     });
   });
-  return listenerOf(server, options, false);
+  return server;
+}
+
+export async function listenInherited(
+  index: number,
+  options: ListenOptions,
+  onConnection: (conn: Conn) => void,
+): Promise<Listener> {
+  return listenerOf(await serveInherited(index, options, onConnection), options, false);
+}
+
+/**
+ * {@link listenInherited} for a runtime whose listener stops accepting for good after EMFILE
+ * (Deno): `resumeAccepting()` closes it and listens on a fresh copy of the master's socket,
+ * asked for over the fork channel. Connections queued meanwhile stay in the master's socket.
+ */
+export async function listenInheritedResumable(
+  index: number,
+  options: ListenOptions,
+  onConnection: (conn: Conn) => void,
+): Promise<Listener> {
+  let server = await serveInherited(index, options, onConnection);
+  const listener = listenerOf(server, options, false);
+  let closed = false;
+  let resuming = false;
+  return {
+    ...listener,
+    close() {
+      closed = true;
+      server.close();
+    },
+    resumeAccepting() {
+      if (closed || resuming || typeof process.send !== "function") return;
+      resuming = true;
+      server.close();
+      delete received[index];
+      process.send({ __wm: "relisten", index });
+      serveInherited(index, options, onConnection).then(
+        (fresh) => {
+          if (closed) fresh.close();
+          else server = fresh;
+        },
+        (err) => console.error(`listener error: cannot accept again after running out of descriptors: ${(err as Error).message}`),
+      ).finally(() => resuming = false);
+    },
+  };
 }
 
 export function connect(options: ConnectOptions): Promise<Conn> {
@@ -497,11 +539,17 @@ export function wrapChild(child: ChildProcess, options: SpawnOptions): Child {
       if (!m?.__wm) options.onMessage!(m);
     });
   }
+  const sendShared = (index: number) => {
+    const socket = options.shared?.[index] as NodeSharedSocket | undefined;
+    if (socket?.handle && child.connected) child.send({ __wm: "listener", index }, socket.handle as net.Server);
+  };
+  // A child whose listener stopped after EMFILE asks for its socket again (listenInheritedResumable).
+  child.on("message", (m: { __wm?: string; index?: number }) => {
+    if (m?.__wm === "relisten" && typeof m.index === "number") sendShared(m.index);
+  });
   child.on("exit", (code, signal) => options.onExit(code, signal));
   child.on("error", () => {}); // a failed send on a closing channel; the exit event reports the end
-  options.shared?.forEach((socket, index) => {
-    child.send({ __wm: "listener", index }, (socket as NodeSharedSocket).handle as net.Server);
-  });
+  options.shared?.forEach((_, index) => sendShared(index));
   return {
     detach() {
       if (child.connected) child.disconnect();

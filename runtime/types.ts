@@ -93,6 +93,13 @@ export interface Listener {
   readonly path?: string;
   /** Stop listening; open connections are unaffected. */
   close(): void;
+  /**
+   * Accept again after the process ran out of descriptors (EMFILE), once it has some free.
+   * Present only where the runtime's accept loop stops for good on EMFILE: Deno's node:net
+   * listener on a socket inherited from the master, which is replaced by a new one on a
+   * fresh copy of the master's socket. Queued connections are kept.
+   */
+  resumeAccepting?(): void;
 }
 
 /**
