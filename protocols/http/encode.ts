@@ -12,7 +12,16 @@ import { runtime } from "../../runtime/mod.ts";
 import { acceptsGzip, compressible, FORCED, type GzipSettings, gzipBody } from "./compress.ts";
 import { FILE_PIECE, FileStream, type Segment } from "./file_stream.ts";
 import { mimeType } from "./mime.ts";
-import { type ByteRange, fileETag, ifRangeHolds, noneMatch, notModifiedSince, parseRanges } from "./ranges.ts";
+import {
+  type ByteRange,
+  fileETag,
+  ifMatchHolds,
+  ifRangeHolds,
+  noneMatch,
+  notModifiedSince,
+  parseRanges,
+  unmodifiedSince,
+} from "./ranges.ts";
 import { checkHeader, Chunk, REASONS, Response, ServerSentEvents } from "./response.ts";
 import { randomHex } from "./session.ts";
 import {
@@ -280,7 +289,8 @@ interface FilePlan {
 
 /**
  * Status and ranges of a file response: a `withFile(path, offset, length)` part, else what the
- * request's conditional headers and `Range` ask (304, 206, 416, or 200 with the whole file).
+ * request's conditional headers and `Range` ask (412, 304, 206, 416, or 200 with the whole
+ * file), evaluated in the order of RFC 9110 §13.2.2.
  */
 function planFile(s: HttpState, r: Response, etag: string): FilePlan {
   const f = r._file!;
@@ -297,6 +307,11 @@ function planFile(s: HttpState, r: Response, etag: string): FilePlan {
   }
   const req = s.current;
   if (r._status !== 200 || req === null) return whole;
+  const ifMatch = req.header("if-match") as string | null;
+  const ifUnmodified = ifMatch === null ? req.header("if-unmodified-since") as string | null : null;
+  if ((ifMatch !== null && !ifMatchHolds(ifMatch, etag)) || (ifUnmodified !== null && !unmodifiedSince(ifUnmodified, f.mtimeMs))) {
+    return { status: 412, contentRange: "", ranges: [] };
+  }
   const inm = req.header("if-none-match") as string | null;
   const since = inm === null ? req.header("if-modified-since") as string | null : null;
   if ((inm !== null && noneMatch(inm, etag)) || (since !== null && notModifiedSince(since, f.mtimeMs))) {

@@ -1,6 +1,7 @@
 /**
  * Validators and ranges of a file response (RFC 9110 §8.8, §13, §14): the file's ETag,
- * `If-None-Match` / `If-Modified-Since` (→ 304), `If-Range`, and `Range` (one or several
+ * `If-Match` / `If-Unmodified-Since` (→ 412), `If-None-Match` / `If-Modified-Since` (→ 304),
+ * `If-Range`, and `Range` (one or several
  * `bytes=` ranges → 206, none satisfiable → 416). Pure functions; `encode.ts` builds the
  * response from their answers.
  *
@@ -80,6 +81,24 @@ export function noneMatch(header: string, etag: string): boolean {
     if (m[1] === opaque) return true;
   }
   return false;
+}
+
+/**
+ * Whether `If-Match` holds for the file with the strong `etag`: `*`, or a listed tag equal to it
+ * (strong comparison: a weak `W/` tag never matches).
+ */
+export function ifMatchHolds(header: string, etag: string): boolean {
+  if (header.trim() === "*") return true;
+  for (const m of header.matchAll(/(W\/)?("[^"]*")/g)) {
+    if (m[1] === undefined && m[2] === etag) return true;
+  }
+  return false;
+}
+
+/** Whether `If-Unmodified-Since` holds: the file, to the second, is not newer (an invalid date is ignored). */
+export function unmodifiedSince(header: string, mtimeMs: number): boolean {
+  const t = Date.parse(header);
+  return Number.isNaN(t) || Math.floor(mtimeMs / 1000) * 1000 <= t;
 }
 
 /** Whether `If-Modified-Since` says the client's copy is current (the file, to the second, is not newer). */

@@ -494,6 +494,21 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
       expect(refused.stdout).toContain("Content-Length: 0\r\n");
     });
 
+    it("If-Match and If-Unmodified-Since: 412 when they fail, the file when they hold, to fetch and to curl", async () => {
+      const url = `http://127.0.0.1:${web}/style.css`;
+      const etag = (await fetch(url, { method: "HEAD" })).headers.get("etag")!;
+      const held = await fetch(url, { headers: { "If-Match": etag } });
+      expect(held.status).toBe(200);
+      expect(await held.text()).toBe("body{color:red}");
+      const failed = await fetch(url, { headers: { "If-Match": '"old"' } });
+      expect(failed.status).toBe(412);
+      expect(await failed.text()).toBe("");
+      const older = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", "If-Unmodified-Since: Mon, 01 Jan 2024 00:00:00 GMT", url]);
+      expect(older.stdout).toBe("412");
+      const same = await run("curl", ["-sS", "-H", "If-Unmodified-Since: Tue, 02 Jan 2024 03:04:05 GMT", url]);
+      expect(same.stdout).toBe("body{color:red}");
+    });
+
     it("answers 404 (custom404 on b) and 405 for other methods; with onMessage set, those requests go to it", async () => {
       const missing = await get(statics, "/missing.html", { host: "b.test" });
       expect(missing.status).toBe(404);

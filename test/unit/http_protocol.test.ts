@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Chunk, Http, type HttpConnection, HttpProtocol, Request, Response, ServerSentEvents, TcpConnection } from "../../mod.ts";
 import { ChunkedDecoder, findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
 import { acceptsGzip } from "../../protocols/http/compress.ts";
-import { fileETag, ifRangeHolds, MAX_RANGES, noneMatch, parseRanges } from "../../protocols/http/ranges.ts";
+import { fileETag, ifMatchHolds, ifRangeHolds, MAX_RANGES, noneMatch, parseRanges, unmodifiedSince } from "../../protocols/http/ranges.ts";
 import { fakeConnection } from "../helpers/fake_conn.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -443,6 +443,19 @@ describe("http:// parser pieces", () => {
     expect(ifRangeHolds("Tue, 02 Jan 2024 03:04:05 GMT", etag, mtime)).toBe(true);
     expect(ifRangeHolds("Tue, 02 Jan 2024 03:04:06 GMT", etag, mtime)).toBe(false);
     expect(ifRangeHolds("not a date", etag, mtime)).toBe(false);
+  });
+
+  it("preconditions: If-Match compares strongly (any listed tag, or *), If-Unmodified-Since to the second, an invalid date is ignored", () => {
+    const etag = fileETag(300, 1700000000123);
+    expect(ifMatchHolds(etag, etag)).toBe(true);
+    expect(ifMatchHolds(`"a", ${etag}`, etag)).toBe(true);
+    expect(ifMatchHolds("*", etag)).toBe(true);
+    expect(ifMatchHolds(`W/${etag}`, etag)).toBe(false);
+    expect(ifMatchHolds('"a", "b"', etag)).toBe(false);
+    const mtime = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
+    expect(unmodifiedSince("Tue, 02 Jan 2024 03:04:05 GMT", mtime)).toBe(true);
+    expect(unmodifiedSince("Tue, 02 Jan 2024 03:04:04 GMT", mtime)).toBe(false);
+    expect(unmodifiedSince("not a date", mtime)).toBe(true);
   });
 });
 

@@ -264,6 +264,20 @@ describe("Response.withFile", () => {
     expect(other.written).toMatch(/^HTTP\/1\.1 200 [^]*<p>hi<\/p>$/);
   });
 
+  it("If-Match / If-Unmodified-Since that fail answer 412 with no body, before If-None-Match and Range are looked at", () => {
+    const etag = /ETag: ("[^"]+")/.exec(headOf(get(big)))![1];
+    for (const failing of ['If-Match: "stale"', `If-Match: W/${etag}`, "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT"]) {
+      const s = get(big, `${failing}\r\nIf-None-Match: ${etag}\r\nRange: bytes=0-9\r\n`);
+      expect(headOf(s)).toMatch(/^HTTP\/1\.1 412 Precondition Failed\r\n/);
+      expect(headOf(s)).toContain("Content-Length: 0");
+      expect(s.written.endsWith("\r\n\r\n")).toBe(true);
+    }
+    // If-Match decides alone: a stale If-Unmodified-Since beside a matching tag is not consulted.
+    const held = get(big, `If-Match: "x", ${etag}\r\nIf-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\nRange: bytes=0-9\r\n`);
+    expect(headOf(held)).toMatch(/^HTTP\/1\.1 206 [^]*Content-Range: bytes 0-9\/300000/);
+    expect(headOf(get(small, `If-Unmodified-Since: ${new Date(Date.now() + 1000).toUTCString()}\r\n`))).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
   it("several ranges answer 206 multipart/byteranges, each part with its Content-Range and bytes", async () => {
     const s = get(big, "Range: bytes=0-9,200000-200019,-5\r\n");
     await until(() => allText(s).endsWith("--\r\n"), "the whole multipart body", 1000);
