@@ -39,4 +39,3 @@ server.listen(0, "127.0.0.1", () => {
   console.log(`raw node ${mode} listening ws://127.0.0.1:${port}`);
   console.log("Start success.");
 });
-process.on("SIGINT", () => process.exit(0));
