@@ -84,6 +84,25 @@ class Lingering {
 /** The groups of lingering connections by their timeout in ms. */
 const lingering = new Map<number, Lingering>();
 
+/** Bits of `TcpConnection._flags`. */
+const PAUSED = 1;
+/** Handling a read: sends are collected and written once afterwards. */
+const CORKED = 2;
+/** The peer's FIN arrived. */
+const EOF = 4;
+/** Close once the read being handled (or the next one) has been answered. */
+const CLOSE_WHEN_IDLE = 8;
+/** Our FIN was sent. */
+const ENDED = 16;
+/** In a {@link Lingering} group: after our FIN, or after a timeout closed it. */
+const LINGERING = 32;
+
+/** Received bytes not yet framed into a package: chunks kept as they came, and their total length. */
+interface Received {
+  chunks: Uint8Array[];
+  length: number;
+}
+
 /** Reads being handled right now (nested only when a handler feeds another connection). */
 let readDepth = 0;
 /**
@@ -144,28 +163,19 @@ export class TcpConnection implements ConnHandler {
   onBufferFull: Callback = null;
   onBufferDrain: Callback = null;
 
+  // Every field costs each idle connection 8 bytes or more: rarely needed state is a bit of
+  // `_flags` or an object allocated while in use.
   protected _socket: Conn | null;
   protected _status: number;
-  /** Received bytes not yet framed into a package. */
-  private _recv: Uint8Array[] | null = null;
-  private _recvLength = 0;
+  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING. */
+  private _flags = 0;
+  /** Received bytes not yet framed into a package (null when none). */
+  private _recv: Received | null = null;
   /** Length of the package being received, 0 while unknown. */
   private _packageLength = 0;
-  private _paused = false;
-  /** True while handling a read: sends are collected and written once afterwards. */
-  private _corked = false;
-  /** The runtime's queued bytes when the read began (constant while corked). */
-  private _corkedQueue = 0;
   /** Sends collected while corked (or before an outgoing connection is established). */
   protected _pending: (string | Uint8Array)[] | null = null;
   protected _pendingLength = 0;
-  private _eof = false;
-  /** Close once the read being handled (or the next one) has been answered. */
-  private _closeWhenIdle = false;
-  /** Waiting (bounded by closeTimeout) in this group to be destroyed: after our FIN, or after a timeout closed it. */
-  private _lingering: Lingering | null = null;
-  /** FIN sent. */
-  private _ended = false;
   /** When the head being received began (ms), 0 when none is. */
   private _headSince = Date.now();
   /** When a byte last moved either way (ms), as of the last {@link checkTimeouts}. */
@@ -206,12 +216,6 @@ export class TcpConnection implements ConnHandler {
     return this._pendingLength + (this.protocol?.heldBytes?.(this) ?? 0) + (this._socket?.bufferedAmount ?? 0);
   }
 
-  /** {@link getSendBufferQueueSize}; while corked the runtime's queue cannot change, so it is read once per read. */
-  private _queued(): number {
-    if (!this._corked) return this.getSendBufferQueueSize();
-    return this._pendingLength + this._corkedQueue + (this.protocol?.heldBytes?.(this) ?? 0);
-  }
-
   /**
    * Send data (encoded by the protocol unless `raw`). Returns `true` when it was all handed
    * to the kernel, `null` when it is queued (always the case inside `onMessage`, where sends
@@ -222,21 +226,20 @@ export class TcpConnection implements ConnHandler {
   send(data: unknown, raw = false): boolean | null {
     const status = this._status;
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
-    if (readDepth > 0 && !this._corked && status === TcpConnection.STATUS_ESTABLISHED) {
+    if (readDepth > 0 && !(this._flags & CORKED) && status === TcpConnection.STATUS_ESTABLISHED) {
       // Sent from another connection's read handler: written once that read is handled.
-      this._corked = true;
-      this._corkedQueue = this._socket?.bufferedAmount ?? 0;
+      this._flags |= CORKED;
       corkedByRead.push(this);
     }
     const sent = this._send(data, raw, status);
-    if (this._closeWhenIdle && !this._corked && this._isIdle()) this.close();
+    if ((this._flags & (CLOSE_WHEN_IDLE | CORKED)) === CLOSE_WHEN_IDLE && this._isIdle()) this.close();
     return sent;
   }
 
   private _send(message: unknown, raw: boolean, status: number): boolean | null {
     // Checked before encoding: a dropped message must not advance the protocol's state (a
     // WebSocket compressor's window).
-    const queued = this._queued();
+    const queued = this.getSendBufferQueueSize();
     if (queued > 0 && queued >= this.maxSendBufferSize) {
       statistics.send_fail++;
       this._call("onError", this.onError, WORKERMAN_SEND_FAIL, "send buffer full and drop package");
@@ -247,7 +250,7 @@ export class TcpConnection implements ConnHandler {
       data = this.protocol.encode(message, this);
       if (data === undefined || data === null || data.length === 0) {
         // held back by the protocol (a WebSocket frame before the handshake) counts as queued
-        if (this.protocol.heldBytes && this._queued() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+        if (this.protocol.heldBytes && this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
         return null;
       }
     } else if (typeof message !== "string" && !(message instanceof Uint8Array)) {
@@ -255,7 +258,7 @@ export class TcpConnection implements ConnHandler {
     } else {
       data = message;
     }
-    if (this._corked || status !== TcpConnection.STATUS_ESTABLISHED) {
+    if (this._flags & CORKED || status !== TcpConnection.STATUS_ESTABLISHED) {
       (this._pending ??= []).push(data);
       this._pendingLength += data.length; // UTF-16 units for strings: close enough for the limit
       if (queued + data.length >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
@@ -323,21 +326,19 @@ export class TcpConnection implements ConnHandler {
 
   private _receive(chunk: Uint8Array): void {
     if (this._status !== TcpConnection.STATUS_ESTABLISHED) return; // closing: input is discarded
-    if (this._recv) {
-      this._recv.push(chunk);
-      this._recvLength += chunk.length;
+    const recv = this._recv;
+    if (recv) {
+      recv.chunks.push(chunk);
+      recv.length += chunk.length;
       // A package of known length still incomplete: keep collecting without copying.
-      if (this._paused || (this._packageLength > 0 && this._recvLength < this._packageLength)) return;
-      chunk = concatAll(this._recv, this._recvLength);
+      if (this._flags & PAUSED || (this._packageLength > 0 && recv.length < this._packageLength)) return;
+      chunk = concatAll(recv.chunks, recv.length);
       this._recv = null;
-      this._recvLength = 0;
-    } else if (this._paused) {
-      this._recv = [chunk];
-      this._recvLength = chunk.length;
+    } else if (this._flags & PAUSED) {
+      this._recv = { chunks: [chunk], length: chunk.length };
       return;
     }
-    this._corked = true;
-    this._corkedQueue = this._socket?.bufferedAmount ?? 0;
+    this._flags |= CORKED;
     readDepth++;
     try {
       this._consume(chunk);
@@ -352,8 +353,8 @@ export class TcpConnection implements ConnHandler {
    * shut down if closing and all is written).
    */
   private _uncork(): void {
-    this._corked = false;
-    if (this._closeWhenIdle && this._isIdle()) this.close();
+    this._flags &= ~CORKED;
+    if (this._flags & CLOSE_WHEN_IDLE && this._isIdle()) this.close();
     if (this._pending) this._flushPending();
     else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
   }
@@ -377,7 +378,7 @@ export class TcpConnection implements ConnHandler {
     }
     let offset = 0;
     const total = buffer.length;
-    while (offset < total && !this._paused && this._status === TcpConnection.STATUS_ESTABLISHED) {
+    while (offset < total && !(this._flags & PAUSED) && this._status === TcpConnection.STATUS_ESTABLISHED) {
       const view = offset === 0 ? buffer : buffer.subarray(offset);
       let length = this._packageLength;
       if (length === 0) {
@@ -411,7 +412,7 @@ export class TcpConnection implements ConnHandler {
   private _consumeAt(buffer: Uint8Array, protocol: Protocol): void {
     let offset = 0;
     const total = buffer.length;
-    while (offset < total && !this._paused && this._status === TcpConnection.STATUS_ESTABLISHED) {
+    while (offset < total && !(this._flags & PAUSED) && this._status === TcpConnection.STATUS_ESTABLISHED) {
       let length = this._packageLength;
       if (length === 0) {
         try {
@@ -460,8 +461,7 @@ export class TcpConnection implements ConnHandler {
   private _keepTail(buffer: Uint8Array, offset: number): void {
     if (offset < buffer.length && this._status !== TcpConnection.STATUS_CLOSED) {
       const rest = offset === 0 ? buffer : copyFrom(buffer, offset);
-      this._recv = [rest];
-      this._recvLength = rest.length;
+      this._recv = { chunks: [rest], length: rest.length };
     }
   }
 
@@ -483,27 +483,26 @@ export class TcpConnection implements ConnHandler {
 
   /** Stop reading from the socket: the peer is slowed down by TCP flow control. */
   pauseRecv(): void {
-    if (this._paused) return;
-    this._paused = true;
+    if (this._flags & PAUSED) return;
+    this._flags |= PAUSED;
     this._socket?.pause();
   }
 
   /** Resume reading, first delivering what was received while paused. */
   resumeRecv(): void {
-    if (!this._paused) return;
-    this._paused = false;
+    if (!(this._flags & PAUSED)) return;
+    this._flags &= ~PAUSED;
     this._socket?.resume();
-    if (this._recv && this._status === TcpConnection.STATUS_ESTABLISHED) {
-      const buffered = concatAll(this._recv, this._recvLength);
+    const recv = this._recv;
+    if (recv && this._status === TcpConnection.STATUS_ESTABLISHED) {
       this._recv = null;
-      this._recvLength = 0;
-      this._receive(buffered);
+      this._receive(concatAll(recv.chunks, recv.length));
     }
   }
 
   /** The peer half-closed: answer what it sent, then close. */
   handleEnd(): void {
-    this._eof = true;
+    this._flags |= EOF;
     if (this._status === TcpConnection.STATUS_CLOSING) this.destroy();
     else this.close();
   }
@@ -560,7 +559,7 @@ export class TcpConnection implements ConnHandler {
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return;
     if (data !== undefined && data !== null) this.send(data, raw);
     this._status = TcpConnection.STATUS_CLOSING;
-    if (this._corked) return; // the write after this read shuts down when it completes
+    if (this._flags & CORKED) return; // the write after this read shuts down when it completes
     if (this._pending) this._flushPending();
     else if (this.getSendBufferQueueSize() === 0) this._shutdown();
   }
@@ -573,7 +572,7 @@ export class TcpConnection implements ConnHandler {
    */
   closeWhenIdle(): void {
     if (this.bytesRead > 0 && this._isIdle()) this.close();
-    else this._closeWhenIdle = true;
+    else this._flags |= CLOSE_WHEN_IDLE;
   }
 
   /** No partial package held and no answer pending. */
@@ -583,23 +582,23 @@ export class TcpConnection implements ConnHandler {
 
   /** Everything is written: send FIN and wait (bounded) for the peer's. */
   private _shutdown(): void {
-    if (this._eof || !this._socket) {
+    if (this._flags & EOF || !this._socket) {
       this.destroy();
       return;
     }
-    if (this._ended) return;
-    this._ended = true;
+    if (this._flags & ENDED) return;
+    this._flags |= ENDED;
     this._socket.end();
     this._linger();
   }
 
   /** Destroy the connection if it is still open `closeTimeout` seconds from the first call. */
   private _linger(): void {
-    if (this._lingering !== null) return;
+    if (this._flags & LINGERING) return;
+    this._flags |= LINGERING;
     const ms = TcpConnection.closeTimeout * 1000;
     let group = lingering.get(ms);
     if (group === undefined) lingering.set(ms, group = new Lingering(ms));
-    this._lingering = group;
     group.add(this);
   }
 
@@ -619,10 +618,9 @@ export class TcpConnection implements ConnHandler {
   /** Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
   protected _finish(): void {
     this._status = TcpConnection.STATUS_CLOSED;
-    if (this._lingering !== null) {
-      const group = this._lingering;
-      this._lingering = null;
-      group.remove(this);
+    if (this._flags & LINGERING) {
+      this._flags &= ~LINGERING;
+      for (const group of lingering.values()) group.remove(this);
     }
     this._recv = null;
     this._pending = null;
@@ -656,11 +654,9 @@ export class TcpConnection implements ConnHandler {
     this._socket = socket;
     this._status = TcpConnection.STATUS_ESTABLISHED;
     this._recv = null;
-    this._recvLength = 0;
     this._packageLength = 0;
-    this._eof = false;
-    this._closeWhenIdle = false;
-    if (this._paused) socket.pause();
+    this._flags &= ~(EOF | CLOSE_WHEN_IDLE);
+    if (this._flags & PAUSED) socket.pause();
     socket.start(handler);
     if (this._pending) this._flushPending();
   }
