@@ -2,7 +2,8 @@
  * Where the memory of an idle connection goes on Bun: `bun:jsc` `heapStats()` and RSS before
  * and after `--conns` connections are opened (by bench/client.ts in its own process) to one
  * server in this process, after a full GC each time. Prints the JS heap and RSS per connection
- * and the object types whose count grew the most.
+ * (RSS also before that GC, with the garbage accepting them left) and the object types whose
+ * count grew the most.
  *
  * Servers: `raw` (a bare `Bun.listen` that only keeps its sockets), `tcp` (a `tcp://` Worker)
  * and `ws` (a `websocket://` Worker; the client completes the handshake).
@@ -38,15 +39,18 @@ async function serve(): Promise<number> {
 
 interface Snapshot {
   heap: number;
+  /** RSS before the GC: with the garbage the connections made (what the benchmark sees). */
+  rssLive: number;
   rss: number;
   types: Record<string, number>;
 }
 
 function snapshot(): Snapshot {
+  const rssLive = process.memoryUsage().rss;
   Bun.gc(true);
   Bun.gc(true);
   const s = jsc.heapStats();
-  return { heap: s.heapSize, rss: process.memoryUsage().rss, types: s.objectTypeCounts };
+  return { heap: s.heapSize, rssLive, rss: process.memoryUsage().rss, types: s.objectTypeCounts };
 }
 
 /** Open `n` idle connections from a client process; resolves (with its stdin to quit it) once all are open. */
@@ -71,7 +75,10 @@ const quit = await openIdle(port, conns);
 await sleep(1000);
 const after = snapshot();
 const per = (a: number, b: number) => `${((b - a) / conns).toFixed(0)} B`;
-console.log(`${kind}: ${conns} connections: JS heap +${per(before.heap, after.heap)}, RSS +${per(before.rss, after.rss)} per connection`);
+console.log(
+  `${kind}: ${conns} connections, per connection: JS heap +${per(before.heap, after.heap)}, ` +
+    `RSS +${per(before.rss, after.rss)} after a full GC (+${per(before.rss, after.rssLive)} before it)`,
+);
 const grown = Object.keys(after.types)
   .map((t) => [t, (after.types[t] ?? 0) - (before.types[t] ?? 0)] as const)
   .filter(([, d]) => Math.abs(d) >= conns / 10)

@@ -69,10 +69,10 @@ export interface WsState {
 
 type WsConn = ProtocolConnection & { [STATE]?: WsState };
 
-export function wsState(conn: ProtocolConnection): WsState {
-  const c = conn as WsConn;
-  return (c[STATE] ??= {
-    open: false,
+/** A fresh state: not open, holding nothing. */
+function newState(open: boolean): WsState {
+  return {
+    open,
     client: false,
     queue: null,
     queueLength: 0,
@@ -81,7 +81,27 @@ export function wsState(conn: ProtocolConnection): WsState {
     fragLength: 0,
     fragCompressed: false,
     deflate: null,
-  });
+  };
+}
+
+// The states of connections that hold nothing of their own, shared so that an idle connection
+// costs no state object: before the handshake (or once closed), and open on the server side
+// without permessage-deflate and between fragmented messages. Never written to: `wsState`
+// gives a connection its own copy first.
+const INITIAL: Readonly<WsState> = Object.freeze(newState(false));
+const OPEN: Readonly<WsState> = Object.freeze(newState(true));
+
+/** The state of `conn` to read (possibly shared: never write to it). */
+function peekState(conn: ProtocolConnection): Readonly<WsState> {
+  return (conn as WsConn)[STATE] ?? INITIAL;
+}
+
+/** The state of `conn` to change: its own, made now if it had none or a shared one. */
+export function wsState(conn: ProtocolConnection): WsState {
+  const c = conn as WsConn;
+  const state = c[STATE];
+  if (state !== undefined && state !== INITIAL && state !== OPEN) return state;
+  return (c[STATE] = newState(state === OPEN));
 }
 
 /** Limits of the server protocol (change them on `Websocket.options`). */
@@ -124,14 +144,23 @@ export function deflateWanted(conn: ProtocolConnection): boolean {
 export function openState(conn: ProtocolConnection): WsState {
   const state = wsState(conn);
   state.open = true;
+  setMaxPackageSize(conn);
+  return state;
+}
+
+function setMaxPackageSize(conn: ProtocolConnection): void {
   const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
   if (conn.maxPackageSize >= maxPayload) conn.maxPackageSize = Math.max(conn.maxPackageSize, maxPayload + 14);
-  return state;
 }
 
 /** Release what a closed connection holds (its zlib streams). */
 export function releaseState(conn: ProtocolConnection): void {
-  const state = wsState(conn);
+  const state = (conn as WsConn)[STATE];
+  if (state === undefined || state === INITIAL) return;
+  if (state === OPEN) {
+    (conn as WsConn)[STATE] = INITIAL;
+    return;
+  }
   state.open = false;
   state.queue = null;
   state.queueLength = 0;
@@ -174,7 +203,7 @@ let maskAt = maskPool.length;
 
 /** A fresh random masking key when `conn` is a client, else null (servers never mask). */
 export function maskFor(conn: ProtocolConnection): Uint8Array | null {
-  if (!wsState(conn).client) return null;
+  if (!peekState(conn).client) return null;
   if (maskAt === maskPool.length) {
     crypto.getRandomValues(maskPool);
     maskAt = 0;
@@ -188,13 +217,13 @@ export function maskFor(conn: ProtocolConnection): Uint8Array | null {
  * (or after failing the connection). A server requires masked frames, a client unmasked ones.
  */
 export function frameInput(buffer: Uint8Array, conn: ProtocolConnection): number {
-  const masked = !wsState(conn).client;
+  const state = peekState(conn);
+  const masked = !state.client;
   if (buffer.length < 2) return 0;
   const b0 = buffer[0];
   const b1 = buffer[1];
   const opcode = b0 & 0x0f;
   const fin = (b0 & 0x80) !== 0;
-  const state = wsState(conn);
   if ((b0 & 0x70) !== 0) {
     // RSV1 marks the first frame of a compressed message, and only that, when deflate is on
     if ((b0 & 0x70) !== 0x40 || state.deflate === null) return fail(conn, 1002, "reserved bits set");
@@ -263,7 +292,6 @@ export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unkno
   } else {
     payload = buffer.slice(at);
   }
-  const state = wsState(conn);
   if (opcode >= 8) {
     if (opcode === OP_CLOSE) {
       let code = 1005;
@@ -297,7 +325,8 @@ export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unkno
   const fin = (b0 & 0x80) !== 0;
   let kind = opcode;
   let compressed = (b0 & 0x40) !== 0;
-  if (state.fragOpcode !== -1 || !fin) {
+  if (peekState(conn).fragOpcode !== -1 || !fin) {
+    const state = wsState(conn);
     if (state.fragOpcode === -1) {
       state.fragOpcode = opcode;
       state.fragCompressed = compressed;
@@ -336,7 +365,7 @@ export function holdFrame(state: WsState, frame: Uint8Array): "" {
 
 /** `Protocol.heldBytes`: frames held back until the handshake completes. */
 export function heldBytes(conn: ProtocolConnection): number {
-  return (conn as WsConn)[STATE]?.queueLength ?? 0;
+  return peekState(conn).queueLength;
 }
 
 /** All `parts` in one array. */
@@ -351,7 +380,7 @@ function inflateMessage(conn: ProtocolConnection, kind: number, parts: Uint8Arra
   const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
   let payload: Uint8Array;
   try {
-    payload = wsState(conn).deflate!.decompress(parts, maxPayload);
+    payload = peekState(conn).deflate!.decompress(parts, maxPayload);
   } catch (err) {
     if (err instanceof RangeError) return fail(conn, 1009, `inflated message exceeds maxPayload ${maxPayload}`), NO_MESSAGE;
     return fail(conn, 1007, `invalid compressed data: ${(err as Error).message}`), NO_MESSAGE;
@@ -386,7 +415,7 @@ export function frameEncode(data: unknown, conn: ProtocolConnection): Uint8Array
     throw new TypeError(`You can't send(${data === null ? "null" : typeof data}) to client, you need to convert it to a string.`);
   }
   const mask = maskFor(conn);
-  const deflate = wsState(conn).deflate;
+  const deflate = peekState(conn).deflate;
   if (deflate === null && mask === null && typeof data === "string" && data.length <= SHARED_MAX) return sharedTextFrame(first, data);
   if (deflate !== null) {
     const threshold = conn.websocketDeflateThreshold ?? options.deflateThreshold;
@@ -439,15 +468,9 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
   const accept = base64(sha1(textEncoder.encode(key + GUID)));
   let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
     `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
-  const state = wsState(conn);
   const offer = request.header("sec-websocket-extensions");
-  if (typeof offer === "string" && deflateWanted(conn)) {
-    const agreed = acceptOffer(offer, options.serverNoContextTakeover);
-    if (agreed) {
-      state.deflate = new PerMessageDeflate(agreed.params);
-      head += `Sec-WebSocket-Extensions: ${agreed.response}\r\n`;
-    }
-  }
+  const agreed = typeof offer === "string" && deflateWanted(conn) ? acceptOffer(offer, options.serverNoContextTakeover) : null;
+  if (agreed) head += `Sec-WebSocket-Extensions: ${agreed.response}\r\n`;
   const extra: string[] = conn.headers === undefined || conn.headers === null
     ? []
     : Array.isArray(conn.headers)
@@ -472,9 +495,17 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
     return reject(conn, "500 Internal Server Error"), NO_MESSAGE;
   }
   if (!extra.some((h) => /^server:/i.test(h))) head += "Server: workerman-ts\r\n";
-  openState(conn);
   // the 101 and what was sent meanwhile leave in one write, admitted once by the send buffer
-  const queue = takeQueue(state);
+  let queue: Uint8Array | null = null;
+  if (!agreed && peekState(conn) === INITIAL) {
+    // Nothing of its own to keep (no compressor, nothing sent meanwhile): the shared open state.
+    (conn as WsConn)[STATE] = OPEN;
+    setMaxPackageSize(conn);
+  } else {
+    const state = openState(conn);
+    if (agreed) state.deflate = new PerMessageDeflate(agreed.params);
+    queue = takeQueue(state);
+  }
   conn.send(queue ? joinParts([textEncoder.encode(head + "\r\n"), queue]) : head + "\r\n", true);
   return NO_MESSAGE;
 }
@@ -496,7 +527,7 @@ export const Websocket: Protocol & {
   BINARY_TYPE_ARRAYBUFFER,
   options,
   input(buffer, conn) {
-    if (wsState(conn).open) return frameInput(buffer, conn);
+    if (peekState(conn).open) return frameInput(buffer, conn);
     if (buffer.length >= 3 && (buffer[0] !== 71 || buffer[1] !== 69 || buffer[2] !== 84)) {
       return reject(conn, "400 Bad Request");
     }
@@ -506,18 +537,17 @@ export const Websocket: Protocol & {
     return end;
   },
   decode(buffer, conn) {
-    if (!wsState(conn).open) return handshake(buffer, conn);
+    if (!peekState(conn).open) return handshake(buffer, conn);
     return frameDecode(buffer, conn);
   },
   onClose: releaseState,
   encode(data, conn) {
     const frame = frameEncode(data, conn);
-    const state = wsState(conn);
-    return state.open ? frame : holdFrame(state, frame);
+    return peekState(conn).open ? frame : holdFrame(wsState(conn), frame);
   },
   heldBytes,
   /** Until the handshake is done the connection's headerTimeout applies. */
   receivingHead(conn) {
-    return !wsState(conn).open;
+    return !peekState(conn).open;
   },
 };
