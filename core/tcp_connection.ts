@@ -96,10 +96,23 @@ const CLOSE_WHEN_IDLE = 8;
 const ENDED = 16;
 /** In a {@link Lingering} group: after our FIN, or after a timeout closed it. */
 const LINGERING = 32;
+/** Bytes were read or written since the last {@link TcpConnection.checkTimeouts}. */
+const MOVED = 64;
 
-/** Received bytes not yet framed into a package: chunks kept as they came, and their total length. */
+/**
+ * Received bytes not yet framed into a package: chunks kept as they came, their total length,
+ * and the length of the package they begin (0 while unknown).
+ */
 interface Received {
   chunks: Uint8Array[];
+  length: number;
+  packageLength: number;
+}
+
+/** Sends collected while corked (or before an outgoing connection is established), and their length. */
+interface Pending {
+  items: (string | Uint8Array)[];
+  /** UTF-16 units for strings: close enough for the limit. */
   length: number;
 }
 
@@ -147,7 +160,8 @@ export class TcpConnection implements ConnHandler {
   readonly id: number;
   worker: ConnectionOwner | null;
   protocol: Protocol | null;
-  transport = "tcp";
+  /** `tcp`, `ssl` or `unix` (`tcp` is the prototype's: a connection gets its own value only when it differs). */
+  declare transport: string;
   maxSendBufferSize = TcpConnection.defaultMaxSendBufferSize;
   maxPackageSize = TcpConnection.defaultMaxPackageSize;
   bytesRead = 0;
@@ -158,30 +172,39 @@ export class TcpConnection implements ConnHandler {
   idleTimeout = TcpConnection.defaultIdleTimeout;
 
   onMessage: Callback = null;
-  onClose: Callback = null;
-  onError: Callback = null;
-  onBufferFull: Callback = null;
-  onBufferDrain: Callback = null;
+  // The other callbacks are null on the prototype: a connection gets its own only when one is set.
+  declare onClose: Callback;
+  declare onError: Callback;
+  declare onBufferFull: Callback;
+  declare onBufferDrain: Callback;
 
-  // Every field costs each idle connection 8 bytes or more: rarely needed state is a bit of
-  // `_flags` or an object allocated while in use.
+  // Every own field costs each idle connection 8 bytes, and JSC (Bun) rounds objects up to
+  // size classes (up to 18 fields: 160 bytes, up to 26: 224). So: 17 fields, leaving room for
+  // one a protocol adds (websocket://); rarely needed state is a bit of `_flags` or an object
+  // allocated while in use; rarely set callbacks and `transport` default on the prototype.
   protected _socket: Conn | null;
   protected _status: number;
-  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING. */
+  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED. */
   private _flags = 0;
   /** Received bytes not yet framed into a package (null when none). */
   private _recv: Received | null = null;
-  /** Length of the package being received, 0 while unknown. */
-  private _packageLength = 0;
-  /** Sends collected while corked (or before an outgoing connection is established). */
-  protected _pending: (string | Uint8Array)[] | null = null;
-  protected _pendingLength = 0;
+  /** Sends collected while corked (or before an outgoing connection is established); null when none. */
+  protected _pending: Pending | null = null;
   /** When the head being received began (ms), 0 when none is. */
   private _headSince = Date.now();
   /** When a byte last moved either way (ms), as of the last {@link checkTimeouts}. */
-  private _activeSince = Date.now();
-  /** bytesRead + bytesWritten at the last {@link checkTimeouts}. */
-  private _moved = 0;
+  private _activeSince = this._headSince;
+
+  static {
+    const defaults: Pick<TcpConnection, "transport" | "onClose" | "onError" | "onBufferFull" | "onBufferDrain"> = {
+      transport: "tcp",
+      onClose: null,
+      onError: null,
+      onBufferFull: null,
+      onBufferDrain: null,
+    };
+    Object.assign(TcpConnection.prototype, defaults);
+  }
 
   constructor(socket: Conn | null, worker: ConnectionOwner | null, protocol: Protocol | null) {
     this.id = nextConnectionId();
@@ -213,7 +236,7 @@ export class TcpConnection implements ConnHandler {
 
   /** Bytes waiting to be written: collected sends, what the protocol holds back, and what the runtime has queued. */
   getSendBufferQueueSize(): number {
-    return this._pendingLength + (this.protocol?.heldBytes?.(this) ?? 0) + (this._socket?.bufferedAmount ?? 0);
+    return (this._pending?.length ?? 0) + (this.protocol?.heldBytes?.(this) ?? 0) + (this._socket?.bufferedAmount ?? 0);
   }
 
   /**
@@ -259,13 +282,14 @@ export class TcpConnection implements ConnHandler {
       data = message;
     }
     if (this._flags & CORKED || status !== TcpConnection.STATUS_ESTABLISHED) {
-      (this._pending ??= []).push(data);
-      this._pendingLength += data.length; // UTF-16 units for strings: close enough for the limit
+      const pending = (this._pending ??= { items: [], length: 0 });
+      pending.items.push(data);
+      pending.length += data.length;
       if (queued + data.length >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
       return null;
     }
     const bytes = typeof data === "string" ? utf8Encode(data) : data;
-    this.bytesWritten += bytes.length;
+    this._wrote(bytes.length);
     if (this._socket!.write(bytes)) return true;
     this._checkBufferFull();
     return null;
@@ -277,10 +301,10 @@ export class TcpConnection implements ConnHandler {
 
   /** Write everything collected while corked in one write. */
   protected _flushPending(): void {
-    const items = this._pending;
-    if (!items || this._status === TcpConnection.STATUS_CLOSED || !this._socket) return;
+    const pending = this._pending;
+    if (!pending || this._status === TcpConnection.STATUS_CLOSED || !this._socket) return;
     this._pending = null;
-    this._pendingLength = 0;
+    const items = pending.items;
     let bytes: Uint8Array;
     if (items.length === 1) {
       const only = items[0];
@@ -305,8 +329,14 @@ export class TcpConnection implements ConnHandler {
         bytes = concatAll(parts, total);
       }
     }
-    this.bytesWritten += bytes.length;
+    this._wrote(bytes.length);
     if (this._socket.write(bytes) && this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
+  }
+
+  /** Count `n` bytes handed to the runtime. */
+  private _wrote(n: number): void {
+    this.bytesWritten += n;
+    if (n > 0) this._flags |= MOVED;
   }
 
   /** The runtime wrote everything it had queued. */
@@ -321,27 +351,32 @@ export class TcpConnection implements ConnHandler {
   /** Bytes arrived from the runtime. */
   handleData(chunk: Uint8Array): void {
     this.bytesRead += chunk.length;
-    this._receive(chunk);
-  }
-
-  private _receive(chunk: Uint8Array): void {
+    if (chunk.length > 0) this._flags |= MOVED;
     if (this._status !== TcpConnection.STATUS_ESTABLISHED) return; // closing: input is discarded
     const recv = this._recv;
     if (recv) {
       recv.chunks.push(chunk);
       recv.length += chunk.length;
       // A package of known length still incomplete: keep collecting without copying.
-      if (this._flags & PAUSED || (this._packageLength > 0 && recv.length < this._packageLength)) return;
-      chunk = concatAll(recv.chunks, recv.length);
+      if (this._flags & PAUSED || (recv.packageLength > 0 && recv.length < recv.packageLength)) return;
       this._recv = null;
+      this._handle(concatAll(recv.chunks, recv.length), recv.packageLength);
     } else if (this._flags & PAUSED) {
-      this._recv = { chunks: [chunk], length: chunk.length };
-      return;
+      this._recv = { chunks: [chunk], length: chunk.length, packageLength: 0 };
+    } else {
+      this._handle(chunk, 0);
     }
+  }
+
+  /**
+   * Frame and deliver `chunk` (which begins a package of `packageLength` bytes when known),
+   * then write what the handlers sent, once.
+   */
+  private _handle(chunk: Uint8Array, packageLength: number): void {
     this._flags |= CORKED;
     readDepth++;
     try {
-      this._consume(chunk);
+      this._consume(chunk, packageLength);
     } finally {
       this._uncork();
       if (--readDepth === 0 && corkedByRead.length > 0) TcpConnection._uncorkSentTo();
@@ -365,22 +400,21 @@ export class TcpConnection implements ConnHandler {
     for (let i = 0; i < conns.length; i++) conns[i]._uncork();
   }
 
-  /** Frame `buffer` into packages and deliver them; keep an incomplete tail. */
-  private _consume(buffer: Uint8Array): void {
+  /** Frame `buffer` into packages and deliver them; keep an incomplete tail. `length`: of its first package, 0 while unknown. */
+  private _consume(buffer: Uint8Array, length: number): void {
     const protocol = this.protocol;
     if (!protocol) {
       this._dispatch(asBytes(buffer));
       return;
     }
     if (protocol.inputAt && protocol.decodeAt) {
-      this._consumeAt(buffer, protocol);
+      this._consumeAt(buffer, protocol, length);
       return;
     }
     let offset = 0;
     const total = buffer.length;
     while (offset < total && !(this._flags & PAUSED) && this._status === TcpConnection.STATUS_ESTABLISHED) {
       const view = offset === 0 ? buffer : buffer.subarray(offset);
-      let length = this._packageLength;
       if (length === 0) {
         try {
           length = protocol.input(view, this);
@@ -394,10 +428,11 @@ export class TcpConnection implements ConnHandler {
       }
       if (view.length < length) break;
       offset += length;
-      this._packageLength = 0;
+      const whole = length === view.length ? view : view.subarray(0, length);
+      length = 0;
       let message: unknown;
       try {
-        message = protocol.decode(length === view.length ? view : view.subarray(0, length), this);
+        message = protocol.decode(whole, this);
       } catch (err) {
         reportError(this._where("protocol decode()"), err);
         this.destroy();
@@ -405,15 +440,14 @@ export class TcpConnection implements ConnHandler {
       }
       this._dispatch(message);
     }
-    this._keepTail(buffer, offset);
+    this._keepTail(buffer, offset, length);
   }
 
   /** `_consume` for protocols that frame by offset: no view per package. */
-  private _consumeAt(buffer: Uint8Array, protocol: Protocol): void {
+  private _consumeAt(buffer: Uint8Array, protocol: Protocol, length: number): void {
     let offset = 0;
     const total = buffer.length;
     while (offset < total && !(this._flags & PAUSED) && this._status === TcpConnection.STATUS_ESTABLISHED) {
-      let length = this._packageLength;
       if (length === 0) {
         try {
           length = protocol.inputAt!(buffer, offset, this);
@@ -428,7 +462,7 @@ export class TcpConnection implements ConnHandler {
       if (total - offset < length) break;
       const start = offset;
       offset += length;
-      this._packageLength = 0;
+      length = 0;
       let message: unknown;
       try {
         message = protocol.decodeAt!(buffer, start, offset, this);
@@ -439,7 +473,7 @@ export class TcpConnection implements ConnHandler {
       }
       this._dispatch(message);
     }
-    this._keepTail(buffer, offset);
+    this._keepTail(buffer, offset, length);
   }
 
   /**
@@ -452,16 +486,14 @@ export class TcpConnection implements ConnHandler {
       this.destroy();
       return false;
     }
-    if (this._status !== TcpConnection.STATUS_ESTABLISHED) return false; // input() closed it
-    this._packageLength = length;
-    return true;
+    return this._status === TcpConnection.STATUS_ESTABLISHED; // else input() closed it
   }
 
-  /** Keep what follows the last whole package (copied, so the read buffer can go). */
-  private _keepTail(buffer: Uint8Array, offset: number): void {
+  /** Keep what follows the last whole package (copied, so the read buffer can go); it begins a package of `packageLength` bytes when known. */
+  private _keepTail(buffer: Uint8Array, offset: number, packageLength: number): void {
     if (offset < buffer.length && this._status !== TcpConnection.STATUS_CLOSED) {
       const rest = offset === 0 ? buffer : copyFrom(buffer, offset);
-      this._recv = { chunks: [rest], length: rest.length };
+      this._recv = { chunks: [rest], length: rest.length, packageLength };
     }
   }
 
@@ -496,7 +528,7 @@ export class TcpConnection implements ConnHandler {
     const recv = this._recv;
     if (recv && this._status === TcpConnection.STATUS_ESTABLISHED) {
       this._recv = null;
-      this._receive(concatAll(recv.chunks, recv.length));
+      this._handle(concatAll(recv.chunks, recv.length), recv.packageLength);
     }
   }
 
@@ -517,9 +549,8 @@ export class TcpConnection implements ConnHandler {
   checkTimeouts(now: number): void {
     if (this._status !== TcpConnection.STATUS_ESTABLISHED) return;
     const protocol = this.protocol;
-    const moved = this.bytesRead + this.bytesWritten;
-    if (moved !== this._moved) {
-      this._moved = moved;
+    if (this._flags & MOVED) {
+      this._flags &= ~MOVED;
       this._activeSince = now;
     }
     if (this.headerTimeout > 0 && protocol?.receivingHead) {
@@ -624,7 +655,6 @@ export class TcpConnection implements ConnHandler {
     }
     this._recv = null;
     this._pending = null;
-    this._pendingLength = 0;
     statistics.connection_count--;
     this.worker?.connections.delete(this.id);
     this._call("onClose", this.onClose);
@@ -640,7 +670,12 @@ export class TcpConnection implements ConnHandler {
 
   /** Drop the callbacks of a closed connection (an outgoing one keeps them: it may connect again). */
   protected _releaseCallbacks(): void {
-    this.onMessage = this.onClose = this.onError = this.onBufferFull = this.onBufferDrain = null;
+    this.onMessage = null;
+    // Only those set on the connection: the prototype's are null already.
+    if (this.onClose !== null) this.onClose = null;
+    if (this.onError !== null) this.onError = null;
+    if (this.onBufferFull !== null) this.onBufferFull = null;
+    if (this.onBufferDrain !== null) this.onBufferDrain = null;
   }
 
   // ---- outgoing connections (AsyncTcpConnection) ------------------------------------------
@@ -654,7 +689,6 @@ export class TcpConnection implements ConnHandler {
     this._socket = socket;
     this._status = TcpConnection.STATUS_ESTABLISHED;
     this._recv = null;
-    this._packageLength = 0;
     this._flags &= ~(EOF | CLOSE_WHEN_IDLE);
     if (this._flags & PAUSED) socket.pause();
     socket.start(handler);
