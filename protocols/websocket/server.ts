@@ -20,13 +20,13 @@
  *
  * @module
  */
-import { asBytes, concatAll } from "../../core/bytes.ts";
+import { asBytes, concatAll, utf8Decode } from "../../core/bytes.ts";
 import { reportError } from "../../core/log.ts";
 import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
-import { findHeadEnd, HeadInfo, parseHead } from "../http/parser.ts";
+import { findHeadEnd, HeadInfo, nameIs, parseHead } from "../http/parser.ts";
 import { Request } from "../http/request.ts";
 import { checkHeader } from "../http/response.ts";
-import { base64, isWebSocketKey, sha1 } from "./sha1.ts";
+import { isWebSocketKey, webSocketAccept } from "./sha1.ts";
 import { acceptOffer, PerMessageDeflate } from "./deflate.ts";
 import {
   BINARY_TYPE_ARRAYBUFFER,
@@ -43,7 +43,6 @@ import {
   unmask,
 } from "./frame.ts";
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const STATE = Symbol("websocket state");
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const textEncoder = new TextEncoder();
@@ -443,36 +442,96 @@ function sharedTextFrame(first: number, data: string): Uint8Array {
   return lastFrame;
 }
 
+/** The request headers a handshake reads, each as `Request.header()` gives it; null when absent. */
+interface HandshakeHeaders {
+  upgrade: string | null;
+  connection: string | null;
+  key: string | null;
+  version: string | null;
+  extensions: string | null;
+}
+
+/**
+ * Read the handshake's headers from a head `parseHead` accepted, without the `Request` and its
+ * map of every header: an idle connection's memory depends on what its handshake left to collect.
+ * Names are tokens (ASCII), so comparing their bytes without case is what lower-casing does.
+ */
+function handshakeHeaders(buf: Uint8Array, info: HeadInfo): HandshakeHeaders {
+  const h: HandshakeHeaders = { upgrade: null, connection: null, key: null, version: null, extensions: null };
+  const end = info.end - 2; // the empty line
+  let line = buf.indexOf(10, info.start) + 1;
+  while (line < end) {
+    const eol = buf.indexOf(13, line); // a value holds no CR
+    const colon = buf.indexOf(58, line); // a name holds no colon
+    switch (colon - line) {
+      case 7:
+        if (nameIs(buf, line, "upgrade")) h.upgrade = joinValue(h.upgrade, buf, colon, eol);
+        break;
+      case 10:
+        if (nameIs(buf, line, "connection")) h.connection = joinValue(h.connection, buf, colon, eol);
+        break;
+      case 17:
+        if (nameIs(buf, line, "sec-websocket-key")) h.key = joinValue(h.key, buf, colon, eol);
+        break;
+      case 21:
+        if (nameIs(buf, line, "sec-websocket-version")) h.version = joinValue(h.version, buf, colon, eol);
+        break;
+      case 24:
+        if (nameIs(buf, line, "sec-websocket-extensions")) h.extensions = joinValue(h.extensions, buf, colon, eol);
+        break;
+    }
+    line = eol + 2;
+  }
+  return h;
+}
+
+/** A header's value (after the colon, trimmed), appended to an earlier one of the same name as `Request` does. */
+function joinValue(earlier: string | null, buf: Uint8Array, colon: number, eol: number): string {
+  const value = utf8Decode(buf.subarray(colon + 1, eol)).trim();
+  return earlier === null ? value : `${earlier}, ${value}`;
+}
+
+/** `token` (lower-case) is one of the comma-separated tokens of a header value, ignoring case. */
+function hasToken(value: string | null, token: string): boolean {
+  const tokens = (value ?? "").toLowerCase().split(",");
+  for (let i = 0; i < tokens.length; i++) if (tokens[i].trim() === token) return true;
+  return false;
+}
+
+/** The head being parsed: one for all, as parsing is synchronous and `Request` copies what it keeps. */
+const headInfo = new HeadInfo();
+
+/** No response headers added by the application. */
+const NO_HEADERS: readonly string[] = Object.freeze([]);
+
 function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
-  const info = new HeadInfo();
+  const info = headInfo;
   const error = parseHead(buffer, 0, buffer.length, info, 100, true);
   if (error !== "") return reject(conn, "400 Bad Request"), NO_MESSAGE;
-  const request = new Request(buffer, info);
-  const tokens = (name: string) => String(request.header(name, "")).toLowerCase().split(",").map((t) => t.trim());
-  const key = String(request.header("sec-websocket-key", ""));
-  if (
-    request.method() !== "GET" || !tokens("upgrade").includes("websocket") || !tokens("connection").includes("upgrade") ||
-    !isWebSocketKey(key)
-  ) {
+  const h = handshakeHeaders(buffer, info);
+  const key = h.key ?? "";
+  if (info.method !== "GET" || !hasToken(h.upgrade, "websocket") || !hasToken(h.connection, "upgrade") || !isWebSocketKey(key)) {
     return reject(conn, "400 Bad Request"), NO_MESSAGE;
   }
-  if (request.header("sec-websocket-version", "") !== "13") {
+  if (h.version !== "13") {
     return reject(conn, "426 Upgrade Required", "Sec-WebSocket-Version: 13\r\n"), NO_MESSAGE;
   }
-  request.connection = conn as never;
+  let offer = h.extensions;
   const onConnect = callback(conn, "onWebSocketConnect");
   if (onConnect) {
+    const request = new Request(buffer, info);
+    request.connection = conn as never;
     call(conn, "onWebSocketConnect", onConnect, request);
     if (conn.getStatus?.() !== 2) return NO_MESSAGE; // closed inside: rejected, no 101
+    offer = request.header("sec-websocket-extensions");
   }
-  const accept = base64(sha1(textEncoder.encode(key + GUID)));
+  const accept = webSocketAccept(key);
   let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
     `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
-  const offer = request.header("sec-websocket-extensions");
   const agreed = typeof offer === "string" && deflateWanted(conn) ? acceptOffer(offer, options.serverNoContextTakeover) : null;
   if (agreed) head += `Sec-WebSocket-Extensions: ${agreed.response}\r\n`;
-  const extra: string[] = conn.headers === undefined || conn.headers === null
-    ? []
+  const extra: readonly string[] = conn.headers === undefined || conn.headers === null
+    ? NO_HEADERS
     : Array.isArray(conn.headers)
     ? conn.headers
     : typeof conn.headers === "string"
@@ -494,7 +553,7 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
     reportError(`onWebSocketConnect response headers (connection ${conn.id})`, err);
     return reject(conn, "500 Internal Server Error"), NO_MESSAGE;
   }
-  if (!extra.some((h) => /^server:/i.test(h))) head += "Server: workerman-ts\r\n";
+  if (!hasServerHeader(extra)) head += "Server: workerman-ts\r\n";
   // the 101 and what was sent meanwhile leave in one write, admitted once by the send buffer
   let queue: Uint8Array | null = null;
   if (!agreed && peekState(conn) === INITIAL) {
@@ -508,6 +567,12 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
   }
   conn.send(queue ? joinParts([textEncoder.encode(head + "\r\n"), queue]) : head + "\r\n", true);
   return NO_MESSAGE;
+}
+
+/** One of the application's response headers is a Server header. */
+function hasServerHeader(extra: readonly string[]): boolean {
+  for (let i = 0; i < extra.length; i++) if (/^server:/i.test(extra[i])) return true;
+  return false;
 }
 
 /**
