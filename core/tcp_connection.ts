@@ -84,6 +84,38 @@ class Lingering {
 /** The groups of lingering connections by their timeout in ms. */
 const lingering = new Map<number, Lingering>();
 
+/** Bits of `TcpConnection._flags`. */
+const PAUSED = 1;
+/** Handling a read: sends are collected and written once afterwards. */
+const CORKED = 2;
+/** The peer's FIN arrived. */
+const EOF = 4;
+/** Close once the read being handled (or the next one) has been answered. */
+const CLOSE_WHEN_IDLE = 8;
+/** Our FIN was sent. */
+const ENDED = 16;
+/** In a {@link Lingering} group: after our FIN, or after a timeout closed it. */
+const LINGERING = 32;
+/** Bytes were read or written since the last {@link TcpConnection.checkTimeouts}. */
+const MOVED = 64;
+
+/**
+ * Received bytes not yet framed into a package: chunks kept as they came, their total length,
+ * and the length of the package they begin (0 while unknown).
+ */
+interface Received {
+  chunks: Uint8Array[];
+  length: number;
+  packageLength: number;
+}
+
+/** Sends collected while corked (or before an outgoing connection is established), and their length. */
+interface Pending {
+  items: (string | Uint8Array)[];
+  /** UTF-16 units for strings: close enough for the limit. */
+  length: number;
+}
+
 /** Reads being handled right now (nested only when a handler feeds another connection). */
 let readDepth = 0;
 /**
@@ -128,7 +160,8 @@ export class TcpConnection implements ConnHandler {
   readonly id: number;
   worker: ConnectionOwner | null;
   protocol: Protocol | null;
-  transport = "tcp";
+  /** `tcp`, `ssl` or `unix` (`tcp` is the prototype's: a connection gets its own value only when it differs). */
+  declare transport: string;
   maxSendBufferSize = TcpConnection.defaultMaxSendBufferSize;
   maxPackageSize = TcpConnection.defaultMaxPackageSize;
   bytesRead = 0;
@@ -139,39 +172,39 @@ export class TcpConnection implements ConnHandler {
   idleTimeout = TcpConnection.defaultIdleTimeout;
 
   onMessage: Callback = null;
-  onClose: Callback = null;
-  onError: Callback = null;
-  onBufferFull: Callback = null;
-  onBufferDrain: Callback = null;
+  // The other callbacks are null on the prototype: a connection gets its own only when one is set.
+  declare onClose: Callback;
+  declare onError: Callback;
+  declare onBufferFull: Callback;
+  declare onBufferDrain: Callback;
 
+  // Every own field costs each idle connection 8 bytes, and JSC (Bun) rounds objects up to
+  // size classes (up to 18 fields: 160 bytes, up to 26: 224). So: 17 fields, leaving room for
+  // one a protocol adds (websocket://); rarely needed state is a bit of `_flags` or an object
+  // allocated while in use; rarely set callbacks and `transport` default on the prototype.
   protected _socket: Conn | null;
   protected _status: number;
-  /** Received bytes not yet framed into a package. */
-  private _recv: Uint8Array[] | null = null;
-  private _recvLength = 0;
-  /** Length of the package being received, 0 while unknown. */
-  private _packageLength = 0;
-  private _paused = false;
-  /** True while handling a read: sends are collected and written once afterwards. */
-  private _corked = false;
-  /** The runtime's queued bytes when the read began (constant while corked). */
-  private _corkedQueue = 0;
-  /** Sends collected while corked (or before an outgoing connection is established). */
-  protected _pending: (string | Uint8Array)[] | null = null;
-  protected _pendingLength = 0;
-  private _eof = false;
-  /** Close once the read being handled (or the next one) has been answered. */
-  private _closeWhenIdle = false;
-  /** Waiting (bounded by closeTimeout) in this group to be destroyed: after our FIN, or after a timeout closed it. */
-  private _lingering: Lingering | null = null;
-  /** FIN sent. */
-  private _ended = false;
+  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED. */
+  private _flags = 0;
+  /** Received bytes not yet framed into a package (null when none). */
+  private _recv: Received | null = null;
+  /** Sends collected while corked (or before an outgoing connection is established); null when none. */
+  protected _pending: Pending | null = null;
   /** When the head being received began (ms), 0 when none is. */
   private _headSince = Date.now();
   /** When a byte last moved either way (ms), as of the last {@link checkTimeouts}. */
-  private _activeSince = Date.now();
-  /** bytesRead + bytesWritten at the last {@link checkTimeouts}. */
-  private _moved = 0;
+  private _activeSince = this._headSince;
+
+  static {
+    const defaults: Pick<TcpConnection, "transport" | "onClose" | "onError" | "onBufferFull" | "onBufferDrain"> = {
+      transport: "tcp",
+      onClose: null,
+      onError: null,
+      onBufferFull: null,
+      onBufferDrain: null,
+    };
+    Object.assign(TcpConnection.prototype, defaults);
+  }
 
   constructor(socket: Conn | null, worker: ConnectionOwner | null, protocol: Protocol | null) {
     this.id = nextConnectionId();
@@ -203,13 +236,7 @@ export class TcpConnection implements ConnHandler {
 
   /** Bytes waiting to be written: collected sends, what the protocol holds back, and what the runtime has queued. */
   getSendBufferQueueSize(): number {
-    return this._pendingLength + (this.protocol?.heldBytes?.(this) ?? 0) + (this._socket?.bufferedAmount ?? 0);
-  }
-
-  /** {@link getSendBufferQueueSize}; while corked the runtime's queue cannot change, so it is read once per read. */
-  private _queued(): number {
-    if (!this._corked) return this.getSendBufferQueueSize();
-    return this._pendingLength + this._corkedQueue + (this.protocol?.heldBytes?.(this) ?? 0);
+    return (this._pending?.length ?? 0) + (this.protocol?.heldBytes?.(this) ?? 0) + (this._socket?.bufferedAmount ?? 0);
   }
 
   /**
@@ -222,21 +249,20 @@ export class TcpConnection implements ConnHandler {
   send(data: unknown, raw = false): boolean | null {
     const status = this._status;
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
-    if (readDepth > 0 && !this._corked && status === TcpConnection.STATUS_ESTABLISHED) {
+    if (readDepth > 0 && !(this._flags & CORKED) && status === TcpConnection.STATUS_ESTABLISHED) {
       // Sent from another connection's read handler: written once that read is handled.
-      this._corked = true;
-      this._corkedQueue = this._socket?.bufferedAmount ?? 0;
+      this._flags |= CORKED;
       corkedByRead.push(this);
     }
     const sent = this._send(data, raw, status);
-    if (this._closeWhenIdle && !this._corked && this._isIdle()) this.close();
+    if ((this._flags & (CLOSE_WHEN_IDLE | CORKED)) === CLOSE_WHEN_IDLE && this._isIdle()) this.close();
     return sent;
   }
 
   private _send(message: unknown, raw: boolean, status: number): boolean | null {
     // Checked before encoding: a dropped message must not advance the protocol's state (a
     // WebSocket compressor's window).
-    const queued = this._queued();
+    const queued = this.getSendBufferQueueSize();
     if (queued > 0 && queued >= this.maxSendBufferSize) {
       statistics.send_fail++;
       this._call("onError", this.onError, WORKERMAN_SEND_FAIL, "send buffer full and drop package");
@@ -247,7 +273,7 @@ export class TcpConnection implements ConnHandler {
       data = this.protocol.encode(message, this);
       if (data === undefined || data === null || data.length === 0) {
         // held back by the protocol (a WebSocket frame before the handshake) counts as queued
-        if (this.protocol.heldBytes && this._queued() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+        if (this.protocol.heldBytes && this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
         return null;
       }
     } else if (typeof message !== "string" && !(message instanceof Uint8Array)) {
@@ -255,14 +281,15 @@ export class TcpConnection implements ConnHandler {
     } else {
       data = message;
     }
-    if (this._corked || status !== TcpConnection.STATUS_ESTABLISHED) {
-      (this._pending ??= []).push(data);
-      this._pendingLength += data.length; // UTF-16 units for strings: close enough for the limit
+    if (this._flags & CORKED || status !== TcpConnection.STATUS_ESTABLISHED) {
+      const pending = (this._pending ??= { items: [], length: 0 });
+      pending.items.push(data);
+      pending.length += data.length;
       if (queued + data.length >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
       return null;
     }
     const bytes = typeof data === "string" ? utf8Encode(data) : data;
-    this.bytesWritten += bytes.length;
+    this._wrote(bytes.length);
     if (this._socket!.write(bytes)) return true;
     this._checkBufferFull();
     return null;
@@ -274,10 +301,10 @@ export class TcpConnection implements ConnHandler {
 
   /** Write everything collected while corked in one write. */
   protected _flushPending(): void {
-    const items = this._pending;
-    if (!items || this._status === TcpConnection.STATUS_CLOSED || !this._socket) return;
+    const pending = this._pending;
+    if (!pending || this._status === TcpConnection.STATUS_CLOSED || !this._socket) return;
     this._pending = null;
-    this._pendingLength = 0;
+    const items = pending.items;
     let bytes: Uint8Array;
     if (items.length === 1) {
       const only = items[0];
@@ -302,8 +329,14 @@ export class TcpConnection implements ConnHandler {
         bytes = concatAll(parts, total);
       }
     }
-    this.bytesWritten += bytes.length;
+    this._wrote(bytes.length);
     if (this._socket.write(bytes) && this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
+  }
+
+  /** Count `n` bytes handed to the runtime. */
+  private _wrote(n: number): void {
+    this.bytesWritten += n;
+    if (n > 0) this._flags |= MOVED;
   }
 
   /** The runtime wrote everything it had queued. */
@@ -318,29 +351,32 @@ export class TcpConnection implements ConnHandler {
   /** Bytes arrived from the runtime. */
   handleData(chunk: Uint8Array): void {
     this.bytesRead += chunk.length;
-    this._receive(chunk);
+    if (chunk.length > 0) this._flags |= MOVED;
+    if (this._status !== TcpConnection.STATUS_ESTABLISHED) return; // closing: input is discarded
+    const recv = this._recv;
+    if (recv) {
+      recv.chunks.push(chunk);
+      recv.length += chunk.length;
+      // A package of known length still incomplete: keep collecting without copying.
+      if (this._flags & PAUSED || (recv.packageLength > 0 && recv.length < recv.packageLength)) return;
+      this._recv = null;
+      this._handle(concatAll(recv.chunks, recv.length), recv.packageLength);
+    } else if (this._flags & PAUSED) {
+      this._recv = { chunks: [chunk], length: chunk.length, packageLength: 0 };
+    } else {
+      this._handle(chunk, 0);
+    }
   }
 
-  private _receive(chunk: Uint8Array): void {
-    if (this._status !== TcpConnection.STATUS_ESTABLISHED) return; // closing: input is discarded
-    if (this._recv) {
-      this._recv.push(chunk);
-      this._recvLength += chunk.length;
-      // A package of known length still incomplete: keep collecting without copying.
-      if (this._paused || (this._packageLength > 0 && this._recvLength < this._packageLength)) return;
-      chunk = concatAll(this._recv, this._recvLength);
-      this._recv = null;
-      this._recvLength = 0;
-    } else if (this._paused) {
-      this._recv = [chunk];
-      this._recvLength = chunk.length;
-      return;
-    }
-    this._corked = true;
-    this._corkedQueue = this._socket?.bufferedAmount ?? 0;
+  /**
+   * Frame and deliver `chunk` (which begins a package of `packageLength` bytes when known),
+   * then write what the handlers sent, once.
+   */
+  private _handle(chunk: Uint8Array, packageLength: number): void {
+    this._flags |= CORKED;
     readDepth++;
     try {
-      this._consume(chunk);
+      this._consume(chunk, packageLength);
     } finally {
       this._uncork();
       if (--readDepth === 0 && corkedByRead.length > 0) TcpConnection._uncorkSentTo();
@@ -352,8 +388,8 @@ export class TcpConnection implements ConnHandler {
    * shut down if closing and all is written).
    */
   private _uncork(): void {
-    this._corked = false;
-    if (this._closeWhenIdle && this._isIdle()) this.close();
+    this._flags &= ~CORKED;
+    if (this._flags & CLOSE_WHEN_IDLE && this._isIdle()) this.close();
     if (this._pending) this._flushPending();
     else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
   }
@@ -364,22 +400,21 @@ export class TcpConnection implements ConnHandler {
     for (let i = 0; i < conns.length; i++) conns[i]._uncork();
   }
 
-  /** Frame `buffer` into packages and deliver them; keep an incomplete tail. */
-  private _consume(buffer: Uint8Array): void {
+  /** Frame `buffer` into packages and deliver them; keep an incomplete tail. `length`: of its first package, 0 while unknown. */
+  private _consume(buffer: Uint8Array, length: number): void {
     const protocol = this.protocol;
     if (!protocol) {
       this._dispatch(asBytes(buffer));
       return;
     }
     if (protocol.inputAt && protocol.decodeAt) {
-      this._consumeAt(buffer, protocol);
+      this._consumeAt(buffer, protocol, length);
       return;
     }
     let offset = 0;
     const total = buffer.length;
-    while (offset < total && !this._paused && this._status === TcpConnection.STATUS_ESTABLISHED) {
+    while (offset < total && !(this._flags & PAUSED) && this._status === TcpConnection.STATUS_ESTABLISHED) {
       const view = offset === 0 ? buffer : buffer.subarray(offset);
-      let length = this._packageLength;
       if (length === 0) {
         try {
           length = protocol.input(view, this);
@@ -393,10 +428,11 @@ export class TcpConnection implements ConnHandler {
       }
       if (view.length < length) break;
       offset += length;
-      this._packageLength = 0;
+      const whole = length === view.length ? view : view.subarray(0, length);
+      length = 0;
       let message: unknown;
       try {
-        message = protocol.decode(length === view.length ? view : view.subarray(0, length), this);
+        message = protocol.decode(whole, this);
       } catch (err) {
         reportError(this._where("protocol decode()"), err);
         this.destroy();
@@ -404,15 +440,14 @@ export class TcpConnection implements ConnHandler {
       }
       this._dispatch(message);
     }
-    this._keepTail(buffer, offset);
+    this._keepTail(buffer, offset, length);
   }
 
   /** `_consume` for protocols that frame by offset: no view per package. */
-  private _consumeAt(buffer: Uint8Array, protocol: Protocol): void {
+  private _consumeAt(buffer: Uint8Array, protocol: Protocol, length: number): void {
     let offset = 0;
     const total = buffer.length;
-    while (offset < total && !this._paused && this._status === TcpConnection.STATUS_ESTABLISHED) {
-      let length = this._packageLength;
+    while (offset < total && !(this._flags & PAUSED) && this._status === TcpConnection.STATUS_ESTABLISHED) {
       if (length === 0) {
         try {
           length = protocol.inputAt!(buffer, offset, this);
@@ -427,7 +462,7 @@ export class TcpConnection implements ConnHandler {
       if (total - offset < length) break;
       const start = offset;
       offset += length;
-      this._packageLength = 0;
+      length = 0;
       let message: unknown;
       try {
         message = protocol.decodeAt!(buffer, start, offset, this);
@@ -438,7 +473,7 @@ export class TcpConnection implements ConnHandler {
       }
       this._dispatch(message);
     }
-    this._keepTail(buffer, offset);
+    this._keepTail(buffer, offset, length);
   }
 
   /**
@@ -451,17 +486,14 @@ export class TcpConnection implements ConnHandler {
       this.destroy();
       return false;
     }
-    if (this._status !== TcpConnection.STATUS_ESTABLISHED) return false; // input() closed it
-    this._packageLength = length;
-    return true;
+    return this._status === TcpConnection.STATUS_ESTABLISHED; // else input() closed it
   }
 
-  /** Keep what follows the last whole package (copied, so the read buffer can go). */
-  private _keepTail(buffer: Uint8Array, offset: number): void {
+  /** Keep what follows the last whole package (copied, so the read buffer can go); it begins a package of `packageLength` bytes when known. */
+  private _keepTail(buffer: Uint8Array, offset: number, packageLength: number): void {
     if (offset < buffer.length && this._status !== TcpConnection.STATUS_CLOSED) {
       const rest = offset === 0 ? buffer : copyFrom(buffer, offset);
-      this._recv = [rest];
-      this._recvLength = rest.length;
+      this._recv = { chunks: [rest], length: rest.length, packageLength };
     }
   }
 
@@ -483,27 +515,26 @@ export class TcpConnection implements ConnHandler {
 
   /** Stop reading from the socket: the peer is slowed down by TCP flow control. */
   pauseRecv(): void {
-    if (this._paused) return;
-    this._paused = true;
+    if (this._flags & PAUSED) return;
+    this._flags |= PAUSED;
     this._socket?.pause();
   }
 
   /** Resume reading, first delivering what was received while paused. */
   resumeRecv(): void {
-    if (!this._paused) return;
-    this._paused = false;
+    if (!(this._flags & PAUSED)) return;
+    this._flags &= ~PAUSED;
     this._socket?.resume();
-    if (this._recv && this._status === TcpConnection.STATUS_ESTABLISHED) {
-      const buffered = concatAll(this._recv, this._recvLength);
+    const recv = this._recv;
+    if (recv && this._status === TcpConnection.STATUS_ESTABLISHED) {
       this._recv = null;
-      this._recvLength = 0;
-      this._receive(buffered);
+      this._handle(concatAll(recv.chunks, recv.length), recv.packageLength);
     }
   }
 
   /** The peer half-closed: answer what it sent, then close. */
   handleEnd(): void {
-    this._eof = true;
+    this._flags |= EOF;
     if (this._status === TcpConnection.STATUS_CLOSING) this.destroy();
     else this.close();
   }
@@ -518,9 +549,8 @@ export class TcpConnection implements ConnHandler {
   checkTimeouts(now: number): void {
     if (this._status !== TcpConnection.STATUS_ESTABLISHED) return;
     const protocol = this.protocol;
-    const moved = this.bytesRead + this.bytesWritten;
-    if (moved !== this._moved) {
-      this._moved = moved;
+    if (this._flags & MOVED) {
+      this._flags &= ~MOVED;
       this._activeSince = now;
     }
     if (this.headerTimeout > 0 && protocol?.receivingHead) {
@@ -560,7 +590,7 @@ export class TcpConnection implements ConnHandler {
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return;
     if (data !== undefined && data !== null) this.send(data, raw);
     this._status = TcpConnection.STATUS_CLOSING;
-    if (this._corked) return; // the write after this read shuts down when it completes
+    if (this._flags & CORKED) return; // the write after this read shuts down when it completes
     if (this._pending) this._flushPending();
     else if (this.getSendBufferQueueSize() === 0) this._shutdown();
   }
@@ -573,7 +603,7 @@ export class TcpConnection implements ConnHandler {
    */
   closeWhenIdle(): void {
     if (this.bytesRead > 0 && this._isIdle()) this.close();
-    else this._closeWhenIdle = true;
+    else this._flags |= CLOSE_WHEN_IDLE;
   }
 
   /** No partial package held and no answer pending. */
@@ -583,23 +613,23 @@ export class TcpConnection implements ConnHandler {
 
   /** Everything is written: send FIN and wait (bounded) for the peer's. */
   private _shutdown(): void {
-    if (this._eof || !this._socket) {
+    if (this._flags & EOF || !this._socket) {
       this.destroy();
       return;
     }
-    if (this._ended) return;
-    this._ended = true;
+    if (this._flags & ENDED) return;
+    this._flags |= ENDED;
     this._socket.end();
     this._linger();
   }
 
   /** Destroy the connection if it is still open `closeTimeout` seconds from the first call. */
   private _linger(): void {
-    if (this._lingering !== null) return;
+    if (this._flags & LINGERING) return;
+    this._flags |= LINGERING;
     const ms = TcpConnection.closeTimeout * 1000;
     let group = lingering.get(ms);
     if (group === undefined) lingering.set(ms, group = new Lingering(ms));
-    this._lingering = group;
     group.add(this);
   }
 
@@ -619,14 +649,12 @@ export class TcpConnection implements ConnHandler {
   /** Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
   protected _finish(): void {
     this._status = TcpConnection.STATUS_CLOSED;
-    if (this._lingering !== null) {
-      const group = this._lingering;
-      this._lingering = null;
-      group.remove(this);
+    if (this._flags & LINGERING) {
+      this._flags &= ~LINGERING;
+      for (const group of lingering.values()) group.remove(this);
     }
     this._recv = null;
     this._pending = null;
-    this._pendingLength = 0;
     statistics.connection_count--;
     this.worker?.connections.delete(this.id);
     this._call("onClose", this.onClose);
@@ -642,7 +670,12 @@ export class TcpConnection implements ConnHandler {
 
   /** Drop the callbacks of a closed connection (an outgoing one keeps them: it may connect again). */
   protected _releaseCallbacks(): void {
-    this.onMessage = this.onClose = this.onError = this.onBufferFull = this.onBufferDrain = null;
+    this.onMessage = null;
+    // Only those set on the connection: the prototype's are null already.
+    if (this.onClose !== null) this.onClose = null;
+    if (this.onError !== null) this.onError = null;
+    if (this.onBufferFull !== null) this.onBufferFull = null;
+    if (this.onBufferDrain !== null) this.onBufferDrain = null;
   }
 
   // ---- outgoing connections (AsyncTcpConnection) ------------------------------------------
@@ -656,11 +689,8 @@ export class TcpConnection implements ConnHandler {
     this._socket = socket;
     this._status = TcpConnection.STATUS_ESTABLISHED;
     this._recv = null;
-    this._recvLength = 0;
-    this._packageLength = 0;
-    this._eof = false;
-    this._closeWhenIdle = false;
-    if (this._paused) socket.pause();
+    this._flags &= ~(EOF | CLOSE_WHEN_IDLE);
+    if (this._flags & PAUSED) socket.pause();
     socket.start(handler);
     if (this._pending) this._flushPending();
   }

@@ -390,14 +390,16 @@ export class Worker {
     }
     this._refusing = false;
     const conn = new TcpConnection(socket, this, this.protocol);
-    conn.transport = this.transport;
+    // Set only when not the prototype's default: a property a connection does not need costs
+    // each idle connection memory.
+    if (this.transport !== conn.transport) conn.transport = this.transport;
     conn.headerTimeout = this.headerTimeout;
     conn.idleTimeout = this.idleTimeout;
     conn.onMessage = this.onMessage;
-    conn.onClose = this.onClose;
-    conn.onError = this.onError;
-    conn.onBufferFull = this.onBufferFull;
-    conn.onBufferDrain = this.onBufferDrain;
+    if (this.onClose) conn.onClose = this.onClose;
+    if (this.onError) conn.onError = this.onError;
+    if (this.onBufferFull) conn.onBufferFull = this.onBufferFull;
+    if (this.onBufferDrain) conn.onBufferDrain = this.onBufferDrain;
     if (this.onWebSocketConnect) conn.onWebSocketConnect = this.onWebSocketConnect;
     if (this.onWebSocketClose) conn.onWebSocketClose = this.onWebSocketClose;
     if (this.onWebSocketPing) conn.onWebSocketPing = this.onWebSocketPing;

@@ -83,7 +83,7 @@ export function findHeadEnd(buf: Uint8Array, start: number, from: number): numbe
 }
 
 /** True when buf[at..at+name.length) equals the lower-case ASCII `name`, ignoring case. */
-function nameIs(buf: Uint8Array, at: number, name: string): boolean {
+export function nameIs(buf: Uint8Array, at: number, name: string): boolean {
   for (let k = 0; k < name.length; k++) {
     if ((buf[at + k] | 0x20) !== name.charCodeAt(k)) return false;
   }

@@ -18,7 +18,7 @@ import { reportError } from "../../core/log.ts";
 import { Timer } from "../../core/timer.ts";
 import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
 import { findHeadEnd, latin1 } from "../http/parser.ts";
-import { base64, sha1 } from "./sha1.ts";
+import { base64, webSocketAccept } from "./sha1.ts";
 import { BINARY_TYPE_ARRAYBUFFER, BINARY_TYPE_BLOB, buildFrame } from "./frame.ts";
 import {
   deflateWanted,
@@ -36,10 +36,8 @@ import {
 } from "./server.ts";
 import { acceptResponse, CLIENT_OFFER, PerMessageDeflate } from "./deflate.ts";
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const KEY = Symbol("websocket client key");
 const HEARTBEAT = Symbol("websocket client heartbeat timer");
-const encoder = new TextEncoder();
 
 type ClientConn = ProtocolConnection & { [KEY]?: string; [HEARTBEAT]?: number };
 
@@ -132,7 +130,7 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
       const colon = line.indexOf(":");
       if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
     }
-    const expected = base64(sha1(encoder.encode((conn as ClientConn)[KEY] + GUID)));
+    const expected = webSocketAccept(String((conn as ClientConn)[KEY]));
     if (headers["sec-websocket-accept"] !== expected) {
       return failHandshake(conn, `Sec-WebSocket-Accept ${headers["sec-websocket-accept"] ? "not match" : "not found"}`);
     }

@@ -20,13 +20,13 @@
  *
  * @module
  */
-import { asBytes, concatAll } from "../../core/bytes.ts";
+import { asBytes, concatAll, utf8Decode } from "../../core/bytes.ts";
 import { reportError } from "../../core/log.ts";
 import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
-import { findHeadEnd, HeadInfo, parseHead } from "../http/parser.ts";
+import { findHeadEnd, HeadInfo, nameIs, parseHead } from "../http/parser.ts";
 import { Request } from "../http/request.ts";
 import { checkHeader } from "../http/response.ts";
-import { base64, isWebSocketKey, sha1 } from "./sha1.ts";
+import { isWebSocketKey, webSocketAccept } from "./sha1.ts";
 import { acceptOffer, PerMessageDeflate } from "./deflate.ts";
 import {
   BINARY_TYPE_ARRAYBUFFER,
@@ -43,7 +43,6 @@ import {
   unmask,
 } from "./frame.ts";
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const STATE = Symbol("websocket state");
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const textEncoder = new TextEncoder();
@@ -69,10 +68,10 @@ export interface WsState {
 
 type WsConn = ProtocolConnection & { [STATE]?: WsState };
 
-export function wsState(conn: ProtocolConnection): WsState {
-  const c = conn as WsConn;
-  return (c[STATE] ??= {
-    open: false,
+/** A fresh state: not open, holding nothing. */
+function newState(open: boolean): WsState {
+  return {
+    open,
     client: false,
     queue: null,
     queueLength: 0,
@@ -81,7 +80,27 @@ export function wsState(conn: ProtocolConnection): WsState {
     fragLength: 0,
     fragCompressed: false,
     deflate: null,
-  });
+  };
+}
+
+// The states of connections that hold nothing of their own, shared so that an idle connection
+// costs no state object: before the handshake (or once closed), and open on the server side
+// without permessage-deflate and between fragmented messages. Never written to: `wsState`
+// gives a connection its own copy first.
+const INITIAL: Readonly<WsState> = Object.freeze(newState(false));
+const OPEN: Readonly<WsState> = Object.freeze(newState(true));
+
+/** The state of `conn` to read (possibly shared: never write to it). */
+function peekState(conn: ProtocolConnection): Readonly<WsState> {
+  return (conn as WsConn)[STATE] ?? INITIAL;
+}
+
+/** The state of `conn` to change: its own, made now if it had none or a shared one. */
+export function wsState(conn: ProtocolConnection): WsState {
+  const c = conn as WsConn;
+  const state = c[STATE];
+  if (state !== undefined && state !== INITIAL && state !== OPEN) return state;
+  return (c[STATE] = newState(state === OPEN));
 }
 
 /** Limits of the server protocol (change them on `Websocket.options`). */
@@ -124,14 +143,23 @@ export function deflateWanted(conn: ProtocolConnection): boolean {
 export function openState(conn: ProtocolConnection): WsState {
   const state = wsState(conn);
   state.open = true;
+  setMaxPackageSize(conn);
+  return state;
+}
+
+function setMaxPackageSize(conn: ProtocolConnection): void {
   const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
   if (conn.maxPackageSize >= maxPayload) conn.maxPackageSize = Math.max(conn.maxPackageSize, maxPayload + 14);
-  return state;
 }
 
 /** Release what a closed connection holds (its zlib streams). */
 export function releaseState(conn: ProtocolConnection): void {
-  const state = wsState(conn);
+  const state = (conn as WsConn)[STATE];
+  if (state === undefined || state === INITIAL) return;
+  if (state === OPEN) {
+    (conn as WsConn)[STATE] = INITIAL;
+    return;
+  }
   state.open = false;
   state.queue = null;
   state.queueLength = 0;
@@ -174,7 +202,7 @@ let maskAt = maskPool.length;
 
 /** A fresh random masking key when `conn` is a client, else null (servers never mask). */
 export function maskFor(conn: ProtocolConnection): Uint8Array | null {
-  if (!wsState(conn).client) return null;
+  if (!peekState(conn).client) return null;
   if (maskAt === maskPool.length) {
     crypto.getRandomValues(maskPool);
     maskAt = 0;
@@ -188,13 +216,13 @@ export function maskFor(conn: ProtocolConnection): Uint8Array | null {
  * (or after failing the connection). A server requires masked frames, a client unmasked ones.
  */
 export function frameInput(buffer: Uint8Array, conn: ProtocolConnection): number {
-  const masked = !wsState(conn).client;
+  const state = peekState(conn);
+  const masked = !state.client;
   if (buffer.length < 2) return 0;
   const b0 = buffer[0];
   const b1 = buffer[1];
   const opcode = b0 & 0x0f;
   const fin = (b0 & 0x80) !== 0;
-  const state = wsState(conn);
   if ((b0 & 0x70) !== 0) {
     // RSV1 marks the first frame of a compressed message, and only that, when deflate is on
     if ((b0 & 0x70) !== 0x40 || state.deflate === null) return fail(conn, 1002, "reserved bits set");
@@ -263,7 +291,6 @@ export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unkno
   } else {
     payload = buffer.slice(at);
   }
-  const state = wsState(conn);
   if (opcode >= 8) {
     if (opcode === OP_CLOSE) {
       let code = 1005;
@@ -297,7 +324,8 @@ export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unkno
   const fin = (b0 & 0x80) !== 0;
   let kind = opcode;
   let compressed = (b0 & 0x40) !== 0;
-  if (state.fragOpcode !== -1 || !fin) {
+  if (peekState(conn).fragOpcode !== -1 || !fin) {
+    const state = wsState(conn);
     if (state.fragOpcode === -1) {
       state.fragOpcode = opcode;
       state.fragCompressed = compressed;
@@ -336,7 +364,7 @@ export function holdFrame(state: WsState, frame: Uint8Array): "" {
 
 /** `Protocol.heldBytes`: frames held back until the handshake completes. */
 export function heldBytes(conn: ProtocolConnection): number {
-  return (conn as WsConn)[STATE]?.queueLength ?? 0;
+  return peekState(conn).queueLength;
 }
 
 /** All `parts` in one array. */
@@ -351,7 +379,7 @@ function inflateMessage(conn: ProtocolConnection, kind: number, parts: Uint8Arra
   const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
   let payload: Uint8Array;
   try {
-    payload = wsState(conn).deflate!.decompress(parts, maxPayload);
+    payload = peekState(conn).deflate!.decompress(parts, maxPayload);
   } catch (err) {
     if (err instanceof RangeError) return fail(conn, 1009, `inflated message exceeds maxPayload ${maxPayload}`), NO_MESSAGE;
     return fail(conn, 1007, `invalid compressed data: ${(err as Error).message}`), NO_MESSAGE;
@@ -386,7 +414,7 @@ export function frameEncode(data: unknown, conn: ProtocolConnection): Uint8Array
     throw new TypeError(`You can't send(${data === null ? "null" : typeof data}) to client, you need to convert it to a string.`);
   }
   const mask = maskFor(conn);
-  const deflate = wsState(conn).deflate;
+  const deflate = peekState(conn).deflate;
   if (deflate === null && mask === null && typeof data === "string" && data.length <= SHARED_MAX) return sharedTextFrame(first, data);
   if (deflate !== null) {
     const threshold = conn.websocketDeflateThreshold ?? options.deflateThreshold;
@@ -414,42 +442,96 @@ function sharedTextFrame(first: number, data: string): Uint8Array {
   return lastFrame;
 }
 
+/** The request headers a handshake reads, each as `Request.header()` gives it; null when absent. */
+interface HandshakeHeaders {
+  upgrade: string | null;
+  connection: string | null;
+  key: string | null;
+  version: string | null;
+  extensions: string | null;
+}
+
+/**
+ * Read the handshake's headers from a head `parseHead` accepted, without the `Request` and its
+ * map of every header: an idle connection's memory depends on what its handshake left to collect.
+ * Names are tokens (ASCII), so comparing their bytes without case is what lower-casing does.
+ */
+function handshakeHeaders(buf: Uint8Array, info: HeadInfo): HandshakeHeaders {
+  const h: HandshakeHeaders = { upgrade: null, connection: null, key: null, version: null, extensions: null };
+  const end = info.end - 2; // the empty line
+  let line = buf.indexOf(10, info.start) + 1;
+  while (line < end) {
+    const eol = buf.indexOf(13, line); // a value holds no CR
+    const colon = buf.indexOf(58, line); // a name holds no colon
+    switch (colon - line) {
+      case 7:
+        if (nameIs(buf, line, "upgrade")) h.upgrade = joinValue(h.upgrade, buf, colon, eol);
+        break;
+      case 10:
+        if (nameIs(buf, line, "connection")) h.connection = joinValue(h.connection, buf, colon, eol);
+        break;
+      case 17:
+        if (nameIs(buf, line, "sec-websocket-key")) h.key = joinValue(h.key, buf, colon, eol);
+        break;
+      case 21:
+        if (nameIs(buf, line, "sec-websocket-version")) h.version = joinValue(h.version, buf, colon, eol);
+        break;
+      case 24:
+        if (nameIs(buf, line, "sec-websocket-extensions")) h.extensions = joinValue(h.extensions, buf, colon, eol);
+        break;
+    }
+    line = eol + 2;
+  }
+  return h;
+}
+
+/** A header's value (after the colon, trimmed), appended to an earlier one of the same name as `Request` does. */
+function joinValue(earlier: string | null, buf: Uint8Array, colon: number, eol: number): string {
+  const value = utf8Decode(buf.subarray(colon + 1, eol)).trim();
+  return earlier === null ? value : `${earlier}, ${value}`;
+}
+
+/** `token` (lower-case) is one of the comma-separated tokens of a header value, ignoring case. */
+function hasToken(value: string | null, token: string): boolean {
+  const tokens = (value ?? "").toLowerCase().split(",");
+  for (let i = 0; i < tokens.length; i++) if (tokens[i].trim() === token) return true;
+  return false;
+}
+
+/** The head being parsed: one for all, as parsing is synchronous and `Request` copies what it keeps. */
+const headInfo = new HeadInfo();
+
+/** No response headers added by the application. */
+const NO_HEADERS: readonly string[] = Object.freeze([]);
+
 function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
-  const info = new HeadInfo();
+  const info = headInfo;
   const error = parseHead(buffer, 0, buffer.length, info, 100, true);
   if (error !== "") return reject(conn, "400 Bad Request"), NO_MESSAGE;
-  const request = new Request(buffer, info);
-  const tokens = (name: string) => String(request.header(name, "")).toLowerCase().split(",").map((t) => t.trim());
-  const key = String(request.header("sec-websocket-key", ""));
-  if (
-    request.method() !== "GET" || !tokens("upgrade").includes("websocket") || !tokens("connection").includes("upgrade") ||
-    !isWebSocketKey(key)
-  ) {
+  const h = handshakeHeaders(buffer, info);
+  const key = h.key ?? "";
+  if (info.method !== "GET" || !hasToken(h.upgrade, "websocket") || !hasToken(h.connection, "upgrade") || !isWebSocketKey(key)) {
     return reject(conn, "400 Bad Request"), NO_MESSAGE;
   }
-  if (request.header("sec-websocket-version", "") !== "13") {
+  if (h.version !== "13") {
     return reject(conn, "426 Upgrade Required", "Sec-WebSocket-Version: 13\r\n"), NO_MESSAGE;
   }
-  request.connection = conn as never;
+  let offer = h.extensions;
   const onConnect = callback(conn, "onWebSocketConnect");
   if (onConnect) {
+    const request = new Request(buffer, info);
+    request.connection = conn as never;
     call(conn, "onWebSocketConnect", onConnect, request);
     if (conn.getStatus?.() !== 2) return NO_MESSAGE; // closed inside: rejected, no 101
+    offer = request.header("sec-websocket-extensions");
   }
-  const accept = base64(sha1(textEncoder.encode(key + GUID)));
+  const accept = webSocketAccept(key);
   let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
     `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
-  const state = wsState(conn);
-  const offer = request.header("sec-websocket-extensions");
-  if (typeof offer === "string" && deflateWanted(conn)) {
-    const agreed = acceptOffer(offer, options.serverNoContextTakeover);
-    if (agreed) {
-      state.deflate = new PerMessageDeflate(agreed.params);
-      head += `Sec-WebSocket-Extensions: ${agreed.response}\r\n`;
-    }
-  }
-  const extra: string[] = conn.headers === undefined || conn.headers === null
-    ? []
+  const agreed = typeof offer === "string" && deflateWanted(conn) ? acceptOffer(offer, options.serverNoContextTakeover) : null;
+  if (agreed) head += `Sec-WebSocket-Extensions: ${agreed.response}\r\n`;
+  const extra: readonly string[] = conn.headers === undefined || conn.headers === null
+    ? NO_HEADERS
     : Array.isArray(conn.headers)
     ? conn.headers
     : typeof conn.headers === "string"
@@ -471,12 +553,26 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
     reportError(`onWebSocketConnect response headers (connection ${conn.id})`, err);
     return reject(conn, "500 Internal Server Error"), NO_MESSAGE;
   }
-  if (!extra.some((h) => /^server:/i.test(h))) head += "Server: workerman-ts\r\n";
-  openState(conn);
+  if (!hasServerHeader(extra)) head += "Server: workerman-ts\r\n";
   // the 101 and what was sent meanwhile leave in one write, admitted once by the send buffer
-  const queue = takeQueue(state);
+  let queue: Uint8Array | null = null;
+  if (!agreed && peekState(conn) === INITIAL) {
+    // Nothing of its own to keep (no compressor, nothing sent meanwhile): the shared open state.
+    (conn as WsConn)[STATE] = OPEN;
+    setMaxPackageSize(conn);
+  } else {
+    const state = openState(conn);
+    if (agreed) state.deflate = new PerMessageDeflate(agreed.params);
+    queue = takeQueue(state);
+  }
   conn.send(queue ? joinParts([textEncoder.encode(head + "\r\n"), queue]) : head + "\r\n", true);
   return NO_MESSAGE;
+}
+
+/** One of the application's response headers is a Server header. */
+function hasServerHeader(extra: readonly string[]): boolean {
+  for (let i = 0; i < extra.length; i++) if (/^server:/i.test(extra[i])) return true;
+  return false;
 }
 
 /**
@@ -496,7 +592,7 @@ export const Websocket: Protocol & {
   BINARY_TYPE_ARRAYBUFFER,
   options,
   input(buffer, conn) {
-    if (wsState(conn).open) return frameInput(buffer, conn);
+    if (peekState(conn).open) return frameInput(buffer, conn);
     if (buffer.length >= 3 && (buffer[0] !== 71 || buffer[1] !== 69 || buffer[2] !== 84)) {
       return reject(conn, "400 Bad Request");
     }
@@ -506,18 +602,17 @@ export const Websocket: Protocol & {
     return end;
   },
   decode(buffer, conn) {
-    if (!wsState(conn).open) return handshake(buffer, conn);
+    if (!peekState(conn).open) return handshake(buffer, conn);
     return frameDecode(buffer, conn);
   },
   onClose: releaseState,
   encode(data, conn) {
     const frame = frameEncode(data, conn);
-    const state = wsState(conn);
-    return state.open ? frame : holdFrame(state, frame);
+    return peekState(conn).open ? frame : holdFrame(wsState(conn), frame);
   },
   heldBytes,
   /** Until the handshake is done the connection's headerTimeout applies. */
   receivingHead(conn) {
-    return !wsState(conn).open;
+    return !peekState(conn).open;
   },
 };
