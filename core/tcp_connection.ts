@@ -689,7 +689,7 @@ export class TcpConnection implements ConnHandler {
     this._socket = socket;
     this._status = TcpConnection.STATUS_ESTABLISHED;
     this._recv = null;
-    this._flags &= ~(EOF | CLOSE_WHEN_IDLE);
+    this._flags &= ~(EOF | CLOSE_WHEN_IDLE | ENDED); // a new socket: its FIN is not sent yet
     if (this._flags & PAUSED) socket.pause();
     socket.start(handler);
     if (this._pending) this._flushPending();

@@ -47,6 +47,10 @@ describe.each(RUNTIMES)("AsyncTcpConnection on %s", (runtime) => {
     );
   });
 
+  it("closed by us, reconnected and closed again: the second close completes as the first did", async () => {
+    expect(await run(`closeTwice ${target}`)).toBe("echo hi1|close#1|echo hi2|close#2");
+  });
+
   it("close() while connecting fires onClose once and never onConnect", async () => {
     expect(await run(`early ${target}`)).toBe("close|status:CLOSED");
   });
