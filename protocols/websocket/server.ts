@@ -463,27 +463,26 @@ function handshakeHeaders(buf: Uint8Array, info: HeadInfo): HandshakeHeaders {
   while (line < end) {
     const eol = buf.indexOf(13, line); // a value holds no CR
     const colon = buf.indexOf(58, line); // a name holds no colon
-    switch (colon - line) {
-      case 7:
-        if (nameIs(buf, line, "upgrade")) h.upgrade = joinValue(h.upgrade, buf, colon, eol);
+    for (let i = 0; i < WANTED.length; i++) {
+      const [name, field] = WANTED[i];
+      if (colon - line === name.length && nameIs(buf, line, name)) {
+        h[field] = joinValue(h[field], buf, colon, eol);
         break;
-      case 10:
-        if (nameIs(buf, line, "connection")) h.connection = joinValue(h.connection, buf, colon, eol);
-        break;
-      case 17:
-        if (nameIs(buf, line, "sec-websocket-key")) h.key = joinValue(h.key, buf, colon, eol);
-        break;
-      case 21:
-        if (nameIs(buf, line, "sec-websocket-version")) h.version = joinValue(h.version, buf, colon, eol);
-        break;
-      case 24:
-        if (nameIs(buf, line, "sec-websocket-extensions")) h.extensions = joinValue(h.extensions, buf, colon, eol);
-        break;
+      }
     }
     line = eol + 2;
   }
   return h;
 }
+
+/** The handshake headers by their lower-case name, and where each goes. */
+const WANTED: readonly (readonly [name: string, field: keyof HandshakeHeaders])[] = [
+  ["upgrade", "upgrade"],
+  ["connection", "connection"],
+  ["sec-websocket-key", "key"],
+  ["sec-websocket-version", "version"],
+  ["sec-websocket-extensions", "extensions"],
+];
 
 /** A header's value (after the colon, trimmed), appended to an earlier one of the same name as `Request` does. */
 function joinValue(earlier: string | null, buf: Uint8Array, colon: number, eol: number): string {
