@@ -137,8 +137,13 @@ function createServer(options: ListenOptions, onConnection: (conn: Conn) => void
 }
 
 /** The {@link Listener} view of a listening server. */
+/** Log a listening server's errors (without a listener an 'error' event would end the process). */
+function logErrors(server: net.Server): net.Server {
+  return server.on("error", (err) => console.error(`listener error: ${err.message}`));
+}
+
 function listenerOf(server: net.Server, options: ListenOptions, removePath: boolean): Listener {
-  server.on("error", (err) => console.error(`listener error: ${err.message}`));
+  logErrors(server);
   const address = server.address();
   return {
     host: typeof address === "object" && address ? address.address : "",
@@ -358,7 +363,7 @@ export async function listenInheritedResumable(
       serveInherited(index, options, onConnection).then(
         (fresh) => {
           if (closed) fresh.close();
-          else server = fresh;
+          else server = logErrors(fresh);
         },
         (err) => console.error(`listener error: cannot accept again after running out of descriptors: ${(err as Error).message}`),
       ).finally(() => resuming = false);
@@ -534,18 +539,14 @@ export function childEnv(options: SpawnOptions): Record<string, string | undefin
 
 /** Wraps a forked child in the {@link Child} shape and hands it the shared sockets. */
 export function wrapChild(child: ChildProcess, options: SpawnOptions): Child {
-  if (options.onMessage) {
-    child.on("message", (m: { __wm?: string }) => {
-      if (!m?.__wm) options.onMessage!(m);
-    });
-  }
   const sendShared = (index: number) => {
     const socket = options.shared?.[index] as NodeSharedSocket | undefined;
     if (socket?.handle && child.connected) child.send({ __wm: "listener", index }, socket.handle as net.Server);
   };
-  // A child whose listener stopped after EMFILE asks for its socket again (listenInheritedResumable).
   child.on("message", (m: { __wm?: string; index?: number }) => {
-    if (m?.__wm === "relisten" && typeof m.index === "number") sendShared(m.index);
+    if (!m?.__wm) options.onMessage?.(m);
+    // A child whose listener stopped after EMFILE asks for its socket again (listenInheritedResumable).
+    else if (m.__wm === "relisten" && typeof m.index === "number") sendShared(m.index);
   });
   child.on("exit", (code, signal) => options.onExit(code, signal));
   child.on("error", () => {}); // a failed send on a closing channel; the exit event reports the end
