@@ -75,12 +75,7 @@ export function fileETag(size: number, mtimeMs: number): string {
  * The header is a comma-separated list of quoted tags.
  */
 export function noneMatch(header: string, etag: string): boolean {
-  if (header.trim() === "*") return true;
-  const opaque = etag.startsWith("W/") ? etag.slice(2) : etag;
-  for (const m of header.matchAll(/(?:W\/)?("[^"]*")/g)) {
-    if (m[1] === opaque) return true;
-  }
-  return false;
+  return listsTag(header, etag, false);
 }
 
 /**
@@ -88,9 +83,18 @@ export function noneMatch(header: string, etag: string): boolean {
  * (strong comparison: a weak `W/` tag never matches).
  */
 export function ifMatchHolds(header: string, etag: string): boolean {
+  return listsTag(header, etag, true);
+}
+
+/**
+ * Whether a comma-separated list of quoted entity tags is `*` or holds `etag`; with `strong`,
+ * a weak (`W/`) tag never matches on either side, otherwise the `W/` is ignored on both.
+ */
+function listsTag(header: string, etag: string, strong: boolean): boolean {
   if (header.trim() === "*") return true;
+  const opaque = !strong && etag.startsWith("W/") ? etag.slice(2) : etag;
   for (const m of header.matchAll(/(W\/)?("[^"]*")/g)) {
-    if (m[1] === undefined && m[2] === etag) return true;
+    if (m[2] === opaque && !(strong && m[1] !== undefined)) return true;
   }
   return false;
 }
