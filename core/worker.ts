@@ -50,13 +50,20 @@ const all: Worker[] = [];
 /** Descriptors kept free for everything but accepted connections (files, outgoing connections, the runtime). */
 const DESCRIPTOR_RESERVE = 16;
 let connectionBudget = -1;
-/** How often a process refusing for the descriptor limit checks whether it can accept again. */
-const RESUME_CHECK_MS = 500;
+/**
+ * How often a process refusing for the descriptor limit checks whether it can accept again
+ * (a compare; often, so that a queue of connections their clients gave up on drains quickly).
+ */
+const RESUME_CHECK_MS = 100;
+/** Accepts within this window count as one burst (see `Worker._noteBurst`). */
+const BURST_WINDOW_MS = 250;
 
 /**
  * Most connections this process holds before it would run out of descriptors (EMFILE): its
- * descriptor limit, minus what was open at its first accept, minus a reserve (16 or a tenth of
- * the limit). Beyond it connections are refused, so accepting itself never fails.
+ * descriptor limit, minus what was open before its first listener, minus a reserve (16 or a
+ * tenth of the limit). Beyond it connections are refused, so accepting itself never fails.
+ * Computed before listening: at an accept, a runtime that accepts natively in bursts may
+ * already hold every descriptor, and then even reading `/proc/self/fd` fails.
  */
 function descriptorBudget(): number {
   if (connectionBudget < 0) {
@@ -176,6 +183,10 @@ export class Worker {
   private _resumeCheck: ReturnType<typeof setInterval> | undefined = undefined;
   /** True while connections are being refused for maxConnections (logged once per episode). */
   private _refusing = false;
+  /** The current burst of accepts (see `_noteBurst`): when it began, connections open then, accepts since. */
+  private _burstStart = 0;
+  private _burstBase = 0;
+  private _burstAccepts = 0;
 
   /** `socketName` is `<scheme>://<address>`; empty for a Worker that listens on nothing. */
   constructor(socketName = "", context: WorkerContext = {}) {
@@ -301,6 +312,7 @@ export class Worker {
     }
     const options = this.listenOptions();
     if (options.transport === "unix") await assertNotServing(options.path!);
+    descriptorBudget();
     this._listener = await runtime.listen({ ...options, reusePort: this.reusePort }, this._connectionHandler());
     this._applyUnixMode();
   }
@@ -356,6 +368,7 @@ export class Worker {
       this._udp = await runtime.udpInherited(index, (d) => this._receiveDatagram(d));
       return;
     }
+    descriptorBudget();
     this._listener = await runtime.listenInherited(index, this.listenOptions(), this._connectionHandler());
   }
 
@@ -379,6 +392,7 @@ export class Worker {
   }
 
   private _accept(socket: Conn): void {
+    if (this._listener?.resumeAccepting) this._noteBurst();
     if (this.connections.size >= this.maxConnections) {
       this._refuse(socket, `maxConnections (${this.maxConnections}) reached`);
       return;
@@ -434,6 +448,22 @@ export class Worker {
       this._resumeCheck = undefined;
       if (current) listener.resumeAccepting!();
     }, RESUME_CHECK_MS);
+  }
+
+  /**
+   * For a listener that stops for good after EMFILE (`Listener.resumeAccepting`): a burst of
+   * accepts that, with the connections open when it began, reaches the descriptor budget may
+   * have run the process out of descriptors, even when those connections closed again at once
+   * and none was refused; so have the listener accept again once under the budget.
+   */
+  private _noteBurst(): void {
+    const now = Date.now();
+    if (now - this._burstStart > BURST_WINDOW_MS) {
+      this._burstStart = now;
+      this._burstBase = statistics.connection_count;
+      this._burstAccepts = 0;
+    }
+    if (this._burstBase + ++this._burstAccepts >= descriptorBudget()) this._resumeWhenDescriptorsFree();
   }
 
   /** Check timeouts once a second while there are connections and some timeout can apply. */

@@ -315,6 +315,8 @@ async function inheritedHandle(index: number): Promise<unknown> {
 /** A server accepting on the `index`-th shared socket. */
 async function serveInherited(index: number, options: ListenOptions, onConnection: (conn: Conn) => void): Promise<net.Server> {
   const handle = await inheritedHandle(index);
+  // Without its descriptor (dropped by the kernel), listen() would pick a random port instead.
+  if (!handle) throw new Error(`shared socket #${index} arrived without its descriptor`);
   const server = createServer(options, onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -358,15 +360,25 @@ export async function listenInheritedResumable(
       if (closed || resuming || typeof process.send !== "function") return;
       resuming = true;
       server.close();
-      delete received[index];
-      process.send({ __wm: "relisten", index });
-      serveInherited(index, options, onConnection).then(
-        (fresh) => {
-          if (closed) fresh.close();
-          else server = logErrors(fresh);
-        },
-        (err) => console.error(`listener error: cannot accept again after running out of descriptors: ${(err as Error).message}`),
-      ).finally(() => resuming = false);
+      // The copy may not arrive while descriptors are still short (the kernel drops a passed
+      // descriptor the receiver has no room for): then ask again until one does.
+      const relisten = () => {
+        delete received[index];
+        process.send!({ __wm: "relisten", index });
+        serveInherited(index, options, onConnection).then(
+          (fresh) => {
+            resuming = false;
+            if (closed) fresh.close();
+            else server = logErrors(fresh);
+          },
+          (err) => {
+            console.error(`listener error: cannot accept again after running out of descriptors (${(err as Error).message}); asking again in 1 s`);
+            if (closed) resuming = false;
+            else setTimeout(relisten, 1000);
+          },
+        );
+      };
+      relisten();
     },
   };
 }
