@@ -363,6 +363,10 @@ export async function listenInheritedResumable(
       // The copy may not arrive while descriptors are still short (the kernel drops a passed
       // descriptor the receiver has no room for): then ask again until one does.
       const relisten = () => {
+        if (closed) {
+          resuming = false;
+          return;
+        }
         delete received[index];
         process.send!({ __wm: "relisten", index });
         serveInherited(index, options, onConnection).then(
@@ -373,8 +377,7 @@ export async function listenInheritedResumable(
           },
           (err) => {
             console.error(`listener error: cannot accept again after running out of descriptors (${(err as Error).message}); asking again in 1 s`);
-            if (closed) resuming = false;
-            else setTimeout(relisten, 1000);
+            setTimeout(relisten, 1000);
           },
         );
       };
