@@ -291,6 +291,116 @@ describe("sending", () => {
   });
 });
 
+/** Resolves after the current event-loop turn (and its coalesced writes) has ended. */
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+describe("coalesce: one write per event-loop turn", () => {
+  /** `link` coalesces; each client's read forwards its lines to it (as a Gateway forwards to a BusinessWorker). */
+  function forwarding(clients: number) {
+    const link = connection(Text);
+    link.conn.coalesce = true;
+    const senders = Array.from({ length: clients }, () => connection(Text));
+    const results: (boolean | null)[] = [];
+    for (const s of senders) s.conn.onMessage = (_c: TcpConnection, line: string) => results.push(link.conn.send(line));
+    return { link, senders, results };
+  }
+
+  it("sends from separate reads of several connections leave in one write, in order, once the turn ends", async () => {
+    const { link, senders, results } = forwarding(3);
+    senders[0].conn.handleData(enc("a1\na2\n"));
+    senders[1].conn.handleData(enc("b1\n"));
+    senders[2].conn.handleData(enc("c1\n"));
+    senders[0].conn.handleData(enc("a3\n"));
+    expect(link.socket.writes).toHaveLength(0);
+    expect(link.conn.getSendBufferQueueSize()).toBe(15);
+    await nextTurn();
+    expect(link.socket.writes).toHaveLength(1);
+    expect(link.socket.written).toBe("a1\na2\nb1\nc1\na3\n");
+    expect(results).toEqual([null, null, null, null, null]);
+    senders[1].conn.handleData(enc("b2\n")); // the next turn: its own write
+    await nextTurn();
+    expect(link.socket.writes).toHaveLength(2);
+    expect(link.socket.written).toBe("a1\na2\nb1\nc1\na3\nb2\n");
+  });
+
+  it("replies from its own reads and sends from outside any read join the same write", async () => {
+    const { link, senders } = forwarding(1);
+    link.conn.onMessage = (c: TcpConnection, line: string) => c.send(`re ${line}`);
+    link.conn.handleData(enc("q1\n"));
+    senders[0].conn.handleData(enc("fwd\n"));
+    expect(link.conn.send("timer")).toBe(null);
+    link.conn.handleData(enc("q2\n"));
+    expect(link.socket.writes).toHaveLength(0);
+    await nextTurn();
+    expect(link.socket.writes).toHaveLength(1);
+    expect(link.socket.written).toBe("re q1\nfwd\ntimer\nre q2\n");
+  });
+
+  it("close() right after sends writes everything at once, then shuts down", () => {
+    const { link, senders } = forwarding(2);
+    senders[0].conn.handleData(enc("one\n"));
+    senders[1].conn.handleData(enc("two\n"));
+    link.conn.close("bye\n", true);
+    expect(link.socket.writes).toHaveLength(1);
+    expect(link.socket.written).toBe("one\ntwo\nbye\n");
+    expect(link.socket.ended).toBe(true);
+    expect(link.conn.send("late")).toBe(false);
+  });
+
+  it("closeWhenIdle() (a stopping process) writes what was collected before closing", () => {
+    const { link, senders } = forwarding(1);
+    link.conn.handleData(enc("hello\n")); // it has talked
+    senders[0].conn.handleData(enc("last\n"));
+    link.conn.closeWhenIdle();
+    expect(link.socket.written).toBe("last\n");
+    expect(link.socket.ended).toBe(true);
+  });
+
+  it("destroy() discards what was collected; the end of the turn writes nothing", async () => {
+    const { link, senders } = forwarding(1);
+    senders[0].conn.handleData(enc("lost\n"));
+    link.conn.destroy();
+    await nextTurn();
+    expect(link.socket.writes).toHaveLength(0);
+    expect(link.events).toEqual(["close"]);
+  });
+
+  it("the send buffer limit counts what was collected: onBufferFull, then false with onError(2)", async () => {
+    const { link, senders, results } = forwarding(1);
+    link.conn.maxSendBufferSize = 10;
+    senders[0].conn.handleData(enc("12345\n"));
+    senders[0].conn.handleData(enc("6789\n"));
+    senders[0].conn.handleData(enc("dropped\n"));
+    expect(results).toEqual([null, null, false]);
+    expect(link.events).toEqual(["full", "error 2 send buffer full and drop package"]);
+    await nextTurn();
+    expect(link.socket.writes).toHaveLength(1);
+    expect(link.socket.written).toBe("12345\n6789\n");
+    expect(link.conn.getSendBufferQueueSize()).toBe(0);
+  });
+
+  it("a drain while sends wait for the end of the turn writes them and then reports the drain", () => {
+    const { link } = forwarding(0);
+    link.socket.capacity = 3;
+    link.conn.coalesce = false;
+    expect(link.conn.send("abcdef")).toBe(null); // the kernel took 3 bytes
+    link.conn.coalesce = true;
+    expect(link.conn.send("gh")).toBe(null);
+    link.socket.drain();
+    expect(link.socket.written).toBe("abcdef\ngh\n");
+    expect(link.conn.getSendBufferQueueSize()).toBe(0);
+    expect(link.events).toEqual(["drain"]);
+  });
+
+  it("turning coalesce off writes what was collected at once; later sends go straight out", () => {
+    const { link } = forwarding(0);
+    link.conn.send("x");
+    link.conn.coalesce = false;
+    expect(link.socket.written).toBe("x\n");
+    expect(link.conn.send("y")).toBe(true);
+  });
+});
+
 describe("receiving", () => {
   it("pauseRecv() pauses the socket and holds data; resumeRecv() delivers it in order", () => {
     const { conn, socket, messages } = connection(Text);
