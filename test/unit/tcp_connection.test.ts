@@ -323,6 +323,16 @@ describe("coalesce: one write per event-loop turn", () => {
     expect(link.socket.written).toBe("a1\na2\nb1\nc1\na3\nb2\n");
   });
 
+  it("a link that has collected 1 KiB writes it without waiting for the end of the turn", async () => {
+    const { link, senders } = forwarding(20);
+    const line = "x".repeat(99); // 100 bytes with its newline
+    for (const s of senders) s.conn.handleData(enc(`${line}\n`));
+    expect(link.socket.writes.map((w) => w.length)).toEqual([1100]); // the 11th message crossed 1 KiB
+    await nextTurn();
+    expect(link.socket.writes.map((w) => w.length)).toEqual([1100, 900]);
+    expect(link.socket.written).toBe(`${line}\n`.repeat(20));
+  });
+
   it("replies from its own reads and sends from outside any read join the same write", async () => {
     const { link, senders } = forwarding(1);
     link.conn.onMessage = (c: TcpConnection, line: string) => c.send(`re ${line}`);
