@@ -7,11 +7,6 @@
  * packages in that read) is coalesced into one write: one syscall per read instead of one
  * per message is what lets a framework reach the raw socket's throughput.
  *
- * A connection with {@link TcpConnection.coalesce} set goes further: what it is sent during
- * one event-loop turn, from any number of reads (of other connections or its own), leaves in
- * one write per KiB collected or at the end of that turn. The Gateway uses it for its inner
- * links, where each client's message arrives in its own read.
- *
  * @module
  */
 import type { Conn, ConnHandler } from "../runtime/types.ts";
@@ -103,10 +98,6 @@ const ENDED = 16;
 const LINGERING = 32;
 /** Bytes were read or written since the last {@link TcpConnection.checkTimeouts}. */
 const MOVED = 64;
-/** {@link TcpConnection.coalesce}: sends are collected until the end of the event-loop turn. */
-const COALESCE = 128;
-/** Corked until the end of this event-loop turn (in `corkedForTurn`). */
-const TURN = 256;
 
 /**
  * Received bytes not yet framed into a package: chunks kept as they came, their total length,
@@ -132,20 +123,6 @@ let readDepth = 0;
  * once the read is handled, so a broadcast of several messages leaves in one write per client.
  */
 const corkedByRead: TcpConnection[] = [];
-/**
- * Coalescing connections holding sends of this event-loop turn (each writes per
- * {@link COALESCE_WRITE_AT} bytes meanwhile), the rest written once the turn ends: by one
- * `setImmediate`, which all three runtimes provide as a global; it runs after the turn's I/O
- * events and never keeps a process alive longer than that turn.
- */
-let corkedForTurn: TcpConnection[] = [];
-/**
- * A coalescing connection writes what it has collected once it reaches this many bytes, without
- * waiting for the end of the turn, so the peer starts on it while the turn goes on. Waiting for
- * the whole turn made a Gateway and its BusinessWorker take turns instead of working at once:
- * echo round trips fell by up to 28% (Deno), where writing every 1 KiB gained 10% (Node).
- */
-const COALESCE_WRITE_AT = 1024;
 
 /** The next connection id of this process (shared by accepted and outgoing connections). */
 export function nextConnectionId(): number {
@@ -207,7 +184,7 @@ export class TcpConnection implements ConnHandler {
   // allocated while in use; rarely set callbacks and `transport` default on the prototype.
   protected _socket: Conn | null;
   protected _status: number;
-  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED, COALESCE, TURN. */
+  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED. */
   private _flags = 0;
   /** Received bytes not yet framed into a package (null when none). */
   private _recv: Received | null = null;
@@ -257,27 +234,6 @@ export class TcpConnection implements ConnHandler {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  /**
-   * Coalesce sends across reads (default false): what is sent to this connection during one
-   * event-loop turn (from the reads of other connections, its own reads, timers...) is
-   * collected and written once 1 KiB has gathered, and the rest at the end of the turn,
-   * instead of once per read. For a link that carries many small messages from many sources,
-   * such as a Gateway's link to a BusinessWorker: one write per KiB instead of one per
-   * message, at the cost of some latency within the turn. `send()` then returns `null` (queued) on an established connection; the send
-   * buffer limit counts what is collected (`onBufferFull`, and `false` once full, as usual);
-   * `close()` writes what is collected at once, `destroy()` discards it.
-   */
-  get coalesce(): boolean {
-    return (this._flags & COALESCE) !== 0;
-  }
-  set coalesce(on: boolean) {
-    if (on) this._flags |= COALESCE;
-    else {
-      this._flags &= ~COALESCE;
-      if (this._flags & TURN) this._endTurn();
-    }
-  }
-
   /** Bytes waiting to be written: collected sends, what the protocol holds back, and what the runtime has queued. */
   getSendBufferQueueSize(): number {
     return (this._pending?.length ?? 0) + (this.protocol?.heldBytes?.(this) ?? 0) + (this._socket?.bufferedAmount ?? 0);
@@ -293,13 +249,10 @@ export class TcpConnection implements ConnHandler {
   send(data: unknown, raw = false): boolean | null {
     const status = this._status;
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
-    if (!(this._flags & CORKED) && status === TcpConnection.STATUS_ESTABLISHED) {
-      if (this._flags & COALESCE) this._corkForTurn();
-      else if (readDepth > 0) {
-        // Sent from another connection's read handler: written once that read is handled.
-        this._flags |= CORKED;
-        corkedByRead.push(this);
-      }
+    if (readDepth > 0 && !(this._flags & CORKED) && status === TcpConnection.STATUS_ESTABLISHED) {
+      // Sent from another connection's read handler: written once that read is handled.
+      this._flags |= CORKED;
+      corkedByRead.push(this);
     }
     const sent = this._send(data, raw, status);
     if ((this._flags & (CLOSE_WHEN_IDLE | CORKED)) === CLOSE_WHEN_IDLE && this._isIdle()) this.close();
@@ -333,7 +286,6 @@ export class TcpConnection implements ConnHandler {
       pending.items.push(data);
       pending.length += data.length;
       if (queued + data.length >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
-      else if (this._flags & TURN && pending.length >= COALESCE_WRITE_AT) this._flushPending();
       return null;
     }
     const bytes = typeof data === "string" ? utf8Encode(data) : data;
@@ -389,10 +341,7 @@ export class TcpConnection implements ConnHandler {
 
   /** The runtime wrote everything it had queued. */
   handleDrain(): void {
-    if (this._status === TcpConnection.STATUS_CLOSED) return;
-    // The socket is free: what waits for the end of the turn goes now (else no drain would follow it).
-    if (this._flags & TURN && (this._socket?.bufferedAmount ?? 0) === 0) this._endTurn();
-    if (this.getSendBufferQueueSize() > 0) return;
+    if (this._status === TcpConnection.STATUS_CLOSED || this.getSendBufferQueueSize() > 0) return;
     this._call("onBufferDrain", this.onBufferDrain);
     if (this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
   }
@@ -429,35 +378,9 @@ export class TcpConnection implements ConnHandler {
     try {
       this._consume(chunk, packageLength);
     } finally {
-      this._endRead();
+      this._uncork();
       if (--readDepth === 0 && corkedByRead.length > 0) TcpConnection._uncorkSentTo();
     }
-  }
-
-  /** A read is handled: write what it sent, or leave that to the end of the turn when coalescing. */
-  private _endRead(): void {
-    if (this._flags & TURN) return; // corked for the turn already
-    if (this._flags & COALESCE && this._pending && this._status === TcpConnection.STATUS_ESTABLISHED) this._corkForTurn();
-    else this._uncork();
-  }
-
-  /** Cork until the end of this event-loop turn (scheduling that end when it is the first). */
-  private _corkForTurn(): void {
-    this._flags |= CORKED | TURN;
-    if (corkedForTurn.push(this) === 1) setImmediate(TcpConnection._uncorkTurn);
-  }
-
-  /** Leave the turn's group early: write what was collected now. */
-  private _endTurn(): void {
-    this._flags &= ~TURN;
-    this._uncork();
-  }
-
-  /** The event-loop turn ends: write what each coalescing connection collected, one write each. */
-  private static _uncorkTurn(): void {
-    const conns = corkedForTurn;
-    corkedForTurn = [];
-    for (let i = 0; i < conns.length; i++) if (conns[i]._flags & TURN) conns[i]._endTurn();
   }
 
   /**
@@ -667,7 +590,6 @@ export class TcpConnection implements ConnHandler {
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return;
     if (data !== undefined && data !== null) this.send(data, raw);
     this._status = TcpConnection.STATUS_CLOSING;
-    if (this._flags & TURN) return this._endTurn(); // not left for later: the process may be stopping
     if (this._flags & CORKED) return; // the write after this read shuts down when it completes
     if (this._pending) this._flushPending();
     else if (this.getSendBufferQueueSize() === 0) this._shutdown();
@@ -727,7 +649,6 @@ export class TcpConnection implements ConnHandler {
   /** Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
   protected _finish(): void {
     this._status = TcpConnection.STATUS_CLOSED;
-    if (this._flags & TURN) this._flags &= ~(TURN | CORKED); // what was collected is discarded below
     if (this._flags & LINGERING) {
       this._flags &= ~LINGERING;
       for (const group of lingering.values()) group.remove(this);

@@ -109,8 +109,6 @@ export class GatewayInner {
     conn.workerKey = key;
     conn.gatewayClientCount = 0;
     conn.maxSendBufferSize = g.sendToWorkerBufferSize;
-    // Each client's message arrives in its own read: forward them in one write per event-loop turn.
-    conn.coalesce = true;
     g.workerConnections.set(key, conn);
     if (g.onBusinessWorkerConnected) {
       safeCall(() => `onBusinessWorkerConnected of gateway ${g.name}`, g.onBusinessWorkerConnected, conn);

@@ -169,8 +169,6 @@ export class BusinessWorker extends Worker {
     const conn = new AsyncTcpConnection(`tcp://${address}`);
     conn.protocol = GatewayProtocol;
     conn.maxSendBufferSize = this.sendToGatewayBufferSize;
-    // Replies and session writes from async handlers leave in one write per event-loop turn.
-    conn.coalesce = true;
     if (!this._started) conn.pauseRecv();
     this.gatewayConnections.set(address, conn);
     let failing = false; // log the first failed attempt of a series, not one a second
