@@ -54,6 +54,19 @@ export function parseOptions<const O extends Options>(url: string, options: O): 
   return values as OptionValues<O>;
 }
 
+/**
+ * Options most runners take, to spread into their own table (a runner that waits longer for
+ * quiet overrides `wait-quiet` after the spread).
+ */
+export const RUNNER_OPTIONS = {
+  runtimes: { type: "string", default: "node,deno,bun" },
+  noise: { type: "string", default: "10" },
+  "wait-quiet": { type: "string", default: "20" },
+  lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
+  "no-build": { type: "boolean", default: false },
+  "no-write": { type: "boolean", default: false },
+} as const;
+
 /** A comma-separated option as a list, each item checked against `allowed`. */
 export function listOption<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
   const items = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);

@@ -68,11 +68,12 @@ import {
   versionOf,
   waitQuiet,
   withBenchLock,
+  RUNNER_OPTIONS,
 } from "./lib.ts";
 
 // ---- options ----------------------------------------------------------------------------------
 const opts = parseOptions(import.meta.url, {
-  runtimes: { type: "string", default: "node,deno,bun" },
+  ...RUNNER_OPTIONS,
   workloads: { type: "string", default: "tcp,text,memory" },
   rounds: { type: "string", default: "3" },
   duration: { type: "string", default: "3" },
@@ -84,15 +85,11 @@ const opts = parseOptions(import.meta.url, {
   "text-size": { type: "string", default: "24" },
   "idle-conns": { type: "string", default: "10000" },
   client: { type: "string", default: "bun" },
-  noise: { type: "string", default: "10" },
   "wait-quiet": { type: "string", default: "30" },
   "extra-rounds": { type: "string", default: "3" },
   syscalls: { type: "boolean", default: false },
   pin: { type: "boolean", default: false },
-  lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
   "no-lock": { type: "boolean", default: false },
-  "no-build": { type: "boolean", default: false },
-  "no-write": { type: "boolean", default: false },
 });
 
 type RuntimeName = "node" | "deno" | "bun";

@@ -44,18 +44,14 @@ import {
   waitQuiet,
   withBenchLock,
   writeSection,
+  RUNNER_OPTIONS,
 } from "../lib.ts";
 
 const opts = parseOptions(import.meta.url, {
-  runtimes: { type: "string", default: "node,deno,bun" },
+  ...RUNNER_OPTIONS,
   trials: { type: "string", default: "10" },
   poll: { type: "string", default: "10" },
   settle: { type: "string", default: "500" },
-  noise: { type: "string", default: "10" },
-  "wait-quiet": { type: "string", default: "20" },
-  lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
-  "no-build": { type: "boolean", default: false },
-  "no-write": { type: "boolean", default: false },
 });
 
 type RuntimeName = "node" | "deno" | "bun";

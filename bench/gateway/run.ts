@@ -49,10 +49,11 @@ import {
   waitQuiet,
   withBenchLock,
   writeSection,
+  RUNNER_OPTIONS,
 } from "../lib.ts";
 
 const opts = parseOptions(import.meta.url, {
-  runtimes: { type: "string", default: "node,deno,bun" },
+  ...RUNNER_OPTIONS,
   workloads: { type: "string", default: "broadcast,echo" },
   rounds: { type: "string", default: "3" },
   duration: { type: "string", default: "3" },
@@ -62,11 +63,6 @@ const opts = parseOptions(import.meta.url, {
   "echo-conns": { type: "string", default: "100" },
   "echo-depth": { type: "string", default: "8" },
   client: { type: "string", default: "bun" },
-  noise: { type: "string", default: "10" },
-  "wait-quiet": { type: "string", default: "20" },
-  lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
-  "no-build": { type: "boolean", default: false },
-  "no-write": { type: "boolean", default: false },
 });
 
 type RuntimeName = "node" | "deno" | "bun";

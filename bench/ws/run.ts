@@ -57,10 +57,11 @@ import {
   type Window,
   withBenchLock,
   writeSection,
+  RUNNER_OPTIONS,
 } from "../lib.ts";
 
 const opts = parseOptions(import.meta.url, {
-  runtimes: { type: "string", default: "node,deno,bun" },
+  ...RUNNER_OPTIONS,
   workloads: { type: "string", default: "echo,broadcast,memory" },
   rounds: { type: "string", default: "3" },
   duration: { type: "string", default: "3" },
@@ -73,13 +74,9 @@ const opts = parseOptions(import.meta.url, {
   "bcast-depth": { type: "string", default: "4" },
   "idle-conns": { type: "string", default: "5000" },
   client: { type: "string", default: "bun" },
-  noise: { type: "string", default: "10" },
   "wait-quiet": { type: "string", default: "30" },
   "extra-rounds": { type: "string", default: "2" },
-  lock: { type: "string", default: "/tmp/workerman-ts-bench.lock" },
   "no-lock": { type: "boolean", default: false },
-  "no-build": { type: "boolean", default: false },
-  "no-write": { type: "boolean", default: false },
 });
 
 type RuntimeName = "node" | "deno" | "bun";
