@@ -136,12 +136,12 @@ function createServer(options: ListenOptions, onConnection: (conn: Conn) => void
   return server;
 }
 
-/** The {@link Listener} view of a listening server. */
 /** Log a listening server's errors (without a listener an 'error' event would end the process). */
 function logErrors(server: net.Server): net.Server {
   return server.on("error", (err) => console.error(`listener error: ${err.message}`));
 }
 
+/** The {@link Listener} view of a listening server. */
 function listenerOf(server: net.Server, options: ListenOptions, removePath: boolean): Listener {
   logErrors(server);
   const address = server.address();

@@ -101,14 +101,23 @@ function listsTag(header: string, etag: string, strong: boolean): boolean {
 
 /** Whether `If-Unmodified-Since` holds: the file, to the second, is not newer (an invalid date is ignored). */
 export function unmodifiedSince(header: string, mtimeMs: number): boolean {
-  const t = Date.parse(header);
-  return Number.isNaN(t) || Math.floor(mtimeMs / 1000) * 1000 <= t;
+  return notNewerThan(header, mtimeMs) ?? true;
 }
 
 /** Whether `If-Modified-Since` says the client's copy is current (the file, to the second, is not newer). */
 export function notModifiedSince(header: string, mtimeMs: number): boolean {
+  return notNewerThan(header, mtimeMs) ?? false;
+}
+
+/** Whether the file, to the second (as `Last-Modified` gives it), is not newer than the HTTP date `header`; null when that is no date. */
+function notNewerThan(header: string, mtimeMs: number): boolean | null {
   const t = Date.parse(header);
-  return !Number.isNaN(t) && Math.floor(mtimeMs / 1000) * 1000 <= t;
+  return Number.isNaN(t) ? null : toSecond(mtimeMs) <= t;
+}
+
+/** `mtimeMs` cut to the whole second, as an HTTP date carries it. */
+function toSecond(mtimeMs: number): number {
+  return Math.floor(mtimeMs / 1000) * 1000;
 }
 
 /**
@@ -121,5 +130,5 @@ export function ifRangeHolds(header: string, etag: string, mtimeMs: number): boo
   if (value.startsWith("W/")) return false;
   if (value.startsWith('"')) return value === etag;
   const t = Date.parse(value);
-  return !Number.isNaN(t) && Math.floor(mtimeMs / 1000) * 1000 === t;
+  return !Number.isNaN(t) && toSecond(mtimeMs) === t;
 }
