@@ -27,6 +27,27 @@ export function defaultPidFile(): string {
   return `${runtime.tempDir()}/workerman-ts.${safe}.${hash(runtime.mainScript)}.pid`;
 }
 
+/**
+ * Where a daemon logs when `Worker.logFile` is not set: beside the start script, named after
+ * it (`start.ts` → `start.log`); in the temp dir when the script is not a local file.
+ */
+export function defaultLogFile(): string {
+  const main = runtime.mainScript;
+  const base = scriptName().replace(/\.[^.]*$/, "") || "workerman";
+  if (!main.startsWith("/")) return `${runtime.tempDir()}/workerman-ts.${base.replace(/[^A-Za-z0-9._-]/g, "_")}.log`;
+  return `${main.slice(0, main.lastIndexOf("/"))}/${base}.log`;
+}
+
+/** The log file in use: `logFile` when set, else {@link defaultLogFile} for a daemon, none in the foreground. */
+export function logFileOf(logFile: string, daemon: boolean): string {
+  return logFile || (daemon ? defaultLogFile() : "");
+}
+
+/** Where a daemon's stdout/stderr go: `stdoutFile` when set, else the daemon's log file. */
+export function daemonStdoutFile(stdoutFile: string, logFile: string): string {
+  return stdoutFile || logFileOf(logFile, true);
+}
+
 /** The control socket that the command line talks to (short: unix socket paths are limited to 107 bytes). */
 export function controlPath(pidFile: string): string {
   const path = `${pidFile}.sock`;
