@@ -37,6 +37,13 @@ let started = false;
 let master: Master | null = null;
 let inChild = false;
 let expecting = false;
+/** A Worker was started by its own `listen()`, without `runAll()` (an embedded, single-process use). */
+let listenedAlone = false;
+
+/** Called by `worker.listen()`: a script that starts its Workers itself needs no `runAll()`. */
+export function noteListen(): void {
+  listenedAlone = true;
+}
 
 /** Exit codes: 0 success, 1 failure, 64 usage. */
 const EXIT_FAILURE = 1;
@@ -55,7 +62,7 @@ export function expectRunAll(): void {
   if (expecting || started) return;
   expecting = true;
   runtime.onBeforeExit(() => {
-    if (started) return;
+    if (started || listenedAlone) return;
     const n = Worker.getAllWorkers().length;
     runtime.stderr(
       `Workerman[${scriptName()}] nothing started: the script creates ${n} Worker${n === 1 ? "" : "s"} ` +

@@ -22,7 +22,7 @@ import { getProtocol, nearest, type Protocol, protocolNames, TRANSPORTS } from "
 import { type ProxyProtocolOptions, proxyProtocolAcceptor, trustedMatcher } from "./proxy_protocol.ts";
 import { statistics, TcpConnection } from "./tcp_connection.ts";
 import { UdpConnection } from "./udp_connection.ts";
-import { expectRunAll, runAll, stopAll } from "./run.ts";
+import { expectRunAll, noteListen, runAll, stopAll } from "./run.ts";
 
 /** Options of `new Worker(socketName, context)`. */
 export interface WorkerContext {
@@ -331,6 +331,7 @@ export class Worker {
   /** Bind and start accepting (idempotent). */
   async listen(): Promise<void> {
     if (this._nameError) throw this._nameError;
+    noteListen();
     if (!this._address || this._listener || this._udp) return;
     this.validate();
     const a = this._address;
