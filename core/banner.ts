@@ -14,6 +14,17 @@ function centred(title: string, width: number): string {
   return "-".repeat(left) + title + "-".repeat(dashes - left);
 }
 
+/**
+ * An address a browser on this machine can open for an http/websocket Worker listening on
+ * every interface (`0.0.0.0`, `::`), where the listen address itself is not one; else "".
+ */
+export function localUrl(w: Worker): string {
+  const m = /^(http|websocket):\/\/(0\.0\.0\.0|\[::\]):(\d+)$/i.exec(w.getListenAddress());
+  if (!m) return "";
+  const host = m[2] === "[::]" ? "[::1]" : "127.0.0.1";
+  return `${w.transport === "ssl" ? "https" : "http"}://${host}:${m[3]}`;
+}
+
 /** The banner text, ending with the `Start success.` line. */
 export function banner(workers: readonly Worker[], footer: string): string {
   const columns: [string, number, (w: Worker) => string][] = [
@@ -24,6 +35,7 @@ export function banner(workers: readonly Worker[], footer: string): string {
     ["processes", 9, (w) => String(w.count)],
     ["status", 13, () => " [OK] "],
   ];
+  if (workers.some((w) => localUrl(w))) columns.push(["open", 4, localUrl]);
   const widths = columns.map(([title, min, get]) =>
     Math.max(min, title.length, ...workers.map((w) => get(w).length)) + 4
   );

@@ -7,7 +7,7 @@
  * @module
  */
 import { runtime } from "../runtime/mod.ts";
-import { scriptName } from "./files.ts";
+import { logFileOf, scriptName } from "./files.ts";
 import type { ToChild, ToMaster } from "./ipc.ts";
 import { log, logTarget, safeCall } from "./log.ts";
 import type { ConnectionRow } from "./status.ts";
@@ -92,7 +92,7 @@ export async function runChild(index: number, id: number, daemon: boolean): Prom
   current = worker;
   worker.id = id;
   Worker.daemonize = daemon;
-  logTarget.file = Worker.logFile;
+  logTarget.file = logFileOf(Worker.logFile, daemon);
   logTarget.echo = !daemon;
   const send = (m: ToMaster) => channel.send(m);
   channel.onMessage((m) => handle(worker, m as ToChild, send));

@@ -27,6 +27,37 @@ export function defaultPidFile(): string {
   return `${runtime.tempDir()}/workerman-ts.${safe}.${hash(runtime.mainScript)}.pid`;
 }
 
+let defaultLog = "";
+
+/**
+ * Where a daemon logs when `Worker.logFile` is not set: beside the start script, named after
+ * it (`start.ts` → `start.log`), created if absent as Workerman creates its log file; in the
+ * temp dir when the script is not a local file or its folder is not writable.
+ */
+export function defaultLogFile(): string {
+  if (defaultLog) return defaultLog;
+  const main = runtime.mainScript;
+  const base = scriptName().replace(/\.[^.]*$/, "") || "workerman";
+  const fallback = `${runtime.tempDir()}/workerman-ts.${base.replace(/[^A-Za-z0-9._-]/g, "_")}.${hash(main)}.log`;
+  defaultLog = main.startsWith("/") ? `${main.slice(0, main.lastIndexOf("/"))}/${base}.log` : fallback;
+  try {
+    runtime.appendFile(defaultLog, "");
+  } catch {
+    defaultLog = fallback;
+  }
+  return defaultLog;
+}
+
+/** The log file in use: `logFile` when set, else {@link defaultLogFile} for a daemon, none in the foreground. */
+export function logFileOf(logFile: string, daemon: boolean): string {
+  return logFile || (daemon ? defaultLogFile() : "");
+}
+
+/** Where a daemon's stdout/stderr go: `stdoutFile` when set, else the daemon's log file. */
+export function daemonStdoutFile(stdoutFile: string, logFile: string): string {
+  return stdoutFile || logFileOf(logFile, true);
+}
+
 /** The control socket that the command line talks to (short: unix socket paths are limited to 107 bytes). */
 export function controlPath(pidFile: string): string {
   const path = `${pidFile}.sock`;

@@ -1,7 +1,7 @@
 /**
- * Logging: timestamped lines to `Worker.logFile` (when set), echoed to the console while the
- * process runs in the foreground. A throwing user callback is reported here with its stack
- * and never takes the process down.
+ * Logging: timestamped lines to `Worker.logFile` (when set; a daemon's default lies beside its
+ * start script), echoed to the console while the process runs in the foreground. A throwing
+ * user callback is reported here with its stack and never takes the process down.
  *
  * @module
  */

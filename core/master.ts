@@ -7,7 +7,7 @@
  */
 import type { Child } from "../runtime/types.ts";
 import { runtime } from "../runtime/mod.ts";
-import { scriptName } from "./files.ts";
+import { daemonStdoutFile, scriptName } from "./files.ts";
 import { CHILD_ENV, DAEMON_ENV, exitStatus, type ToChild, type ToMaster } from "./ipc.ts";
 import { log, reportError, safeCall } from "./log.ts";
 import type { ConnectionRow, ProcessRow, StatusReport } from "./status.ts";
@@ -73,7 +73,7 @@ export class Master {
     const child = runtime.spawnSelf({
       env: { [CHILD_ENV]: `${worker}:${id}`, [DAEMON_ENV]: this.daemon ? "1" : "" },
       shared,
-      stdoutFile: this.daemon ? Worker.stdoutFile : undefined,
+      stdoutFile: this.daemon ? daemonStdoutFile(Worker.stdoutFile, Worker.logFile) : undefined,
       onMessage: (m) => this.onMessage(pid, m as ToMaster),
       onExit: (code, signal) => this.onExit(pid, code, signal),
     });

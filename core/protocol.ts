@@ -112,3 +112,33 @@ export function registerProtocol(name: string, protocol: Protocol): void {
 export function getProtocol(name: string): Protocol | undefined {
   return registry.get(name.toLowerCase());
 }
+
+/** The registered protocol names, in registration order. */
+export function protocolNames(): string[] {
+  return [...registry.keys()];
+}
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two short words. */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The candidate closest to `word` (a typo: at most 2 edits, fewer than half its letters), or null. */
+export function nearest(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.min(2, Math.ceil(word.length / 2) - 1);
+  for (const c of candidates) {
+    const d = distance(word.toLowerCase(), c);
+    if (d <= bestDistance && (best === null || d < bestDistance)) [best, bestDistance] = [c, d];
+  }
+  return best;
+}

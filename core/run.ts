@@ -18,22 +18,67 @@ import { runChild, stopChild } from "./child.ts";
 import { type ParsedCommand, parseCommand, usage } from "./cli.ts";
 import { requestControl, serveControl } from "./control.ts";
 import { ConfigError } from "./errors.ts";
-import { claimPidFile, controlPath, defaultPidFile, runningMaster, scriptName } from "./files.ts";
+import {
+  claimPidFile,
+  controlPath,
+  daemonStdoutFile,
+  defaultPidFile,
+  logFileOf,
+  runningMaster,
+  scriptName,
+} from "./files.ts";
 import { CHILD_ENV, type ControlRequest, DAEMON_ENV, type ToLauncher } from "./ipc.ts";
 import { log, logTarget, reportError } from "./log.ts";
 import { Master } from "./master.ts";
-import { type ConnectionRow, formatConnections, formatStatus, type StatusReport } from "./status.ts";
+import { type ConnectionRow, formatConnections, formatStatus, type StatusReport, statusDocument } from "./status.ts";
 import { Worker } from "./worker.ts";
 
 let started = false;
 let master: Master | null = null;
 let inChild = false;
+let expecting = false;
+/** A Worker was started by its own `listen()`, without `runAll()` (an embedded, single-process use). */
+let listenedAlone = false;
+
+/** Called by `worker.listen()`: a script that starts its Workers itself needs no `runAll()`. */
+export function noteListen(): void {
+  listenedAlone = true;
+}
 
 /** Exit codes: 0 success, 1 failure, 64 usage. */
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 64;
 
 const say = (text: string) => runtime.stdout(`${text}\n`);
+
+/**
+ * Called by `new Worker()`: a start script that creates Workers and never calls
+ * `Worker.runAll()` would exit 0 having started nothing. The check runs when the event loop
+ * has nothing left to do (`beforeExit` on every runtime), not after a timer: a script may
+ * await anything (a database, a config fetch) before it calls `runAll()`, and while it
+ * waits the loop is not empty.
+ */
+export function expectRunAll(): void {
+  if (expecting || started) return;
+  expecting = true;
+  runtime.onBeforeExit(() => {
+    if (started || listenedAlone) return;
+    const n = Worker.getAllWorkers().length;
+    runtime.stderr(
+      `Workerman[${scriptName()}] nothing started: the script creates ${n} Worker${n === 1 ? "" : "s"} ` +
+        `but never calls Worker.runAll(); call it once every Worker is set up (usually the script's last line)\n`,
+    );
+    runtime.exit(EXIT_FAILURE);
+  });
+}
+
+/** `not run`, naming the script and pid file looked for: a master started from another file is not this one's. */
+function notRun(json: boolean): never {
+  const text = `Workerman[${scriptName()}] not run (no master holds ${Worker.pidFile}, the pid file of ${runtime.mainScript})\n`;
+  if (json) runtime.stderr(text);
+  else runtime.stdout(text);
+  return runtime.exit(EXIT_FAILURE);
+}
 
 function fail(message: string): never {
   if (runtime.env(DAEMON_ENV) === "1") {
@@ -68,8 +113,9 @@ export async function runAll(): Promise<void> {
     return runChild(index, id, runtime.env(DAEMON_ENV) === "1");
   }
   const parsed = parseCommand(runtime.args);
-  if (!parsed.command) {
-    if (parsed.unknown) runtime.stderr(`Unknown command: ${parsed.unknown}\n`);
+  if (!parsed.command || parsed.badOption) {
+    if (parsed.badOption) runtime.stderr(`Unknown option: ${parsed.badOption}\n`);
+    else if (parsed.unknown) runtime.stderr(`Unknown command: ${parsed.unknown}\n`);
     runtime.stdout(usage());
     return runtime.exit(EXIT_USAGE);
   }
@@ -87,27 +133,24 @@ export async function runAll(): Promise<void> {
       await stopRunning(parsed.graceful);
       return runtime.exit(0);
     case "reload": {
-      await control({ cmd: "reload", graceful: parsed.graceful });
+      await control({ cmd: "reload", graceful: parsed.graceful }, false);
       say(`Workerman[${script}] reload${parsed.graceful ? " -g" : ""}`);
       return runtime.exit(0);
     }
     case "status":
-      return status(parsed.daemon);
+      return status(parsed.daemon, parsed.json);
     case "connections": {
-      const rows = await control({ cmd: "connections" }) as ConnectionRow[];
-      runtime.stdout(formatConnections(rows));
+      const rows = await control({ cmd: "connections" }, parsed.json) as ConnectionRow[];
+      runtime.stdout(parsed.json ? `${JSON.stringify(rows)}\n` : formatConnections(rows));
       return runtime.exit(0);
     }
   }
 }
 
 /** Send a control request to the running master; `not run` (exit 1) when there is none. */
-async function control(request: ControlRequest): Promise<unknown> {
+async function control(request: ControlRequest, json: boolean): Promise<unknown> {
   const script = scriptName();
-  if (runningMaster(Worker.pidFile) === null) {
-    say(`Workerman[${script}] not run`);
-    return runtime.exit(EXIT_FAILURE);
-  }
+  if (runningMaster(Worker.pidFile) === null) return notRun(json);
   try {
     return await requestControl(controlPath(Worker.pidFile), request);
   } catch (err) {
@@ -128,14 +171,15 @@ async function start(parsed: ParsedCommand): Promise<void> {
 /** `start -d`: start the master detached, print its banner once it serves, exit 0. */
 function launchDaemon(parsed: ParsedCommand): Promise<void> {
   const script = scriptName();
+  const output = daemonStdoutFile(Worker.stdoutFile, Worker.logFile);
   return new Promise(() => {
     let settled = false;
     const timer = setTimeout(() => {
-      fail(`Workerman[${script}] start failed: the daemon did not report within 30 s (its output goes to ${Worker.stdoutFile})`);
+      fail(`Workerman[${script}] start failed: the daemon did not report within 30 s (its output goes to ${output})`);
     }, 30_000);
     const child = runtime.spawnDaemon({
       env: { [DAEMON_ENV]: "1" },
-      stdoutFile: Worker.stdoutFile,
+      stdoutFile: output,
       onMessage(message) {
         const m = message as ToLauncher;
         settled = true;
@@ -153,7 +197,7 @@ function launchDaemon(parsed: ParsedCommand): Promise<void> {
         if (settled) return;
         fail(
           `Workerman[${script}] start failed: the daemon exited (${signal ?? `code ${code}`}) before serving; ` +
-            `its output went to ${Worker.stdoutFile}`,
+            `its output went to ${output}`,
         );
       },
     });
@@ -164,6 +208,7 @@ function launchDaemon(parsed: ParsedCommand): Promise<void> {
 async function startMaster(parsed: ParsedCommand, daemon: boolean): Promise<void> {
   const script = scriptName();
   Worker.daemonize = daemon;
+  logTarget.file = logFileOf(Worker.logFile, daemon);
   logTarget.echo = !daemon;
   const workers = Worker.getAllWorkers();
   try {
@@ -243,9 +288,12 @@ async function startMaster(parsed: ParsedCommand, daemon: boolean): Promise<void
     cleanup(controlListener);
     return fail(`Workerman[${script}] cannot start: ${(err as Error).message}`);
   }
-  const footer = daemon
-    ? `Input "${runtime.name} ${script} stop" to stop. Start success.\n`
-    : "Press Ctrl+C to stop. Start success.";
+  let footer = "Press Ctrl+C to stop. Start success.";
+  if (daemon) {
+    const output = daemonStdoutFile(Worker.stdoutFile, Worker.logFile);
+    footer = `Log file: ${logTarget.file}${output === logTarget.file ? " (and the daemon's output)" : `, output: ${output}`}\n` +
+      `Input "${runtime.scriptCommand()} stop" to stop. Start success.\n`;
+  }
   const text = banner(workers, footer);
   if (daemon) {
     const channel = runtime.parentChannel();
@@ -267,10 +315,7 @@ function cleanup(controlListener: Listener | null): void {
 async function stopRunning(graceful: boolean): Promise<void> {
   const script = scriptName();
   const pid = runningMaster(Worker.pidFile);
-  if (pid === null) {
-    say(`Workerman[${script}] not run`);
-    return runtime.exit(EXIT_FAILURE);
-  }
+  if (pid === null) return notRun(false);
   say(`Workerman[${script}] is ${graceful ? "gracefully " : ""}stopping ...`);
   try {
     await requestControl(controlPath(Worker.pidFile), { cmd: "stop", graceful });
@@ -286,15 +331,21 @@ async function stopRunning(graceful: boolean): Promise<void> {
   say(`Workerman[${script}] stop success`);
 }
 
-/** `status [-d]`: print the report once, or redraw it every second with qps until Ctrl+C. */
-async function status(live: boolean): Promise<void> {
+/**
+ * `status [-d] [--json]`: print the report once, or redraw it every second with qps until
+ * Ctrl+C; with `--json` one JSON document (with `-d`, one per line each second).
+ */
+async function status(live: boolean, json: boolean): Promise<void> {
   let previous: Map<number, number> | undefined;
   for (;;) {
-    const report = await control({ cmd: "status" }) as StatusReport;
-    const text = formatStatus(report, previous);
-    if (!live) {
-      runtime.stdout(text);
-      return runtime.exit(0);
+    const report = await control({ cmd: "status" }, json) as StatusReport;
+    const text = json ? `${JSON.stringify(statusDocument(report, previous))}\n` : formatStatus(report, previous);
+    if (!live || json) runtime.stdout(text);
+    if (!live) return runtime.exit(0);
+    if (json) {
+      previous = new Map(report.processes.filter((p) => p.row).map((p) => [p.pid, p.row!.total_request]));
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
     }
     if (runtime.isTTY()) runtime.stdout("\x1b[H\x1b[2J\x1b(B\x1b[m");
     runtime.stdout(`${text}\nPress Ctrl+C to quit.\n\n`);

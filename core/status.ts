@@ -156,3 +156,52 @@ export function formatConnections(rows: ConnectionRow[]): string {
   }
   return lines.join("\n") + "\n";
 }
+
+/**
+ * The facts of the status table as one JSON-ready object (`status --json`): the same numbers,
+ * with their units in the names and no layout. `previous` gives qps as in {@link formatStatus}.
+ */
+export function statusDocument(report: StatusReport, previous?: Map<number, number>, intervalSeconds = 1): unknown {
+  const summary = { processes: 0, memoryBytes: 0, connections: 0, sendFail: 0, timers: 0, totalRequest: 0, qps: 0 };
+  const processes = [...report.processes].sort((a, b) => a.pid - b.pid).map((p) => {
+    const r = p.row;
+    summary.processes++;
+    if (!r) return { pid: p.pid, worker: p.name, listening: p.listening, status: "busy" };
+    const before = previous?.get(r.pid);
+    const qps = before === undefined ? 0 : Math.max(0, Math.round((r.total_request - before) / intervalSeconds));
+    summary.memoryBytes += r.memory;
+    summary.connections += r.connections;
+    summary.sendFail += r.send_fail;
+    summary.timers += r.timers;
+    summary.totalRequest += r.total_request;
+    summary.qps += qps;
+    return {
+      pid: r.pid,
+      worker: r.name,
+      listening: r.listening,
+      status: "idle",
+      memoryBytes: r.memory,
+      connections: r.connections,
+      sendFail: r.send_fail,
+      timers: r.timers,
+      totalRequest: r.total_request,
+      qps,
+    };
+  });
+  return {
+    version: report.version,
+    runtime: report.runtime,
+    runtimeVersion: report.runtimeVersion,
+    startTime: new Date(report.startTime).toISOString(),
+    uptimeSeconds: Math.floor((report.now - report.startTime) / 1000),
+    loadAverage: report.loadAverage,
+    workers: report.workers.map((w) => ({
+      name: w.name,
+      listening: w.listening,
+      count: w.count,
+      exits: w.exits.map(([status, count]) => ({ status, count })),
+    })),
+    processes,
+    summary,
+  };
+}

@@ -18,11 +18,11 @@ import { runtime } from "../runtime/mod.ts";
 import { formatHostPort, parseSocketName, type SocketAddress } from "./address.ts";
 import { ConfigError } from "./errors.ts";
 import { log, reportError, safeCall } from "./log.ts";
-import { getProtocol, type Protocol, TRANSPORTS } from "./protocol.ts";
+import { getProtocol, nearest, type Protocol, protocolNames, TRANSPORTS } from "./protocol.ts";
 import { type ProxyProtocolOptions, proxyProtocolAcceptor, trustedMatcher } from "./proxy_protocol.ts";
 import { statistics, TcpConnection } from "./tcp_connection.ts";
 import { UdpConnection } from "./udp_connection.ts";
-import { runAll, stopAll } from "./run.ts";
+import { expectRunAll, noteListen, runAll, stopAll } from "./run.ts";
 
 /** Options of `new Worker(socketName, context)`. */
 export interface WorkerContext {
@@ -99,11 +99,19 @@ export class Worker {
   /** `conn.websocketType` value: every frame sent is a binary frame (`Websocket::BINARY_TYPE_ARRAYBUFFER`). */
   static readonly BINARY_TYPE_ARRAYBUFFER = "\x82";
   static daemonize = false;
-  /** Where a daemon's stdout/stderr go. */
-  static stdoutFile = "/dev/null";
+  /**
+   * Where a daemon's stdout/stderr go (what its code prints, errors nothing caught). Empty (the
+   * default): the daemon's log file, so everything a daemon says is in one file; `/dev/null`
+   * drops it, as Workerman does.
+   */
+  static stdoutFile = "";
   /** Holds the master pid; default derived from the start script's path. */
   static pidFile = "";
-  /** Timestamped log of starts, stops, reloads and errors; empty = console only. */
+  /**
+   * Timestamped log of starts, stops, reloads and errors (a throwing callback with its stack).
+   * Empty (the default): a daemon (`start -d`) logs beside the start script, named after it
+   * (`start.ts` → `start.log`), and says where in its banner; in the foreground the console only.
+   */
   static logFile = "";
   /** Seconds a stopping process gets to finish before it is killed. */
   static stopTimeout = 2;
@@ -172,6 +180,8 @@ export class Worker {
   readonly context: WorkerContext;
   private readonly _socketName: string;
   private readonly _address: SocketAddress | null;
+  /** Why the socket name could not be parsed (thrown by `validate()`). */
+  private readonly _nameError: ConfigError | null = null;
   private _protocol: Protocol | null = null;
   private _protocolSet = false;
   private _listener: Listener | null = null;
@@ -188,14 +198,26 @@ export class Worker {
   private _burstBase = 0;
   private _burstAccepts = 0;
 
-  /** `socketName` is `<scheme>://<address>`; empty for a Worker that listens on nothing. */
+  /**
+   * `socketName` is `<scheme>://<address>`; empty for a Worker that listens on nothing. A
+   * malformed name is reported by `validate()` (so `Worker.runAll()` fails with one line
+   * saying what to fix) and by `listen()`, not here.
+   */
   constructor(socketName = "", context: WorkerContext = {}) {
     this._socketName = socketName;
     this.context = context;
-    this._address = socketName ? parseSocketName(socketName) : null;
+    let address: SocketAddress | null = null;
+    try {
+      address = socketName ? parseSocketName(socketName) : null;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this._nameError = err;
+    }
+    this._address = address;
     const scheme = this._address?.scheme ?? "tcp";
     this.transport = TRANSPORTS.has(scheme) ? scheme : "tcp";
     all.push(this);
+    expectRunAll();
   }
 
   /** Every Worker created in this process, in creation order. */
@@ -219,9 +241,12 @@ export class Worker {
     if (scheme === "ws" || scheme === "wss") throw this._clientSchemeError(scheme);
     const found = getProtocol(scheme);
     if (!found) {
+      const known = [...TRANSPORTS, ...protocolNames().filter((n) => n !== "ws" && n !== "wss")];
+      const near = nearest(scheme, known);
       throw new ConfigError(
         "ERR_UNKNOWN_PROTOCOL",
-        `unknown protocol "${scheme}" in "${this._socketName}": register it before Worker.runAll() with ` +
+        `unknown protocol "${scheme}" in "${this._socketName}"${near ? ` (did you mean "${near}://"?)` : ""}; ` +
+          `known: ${known.join(", ")}. A protocol of your own: register it before Worker.runAll() with ` +
           `registerProtocol("${scheme}", { input, decode, encode }), or set worker.protocol`,
       );
     }
@@ -248,10 +273,11 @@ export class Worker {
   /** The address actually bound, with port 0 resolved (`none` before listening or when not listening). */
   getListenAddress(): string {
     if (!this._address) return "none";
+    const scheme = this._socketName.slice(0, this._address.scheme.length); // as written: JsonNL, not jsonnl
     const stream = this._listener ?? this._shared;
-    if (stream?.path) return `${this._address.scheme}://${stream.path}`;
+    if (stream?.path) return `${scheme}://${stream.path}`;
     const bound = stream ?? this._udp;
-    return bound ? `${this._address.scheme}://${formatHostPort(this._address.host, bound.port)}` : "none";
+    return bound ? `${scheme}://${formatHostPort(this._address.host, bound.port)}` : "none";
   }
 
   /** The bound port (0 before listening). */
@@ -261,6 +287,7 @@ export class Worker {
 
   /** Check the configuration without binding anything; throws a {@link ConfigError} saying what to fix. */
   validate(): void {
+    if (this._nameError) throw this._nameError;
     void this.protocol;
     if (!["tcp", "udp", "unix", "ssl"].includes(this.transport)) {
       throw new ConfigError(
@@ -303,6 +330,8 @@ export class Worker {
 
   /** Bind and start accepting (idempotent). */
   async listen(): Promise<void> {
+    if (this._nameError) throw this._nameError;
+    noteListen();
     if (!this._address || this._listener || this._udp) return;
     this.validate();
     const a = this._address;

@@ -42,6 +42,7 @@ type Common = Pick<
   | "parseArgs"
   | "watch"
   | "redis"
+  | "onBeforeExit"
 >;
 
 export const commonProcessFacts: Common = {
@@ -216,4 +217,64 @@ export const commonProcessFacts: Common = {
     return { close: () => watcher.close() };
   },
   redis: connectRedis,
+  onBeforeExit(handler) {
+    process.once("beforeExit", handler);
+  },
 };
+
+// ---- the command that runs the start script again, for the hints a user copies ------------
+
+/** `word` as one shell word: unquoted when it is plain, else in single quotes. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+function realpath(file: string): string | null {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return null;
+  }
+}
+
+/** `file` relative to the working directory when it lies inside it, else absolute. */
+export function displayPath(file: string): string {
+  let cwd = "";
+  try {
+    cwd = process.cwd();
+  } catch { /* Deno without read permission */ }
+  return cwd && file.startsWith(`${cwd}/`) ? file.slice(cwd.length + 1) : file;
+}
+
+/**
+ * How to name the executable at `execPath` in a command: its bare name when `PATH` finds that
+ * same file under it (`node`, `deno`), else its path (a binary installed by npm is rarely on PATH).
+ */
+export function programName(execPath: string): string {
+  const name = execPath.split("/").pop() ?? execPath;
+  const real = realpath(execPath);
+  let path = "";
+  try {
+    path = process.env.PATH ?? "";
+  } catch { /* Deno without env permission */ }
+  for (const dir of path.split(":")) {
+    if (dir && real !== null && realpath(`${dir}/${name}`) === real) return name;
+  }
+  return displayPath(execPath);
+}
+
+/** The `node_modules/<name>` folder npx would find from the working directory, if any. */
+export function npxPackageDir(name: string): string | null {
+  let dir: string;
+  try {
+    dir = process.cwd();
+  } catch {
+    return null;
+  }
+  for (;;) {
+    const found = realpath(`${dir}/node_modules/${name}`);
+    if (found) return found;
+    if (dir === "/" || dir === "") return null;
+    dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
+  }
+}

@@ -75,7 +75,7 @@ import type {
   BunUdpOptions,
   BunUdpSocket,
 } from "./_bun_types.ts";
-import { commonProcessFacts } from "./_process.ts";
+import { commonProcessFacts, displayPath, programName, shellWord } from "./_process.ts";
 import { gzip, rawZlib } from "./_zlib.ts";
 
 const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
@@ -1145,6 +1145,14 @@ function selfCommand(): string[] {
     : [process.execPath, ...process.execArgv, path.resolve(bun.main), ...process.argv.slice(2)];
 }
 
+/** `bun [flags] script` as this process was started (the executable alone when standalone). */
+function scriptCommand(): string {
+  const words = isStandalone()
+    ? [displayPath(process.execPath)]
+    : [programName(process.execPath), ...process.execArgv, displayPath(path.resolve(bun.main))];
+  return words.map(shellWord).join(" ");
+}
+
 /**
  * Start this script again with an IPC channel. Stdio slots: 0-2 as asked, then one slot per
  * shared socket (3, 4, ..., listed in {@link FDS_ENV}); Bun puts the IPC channel on the next
@@ -1261,5 +1269,6 @@ export const runtime: Runtime = {
   get mainScript() {
     return path.resolve(bun.main);
   },
+  scriptCommand,
   tempDir: () => os.tmpdir(),
 };

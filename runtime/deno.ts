@@ -26,7 +26,7 @@ import type {
   SpawnOptions,
 } from "./types.ts";
 import type { DenoConn as RawConn, DenoListener, DenoNamespace } from "./_deno_types.ts";
-import { commonProcessFacts } from "./_process.ts";
+import { commonProcessFacts, displayPath, programName, shellWord } from "./_process.ts";
 import { gzip, rawZlib } from "./_zlib.ts";
 import {
   bindShared,
@@ -538,6 +538,13 @@ function selfCommand(): string[] {
   return ["run", ...(denoRunFlags() ?? ["-A"]), mainScriptPath(), ...Deno.args];
 }
 
+/** `deno run <flags> <script>` as this process was started (`-A` when its flags are unknown). */
+function scriptCommand(): string {
+  const main = mainScriptPath();
+  const script = main.startsWith("/") ? displayPath(main) : main;
+  return [programName(Deno.execPath()), "run", ...(denoRunFlags() ?? ["-A"]), script].map(shellWord).join(" ");
+}
+
 // Children through node:child_process: only its `ipc` stdio gives Deno a message channel
 // (and passes shared listening sockets, see node.ts).
 function spawnSelf(options: SpawnOptions): Child {
@@ -645,5 +652,6 @@ export const runtime: Runtime = {
   get mainScript() {
     return mainScriptPath();
   },
+  scriptCommand,
   tempDir: () => os.tmpdir(),
 };

@@ -30,7 +30,7 @@ import type {
   UdpOptions,
   UdpSocket,
 } from "./types.ts";
-import { commonProcessFacts } from "./_process.ts";
+import { commonProcessFacts, displayPath, npxPackageDir, programName, shellWord } from "./_process.ts";
 import { gzip, rawZlib } from "./_zlib.ts";
 
 // Shared listeners (EventEmitter calls them with `this` = the socket): no closures per
@@ -606,6 +606,38 @@ function spawnDaemon(options: SpawnOptions): Child {
   return wrapChild(child, options);
 }
 
+/** A tsx loader flag's value (`.../tsx/dist/loader.mjs`, `.../tsx/dist/preflight.cjs`): the tsx folder. */
+function tsxDir(flag: string): string | null {
+  const m = /^(?:file:\/\/)?(\/.*\/tsx)\/dist\/(?:loader\.mjs|preflight\.cjs)$/.exec(flag);
+  return m ? m[1] : null;
+}
+
+/**
+ * `node [flags] script`. A script run by tsx shows as node with tsx's loader flags, which
+ * the `tsx` command adds itself: the command is then `npx tsx` (when npx finds that same tsx)
+ * or node running tsx's command line.
+ */
+function scriptCommand(): string {
+  const flags: string[] = [];
+  let tsx: string | null = null;
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const dir = (argv[i] === "--require" || argv[i] === "--import") ? tsxDir(argv[i + 1] ?? "") : null;
+    if (dir) {
+      tsx = dir;
+      i++;
+    } else {
+      flags.push(argv[i]);
+    }
+  }
+  let program = [programName(process.execPath)];
+  if (tsx) {
+    const real = fs.realpathSync(tsx);
+    program = npxPackageDir("tsx") === real ? ["npx", "tsx"] : [...program, path.join(displayPath(tsx), "dist", "cli.mjs")];
+  }
+  return [...program, ...flags, displayPath(path.resolve(process.argv[1] ?? ""))].map(shellWord).join(" ");
+}
+
 export const runtime: Runtime = {
   name: "node",
   version: process.versions.node,
@@ -629,5 +661,6 @@ export const runtime: Runtime = {
   get mainScript() {
     return path.resolve(process.argv[1] ?? "");
   },
+  scriptCommand,
   tempDir: () => os.tmpdir(),
 };

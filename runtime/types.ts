@@ -364,6 +364,18 @@ export interface Runtime {
   readonly args: string[];
   /** Absolute path of the main script. */
   readonly mainScript: string;
+  /**
+   * The shell command that runs the main script again as this process was started, to be
+   * followed by a command word in the hints printed to the user: the runtime (by name when
+   * PATH finds it) with its flags (`deno run -A --config=deno.json`, tsx as `npx tsx`), and
+   * the script (relative to the working directory when inside it).
+   */
+  scriptCommand(): string;
+  /**
+   * Call `handler` once when the event loop has nothing left to do and the process is about
+   * to exit on its own (not on `exit()` or a signal).
+   */
+  onBeforeExit(handler: () => void): void;
   env(name: string): string | undefined;
   pid(): number;
   ppid(): number;

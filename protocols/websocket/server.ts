@@ -21,8 +21,9 @@
  * @module
  */
 import { asBytes, concatAll, utf8Decode } from "../../core/bytes.ts";
-import { reportError } from "../../core/log.ts";
+import { log, reportError } from "../../core/log.ts";
 import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
+import { REJECTIONS } from "../http/errors.ts";
 import { findHeadEnd, HeadInfo, nameIs, parseHead } from "../http/parser.ts";
 import { Request } from "../http/request.ts";
 import { checkHeader } from "../http/response.ts";
@@ -187,10 +188,33 @@ export function fail(conn: ProtocolConnection, code: number, reason: string): nu
   return 0;
 }
 
-function reject(conn: ProtocolConnection, status: string, extra = ""): number {
-  const body = `<div style="text-align:center"><h1>WebSocket</h1><hr>workerman</div>`;
+/**
+ * Every way a handshake is refused, with a stable code: the status and what was wrong, as
+ * the refusal's body says it (HTTP's own head errors keep their `ERR_HTTP_*` code and meaning).
+ */
+export const HANDSHAKE_REJECTIONS: Record<string, readonly [status: string, message: string]> = {
+  ERR_WS_METHOD: ["400 Bad Request", "a WebSocket handshake is a GET request"],
+  ERR_WS_HEAD: ["400 Bad Request", "the request head is malformed"],
+  ERR_WS_HEAD_TOO_LARGE: ["400 Bad Request", "the request head exceeds maxHeaderSize"],
+  ERR_WS_UPGRADE: ["400 Bad Request", "missing Upgrade: websocket"],
+  ERR_WS_CONNECTION: ["400 Bad Request", "missing Connection: Upgrade"],
+  ERR_WS_MISSING_KEY: ["400 Bad Request", "missing Sec-WebSocket-Key"],
+  ERR_WS_KEY: ["400 Bad Request", "Sec-WebSocket-Key is not 16 bytes in base64"],
+  ERR_WS_VERSION: ["426 Upgrade Required", "only Sec-WebSocket-Version 13 is served"],
+  ERR_WS_RESPONSE_HEADER: ["500 Internal Server Error", "onWebSocketConnect set a response header that is not valid"],
+};
+
+/**
+ * Refuse the handshake: the status, a plain-text body naming the reason and its code
+ * (`Bad Request: missing Sec-WebSocket-Key (ERR_WS_MISSING_KEY)`), a log line, and close.
+ */
+function reject(conn: ProtocolConnection, code: string, extra = ""): number {
+  const [status, message] = HANDSHAKE_REJECTIONS[code] ?? ["400 Bad Request", REJECTIONS[code]?.[1] ?? "bad request"];
+  const body = `${status.slice(4)}: ${message} (${code})\n`;
+  log(`WebSocket handshake refused with ${status.slice(0, 3)} ${code} (${message}), connection ${conn.id} from ${conn.getRemoteAddress?.()}`);
   conn.close(
-    `HTTP/1.1 ${status}\r\n${extra}Content-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\nServer: workerman\r\n\r\n${body}`,
+    `HTTP/1.1 ${status}\r\n${extra}Content-Type: text/plain;charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
+      `Connection: close\r\nServer: workerman\r\n\r\n${body}`,
     true,
   );
   return 0;
@@ -506,14 +530,23 @@ const NO_HEADERS: readonly string[] = Object.freeze([]);
 function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
   const info = headInfo;
   const error = parseHead(buffer, 0, buffer.length, info, 100, true);
-  if (error !== "") return reject(conn, "400 Bad Request"), NO_MESSAGE;
+  if (error !== "") return reject(conn, REJECTIONS[error] ? error : "ERR_WS_HEAD"), NO_MESSAGE;
   const h = handshakeHeaders(buffer, info);
   const key = h.key ?? "";
-  if (info.method !== "GET" || !hasToken(h.upgrade, "websocket") || !hasToken(h.connection, "upgrade") || !isWebSocketKey(key)) {
-    return reject(conn, "400 Bad Request"), NO_MESSAGE;
-  }
+  const refusal = info.method !== "GET"
+    ? "ERR_WS_METHOD"
+    : !hasToken(h.upgrade, "websocket")
+    ? "ERR_WS_UPGRADE"
+    : !hasToken(h.connection, "upgrade")
+    ? "ERR_WS_CONNECTION"
+    : h.key === null
+    ? "ERR_WS_MISSING_KEY"
+    : !isWebSocketKey(key)
+    ? "ERR_WS_KEY"
+    : "";
+  if (refusal) return reject(conn, refusal), NO_MESSAGE;
   if (h.version !== "13") {
-    return reject(conn, "426 Upgrade Required", "Sec-WebSocket-Version: 13\r\n"), NO_MESSAGE;
+    return reject(conn, "ERR_WS_VERSION", "Sec-WebSocket-Version: 13\r\n"), NO_MESSAGE;
   }
   let offer = h.extensions;
   const onConnect = callback(conn, "onWebSocketConnect");
@@ -550,7 +583,7 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
   } catch (err) {
     // A header that would split the response (CR/LF) is the application's bug: report it, refuse.
     reportError(`onWebSocketConnect response headers (connection ${conn.id})`, err);
-    return reject(conn, "500 Internal Server Error"), NO_MESSAGE;
+    return reject(conn, "ERR_WS_RESPONSE_HEADER"), NO_MESSAGE;
   }
   if (!hasServerHeader(extra)) head += "Server: workerman-ts\r\n";
   // the 101 and what was sent meanwhile leave in one write, admitted once by the send buffer
@@ -593,11 +626,12 @@ export const Websocket: Protocol & {
   input(buffer, conn) {
     if (peekState(conn).open) return frameInput(buffer, conn);
     if (buffer.length >= 3 && (buffer[0] !== 71 || buffer[1] !== 69 || buffer[2] !== 84)) {
-      return reject(conn, "400 Bad Request");
+      return reject(conn, "ERR_WS_METHOD");
     }
     const end = findHeadEnd(buffer, 0, 0);
-    if (end === -1 || end > options.maxHeaderSize) return reject(conn, "400 Bad Request");
-    if (end === 0) return buffer.length >= options.maxHeaderSize ? reject(conn, "400 Bad Request") : 0;
+    if (end === -1) return reject(conn, "ERR_WS_HEAD");
+    if (end > options.maxHeaderSize) return reject(conn, "ERR_WS_HEAD_TOO_LARGE");
+    if (end === 0) return buffer.length >= options.maxHeaderSize ? reject(conn, "ERR_WS_HEAD_TOO_LARGE") : 0;
     return end;
   },
   decode(buffer, conn) {

@@ -40,6 +40,10 @@ describe.each(RUNTIMES)("custom protocols on %s", (runtime) => {
     c.close();
   });
 
+  it("the banner lists the worker created as JsonNL:// with its scheme as written", () => {
+    expect(server.output()).toMatch(/^tcp\s+\S+\s+JsonNLByName\s+JsonNL:\/\/127\.0\.0\.1:\d+\s/m);
+  });
+
   it("JsonInt works by a lower-cased scheme name, with packages split byte by byte", async () => {
     const c = await TestClient.connect(server.ports[1]);
     const bytes = Buffer.concat([jsonInt({ n: 1 }), jsonInt({ n: 2 })]);

@@ -45,7 +45,7 @@ describe.each(RUNTIMES)("start-up errors on %s", (runtime) => {
   it("an unknown protocol scheme fails at start, naming the scheme and how to register it", async () => {
     const run = runFixture(runtime, "bad_scheme");
     expect(await run.exited).toBe(1);
-    expect(run.output()).toMatch(/unknown protocol "jsonl" in "jsonl:\/\/127\.0\.0\.1:0": register it before Worker\.runAll\(\) with registerProtocol\("jsonl"/);
+    expect(run.output()).toMatch(/unknown protocol "jsonl" in "jsonl:\/\/127\.0\.0\.1:0"; known: tcp, udp, unix, ssl, text, frame, http, websocket\. A protocol of your own: register it before Worker\.runAll\(\) with registerProtocol\("jsonl"/);
   });
 
   it("a port already in use fails at start naming the address, with a non-zero exit", async () => {
@@ -64,7 +64,7 @@ describe.each(RUNTIMES)("start-up errors on %s", (runtime) => {
   it("no command prints the usage and exits non-zero", async () => {
     const run = runFixture(runtime, "bad_scheme", []);
     expect(await run.exited).toBe(64);
-    expect(run.output()).toMatch(/Usage: \w+ bad_scheme\.\w+ <command> \[mode\]\nCommands: \nstart\t\tStart worker in DEBUG mode\./);
+    expect(run.output()).toMatch(/Usage: \S+ (run -A --config=\S+ )?\S*bad_scheme\.\w+ <command> \[mode\]\nCommands: \nstart\t\tStart worker in DEBUG mode\./);
   });
 });
 

@@ -17,7 +17,7 @@ describe.each(RUNTIMES)("FileMonitor on %s", (runtime) => {
   const dir = mkdtempSync(join(tmpdir(), "wm-monitor-"));
   const watched = join(dir, "src");
   mkdirSync(join(watched, "node_modules"), { recursive: true });
-  const env = { PID_FILE: join(dir, "app.pid"), STDOUT_FILE: join(dir, "stdout.log"), WATCH_DIR: watched };
+  const env = { PID_FILE: join(dir, "app.pid"), STDOUT_FILE: join(dir, "stdout.log"), LOG_FILE: join(dir, "app.log"), WATCH_DIR: watched };
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("in the foreground a saved source file reloads the workers; node_modules and other files do not", async () => {

@@ -129,7 +129,7 @@ describe.each(RUNTIMES)("start -d, stop and restart on %s", (runtime) => {
   let env: Record<string, string>;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), `wm-daemon-${runtime}-`));
-    env = { PID_FILE: join(dir, "app.pid"), STDOUT_FILE: join(dir, "stdout.log") };
+    env = { PID_FILE: join(dir, "app.pid"), STDOUT_FILE: join(dir, "stdout.log"), LOG_FILE: join(dir, "app.log") };
   });
   afterAll(() => {
     const pid = Number(existsSync(env.PID_FILE) ? readFileSync(env.PID_FILE, "utf8") : 0);

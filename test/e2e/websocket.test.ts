@@ -213,16 +213,21 @@ describe.each(RUNTIMES)("websocket:// on %s", (runtime) => {
     c.close();
   });
 
-  for (const [what, req, status] of [
-    ["bad handshake", wsRequest({ Upgrade: null }), "400"],
-    ["wrong version", wsRequest({ "Sec-WebSocket-Version": "8" }), "426"],
+  for (const [what, req, status, reason] of [
+    ["no Upgrade header", wsRequest({ Upgrade: null }), "400", "Bad Request: missing Upgrade: websocket (ERR_WS_UPGRADE)"],
+    ["no Sec-WebSocket-Key", wsRequest({ "Sec-WebSocket-Key": null }), "400", "Bad Request: missing Sec-WebSocket-Key (ERR_WS_MISSING_KEY)"],
+    ["a POST", wsRequest().replace("GET", "POST"), "400", "Bad Request: a WebSocket handshake is a GET request (ERR_WS_METHOD)"],
+    ["wrong version", wsRequest({ "Sec-WebSocket-Version": "8" }), "426", "Upgrade Required: only Sec-WebSocket-Version 13 is served (ERR_WS_VERSION)"],
   ] as const) {
-    it(`raw socket: ${what} → ${status}, and the worker still serves`, async () => {
+    it(`raw socket: a handshake with ${what} → ${status} whose body names the reason and its code, a log line, and the worker still serves`, async () => {
       const c = await TestClient.connect(server.ports[1]);
       c.write(req);
       await c.untilClosed();
       expect(c.text).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+      expect(c.text.slice(headEnd(c.received))).toBe(`${reason}\n`);
       if (status === "426") expect(c.text).toContain("Sec-WebSocket-Version: 13\r\n");
+      const code = /\((ERR_WS_\w+)\)/.exec(reason)![1];
+      await server.waitForOutput(new RegExp(`WebSocket handshake refused with ${status} ${code} .*from 127\\.0\\.0\\.1:\\d+`));
       await stillServes();
     });
   }

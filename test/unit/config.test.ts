@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { ConfigError, registerProtocol, Text, Timer, TimerError, Worker } from "../../mod.ts";
 import { parseSocketName } from "../../core/address.ts";
+import { nearest } from "../../core/protocol.ts";
 import { checkSource } from "../../scripts/check_boundary.ts";
 
 describe("socket names", () => {
@@ -19,6 +20,20 @@ describe("socket names", () => {
   it("an unknown protocol is refused at start with the name and how to register it", () => {
     const w = new Worker("Nope://127.0.0.1:0");
     expect(() => w.validate()).toThrow(/unknown protocol "nope".*registerProtocol\("nope"/);
+  });
+
+  it("an unknown scheme that is a typo of a known one is answered with the nearest (within 2 edits, fewer than half its letters)", () => {
+    const known = ["tcp", "udp", "unix", "ssl", "text", "frame", "http", "websocket"];
+    expect(nearest("tpc", known)).toBe("tcp");
+    expect(nearest("htp", known)).toBe("http");
+    expect(nearest("Websocet", known)).toBe("websocket");
+    expect(nearest("jsonl", known)).toBeNull();
+    expect(nearest("ab", known)).toBeNull();
+  });
+
+  it("a socket name without a port does not throw in new Worker() but in validate(), so runAll can report it in one line", () => {
+    const w = new Worker("tcp://0.0.0.0");
+    expect(() => w.validate()).toThrow(/invalid socket name "tcp:\/\/0\.0\.0\.0": expected tcp:\/\/<host>:<port>/);
   });
 
   it("ws:// and wss:// (client addresses) are refused for a server, pointing to websocket:// (and transport ssl for TLS)", () => {
