@@ -449,6 +449,25 @@ export interface Server {
 export { freePort } from "../test/helpers/ports.ts";
 
 /**
+ * A port below the ephemeral range (32768–60999 here) that nobody listens on now: a load
+ * generator opening a connection per request fills the ephemeral range with its own ports in
+ * TIME_WAIT, and a server on a port inside it can collide with them.
+ */
+export async function lowFreePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error("no free port between 20000 and 32000");
+}
+
+/**
  * Start a server (`command`, with `env` added to its environment) and wait for its
  * `Start success.` line and, when given, a line matching `ready`; its port is `port` when given
  * (a server whose banner cannot show it), else the first group of the first match of `address`
@@ -537,9 +556,18 @@ export async function launchClient([cmd, argv]: [string, string[]], readyTimeout
 /** RSS of a server's process tree before and after `opened` idle connections. */
 export interface MemSample {
   before: number;
+  /** RSS once every connection is accepted and the figure is steady (about 1–3 s after the last one). */
   after: number;
   perConn: number; // bytes
   opened: number;
+  /**
+   * RSS `settleSeconds` after the last connection was accepted, with the connections still
+   * open: what stays once the runtime has given back what the accept burst took (V8 shrinks
+   * its young generation and runs its memory reducer a while after the allocation rate drops).
+   * NaN when not measured.
+   */
+  settled: number;
+  perConnSettled: number; // bytes, NaN when not measured
 }
 
 /**
@@ -548,7 +576,12 @@ export interface MemSample {
  * the RSS of the whole process tree (the framework serves from a worker under its master) once
  * every connection is accepted and the figure is steady.
  */
-export async function idleMemory(s: Server, openIdle: (conns: number) => Promise<Client>, conns: number): Promise<MemSample> {
+export async function idleMemory(
+  s: Server,
+  openIdle: (conns: number) => Promise<Client>,
+  conns: number,
+  settleSeconds = 0,
+): Promise<MemSample> {
   const warm = await openIdle(100);
   await warm.quit();
   await sleep(700);
@@ -562,6 +595,7 @@ export async function idleMemory(s: Server, openIdle: (conns: number) => Promise
     const opened = Number(client.ready.split(" ")[1]);
     const deadline = Date.now() + 30_000;
     while (fds() < fds0 + conns && Date.now() < deadline) await sleep(100);
+    const lastAccept = Date.now();
     const accepted = fds() - fds0;
     if (accepted < conns * 0.99) throw new Error(`${s.label} holds only ${accepted} of ${conns} connections`);
     // Let lazily started work (read loops, GC) finish; take the RSS once it is steady.
@@ -573,7 +607,13 @@ export async function idleMemory(s: Server, openIdle: (conns: number) => Promise
       after = now;
       if (steady && i >= 2) break;
     }
-    return { before, after, perConn: (after - before) / conns, opened };
+    let settled = NaN;
+    if (settleSeconds > 0) {
+      await sleep(Math.max(0, lastAccept + settleSeconds * 1000 - Date.now()));
+      if (fds() - fds0 < accepted * 0.99) throw new Error(`${s.label} dropped idle connections while settling`);
+      settled = rss();
+    }
+    return { before, after, perConn: (after - before) / conns, opened, settled, perConnSettled: (settled - before) / conns };
   } finally {
     await client.quit();
   }
@@ -601,7 +641,8 @@ export async function memoryRounds(
       fw.push(a);
       const b = await measure(false);
       ref.push(b);
-      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn, ${refName} ${kb(b.perConn)}/conn`);
+      const settled = (m: MemSample) => (Number.isFinite(m.perConnSettled) ? `, settled ${kb(m.perConnSettled)}` : "");
+      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn${settled(a)}, ${refName} ${kb(b.perConn)}/conn${settled(b)}`);
     }
   } catch (err) {
     const error = (err as Error).message;
