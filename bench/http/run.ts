@@ -24,7 +24,7 @@
  * `<!-- bench:http:end -->` in bench/RESULTS.md (appended if missing; nothing else is touched).
  *
  * Usage: npm run bench:http -- [--runtimes node,deno,bun] [--workloads keepalive,close,vary]
- *        [--kinds framework,raw,native[,core,reuseport]] [--rounds 3] [--duration 3] [--warmup 1] [--conns 100] [--close-conns 50] [--no-build]
+ *        [--kinds framework,raw,native[,core,reuseport,netsocket]] [--rounds 3] [--duration 3] [--warmup 1] [--conns 100] [--close-conns 50] [--no-build]
  *        [--no-write]
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -72,11 +72,12 @@ type Workload = "keepalive" | "close" | "vary";
 /**
  * framework, raw, native: see above. Diagnostics (not in the default run): `core` = a tcp://
  * Worker answering with the hand-written response (what the framework costs without the http
- * protocol), `reuseport` = the framework with `reusePort = true` (Deno: with --unstable-net,
+ * protocol), `netsocket` = the framework on Deno with WORKERMAN_DENO_NET_SOCKETS=1 (a `net.Socket`
+ * per connection, as before runtime/_deno_uv.ts; Deno only), `reuseport` = the framework with `reusePort = true` (Deno: with --unstable-net,
  * so its process accepts on a native Deno.listen socket instead of node:net; not on Node 20).
  */
-type Kind = "framework" | "raw" | "native" | "core" | "reuseport";
-const KINDS = listOption<Kind>(opts.kinds, ["framework", "raw", "native", "core", "reuseport"], "kind");
+type Kind = "framework" | "raw" | "native" | "core" | "reuseport" | "netsocket";
+const KINDS = listOption<Kind>(opts.kinds, ["framework", "raw", "native", "core", "reuseport", "netsocket"], "kind");
 const RUNTIMES = listOption<RuntimeName>(opts.runtimes, ["node", "deno", "bun"], "runtime");
 const WORKLOADS = listOption<Workload>(opts.workloads, ["keepalive", "close", "vary"], "workload");
 const ROUNDS = Math.max(1, Number(opts.rounds));
@@ -112,8 +113,8 @@ interface HttpServer {
 }
 
 function command(runtime: RuntimeName, kind: Kind): [string, string[]] {
-  const file = kind === "reuseport" ? "framework" : kind;
-  const args = kind === "framework" || kind === "reuseport" || kind === "core" ? ["start"] : [];
+  const file = kind === "reuseport" || kind === "netsocket" ? "framework" : kind;
+  const args = kind === "framework" || kind === "reuseport" || kind === "netsocket" || kind === "core" ? ["start"] : [];
   const [cmd, argv] = runtimeCommand(runtime, `bench/http/servers/${file}.ts`, args);
   if (runtime === "deno" && kind === "reuseport") argv.splice(2, 0, "--unstable-net"); // after `run -A`
   return [cmd, argv];
@@ -128,6 +129,7 @@ async function startServer(runtime: RuntimeName, kind: Kind): Promise<HttpServer
       PID_FILE: `/tmp/wm-bench-http-${runtime}-${kind}-${process.pid}.pid`,
       BENCH_PORT: String(fixed),
       ...(kind === "reuseport" ? { BENCH_REUSE_PORT: "1" } : {}),
+      ...(kind === "netsocket" ? { WORKERMAN_DENO_NET_SOCKETS: "1" } : {}),
     },
     ready: /WORKER_PID \d+/,
     port: fixed,
@@ -246,6 +248,7 @@ for (const runtime of RUNTIMES) {
   try {
     for (const kind of KINDS) {
       if (kind === "reuseport" && runtime === "node") continue; // Node 20 has no SO_REUSEPORT
+      if (kind === "netsocket" && runtime !== "deno") continue;
       servers.push(await startServer(runtime, kind));
     }
   } catch (err) {
@@ -332,10 +335,10 @@ for (const rt of RUNTIMES) {
     lines.push(`| ${rt} | ${w} | ${rounds.length} | ${show(rawCpu)} | ${show(natCpu)} | ${show(ratio("raw", (s) => s.rps))} | ${show(ratio("native", (s) => s.rps))} | ${goals.join(" / ")} | ${mets.join(" / ")} |`);
   }
 }
-const diagnostics = KINDS.filter((k) => k === "core" || k === "reuseport");
+const diagnostics = KINDS.filter((k) => k === "core" || k === "reuseport" || k === "netsocket");
 if (diagnostics.length > 0) {
   lines.push("", "### Diagnostics per server CPU-second, relative to raw", "");
-  lines.push("core = a tcp:// Worker sending the hand-written response (the framework without the http protocol); reuseport = the framework with `reusePort = true` (Deno: --unstable-net, a native Deno.listen socket).", "");
+  lines.push("core = a tcp:// Worker sending the hand-written response (the framework without the http protocol); reuseport = the framework with `reusePort = true` (Deno: --unstable-net, a native Deno.listen socket); netsocket = the Deno framework with a net.Socket per connection (WORKERMAN_DENO_NET_SOCKETS=1).", "");
   lines.push(`| runtime | workload | ${["framework", ...diagnostics].join(" | ")} |`);
   lines.push(`| --- | --- | ${["framework", ...diagnostics].map(() => "---:").join(" | ")} |`);
   for (const rt of RUNTIMES) {
