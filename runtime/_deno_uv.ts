@@ -292,7 +292,6 @@ export class UvConn implements Conn {
     if (this.flags & CLOSED) return;
     this.flags |= CLOSED;
     this.bufferedAmount = 0;
-    this.handle.onread = null;
     this.handle.close(); // pending writes complete with ECANCELED; CLOSED makes them no-ops
     const handler = this.handler;
     if (handler === null) return; // start() will report it
