@@ -364,8 +364,9 @@ lines.push(
     `framework shows here as two groups. Other load = the most any measurement of the round saw of other processes' CPU (% of one core; above ${NOISE}% the round is noisy, repeated and left out of the medians unless all are).`,
   "",
 );
-lines.push(`| runtime | workload | round | ${KINDS.map((k) => `${k} per CPU-s`).join(" | ")} | framework / raw | framework / native | other load |`);
-lines.push(`| --- | --- | ---: | ${KINDS.map(() => "---:").join(" | ")} | ---: | ---: | ---: |`);
+const others = KINDS.filter((k) => k !== "framework");
+lines.push(`| runtime | workload | round | ${KINDS.map((k) => `${k} per CPU-s`).join(" | ")} | ${others.map((k) => `framework / ${k}`).join(" | ")} | other load |`);
+lines.push(`| --- | --- | ---: | ${[...KINDS, ...others].map(() => "---:").join(" | ")} | ---: |`);
 for (const rt of RUNTIMES) {
   for (const w of WORKLOADS) {
     const rows = samples.filter((s) => s.runtime === rt && s.workload === w);
@@ -377,7 +378,7 @@ for (const rt of RUNTIMES) {
       const other = Math.max(...inRound.map((x) => x.other));
       const noisy = inRound.some((x) => x.noisy);
       lines.push(
-        `| ${rt} | ${w} | ${r}${noisy ? " (noisy)" : ""} | ${KINDS.map((k) => (of(k) ? fmt(of(k)!.perCpu) : "–")).join(" | ")} | ${rel("raw")} | ${rel("native")} | ${other.toFixed(0)}% |`,
+        `| ${rt} | ${w} | ${r}${noisy ? " (noisy)" : ""} | ${KINDS.map((k) => (of(k) ? fmt(of(k)!.perCpu) : "–")).join(" | ")} | ${others.map(rel).join(" | ")} | ${other.toFixed(0)}% |`,
       );
     }
   }
