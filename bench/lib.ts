@@ -239,8 +239,11 @@ export async function waitQuiet(maxSeconds: number, noise: number): Promise<numb
       if (waited) log(`    ${other <= noise ? "quiet now" : "still busy, going on"} (other CPU ${other.toFixed(1)}%)`);
       return other;
     }
-    if (!waited) log(`    machine busy (other CPU ${other.toFixed(1)}% of a core), waiting up to ${maxSeconds} s for quiet ...`);
-    waited = true;
+    // A quiet first sample waits for its second without saying so.
+    if (!waited && other > noise) {
+      log(`    machine busy (other CPU ${other.toFixed(1)}% of a core), waiting up to ${maxSeconds} s for quiet ...`);
+      waited = true;
+    }
   }
 }
 
