@@ -577,7 +577,8 @@ export interface MemSample {
  * RSS per idle connection of `s`: warm its accept path with 100 connections, let it settle,
  * then open `conns` with `openIdle(n)` (a client that connects n and keeps them open) and read
  * the RSS of the whole process tree (the framework serves from a worker under its master) once
- * every connection is accepted and the figure is steady.
+ * every connection is accepted and the figure is steady. With `settleSeconds`, also the RSS
+ * that long after the last accept (`settled`), over a baseline that was given as long to settle.
  */
 export async function idleMemory(
   s: Server,
@@ -587,7 +588,10 @@ export async function idleMemory(
 ): Promise<MemSample> {
   const warm = await openIdle(100);
   await warm.quit();
-  await sleep(700);
+  // With a settled figure to take, the baseline settles as long first: the runtime gives back
+  // what start-up and the warm-up took too, and a baseline taken before that would make the
+  // settled figure per connection too small.
+  await sleep(settleSeconds > 0 ? settleSeconds * 1000 : 700);
   const pids = processTree(s.pid);
   const rss = () => sumOver(pids, rssBytes);
   const fds = () => sumOver(pids, fdCount);
