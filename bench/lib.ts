@@ -32,7 +32,10 @@ export function versionOf(cmd: string, args: string[]): string {
 
 // ---- command line -----------------------------------------------------------------------------
 /** A runner's options: each a string or a flag, each with its default. */
-type Options = Record<string, { type: "string"; default: string; short?: string } | { type: "boolean"; default: boolean; short?: string }>;
+type Options = Record<
+  string,
+  { type: "string"; default: string; short?: string } | { type: "boolean"; default: boolean; short?: string }
+>;
 /** The parsed values of `O`. */
 export type OptionValues<O extends Options> = { [K in keyof O]: O[K]["default"] extends boolean ? boolean : string };
 
@@ -77,7 +80,10 @@ export function listOption<T extends string>(value: string | undefined, allowed:
 /** Builds npm/ (scripts/build_npm.ts), which Node runs; the build's errors go to stderr. */
 export function buildNpm(): void {
   log("building npm/ (scripts/build_npm.ts) ...");
-  execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }
 
 /** The versions of the three runtimes (Deno's and Bun's from the binaries the runners start). */
@@ -251,7 +257,11 @@ export async function waitQuiet(maxSeconds: number, noise: number): Promise<numb
  * Runs rounds 1, 2, ... until `rounds` of them were quiet (`round` resolves with whether its
  * measurements were noisy), so that a noisy round is repeated; at most `rounds + extraRounds`.
  */
-export async function quietRounds(rounds: number, extraRounds: number, round: (n: number) => Promise<boolean>): Promise<void> {
+export async function quietRounds(
+  rounds: number,
+  extraRounds: number,
+  round: (n: number) => Promise<boolean>,
+): Promise<void> {
   for (let n = 1, quiet = 0; quiet < rounds && n <= rounds + extraRounds; n++) {
     if (!(await round(n))) quiet++;
   }
@@ -317,7 +327,9 @@ function releaseLock(): void {
   if (!LOCK) return;
   heldLock = "";
   try {
-    if (Number(readFileSync(join(LOCK, "pid"), "utf8").split("\n")[0]) === process.pid) rmSync(LOCK, { recursive: true, force: true });
+    if (Number(readFileSync(join(LOCK, "pid"), "utf8").split("\n")[0]) === process.pid) {
+      rmSync(LOCK, { recursive: true, force: true });
+    }
   } catch { /* not ours or gone */ }
 }
 process.on("exit", releaseLock);
@@ -621,7 +633,14 @@ export async function idleMemory(
       if (fds() - fds0 >= accepted * 0.99) settled = rss();
       else log(`    ${s.label} closed idle connections while settling: no settled figure`);
     }
-    return { before, after, perConn: (after - before) / conns, opened, settled, perConnSettled: (settled - before) / conns };
+    return {
+      before,
+      after,
+      perConn: (after - before) / conns,
+      opened,
+      settled,
+      perConnSettled: (settled - before) / conns,
+    };
   } finally {
     await client.quit();
   }
@@ -650,7 +669,11 @@ export async function memoryRounds(
       const b = await measure(false);
       ref.push(b);
       const settled = (m: MemSample) => (Number.isFinite(m.perConnSettled) ? `, settled ${kb(m.perConnSettled)}` : "");
-      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn${settled(a)}, ${refName} ${kb(b.perConn)}/conn${settled(b)}`);
+      log(
+        `  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn${settled(a)}, ${refName} ${
+          kb(b.perConn)
+        }/conn${settled(b)}`,
+      );
     }
   } catch (err) {
     const error = (err as Error).message;
@@ -683,10 +706,20 @@ export interface Window<T> {
  * Measure one window: mark the client, run `during` (it waits, and may count things meanwhile),
  * mark again; server CPU over `serverPids`, the client's own CPU, and the rest of the machine.
  */
-export async function sampleWindow<T>(client: Client, serverPids: number[], during: () => Promise<T>): Promise<Window<T>> {
+export async function sampleWindow<T>(
+  client: Client,
+  serverPids: number[],
+  during: () => Promise<T>,
+): Promise<Window<T>> {
   const snap = async () => {
     const c = await client.mark();
-    return { ...c, server: sumOver(serverPids, procCpu), client: procCpu(client.pid), self: process.cpuUsage(), busy: machineBusy() };
+    return {
+      ...c,
+      server: sumOver(serverPids, procCpu),
+      client: procCpu(client.pid),
+      self: process.cpuUsage(),
+      busy: machineBusy(),
+    };
   };
   const a = await snap();
   const result = await during();

@@ -89,7 +89,11 @@ function uvError(code: number, syscall: string): Error {
   const uv = bindings!.uv;
   const name = uv.errname(code);
   const message = uv.getErrorMessage?.(code);
-  return Object.assign(new Error(`${syscall} ${name}${message ? ` (${message})` : ""}`), { code: name, errno: code, syscall });
+  return Object.assign(new Error(`${syscall} ${name}${message ? ` (${message})` : ""}`), {
+    code: name,
+    errno: code,
+    syscall,
+  });
 }
 
 /** The read loop ran (reading stopped only by `pause()` or the end). */
@@ -311,7 +315,10 @@ export function adoptAccepts(server: net.Server, onConnection: (conn: Conn) => v
   if (!handle || typeof handle.accept !== "function" || typeof handle.onconnection !== "function") return false;
   const Handle = handle.constructor;
   const probe = Handle.prototype as Partial<UvHandle>;
-  if (typeof probe.readStart !== "function" || typeof probe.writeBuffer !== "function" || typeof probe.shutdown !== "function") return false;
+  if (
+    typeof probe.readStart !== "function" || typeof probe.writeBuffer !== "function" ||
+    typeof probe.shutdown !== "function"
+  ) return false;
   handle.onconnection = (status: number) => {
     let client: UvHandle | null = null;
     if (status === 0) {

@@ -19,8 +19,8 @@ import type {
   Conn,
   ConnectOptions,
   ConnHandler,
-  ListenOptions,
   Listener,
+  ListenOptions,
   ParentChannel,
   Runtime,
   SpawnOptions,
@@ -623,7 +623,8 @@ export const runtime: Runtime = {
   // Deno's node:net listener stops accepting for good once an accept fails with EMFILE
   // (checked on 2.9.6: no error event, no further accept4): it can be replaced after one.
   // Its TCP connections skip net.Socket (runtime/_deno_uv.ts).
-  listenInherited: (index, options, onConnection) => listenInheritedResumable(index, options, onConnection, adoptAccepts),
+  listenInherited: (index, options, onConnection) =>
+    listenInheritedResumable(index, options, onConnection, adoptAccepts),
   supportsReusePort: true, // through node:net, see listen()
   // A shared UDP socket is a node:dgram one passed over the fork channel, as on Node. Deno's
   // node:dgram keeps one receive in flight after the master stops reading (checked on 2.9.6),

@@ -21,8 +21,8 @@ import type {
   ConnectOptions,
   ConnHandler,
   Datagram,
-  ListenOptions,
   Listener,
+  ListenOptions,
   LookupAddress,
   Runtime,
   SharedSocket,
@@ -223,7 +223,13 @@ interface RawHandle {
 }
 
 const createServerHandle = (net as unknown as {
-  _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): RawHandle | number;
+  _createServerHandle(
+    address: string,
+    port: number,
+    addressType: number,
+    fd?: number,
+    flags?: number,
+  ): RawHandle | number;
 })._createServerHandle;
 
 export async function bindShared(options: ListenOptions): Promise<SharedSocket> {
@@ -389,7 +395,11 @@ export async function listenInheritedResumable(
             else server = logErrors(fresh);
           },
           (err) => {
-            console.error(`listener error: cannot accept again after running out of descriptors (${(err as Error).message}); asking again in 1 s`);
+            console.error(
+              `listener error: cannot accept again after running out of descriptors (${
+                (err as Error).message
+              }); asking again in 1 s`,
+            );
             setTimeout(relisten, 1000);
           },
         );
@@ -557,7 +567,9 @@ export function childStdio(options: SpawnOptions): StdioOptions {
     const fd = fs.openSync(options.stdoutFile, "a");
     return ["ignore", fd, fd, "ipc"];
   }
-  return options.inheritStdio === false ? ["ignore", "ignore", "ignore", "ipc"] : ["inherit", "inherit", "inherit", "ipc"];
+  return options.inheritStdio === false
+    ? ["ignore", "ignore", "ignore", "ipc"]
+    : ["inherit", "inherit", "inherit", "ipc"];
 }
 
 /** The environment of a child: the parent's, `options.env`, and how many shared sockets follow. */
@@ -646,7 +658,9 @@ function scriptCommand(): string {
   let program = [programName(process.execPath)];
   if (tsx) {
     const real = fs.realpathSync(tsx);
-    program = npxPackageDir("tsx") === real ? ["npx", "tsx"] : [...program, path.join(displayPath(tsx), "dist", "cli.mjs")];
+    program = npxPackageDir("tsx") === real
+      ? ["npx", "tsx"]
+      : [...program, path.join(displayPath(tsx), "dist", "cli.mjs")];
   }
   return [...program, ...flags, displayPath(path.resolve(process.argv[1] ?? ""))].map(shellWord).join(" ");
 }

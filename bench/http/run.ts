@@ -179,7 +179,9 @@ function wrk(args: string[]): Promise<WrkRun> {
       const m = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);
       if (!m) return reject(new Error(`wrk said:\n${out}`));
       const seconds = Number(m[2]) / (m[3] === "ms" ? 1000 : 1);
-      const errors = [/Socket errors:[^\n]*/.exec(out)?.[0], /Non-2xx or 3xx responses: \d+/.exec(out)?.[0]].filter(Boolean).join("; ");
+      const errors = [/Socket errors:[^\n]*/.exec(out)?.[0], /Non-2xx or 3xx responses: \d+/.exec(out)?.[0]].filter(
+        Boolean,
+      ).join("; ");
       resolve({ requests: Number(m[1]), seconds, errors, cpu });
     });
   });
@@ -227,7 +229,9 @@ async function measure(s: HttpServer, workload: Workload, round: number): Promis
   };
 }
 
-const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
+const fmt = (
+  n: number,
+) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
 const pct = (x: number) => `${x.toFixed(2)}×`;
 
 // ---- main --------------------------------------------------------------------------------------
@@ -264,9 +268,13 @@ for (const runtime of RUNTIMES) {
       const got: Sample[] = [];
       for (const s of order) got.push(await measure(s, workload, round));
       samples.push(...got);
-      const line = got.map((g) => `${g.kind} ${fmt(g.rps)}/s ${fmt(g.perCpu)}/cpu-s other ${g.other.toFixed(0)}%${g.noisy ? " (noisy)" : ""}`).join(", ");
+      const line = got.map((g) =>
+        `${g.kind} ${fmt(g.rps)}/s ${fmt(g.perCpu)}/cpu-s other ${g.other.toFixed(0)}%${g.noisy ? " (noisy)" : ""}`
+      ).join(", ");
       const fw = got.find((g) => g.kind === "framework");
-      const ratios = got.filter((g) => g !== fw && fw).map((g) => `fw/${g.kind} ${pct(fw!.perCpu / g.perCpu)}`).join(" ");
+      const ratios = got.filter((g) => g !== fw && fw).map((g) => `fw/${g.kind} ${pct(fw!.perCpu / g.perCpu)}`).join(
+        " ",
+      );
       console.error(`${runtime} ${workload} round ${round}: ${line}; per CPU-s ${ratios}`);
       return got.some((g) => g.noisy);
     });
@@ -278,11 +286,23 @@ for (const runtime of RUNTIMES) {
 const lines: string[] = [];
 const when = new Date(started).toISOString().replace("T", " ").slice(0, 19);
 lines.push(`## HTTP: run of ${when} UTC`, "");
-lines.push(`- Command: \`npm run bench:http -- ${process.argv.slice(2).join(" ")}\`${process.argv.length > 2 ? "" : "(defaults)"} (${Math.round((Date.now() - started) / 1000)} s)`);
-lines.push(`- Runtimes: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; load generator \`wrk\` with one thread`);
-lines.push(`- Servers, one process each: **framework** = bench/http/servers/framework.ts (the manual's http example, \`conn.send("hello world")\`), **raw** = servers/raw.ts (hand-written responses on the runtime's own sockets), **native** = servers/native.ts (\`node:http\`, \`Deno.serve\`, \`Bun.serve\`); the same 11-byte body`);
-lines.push(`- Workloads: keepalive = ${CONNS} keep-alive connections; close = ${CLOSE_CONNS} connections with \`Connection: close\` (a new TCP connection per request); vary = keep-alive, every request with its own path, query, User-Agent, id and cookie (bench/http/vary.lua)`);
-lines.push(`- Method: ${ROUNDS} interleaved rounds (order rotated each round) of ${DURATION} s after a ${WARMUP} s warm-up per server; before each measurement the runner waits until other processes use < ${NOISE}% of a core; rounds where they used more are marked noisy, repeated (up to ${EXTRA} extra) and left out of the medians unless all are noisy`);
+lines.push(
+  `- Command: \`npm run bench:http -- ${process.argv.slice(2).join(" ")}\`${
+    process.argv.length > 2 ? "" : "(defaults)"
+  } (${Math.round((Date.now() - started) / 1000)} s)`,
+);
+lines.push(
+  `- Runtimes: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; load generator \`wrk\` with one thread`,
+);
+lines.push(
+  `- Servers, one process each: **framework** = bench/http/servers/framework.ts (the manual's http example, \`conn.send("hello world")\`), **raw** = servers/raw.ts (hand-written responses on the runtime's own sockets), **native** = servers/native.ts (\`node:http\`, \`Deno.serve\`, \`Bun.serve\`); the same 11-byte body`,
+);
+lines.push(
+  `- Workloads: keepalive = ${CONNS} keep-alive connections; close = ${CLOSE_CONNS} connections with \`Connection: close\` (a new TCP connection per request); vary = keep-alive, every request with its own path, query, User-Agent, id and cookie (bench/http/vary.lua)`,
+);
+lines.push(
+  `- Method: ${ROUNDS} interleaved rounds (order rotated each round) of ${DURATION} s after a ${WARMUP} s warm-up per server; before each measurement the runner waits until other processes use < ${NOISE}% of a core; rounds where they used more are marked noisy, repeated (up to ${EXTRA} extra) and left out of the medians unless all are noisy`,
+);
 lines.push("");
 lines.push("### Throughput", "");
 lines.push("Medians over the rounds used. CPU = server utime+stime / wall, in cores.", "");
@@ -301,14 +321,26 @@ for (const rt of RUNTIMES) {
     for (const k of KINDS) {
       const ks = rows.filter((r) => r.kind === k);
       if (ks.length === 0) continue;
-      const name = k === "native" ? NATIVE_NAME[rt] : k === "raw" ? `raw ${RAW_NAME[rt]}` : k === "framework" ? "framework" : `${k} (diagnostic)`;
-      lines.push(`| ${rt} | ${w} | ${name} | ${fmt(median(ks.map((s) => s.rps)))} | ${median(ks.map((s) => s.cpu)).toFixed(2)} | ${fmt(median(ks.map((s) => s.perCpu)))} |`);
+      const name = k === "native"
+        ? NATIVE_NAME[rt]
+        : k === "raw"
+        ? `raw ${RAW_NAME[rt]}`
+        : k === "framework"
+        ? "framework"
+        : `${k} (diagnostic)`;
+      lines.push(
+        `| ${rt} | ${w} | ${name} | ${fmt(median(ks.map((s) => s.rps)))} | ${
+          median(ks.map((s) => s.cpu)).toFixed(2)
+        } | ${fmt(median(ks.map((s) => s.perCpu)))} |`,
+      );
     }
   }
 }
 lines.push("", "### Framework / reference per server CPU-second", "");
 lines.push("Median of per-round ratios, spread (min–max) in brackets; req/s ratio for comparison.", "");
-lines.push("| runtime | workload | rounds | vs raw per CPU-s | vs native per CPU-s | vs raw req/s | vs native req/s | goal per CPU-s | met |");
+lines.push(
+  "| runtime | workload | rounds | vs raw per CPU-s | vs native per CPU-s | vs raw req/s | vs native req/s | goal per CPU-s | met |",
+);
 lines.push("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
 for (const rt of RUNTIMES) {
   for (const w of WORKLOADS) {
@@ -320,7 +352,8 @@ for (const rt of RUNTIMES) {
         const rf = rows.find((x) => x.round === r && x.kind === ref);
         return fw && rf ? f(fw) / f(rf) : NaN;
       }).filter((x) => !Number.isNaN(x));
-    const show = (xs: number[]) => xs.length ? `${pct(median(xs))} (${pct(Math.min(...xs))}–${pct(Math.max(...xs))})` : "n/a";
+    const show = (xs: number[]) =>
+      xs.length ? `${pct(median(xs))} (${pct(Math.min(...xs))}–${pct(Math.max(...xs))})` : "n/a";
     const rawCpu = ratio("raw", (s) => s.perCpu);
     const natCpu = ratio("native", (s) => s.perCpu);
     const goal = GOALS[rt][w] ?? {};
@@ -332,13 +365,20 @@ for (const rt of RUNTIMES) {
       goals.push(`≥ ${g}× ${name}`);
       mets.push(xs.length === 0 ? "not measured" : median(xs) >= g ? "**met**" : "**missed**");
     }
-    lines.push(`| ${rt} | ${w} | ${rounds.length} | ${show(rawCpu)} | ${show(natCpu)} | ${show(ratio("raw", (s) => s.rps))} | ${show(ratio("native", (s) => s.rps))} | ${goals.join(" / ")} | ${mets.join(" / ")} |`);
+    lines.push(
+      `| ${rt} | ${w} | ${rounds.length} | ${show(rawCpu)} | ${show(natCpu)} | ${show(ratio("raw", (s) => s.rps))} | ${
+        show(ratio("native", (s) => s.rps))
+      } | ${goals.join(" / ")} | ${mets.join(" / ")} |`,
+    );
   }
 }
 const diagnostics = KINDS.filter((k) => k === "core" || k === "reuseport" || k === "netsocket");
 if (diagnostics.length > 0) {
   lines.push("", "### Diagnostics per server CPU-second, relative to raw", "");
-  lines.push("core = a tcp:// Worker sending the hand-written response (the framework without the http protocol); reuseport = the framework with `reusePort = true` (Deno: --unstable-net, a native Deno.listen socket); netsocket = the Deno framework with a net.Socket per connection (WORKERMAN_DENO_NET_SOCKETS=1).", "");
+  lines.push(
+    "core = a tcp:// Worker sending the hand-written response (the framework without the http protocol); reuseport = the framework with `reusePort = true` (Deno: --unstable-net, a native Deno.listen socket); netsocket = the Deno framework with a net.Socket per connection (WORKERMAN_DENO_NET_SOCKETS=1).",
+    "",
+  );
   lines.push(`| runtime | workload | ${["framework", ...diagnostics].join(" | ")} |`);
   lines.push(`| --- | --- | ${["framework", ...diagnostics].map(() => "---:").join(" | ")} |`);
   for (const rt of RUNTIMES) {
@@ -365,7 +405,11 @@ lines.push(
   "",
 );
 const others = KINDS.filter((k) => k !== "framework");
-lines.push(`| runtime | workload | round | ${KINDS.map((k) => `${k} per CPU-s`).join(" | ")} | ${others.map((k) => `framework / ${k}`).join(" | ")} | other load |`);
+lines.push(
+  `| runtime | workload | round | ${KINDS.map((k) => `${k} per CPU-s`).join(" | ")} | ${
+    others.map((k) => `framework / ${k}`).join(" | ")
+  } | other load |`,
+);
 lines.push(`| --- | --- | ---: | ${[...KINDS, ...others].map(() => "---:").join(" | ")} | ---: |`);
 for (const rt of RUNTIMES) {
   for (const w of WORKLOADS) {
@@ -378,7 +422,9 @@ for (const rt of RUNTIMES) {
       const other = Math.max(...inRound.map((x) => x.other));
       const noisy = inRound.some((x) => x.noisy);
       lines.push(
-        `| ${rt} | ${w} | ${r}${noisy ? " (noisy)" : ""} | ${KINDS.map((k) => (of(k) ? fmt(of(k)!.perCpu) : "–")).join(" | ")} | ${others.map(rel).join(" | ")} | ${other.toFixed(0)}% |`,
+        `| ${rt} | ${w} | ${r}${noisy ? " (noisy)" : ""} | ${
+          KINDS.map((k) => (of(k) ? fmt(of(k)!.perCpu) : "–")).join(" | ")
+        } | ${others.map(rel).join(" | ")} | ${other.toFixed(0)}% |`,
       );
     }
   }
@@ -387,7 +433,11 @@ lines.push("", "<details><summary>Every measurement</summary>", "");
 lines.push("| runtime | workload | round | server | req/s | server CPU | req per CPU-s | other CPU | errors |");
 lines.push("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |");
 for (const s of samples) {
-  lines.push(`| ${s.runtime} | ${s.workload} | ${s.round}${s.noisy ? " (noisy)" : ""} | ${s.kind} | ${fmt(s.rps)} | ${s.cpu.toFixed(2)} | ${fmt(s.perCpu)} | ${s.other.toFixed(0)}% | ${s.errors} |`);
+  lines.push(
+    `| ${s.runtime} | ${s.workload} | ${s.round}${s.noisy ? " (noisy)" : ""} | ${s.kind} | ${fmt(s.rps)} | ${
+      s.cpu.toFixed(2)
+    } | ${fmt(s.perCpu)} | ${s.other.toFixed(0)}% | ${s.errors} |`,
+  );
 }
 lines.push("", "</details>");
 const report = lines.join("\n");
