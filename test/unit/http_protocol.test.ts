@@ -1,7 +1,8 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { Chunk, Http, type HttpConnection, HttpProtocol, Request, Response, ServerSentEvents, TcpConnection } from "../../mod.ts";
-import { ChunkedDecoder, findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
+import { ChunkedDecoder } from "../../protocols/http/chunked.ts";
+import { findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
 import { acceptsGzip } from "../../protocols/http/compress.ts";
 import { fileETag, ifMatchHolds, ifRangeHolds, MAX_RANGES, noneMatch, parseRanges, unmodifiedSince } from "../../protocols/http/ranges.ts";
 import { fakeConnection } from "../helpers/fake_conn.ts";
