@@ -35,8 +35,13 @@ import { type Conn, HttpState, PHASE_BODY, PHASE_BODY_START, PHASE_HEAD, STREAM_
 
 /** Limits of the `http://` protocol; every one has a default. */
 export interface HttpOptions {
-  /** Most bytes of a request head (request line and headers), and of a chunked trailer: 16 KiB → 431. */
+  /**
+   * Most bytes of a request head (request line and headers), and of a chunked trailer: 16 KiB →
+   * 431 (414 when the head fills it before its request line ends: the target is what is long).
+   */
   maxHeaderSize?: number;
+  /** Most bytes of a request target (path and query): 16 KiB → 414. */
+  maxTargetSize?: number;
   /** Most header fields in a request: 100 → 431. */
   maxHeaderCount?: number;
   /** Most bytes of a body held in memory (anything but multipart/form-data): 10 MiB → 413. */
@@ -68,6 +73,7 @@ const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
 const DEFAULTS: Required<HttpOptions> = {
   maxHeaderSize: 16384,
+  maxTargetSize: 16384,
   maxHeaderCount: 100,
   maxBodySize: 10 * 1024 * 1024,
   maxUploadSize: 1024 * 1024 * 1024,
@@ -117,9 +123,9 @@ export class HttpProtocol implements Protocol {
     let error: string;
     if (s.scan === 0) {
       // The common case: the whole head is in this read; validated and measured in one pass.
-      error = parseHead(buffer, start, buffer.length, info, this.options.maxHeaderCount);
+      error = parseHead(buffer, start, buffer.length, info, this.options);
       if (error === INCOMPLETE) {
-        if (buffer.length > max) return this._reject(s, conn, "ERR_HTTP_HEADERS_TOO_LARGE");
+        if (buffer.length > max) return this._tooLarge(s, conn, buffer, start);
         s.scan = buffer.length;
         return 0;
       }
@@ -128,16 +134,16 @@ export class HttpProtocol implements Protocol {
       const end = findHeadEnd(buffer, start, s.scan > start ? s.scan : start);
       if (end <= 0) {
         if (end < 0) return this._reject(s, conn, "ERR_HTTP_BARE_LF");
-        if (buffer.length > max) return this._reject(s, conn, "ERR_HTTP_HEADERS_TOO_LARGE");
+        if (buffer.length > max) return this._tooLarge(s, conn, buffer, start);
         s.scan = buffer.length;
         return 0;
       }
       s.scan = 0;
-      error = parseHead(buffer, start, end, info, this.options.maxHeaderCount, true);
+      error = parseHead(buffer, start, end, info, this.options, true);
     }
     if (error !== "") return this._reject(s, conn, error);
     const end = info.end;
-    if (end > max) return this._reject(s, conn, "ERR_HTTP_HEADERS_TOO_LARGE");
+    if (end > max) return this._tooLarge(s, conn, buffer, start);
     if (info.chunked) {
       s.phase = PHASE_BODY_START;
       return end;
@@ -222,6 +228,18 @@ export class HttpProtocol implements Protocol {
     s.minor = s.info.minor;
     if (!s.keepAlive) s.closing = true;
     return req;
+  }
+
+  /**
+   * The head starting at `start` exceeds maxHeaderSize: refused with what is wrong in what has
+   * arrived, else 414 when its request line alone fills the limit, else 431.
+   */
+  private _tooLarge(s: HttpState, conn: Conn, buffer: Uint8Array, start: number): number {
+    const error = parseHead(buffer, start, buffer.length, s.info, this.options);
+    if (error !== "" && error !== INCOMPLETE) return this._reject(s, conn, error);
+    const lf = buffer.indexOf(10, start);
+    const lineTooLong = lf === -1 || lf - start > this.options.maxHeaderSize;
+    return this._reject(s, conn, lineTooLong ? "ERR_HTTP_URI_TOO_LONG" : "ERR_HTTP_HEADERS_TOO_LARGE");
   }
 
   /** Refuse: answer with the code, close the connection. */

@@ -14,7 +14,7 @@ import type { TcpConnection } from "../../core/tcp_connection.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { httpError } from "./errors.ts";
 import { boundaryOf, MultipartParser } from "./multipart.ts";
-import { HeadInfo, INCOMPLETE, latin1, parseHead } from "./parser.ts";
+import { HeadInfo, type HeadLimits, INCOMPLETE, latin1, parseHead } from "./parser.ts";
 import { type Form, formDecode, parseForm } from "./query.ts";
 import { Session } from "./session.ts";
 import { removeAll, UploadCollector, type UploadLimits } from "./upload.ts";
@@ -29,6 +29,9 @@ export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
+
+/** A head given by hand is already in memory: only its validity is checked. */
+const BY_HAND: HeadLimits = { maxHeaderCount: 10000, maxTargetSize: Infinity };
 
 function pick(obj: Record<string, unknown>, name: string | undefined, def: unknown): Any {
   if (name === undefined) return obj;
@@ -76,7 +79,7 @@ export class Request {
       info = new HeadInfo();
       let start = 0;
       while (buf[start] === 13 && buf[start + 1] === 10) start += 2;
-      const error = parseHead(buf, start, buf.length, info, 10000);
+      const error = parseHead(buf, start, buf.length, info, BY_HAND);
       if (error === INCOMPLETE) throw httpError("ERR_HTTP_VERSION", "the head does not end with an empty line");
       if (error !== "") throw httpError(error);
     }

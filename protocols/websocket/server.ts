@@ -24,7 +24,7 @@ import { asBytes, concatAll, utf8Decode } from "../../core/bytes.ts";
 import { log, reportError } from "../../core/log.ts";
 import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
 import { REJECTIONS } from "../http/errors.ts";
-import { findHeadEnd, HeadInfo, nameIs, parseHead } from "../http/parser.ts";
+import { findHeadEnd, HeadInfo, type HeadLimits, nameIs, parseHead } from "../http/parser.ts";
 import { Request } from "../http/request.ts";
 import { checkHeader } from "../http/response.ts";
 import { isWebSocketKey, webSocketAccept } from "./sha1.ts";
@@ -523,13 +523,15 @@ function hasToken(value: string | null, token: string): boolean {
 
 /** The head being parsed: one for all, as parsing is synchronous and `Request` copies what it keeps. */
 const headInfo = new HeadInfo();
+/** The handshake's head as a whole is bounded by `maxHeaderSize` before it is parsed. */
+const HANDSHAKE_LIMITS: HeadLimits = { maxHeaderCount: 100, maxTargetSize: Infinity };
 
 /** No response headers added by the application. */
 const NO_HEADERS: readonly string[] = Object.freeze([]);
 
 function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
   const info = headInfo;
-  const error = parseHead(buffer, 0, buffer.length, info, 100, true);
+  const error = parseHead(buffer, 0, buffer.length, info, HANDSHAKE_LIMITS, true);
   if (error !== "") return reject(conn, REJECTIONS[error] ? error : "ERR_WS_HEAD"), NO_MESSAGE;
   const h = handshakeHeaders(buffer, info);
   const key = h.key ?? "";

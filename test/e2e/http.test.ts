@@ -11,6 +11,7 @@ import { TestClient } from "../helpers/client.ts";
 import { fixtureCommand, RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
 import { skipBrowser } from "../fixtures/http_browser.ts";
 import { certsAndBrowser } from "../helpers/tls_browser.ts";
+import { STRICT_ACCEPTED, STRICT_REFUSALS } from "../helpers/http_strict.ts";
 
 const shared = certsAndBrowser();
 
@@ -22,10 +23,13 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
   });
 }
 
-/** Send raw bytes on a fresh connection; resolves with everything received once the server closes (or `until` holds). */
+/**
+ * Send raw bytes (`data` as latin1: one character per byte) on a fresh connection; resolves with
+ * everything received once the server closes (or `until` holds).
+ */
 async function raw(port: number, data: string, until?: (text: string) => boolean): Promise<{ text: string; closed: boolean }> {
   const c = await TestClient.connect(port);
-  c.write(data);
+  c.write(Buffer.from(data, "latin1"));
   await c.until((cl) => cl.closed || (until !== undefined && until(cl.text)), "a response", 10_000);
   const result = { text: c.text, closed: c.closed };
   c.close();
@@ -138,6 +142,7 @@ describe.each(RUNTIMES)("the manual's http example on %s", (runtime) => {
     ["Transfer-Encoding other than chunked", 400, "ERR_HTTP_TE_NOT_CHUNKED", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\n\r\n"],
     ["a body above 10 MiB", 413, "ERR_HTTP_BODY_TOO_LARGE", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 20000000\r\n\r\n"],
     ["headers above 16 KiB", 431, "ERR_HTTP_HEADERS_TOO_LARGE", `GET / HTTP/1.1\r\nHost: h\r\nX-Big: ${"b".repeat(17000)}\r\n\r\n`],
+    ...STRICT_REFUSALS,
   ];
 
   it.each(refusals)("%s is refused with %i %s and closed, and the worker answers the next request", async (_what, status, code, request) => {
@@ -146,6 +151,11 @@ describe.each(RUNTIMES)("the manual's http example on %s", (runtime) => {
     expect(r.text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} [^]*Connection: close\\r\\n[^]*${code}`));
     const next = await raw(http, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
     expect(next.text).toMatch(HELLO);
+  });
+
+  it.each(STRICT_ACCEPTED)("%s is answered as usual (RFC 9110/9112 allow it)", async (_what, request) => {
+    const r = await raw(http, request, (text) => text.endsWith("hello world"));
+    expect(r.text).toMatch(HELLO);
   });
 
   it("a chunked body growing past 10 MiB is refused with 413 while it arrives", async () => {

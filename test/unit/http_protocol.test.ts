@@ -1,12 +1,16 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { Chunk, Http, type HttpConnection, HttpProtocol, Request, Response, ServerSentEvents, TcpConnection } from "../../mod.ts";
-import { ChunkedDecoder, findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
+import { ChunkedDecoder } from "../../protocols/http/chunked.ts";
+import { findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
 import { acceptsGzip } from "../../protocols/http/compress.ts";
 import { fileETag, ifMatchHolds, ifRangeHolds, MAX_RANGES, noneMatch, parseRanges, unmodifiedSince } from "../../protocols/http/ranges.ts";
 import { fakeConnection } from "../helpers/fake_conn.ts";
+import { STRICT_ACCEPTED, STRICT_REFUSALS } from "../helpers/http_strict.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
+/** One byte per character: raw bytes above 0x7F written as latin1. */
+const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 // deno-lint-ignore no-explicit-any
 type Handler = (conn: HttpConnection, request: Request) => any;
@@ -262,6 +266,86 @@ describe("http:// refuses what request smuggling relies on, answers with the cod
   });
 });
 
+describe("http:// takes only what RFC 9110/9112 allow", () => {
+  const CHUNKED = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const cases: [string, string, number, string][] = [
+    ...STRICT_REFUSALS.map(([what, status, code, raw]): [string, string, number, string] => [what, raw, status, code]),
+    ["a Host that is only a port", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["a Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["a Host with a port that is not digits", "GET / HTTP/1.1\r\nHost: h:8x\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["an IPv6 Host without its ]", "GET / HTTP/1.1\r\nHost: [::1:80\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["an IPv6 Host with a name inside", "GET / HTTP/1.1\r\nHost: [example.com]\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["a Host with a broken percent-encoding", "GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["an invalid Host on HTTP/1.0", "GET / HTTP/1.0\r\nHost: u@h\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["a target starting with * that is not *", "OPTIONS *x HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET_FORM"],
+    ["a target with a scheme but no //", "GET urn:x HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET_FORM"],
+    ["a target neither /path nor a URL", "GET index.html HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET_FORM"],
+    ["CONNECT in HTTP/1.0 with a path", "CONNECT / HTTP/1.0\r\n\r\n", 501, "ERR_HTTP_CONNECT"],
+    ["a DEL in the target", "GET /a\x7fb HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET"],
+    ["a '>' in the target", "GET /a>b HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET"],
+    ["a chunk extension with whitespace before CRLF", `${CHUNKED}5;a \r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
+    ["a chunk extension value with whitespace before CRLF", `${CHUNKED}5;a=b \r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
+    ["a quoted chunk extension that does not end", `${CHUNKED}5;a="x\r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
+    ["a byte after a quoted chunk extension", `${CHUNKED}5;a="x"y\r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
+    ["a chunk extension value that is not a token", `${CHUNKED}5;a=b/c\r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
+    ["a chunk extension longer than 1024 bytes", `${CHUNKED}5;a=${"b".repeat(1030)}\r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
+    ["a Content-Length of 2^53", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9007199254740992\r\n\r\n", 400, "ERR_HTTP_CONTENT_LENGTH"],
+  ];
+
+  for (const [what, raw, status, code] of cases) {
+    it(`${what}: ${status} ${code}, whole or byte by byte`, () => {
+      for (const cut of [-2, -1]) {
+        const { conn, socket, requests, closed } = server();
+        feed(conn, bytes(raw), cut);
+        expect(requests).toHaveLength(0);
+        const [r] = responses(socket.written);
+        expect(r.status, `cut ${cut}`).toBe(status);
+        expect(r.headers.connection).toBe("close");
+        expect(r.body).toContain(code);
+        expect(closed()).toBe(true);
+      }
+    });
+  }
+
+  for (const [what, raw] of STRICT_ACCEPTED) {
+    it(`${what} is taken`, () => {
+      const { conn, socket, requests } = server();
+      conn.handleData(bytes(raw));
+      expect(requests).toHaveLength(1);
+      expect(responses(socket.written)[0].status).toBe(200);
+      if (raw.includes("chunked")) expect(requests[0].rawBody()).toBe("hello");
+    });
+  }
+
+  it("a Content-Length with leading zeros is its value", () => {
+    const { conn, requests } = server();
+    conn.handleData(enc(`POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${"0".repeat(30)}3\r\n\r\nabc`));
+    expect(requests.map((r) => r.rawBody())).toEqual(["abc"]);
+  });
+
+  it("a method or target already too long is refused before its request line has arrived", () => {
+    const protocol = new HttpProtocol({ maxTargetSize: 100 });
+    for (const [head, status] of [["ABCDEFGHIJKLMNOPQR", 501], [`GET /${"a".repeat(100)}`, 414]] as const) {
+      const { conn, socket, closed } = server(undefined, protocol);
+      conn.handleData(enc(head));
+      expect(responses(socket.written)[0].status, head).toBe(status);
+      expect(closed()).toBe(true);
+    }
+  });
+
+  it("a head that fills maxHeaderSize before its request line ends is 414; after it, 431", () => {
+    const protocol = new HttpProtocol({ maxHeaderSize: 1000, maxTargetSize: 5000 });
+    const cases = [[`GET /${"a".repeat(2000)}`, 414], [`GET /${"a".repeat(2000)} HTTP/1.1\r\nHost: h\r\n\r\n`, 414], [`GET / HTTP/1.1\r\nX: ${"a".repeat(2000)}`, 431]] as const;
+    for (const [head, status] of cases) {
+      for (const cut of [-2, 10]) {
+        const { conn, socket } = server(undefined, protocol);
+        feed(conn, enc(head), cut);
+        expect(responses(socket.written)[0].status, `${head.slice(0, 20)} cut ${cut}`).toBe(status);
+      }
+    }
+  });
+});
+
 describe("http:// responses", () => {
   function answer(response: unknown, request = "GET / HTTP/1.1\r\nHost: h\r\n\r\n") {
     const { conn, socket, closed } = server((c) => c.send(response as string));
@@ -385,13 +469,27 @@ describe("http:// parser pieces", () => {
     const info = new HeadInfo();
     const check = (raw: string) => {
       const b = enc(raw);
-      expect(parseHead(b, 0, findHeadEnd(b, 0, 0), info, 100)).toBe("");
+      expect(parseHead(b, 0, findHeadEnd(b, 0, 0), info, { maxHeaderCount: 100, maxTargetSize: 1000 })).toBe("");
       return info.keepAlive;
     };
     expect(check("GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, CLOSE\r\n\r\n")).toBe(false);
     expect(check("GET / HTTP/1.0\r\nConnection: foo,keep-alive\r\n\r\n")).toBe(true);
     expect(check("GET / HTTP/1.0\r\n\r\n")).toBe(false);
     expect(check("GET / HTTP/1.1\r\nHost: h\r\n\r\n")).toBe(true);
+  });
+
+  it("the chunked decoder takes every form of extension whatever the pieces", () => {
+    const body = enc('5 ;a ; b = "q\\"; c" ;c=d\r\nhello\r\n1;x="";y=z\r\n!\r\n0;end\r\n\r\n');
+    for (let cut = 0; cut < body.length; cut++) {
+      const d = new ChunkedDecoder(1000);
+      let data = "";
+      const on = (b: Uint8Array) => (data += new TextDecoder().decode(b));
+      d.feed(body, 0, cut, on);
+      d.feed(body, cut, body.length, on);
+      expect(d.error, `cut ${cut}`).toBe("");
+      expect(d.done).toBe(true);
+      expect(data).toBe("hello!");
+    }
   });
 
   it("the chunked decoder gives the same data whatever the pieces, and stops at the end of the body", () => {
