@@ -181,9 +181,9 @@ export class GatewayApi extends ApiTransport {
   }
 
   /** `{uid: 0|1}`: which of the uids have a client bound. */
-  async isUidsOnline(uids: (string | number)[]): Promise<Record<string, number>> {
+  async isUidsOnline(uids: (string | number)[]): Promise<Record<string, 0 | 1>> {
     const ids = await this.batchGetClientIdByUid(uids);
-    const out: Record<string, number> = {};
+    const out: Record<string, 0 | 1> = {};
     for (const uid of uids) out[uid] = (ids[uid]?.length ?? 0) > 0 ? 1 : 0;
     return out;
   }
