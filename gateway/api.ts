@@ -102,6 +102,16 @@ export class GatewayApi extends ApiTransport {
     return this.destroyClient(this._current("destroyCurrentClient").clientId);
   }
 
+  /** {@link destroyClient} under GatewayWorker's spelling (its only name for it), so ported code runs unchanged. */
+  destoryClient(clientId: string): Promise<boolean> {
+    return this.destroyClient(clientId);
+  }
+
+  /** {@link destroyCurrentClient} under GatewayWorker's spelling. */
+  destoryCurrentClient(): Promise<boolean> {
+    return this.destroyClient(this._current("destoryCurrentClient").clientId);
+  }
+
   // ---- uids and groups ------------------------------------------------------------------
 
   /** Bind a client to `uid` (a client has at most one uid; a uid may have many clients). */
@@ -171,9 +181,9 @@ export class GatewayApi extends ApiTransport {
   }
 
   /** `{uid: 0|1}`: which of the uids have a client bound. */
-  async isUidsOnline(uids: (string | number)[]): Promise<Record<string, number>> {
+  async isUidsOnline(uids: (string | number)[]): Promise<Record<string, 0 | 1>> {
     const ids = await this.batchGetClientIdByUid(uids);
-    const out: Record<string, number> = {};
+    const out: Record<string, 0 | 1> = {};
     for (const uid of uids) out[uid] = (ids[uid]?.length ?? 0) > 0 ? 1 : 0;
     return out;
   }
@@ -189,6 +199,11 @@ export class GatewayApi extends ApiTransport {
       }
     }
     return out;
+  }
+
+  /** `{group: count}` for each of the groups (GatewayClient's name for it). */
+  batchGetClientIdCountByGroup(groups: (string | number)[]): Promise<Record<string, number>> {
+    return this.batchGetClientCountByGroup(groups);
   }
 
   /** `{group: count}` for each of the groups. */
@@ -210,16 +225,31 @@ export class GatewayApi extends ApiTransport {
     return this._sessions(await this._queryAll({ cmd: CMD.GET_CLIENT_SESSIONS_BY_GROUP, extData: String(group) }));
   }
 
+  /** `{client_id: session}` of the members of `group`: the old name of {@link getClientSessionsByGroup}. */
+  getClientInfoByGroup(group: string | number): Promise<Record<string, Session>> {
+    return this.getClientSessionsByGroup(group);
+  }
+
   /** How many clients are in `group` (`""`: all clients). */
-  async getClientCountByGroup(group: string | number = ""): Promise<number> {
+  async getClientIdCountByGroup(group: string | number = ""): Promise<number> {
     let count = 0;
     for (const [, n] of await this._queryAll({ cmd: CMD.GET_CLIENT_COUNT_BY_GROUP, extData: String(group) })) count += Number(n);
     return count;
   }
 
+  /** {@link getClientIdCountByGroup} under its shorter name. */
+  getClientCountByGroup(group: string | number = ""): Promise<number> {
+    return this.getClientIdCountByGroup(group);
+  }
+
   /** How many clients are connected. */
+  getAllClientIdCount(): Promise<number> {
+    return this.getClientIdCountByGroup("");
+  }
+
+  /** {@link getAllClientIdCount} under its shorter name. */
   getAllClientCount(): Promise<number> {
-    return this.getClientCountByGroup("");
+    return this.getAllClientIdCount();
   }
 
   /** `{client_id: client_id}` of every client. */
@@ -231,6 +261,11 @@ export class GatewayApi extends ApiTransport {
   async getAllClientSessions(group: string | number = ""): Promise<Record<string, Session>> {
     if (group !== "") return this.getClientSessionsByGroup(group);
     return this._sessions(await this._queryAll({ cmd: CMD.GET_ALL_CLIENT_SESSIONS }));
+  }
+
+  /** `{client_id: session}` of every client (of `group` when given): the old name of {@link getAllClientSessions}. */
+  getAllClientInfo(group: string | number = ""): Promise<Record<string, Session>> {
+    return this.getAllClientSessions(group);
   }
 
   /** `{uid: uid}` of every bound uid. */

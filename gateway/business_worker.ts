@@ -75,6 +75,8 @@ export class BusinessWorker extends Worker {
   private readonly _written = new Map<string, WrittenSession>();
   private _stopping = false;
   private _started = false;
+  /** How the `Gateway.*` API of this process reaches the gateways (see `Gateway.setBusinessWorker`). */
+  readonly apiBackend: GatewayBackend = this._backend();
 
   constructor() {
     super();
@@ -82,7 +84,7 @@ export class BusinessWorker extends Worker {
   }
 
   override async run(): Promise<void> {
-    defaultApi.backend = this._backend();
+    defaultApi.backend = this.apiBackend;
     let ready: () => void = () => {};
     const connected = new Promise<void>((resolve) => ready = resolve);
     this._register = new RegisterLinks(
@@ -119,7 +121,6 @@ export class BusinessWorker extends Worker {
     for (const link of this._links.values()) link.close();
   }
 
-  /** How the `Gateway.*` API of this process reaches the gateways. */
   private _backend(): GatewayBackend {
     return {
       addresses: () => [...this._addresses],

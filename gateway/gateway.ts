@@ -27,6 +27,7 @@ import type { TcpConnection } from "../core/tcp_connection.ts";
 import { Timer } from "../core/timer.ts";
 import { Worker, type WorkerContext } from "../core/worker.ts";
 import { defaultApi, type GatewayApi } from "./api.ts";
+import type { BusinessWorker } from "./business_worker.ts";
 import { ip2long } from "./client_id.ts";
 import { GatewayInner } from "./_inner.ts";
 import { RegisterLinks } from "./_register_link.ts";
@@ -202,6 +203,22 @@ export class Gateway extends Worker {
   static readonly setSocketSession = apiCall("setSocketSession");
   static readonly updateSession = apiCall("updateSession");
   static readonly getSession = apiCall("getSession");
+  // GatewayWorker's other names for some of the above.
+  static readonly getClientIdCountByGroup = apiCall("getClientIdCountByGroup");
+  static readonly getAllClientIdCount = apiCall("getAllClientIdCount");
+  static readonly getAllClientInfo = apiCall("getAllClientInfo");
+  static readonly getClientInfoByGroup = apiCall("getClientInfoByGroup");
+  static readonly batchGetClientIdCountByGroup = apiCall("batchGetClientIdCountByGroup");
+  static readonly destoryClient = apiCall("destoryClient");
+  static readonly destoryCurrentClient = apiCall("destoryCurrentClient");
+
+  /**
+   * Make `Gateway.*` use `worker`'s connections to the gateways. A BusinessWorker does this
+   * itself when it starts (one per process); kept for code ported from GatewayWorker.
+   */
+  static setBusinessWorker(worker: BusinessWorker): void {
+    defaultApi.backend = worker.apiBackend;
+  }
 
   /** Also refuses what a Gateway cannot do: HTTP clients, an unreachable `lanIp`. */
   override validate(): void {

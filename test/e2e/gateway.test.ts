@@ -139,8 +139,10 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     await a.call("joinGroup", b.clientId, "g1");
     await a.call("joinGroup", c.clientId, "g2");
     expect(await a.call("getClientCountByGroup", "g1")).toBe(2);
+    expect(await a.call("getClientIdCountByGroup", "g1")).toBe(2); // GatewayWorker's primary name
     expect(await a.call("getClientIdListByGroup", "g1")).toEqual({ [a.clientId]: a.clientId, [b.clientId]: b.clientId });
     expect(await a.call("getClientSessionsByGroup", "g2")).toEqual({ [c.clientId]: { joined: 1 } });
+    expect(await a.call("getClientInfoByGroup", "g2")).toEqual({ [c.clientId]: { joined: 1 } });
     expect(await a.call("getAllGroupIdList")).toEqual({ g1: "g1", g2: "g2" });
     await a.call("bindUid", b.clientId, "ub");
     expect(await a.call("getUidListByGroup", "g1")).toEqual({ ub: "ub" });
@@ -189,7 +191,9 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     const all = await b.call("getAllClientSessions") as Record<string, unknown>;
     expect(Object.keys(all).sort()).toEqual([a.clientId, b.clientId, c.clientId].sort());
     expect(all[a.clientId]).toEqual({ x: 2, y: 3, nested: { k: 1, j: 2 } });
+    expect(await b.call("getAllClientInfo")).toEqual(all);
     expect(await b.call("getAllClientCount")).toBe(3);
+    expect(await b.call("getAllClientIdCount")).toBe(3);
     expect(Object.keys(await b.call("getAllClientIdList") as object).sort()).toEqual([a.clientId, b.clientId, c.clientId].sort());
   });
 
@@ -199,6 +203,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     const d = await GatewayLineClient.connect(textPort);
     const e = await GatewayLineClient.connect(textPort);
     const f = await GatewayLineClient.connect(textPort);
+    const g = await GatewayLineClient.connect(textPort);
     expect(await watcher.call("isOnline", d.clientId)).toBe(true);
     await watcher.call("joinGroup", d.clientId, "only-d");
     await watcher.call("bindUid", d.clientId, "uid-d");
@@ -216,6 +221,9 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     await watcher.call("destroyClient", f.clientId);
     await f.tc.untilClosed();
     await watcher.untilLine(`left ${f.clientId}`);
+    expect(await watcher.call("destoryClient", g.clientId)).toBe(true); // GatewayWorker's spelling
+    await g.tc.untilClosed();
+    await watcher.untilLine(`left ${g.clientId}`);
     expect(await watcher.call("getAllClientCount")).toBe(3);
     await watcher.call("leaveGroup", watcher.clientId, "watchers");
   });
@@ -276,6 +284,13 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
       expect(await push.isUidsOnline(["pushed-uid", "nobody"])).toEqual({ "pushed-uid": 1, nobody: 0 });
       expect(await push.batchGetClientIdByUid(["pushed-uid"])).toEqual({ "pushed-uid": [b.clientId] });
       expect(await push.batchGetClientCountByGroup(["pushed-group", "none"])).toEqual({ "pushed-group": 1, none: 0 });
+      expect(await push.batchGetClientIdCountByGroup(["pushed-group", "none"])).toEqual({ "pushed-group": 1, none: 0 });
+      expect(await push.getClientIdCountByGroup("pushed-group")).toBe(1);
+      expect(await push.getAllClientIdCount()).toBe(3);
+      expect(Object.keys(await push.getClientInfoByGroup("pushed-group"))).toEqual([c.clientId]);
+      const sessions = await push.getAllClientInfo();
+      expect(Object.keys(sessions).sort()).toEqual([a.clientId, b.clientId, c.clientId].sort());
+      expect(sessions).toEqual(await push.getAllClientSessions());
       await push.sendToUid("pushed-uid", "to the uid");
       await b.untilLine("to the uid");
       await push.sendToGroup("pushed-group", "to the group");

@@ -131,7 +131,12 @@ export async function startServer(
   options: SpawnOptions = {},
 ): Promise<RunningServer> {
   const server = runFixture(runtime, fixture, args, env, options);
-  await server.waitForOutput(/Start success\./);
+  try {
+    await server.waitForOutput(/Start success\./);
+  } catch (err) {
+    await server.stop(); // the caller never gets it to stop: do not leave it (and its children) running
+    throw err;
+  }
   server.ports = [...server.output().matchAll(/^\S+\s+\S+\s+\S+\s+[a-z][\w+.-]*:\/\/(?:\[[^\]]+\]|[^\s:]+):(\d+)\s/gmi)]
     .map((m) => Number(m[1]));
   return server;

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { GatewayApi, type GatewayBackend } from "../../gateway/api.ts";
 import { Gateway, heartbeatTick, routerLeastConnections, routerRandom } from "../../gateway/gateway.ts";
+import { GatewayClient } from "../../gateway/client.ts";
 import type { TcpConnection } from "../../core/tcp_connection.ts";
 import "../../protocols/mod.ts";
 import { clientIdDecode, clientIdEncode, ip2long, long2ip } from "../../gateway/client_id.ts";
@@ -279,6 +280,67 @@ describe("every command as the API sends it", () => {
     expect(await api.isOnline("7f00000")).toBe(false);
     expect(await api.getSession(clientIdEncode("10.0.0.9", 2900, 1))).toBe(null);
     expect(sent).toEqual([]);
+  });
+});
+
+describe("GatewayWorker's names", () => {
+  // Every public static method of GatewayWorker's src/Lib/Gateway.php (walkor/GatewayWorker),
+  // in the file's order, and the batch queries GatewayClient's Gateway.php adds.
+  const LIB_GATEWAY = [
+    "sendToAll", "sendToClient", "sendToCurrentClient", "isUidOnline", "isOnline", "getAllClientInfo",
+    "getAllClientSessions", "getClientInfoByGroup", "getClientSessionsByGroup", "getAllClientIdCount",
+    "getAllClientCount", "getClientIdCountByGroup", "getClientCountByGroup", "getClientIdListByGroup",
+    "getAllClientIdList", "getClientIdByUid", "getUidListByGroup", "getUidCountByGroup", "getAllUidList",
+    "getAllUidCount", "getUidByClientId", "getAllGroupIdList", "getAllGroupUidCount", "getAllGroupUidList",
+    "getAllGroupClientIdList", "getAllGroupClientIdCount", "closeClient", "closeCurrentClient", "destoryClient",
+    "destoryCurrentClient", "bindUid", "unbindUid", "joinGroup", "leaveGroup", "ungroup", "sendToUid",
+    "sendToGroup", "setSocketSession", "setSession", "updateSession", "getSession", "setBusinessWorker",
+  ];
+  const GATEWAY_CLIENT_ONLY = ["isUidsOnline", "batchGetClientIdByUid", "batchGetClientIdCountByGroup"];
+  /** Binds `Gateway.*` to a BusinessWorker's connections: nothing a push client has. */
+  const BUSINESS_WORKER_ONLY = ["setBusinessWorker"];
+
+  it("every one is a function on Gateway and on a GatewayClient", () => {
+    const client = new GatewayClient("127.0.0.1:1236");
+    const missing = (target: object, names: string[]) =>
+      names.filter((name) => typeof (target as Record<string, unknown>)[name] !== "function");
+    expect(missing(Gateway, [...LIB_GATEWAY, ...GATEWAY_CLIENT_ONLY])).toEqual([]);
+    expect(missing(client, [...LIB_GATEWAY, ...GATEWAY_CLIENT_ONLY].filter((n) => !BUSINESS_WORKER_ONLY.includes(n)))).toEqual([]);
+    client.close();
+  });
+
+  it("every method of the API is also a static of Gateway", () => {
+    const methods = Object.getOwnPropertyNames(GatewayApi.prototype).filter((n) => n !== "constructor" && !n.startsWith("_"));
+    expect(methods.filter((name) => typeof (Gateway as unknown as Record<string, unknown>)[name] !== "function")).toEqual([]);
+  });
+
+  it("the other names send the same commands and give the same answers", async () => {
+    const answers: Record<number, unknown> = {
+      [CMD.GET_CLIENT_COUNT_BY_GROUP]: 2,
+      [CMD.GET_ALL_CLIENT_SESSIONS]: { 5: 'a:1:{s:1:"x";i:2;}' },
+      [CMD.GET_CLIENT_SESSIONS_BY_GROUP]: { 5: "" },
+      [CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP]: { G9: 1 },
+    };
+    const { api, sent } = recordingApi((cmd) => answers[cmd]);
+    const pairs: [() => Promise<unknown>, () => Promise<unknown>][] = [
+      [() => api.getClientIdCountByGroup("g1"), () => api.getClientCountByGroup("g1")],
+      [() => api.getAllClientIdCount(), () => api.getAllClientCount()],
+      [() => api.getAllClientInfo(), () => api.getAllClientSessions()],
+      [() => api.getAllClientInfo("g1"), () => api.getAllClientSessions("g1")],
+      [() => api.getClientInfoByGroup("g1"), () => api.getClientSessionsByGroup("g1")],
+      [() => api.batchGetClientIdCountByGroup(["G9"]), () => api.batchGetClientCountByGroup(["G9"])],
+      [() => api.destoryClient(A), () => api.destroyClient(A)],
+    ];
+    for (const [name, other] of pairs) {
+      const mark = sent.length;
+      const result = await name();
+      const packets = sent.slice(mark).map((s) => parts(s.bytes));
+      expect(await other()).toEqual(result);
+      expect(sent.slice(mark + packets.length).map((s) => parts(s.bytes))).toEqual(packets);
+      expect(packets.length).toBeGreaterThan(0);
+    }
+    expect(await api.getAllClientIdCount()).toBe(4);
+    expect(() => api.destoryCurrentClient()).toThrow(/destoryCurrentClient can not be called in async context/);
   });
 });
 
