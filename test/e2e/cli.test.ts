@@ -156,6 +156,16 @@ describe.each(RUNTIMES)("the command line on %s", (runtime) => {
       expect(await server.stop()).toBe(0);
     }
   });
+
+  it("the banner shows a ws:// address on 127.0.0.1 beside a websocket worker listening on 0.0.0.0", async () => {
+    const server = await startServer(runtime, "socket_name", ["start"], { ...env, SOCKET: "websocket://0.0.0.0:0" });
+    try {
+      const port = server.ports[0];
+      expect(server.output()).toMatch(new RegExp(`^tcp\\s+\\S+\\s+Named\\s+websocket://0\\.0\\.0\\.0:${port}\\s+1\\s+\\[OK\\]\\s+ws://127\\.0\\.0\\.1:${port}$`, "m"));
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
 });
 
 /** The command line that runs the `daemon_log` fixture, for a command run without a hint. */
