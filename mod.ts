@@ -19,8 +19,11 @@ export { Frame, Text } from "./protocols/mod.ts";
 export {
   BINARY_TYPE_ARRAYBUFFER,
   BINARY_TYPE_BLOB,
+  type WebSocketClientSettings,
+  type WebSocketConnection,
   Websocket,
   type WebsocketOptions,
+  type WebSocketSettings,
   WsClient,
 } from "./protocols/websocket/mod.ts";
 export {
@@ -62,6 +65,8 @@ export {
   type EventHandler,
   type EventServer,
   Gateway,
+  type GatewayConnection,
+  type GatewayConnectionFields,
   GatewayApi,
   type GatewayBackend,
   GatewayClient,

@@ -13,7 +13,7 @@ import type { Conn, ConnHandler } from "../runtime/types.ts";
 import { formatHostPort, plainIp } from "./address.ts";
 import { asBytes, concatAll, copyFrom, utf8Encode } from "./bytes.ts";
 import { log, reportError } from "./log.ts";
-import { NO_MESSAGE, type Protocol, type TimeoutKind } from "./protocol.ts";
+import { type Callback, NO_MESSAGE, type Protocol, type TimeoutKind } from "./protocol.ts";
 
 /** Error code passed to `onError` when a connect attempt fails. */
 export const WORKERMAN_CONNECT_FAIL = 1;
@@ -22,12 +22,33 @@ export const WORKERMAN_SEND_FAIL = 2;
 
 /** What a connection needs of the Worker that accepted it. */
 export interface ConnectionOwner {
-  name: string;
-  connections: Map<number, TcpConnection>;
+  /** The Worker's name (in log lines). */
+  readonly name: string;
+  /** The Worker's open connections by id (a connection removes itself when it closes). */
+  readonly connections: Map<number, TcpConnection>;
 }
 
-// deno-lint-ignore no-explicit-any
-type Callback = ((...args: any[]) => unknown) | null;
+/**
+ * Properties an application keeps on its connections (the manual's `conn.uid = 7`). Empty
+ * here; declare yours once and every connection type has them, typed:
+ *
+ * ```ts
+ * declare module "workerman-ts" {
+ *   interface ConnectionData {
+ *     uid: number;
+ *   }
+ * }
+ * ```
+ *
+ * The connections a Worker's callbacks receive have them (`TcpConnection<In, Out> & ConnectionData`,
+ * `HttpConnection`, `WebSocketConnection`); a misspelt method (`conn.sned()`) is still an error.
+ * JavaScript needs nothing of this.
+ */
+// deno-lint-ignore no-empty-interface
+export interface ConnectionData {}
+
+/** A connection callback taking the connection and `Rest`; null when unset. */
+type Handler<C, Rest extends unknown[] = []> = Callback<[conn: C, ...rest: Rest]> | null;
 
 /** Per-process counters shown by `status`. */
 export const statistics = { connection_count: 0, total_request: 0, send_fail: 0, throw_exception: 0 };
@@ -130,7 +151,12 @@ export function nextConnectionId(): number {
   return lastConnectionId;
 }
 
-export class TcpConnection implements ConnHandler {
+/**
+ * One accepted stream connection. `In` is what `onMessage` receives (a `Request` on `http://`,
+ * a `string` on `text://`), `Out` what `send()` takes; a Worker gives its connections both from
+ * its protocol, and a plain `TcpConnection` takes any message.
+ */
+export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
   static readonly STATUS_INITIAL: number = 0;
   static readonly STATUS_CONNECTING: number = 1;
   static readonly STATUS_ESTABLISHED: number = 2;
@@ -152,10 +178,6 @@ export class TcpConnection implements ConnHandler {
   /** Per-process counters (`connection_count`, `total_request`, `send_fail`). */
   static readonly statistics = statistics;
 
-  /** User properties (`conn.uid = 7`) are allowed, as in the manual. */
-  // deno-lint-ignore no-explicit-any
-  [key: string]: any;
-
   /** Per process, from 1, never reused. */
   readonly id: number;
   worker: ConnectionOwner | null;
@@ -171,12 +193,17 @@ export class TcpConnection implements ConnHandler {
   /** See {@link TcpConnection.defaultIdleTimeout}. */
   idleTimeout = TcpConnection.defaultIdleTimeout;
 
-  onMessage: Callback = null;
+  /** `(conn, data)` for each message the protocol decodes (raw bytes without a protocol). */
+  onMessage: Handler<TcpConnection<In, Out>, [data: In]> = null;
   // The other callbacks are null on the prototype: a connection gets its own only when one is set.
-  declare onClose: Callback;
-  declare onError: Callback;
-  declare onBufferFull: Callback;
-  declare onBufferDrain: Callback;
+  /** `(conn)` once, when the connection is closed. */
+  declare onClose: Handler<TcpConnection<In, Out>>;
+  /** `(conn, code, message)`: {@link WORKERMAN_SEND_FAIL} when a send was dropped, {@link WORKERMAN_CONNECT_FAIL} when connecting failed. */
+  declare onError: Handler<TcpConnection<In, Out>, [code: number, message: string, cause?: unknown]>;
+  /** `(conn)` when a send leaves the send buffer at or above `maxSendBufferSize`. */
+  declare onBufferFull: Handler<TcpConnection<In, Out>>;
+  /** `(conn)` when the send buffer has been written out. */
+  declare onBufferDrain: Handler<TcpConnection<In, Out>>;
 
   // Every own field costs each idle connection 8 bytes, and JSC (Bun) rounds objects up to
   // size classes (up to 18 fields: 160 bytes, up to 26: 224). So: 17 fields, leaving room for
@@ -220,10 +247,10 @@ export class TcpConnection implements ConnHandler {
     return `${callback} of worker ${this.worker?.name ?? "none"} (connection ${this.id})`;
   }
 
-  protected _call(name: string, fn: Callback, a?: unknown, b?: unknown, c?: unknown): void {
+  protected _call(name: string, fn: Handler<never, unknown[]>, a?: unknown, b?: unknown, c?: unknown): void {
     if (!fn) return;
     try {
-      const r = fn(this, a, b, c);
+      const r = (fn as (...args: unknown[]) => unknown)(this, a, b, c);
       if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
         (r as Promise<unknown>).then(undefined, (err) => reportError(this._where(name), err));
       }
@@ -246,6 +273,11 @@ export class TcpConnection implements ConnHandler {
    * buffer was already full (the data is dropped and `onError(conn, 2, ...)` fires).
    * `data` is what the protocol encodes (a string for text://, a Response for http://).
    */
+  send(data: Out, raw?: false): boolean | null;
+  /** Send `data` as it is, bypassing the protocol's encoding. */
+  send(data: string | Uint8Array, raw: true): boolean | null;
+  /** Either, as `raw` says. */
+  send(data: Out | string | Uint8Array, raw: boolean): boolean | null;
   send(data: unknown, raw = false): boolean | null {
     const status = this._status;
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
@@ -504,7 +536,7 @@ export class TcpConnection implements ConnHandler {
     const fn = this.onMessage;
     if (!fn) return;
     try {
-      const r = fn(this, message);
+      const r = fn(this, message as In);
       if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
         (r as Promise<unknown>).then(undefined, (err) => reportError(this._where("onMessage"), err));
       }
@@ -581,6 +613,11 @@ export class TcpConnection implements ConnHandler {
   // ---- closing ---------------------------------------------------------------------------
 
   /** Send `data` if given, flush the send buffer, then close. Nothing is read meanwhile. */
+  close(data?: Out, raw?: false): void;
+  /** Send `data` as it is (bypassing the protocol's encoding), flush, then close. */
+  close(data: string | Uint8Array | undefined, raw: true): void;
+  /** Either, as `raw` says. */
+  close(data: Out | string | Uint8Array | undefined, raw: boolean): void;
   close(data?: unknown, raw = false): void {
     const status = this._status;
     if (status === TcpConnection.STATUS_CONNECTING || status === TcpConnection.STATUS_INITIAL) {
@@ -588,7 +625,7 @@ export class TcpConnection implements ConnHandler {
       return;
     }
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return;
-    if (data !== undefined && data !== null) this.send(data, raw);
+    if (data !== undefined && data !== null) this.send(data as Out, raw as false);
     this._status = TcpConnection.STATUS_CLOSING;
     if (this._flags & CORKED) return; // the write after this read shuts down when it completes
     if (this._pending) this._flushPending();
@@ -707,7 +744,7 @@ export class TcpConnection implements ConnHandler {
 
   /** Forward everything received to `dest`, pausing this side while `dest`'s buffer is full. */
   pipe(dest: TcpConnection, raw = false): void {
-    this.onMessage = (_c: TcpConnection, data: string | Uint8Array) => dest.send(data, raw);
+    this.onMessage = (_c: TcpConnection, data: unknown) => dest.send(data, raw as false);
     this.onClose = () => dest.close();
     dest.onBufferFull = () => this.pauseRecv();
     dest.onBufferDrain = () => this.resumeRecv();

@@ -166,7 +166,7 @@ export class BusinessWorker extends Worker {
 
   /** Connect to one gateway; resolves once connected (or failed). */
   private _connectGateway(address: string): Promise<void> {
-    const conn = new AsyncTcpConnection(`tcp://${address}`);
+    const conn = new AsyncTcpConnection<string>(`tcp://${address}`);
     conn.protocol = GatewayProtocol;
     conn.maxSendBufferSize = this.sendToGatewayBufferSize;
     if (!this._started) conn.pauseRecv();

@@ -38,7 +38,7 @@ export interface GatewayClientOptions {
 /** Ask one Register for the gateway addresses. */
 function askRegister(address: string, secretKey: string, timeoutMs: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const conn = new AsyncTcpConnection(`tcp://${address}`);
+    const conn = new AsyncTcpConnection<string>(`tcp://${address}`);
     conn.protocol = Text;
     let done = false;
     const finish = (error: Error | null, addresses: string[] = []) => {

@@ -23,7 +23,7 @@
  */
 import { ConfigError } from "../core/errors.ts";
 import { log, safeCall } from "../core/log.ts";
-import type { TcpConnection } from "../core/tcp_connection.ts";
+import type { GatewayConnection } from "./_conn.ts";
 import { Timer } from "../core/timer.ts";
 import { Worker, type WorkerContext } from "../core/worker.ts";
 import { defaultApi, type GatewayApi } from "./api.ts";
@@ -41,11 +41,11 @@ type Cb = ((...args: any[]) => unknown) | null;
  * `<ip>:<name>:<id>` to the connection; `client` is the client's connection.
  */
 export type Router = (
-  workers: Map<string, TcpConnection>,
-  client: TcpConnection,
+  workers: Map<string, GatewayConnection>,
+  client: GatewayConnection,
   cmd: number,
   body: unknown,
-) => TcpConnection | null;
+) => GatewayConnection | null;
 
 /** `Gateway.<name>(...)`: `defaultApi.<name>(...)`, resolved at call time. */
 function apiCall<K extends keyof GatewayApi>(name: K): GatewayApi[K] {
@@ -75,7 +75,7 @@ export function heartbeatTick(count: number, limit: number, hasPingData: boolean
 export const routerLeastConnections: Router = (workers, client) => {
   const bound = client.gatewayWorkerKey as string | undefined;
   if (bound !== undefined && workers.has(bound)) return workers.get(bound)!;
-  let best: [string, TcpConnection] | null = null;
+  let best: [string, GatewayConnection] | null = null;
   for (const entry of workers) {
     if (!best || (entry[1].gatewayClientCount ?? 0) < (best[1].gatewayClientCount ?? 0)) best = entry;
   }
@@ -92,7 +92,7 @@ export const routerRandom: Router = (workers, client) => {
   return bindClient(client, key, workers.get(key)!);
 };
 
-function bindClient(client: TcpConnection, key: string, worker: TcpConnection): TcpConnection {
+function bindClient(client: GatewayConnection, key: string, worker: GatewayConnection): GatewayConnection {
   client.gatewayWorkerKey = key;
   worker.gatewayClientCount = (worker.gatewayClientCount ?? 0) + 1;
   return worker;
@@ -138,13 +138,13 @@ export class Gateway extends Worker {
   onBusinessWorkerClose: Cb = null;
 
   /** Clients of this process by connection id. */
-  readonly clientConnections = new Map<number, TcpConnection>();
+  readonly clientConnections = new Map<number, GatewayConnection>();
   /** Authenticated BusinessWorker connections by `<ip>:<name>:<id>`. */
-  readonly workerConnections = new Map<string, TcpConnection>();
+  readonly workerConnections = new Map<string, GatewayConnection>();
   /** Members of each group, by connection id. */
-  readonly groupConnections = new Map<string, Map<number, TcpConnection>>();
+  readonly groupConnections = new Map<string, Map<number, GatewayConnection>>();
   /** Connections bound to each uid, by connection id. */
-  readonly uidConnections = new Map<string, Map<number, TcpConnection>>();
+  readonly uidConnections = new Map<string, Map<number, GatewayConnection>>();
 
   private _lastConnectionId = 0;
   private _startTime = 0;
@@ -226,9 +226,9 @@ export class Gateway extends Worker {
     this._userOnConnect = this.onConnect;
     this._userOnClose = this.onClose;
     this._userOnWebSocketConnect = this.onWebSocketConnect;
-    this.onConnect = (conn: TcpConnection) => this._onClientConnect(conn);
-    this.onMessage = (conn: TcpConnection, data: unknown) => this._onClientMessage(conn, data);
-    this.onClose = (conn: TcpConnection) => this._onClientClose(conn);
+    this.onConnect = (conn: GatewayConnection) => this._onClientConnect(conn);
+    this.onMessage = (conn: GatewayConnection, data: unknown) => this._onClientMessage(conn, data);
+    this.onClose = (conn: GatewayConnection) => this._onClientClose(conn);
     this.onWebSocketConnect = null;
     this._startTime = Date.now();
     this._inner = new GatewayInner(this);
@@ -266,7 +266,7 @@ export class Gateway extends Worker {
     return this._lastConnectionId;
   }
 
-  private _onClientConnect(conn: TcpConnection): void {
+  private _onClientConnect(conn: GatewayConnection): void {
     const id = this._nextConnectionId();
     conn.gatewayConnectionId = id;
     conn.gatewayHeader = {
@@ -282,11 +282,11 @@ export class Gateway extends Worker {
     conn.maxSendBufferSize = this.sendToClientBufferSize;
     this.clientConnections.set(id, conn);
     if (this._userOnConnect) safeCall(() => `onConnect of gateway ${this.name}`, this._userOnConnect, conn);
-    conn.onWebSocketConnect = (c: TcpConnection, request: unknown) => this._onWebSocketConnect(c, request);
+    conn.onWebSocketConnect = (c: GatewayConnection, request: unknown) => this._onWebSocketConnect(c, request);
     if (conn.getStatus() === 2) this.sendToWorker(CMD.ON_CONNECT, conn);
   }
 
-  private _onWebSocketConnect(conn: TcpConnection, request: unknown): void {
+  private _onWebSocketConnect(conn: GatewayConnection, request: unknown): void {
     if (this._userOnWebSocketConnect) {
       safeCall(() => `onWebSocketConnect of gateway ${this.name}`, this._userOnWebSocketConnect, conn, request);
       if (conn.getStatus() !== 2) return;
@@ -294,12 +294,12 @@ export class Gateway extends Worker {
     this.sendToWorker(CMD.ON_WEBSOCKET_CONNECT, conn, webSocketData(conn, request));
   }
 
-  private _onClientMessage(conn: TcpConnection, data: unknown): void {
+  private _onClientMessage(conn: GatewayConnection, data: unknown): void {
     conn.pingNotResponseCount = -1;
     this.sendToWorker(CMD.ON_MESSAGE, conn, data);
   }
 
-  private _onClientClose(conn: TcpConnection): void {
+  private _onClientClose(conn: GatewayConnection): void {
     if (this._userOnClose) safeCall(() => `onClose of gateway ${this.name}`, this._userOnClose, conn);
     if (this.workerConnections.size > 0) this.sendToWorker(CMD.ON_CLOSE, conn);
     const id = conn.gatewayConnectionId as number;
@@ -318,15 +318,15 @@ export class Gateway extends Worker {
   }
 
   /** Remove a client from its uid's set (it keeps no uid). */
-  removeFromUid(conn: TcpConnection): void {
-    const members = this.uidConnections.get(conn.uid);
+  removeFromUid(conn: GatewayConnection): void {
+    const members = this.uidConnections.get(conn.uid!);
     members?.delete(conn.gatewayConnectionId);
-    if (members && members.size === 0) this.uidConnections.delete(conn.uid);
+    if (members && members.size === 0) this.uidConnections.delete(conn.uid!);
     conn.uid = null;
   }
 
   /** Forward a client's event (with its header and session) to its BusinessWorker. */
-  sendToWorker(cmd: number, conn: TcpConnection, body: unknown = ""): boolean {
+  sendToWorker(cmd: number, conn: GatewayConnection, body: unknown = ""): boolean {
     const router = this.router ??
       (Gateway.selectLoadBalancingMode === "router_random" ? routerRandom : routerLeastConnections);
     const worker = this.workerConnections.size > 0 ? router(this.workerConnections, conn, cmd, body) : null;
@@ -389,7 +389,7 @@ interface HandshakeRequest {
 }
 
 /** `{get, server, cookie}` of a websocket handshake, as `$_GET`/`$_SERVER`/`$_COOKIE` would hold it. */
-function webSocketData(conn: TcpConnection, request: unknown): Record<string, unknown> {
+function webSocketData(conn: GatewayConnection, request: unknown): Record<string, unknown> {
   const r = request as HandshakeRequest | null;
   if (!r || typeof r.header !== "function") return { get: {}, server: {}, cookie: {} };
   const server: Record<string, unknown> = {

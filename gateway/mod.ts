@@ -20,6 +20,7 @@
  */
 export { Register } from "./register.ts";
 export { Gateway, type Router, routerLeastConnections, routerRandom } from "./gateway.ts";
+export type { GatewayConnection, GatewayConnectionFields } from "./_conn.ts";
 export { BusinessWorker, type EventHandler } from "./business_worker.ts";
 export { GatewayApi, type GatewayBackend, type Message } from "./api.ts";
 export { GatewayClient, type GatewayClientOptions } from "./client.ts";

@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { asBytes, toBytes } from "../core/bytes.ts";
+import { asBytes, type Bytes, toBytes } from "../core/bytes.ts";
 import type { Protocol } from "../core/protocol.ts";
 
-export const Frame: Protocol = {
+export const Frame: Protocol<Bytes, string | Uint8Array> = {
   input(buffer) {
     if (buffer.length < 4) return 0;
     const length = ((buffer[0] << 24) | (buffer[1] << 16) | (buffer[2] << 8) | buffer[3]) >>> 0;

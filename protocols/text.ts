@@ -25,7 +25,7 @@ function lineEnd(buffer: Uint8Array, start: number, end: number): number {
   return end;
 }
 
-export const Text: Protocol = {
+export const Text: Protocol<string, string> = {
   input(buffer, conn) {
     const end = buffer.indexOf(LF);
     if (end !== -1) return end + 1; // above maxPackageSize the framework rejects it
