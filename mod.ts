@@ -41,6 +41,8 @@ export {
   type HttpOptions,
   HttpProtocol,
   Request,
+  type RequestData,
+  type FormFiles,
   Response,
   ServerSentEvents,
   type ServerSentEvent,

@@ -40,7 +40,7 @@ export {
   type ClientTypes,
   type TlsClientOptions,
 } from "./async_tcp_connection.ts";
-export { AsyncUdpConnection } from "./async_udp_connection.ts";
+export { AsyncUdpConnection, type UdpClientMessage } from "./async_udp_connection.ts";
 export type { ProxyProtocolOptions } from "./proxy_protocol.ts";
 export { Timer } from "./timer.ts";
 export {

@@ -7,6 +7,7 @@
  */
 import type { Callback } from "../core/protocol.ts";
 import type { TcpConnection } from "../core/tcp_connection.ts";
+import type { Request } from "../protocols/http/request.ts";
 
 /** The fields a Gateway sets on a client connection and on a BusinessWorker's link to it. */
 export interface GatewayConnectionFields {
@@ -31,7 +32,7 @@ export interface GatewayConnectionFields {
   /** Inner link: the peer sent the right secret key. */
   authorized: boolean;
   /** Client of a `websocket://` Gateway: runs before the 101 (the Gateway forwards it to the BusinessWorkers). */
-  onWebSocketConnect?: Callback<[conn: GatewayConnection, request: unknown]> | null;
+  onWebSocketConnect?: Callback<[conn: GatewayConnection, request: Request]> | null;
 }
 
 /** A connection as the Gateway model sees it: a client, or a link between Gateway and BusinessWorker. */

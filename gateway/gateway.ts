@@ -23,6 +23,8 @@
  */
 import { ConfigError } from "../core/errors.ts";
 import { log, safeCall } from "../core/log.ts";
+import type { Callback } from "../core/protocol.ts";
+import type { Request } from "../protocols/http/request.ts";
 import type { GatewayConnection } from "./_conn.ts";
 import { Timer } from "../core/timer.ts";
 import { Worker, type WorkerContext } from "../core/worker.ts";
@@ -33,8 +35,8 @@ import { RegisterLinks } from "./_register_link.ts";
 import { gatewayConnectLine } from "./register.ts";
 import { CMD, encodePackage, type GatewayPackage } from "./protocol.ts";
 
-// deno-lint-ignore no-explicit-any
-type Cb = ((...args: any[]) => unknown) | null;
+/** A callback of the Gateway taking one connection (a client's or a BusinessWorker's). */
+type Cb = Callback<[conn: GatewayConnection]> | null;
 
 /**
  * Picks the BusinessWorker connection that gets a client's event (null: none). `workers` maps
@@ -152,7 +154,7 @@ export class Gateway extends Worker {
   private _inner: GatewayInner | null = null;
   private _userOnConnect: Cb = null;
   private _userOnClose: Cb = null;
-  private _userOnWebSocketConnect: Cb = null;
+  private _userOnWebSocketConnect: Callback<[conn: GatewayConnection, request: Request]> | null = null;
 
   constructor(socketName: string, context: WorkerContext = {}) {
     super(socketName, context);
@@ -282,11 +284,11 @@ export class Gateway extends Worker {
     conn.maxSendBufferSize = this.sendToClientBufferSize;
     this.clientConnections.set(id, conn);
     if (this._userOnConnect) safeCall(() => `onConnect of gateway ${this.name}`, this._userOnConnect, conn);
-    conn.onWebSocketConnect = (c: GatewayConnection, request: unknown) => this._onWebSocketConnect(c, request);
+    conn.onWebSocketConnect = (c: GatewayConnection, request: Request) => this._onWebSocketConnect(c, request);
     if (conn.getStatus() === 2) this.sendToWorker(CMD.ON_CONNECT, conn);
   }
 
-  private _onWebSocketConnect(conn: GatewayConnection, request: unknown): void {
+  private _onWebSocketConnect(conn: GatewayConnection, request: Request): void {
     if (this._userOnWebSocketConnect) {
       safeCall(() => `onWebSocketConnect of gateway ${this.name}`, this._userOnWebSocketConnect, conn, request);
       if (conn.getStatus() !== 2) return;

@@ -26,7 +26,7 @@ import type { Chunk, Response, ServerSentEvents } from "./response.ts";
 
 export { Http, type HttpOptions, HttpProtocol } from "./protocol.ts";
 export type { GzipOptions } from "./compress.ts";
-export { Request } from "./request.ts";
+export { type FormFiles, Request, type RequestData } from "./request.ts";
 export { Chunk, type CookieOptions, type HeaderValue, Response, ServerSentEvents, type ServerSentEvent } from "./response.ts";
 export { FileSessionHandler, Session, type SessionHandler } from "./session.ts";
 export {

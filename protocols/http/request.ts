@@ -15,9 +15,12 @@ import { runtime } from "../../runtime/mod.ts";
 import { httpError } from "./errors.ts";
 import { boundaryOf, MultipartParser } from "./multipart.ts";
 import { HeadInfo, INCOMPLETE, latin1, parseHead } from "./parser.ts";
-import { type Form, formDecode, parseForm } from "./query.ts";
+import { type Form, formDecode, type FormValue, parseForm } from "./query.ts";
 import { Session } from "./session.ts";
-import { removeAll, UploadCollector, type UploadLimits } from "./upload.ts";
+import { removeAll, UploadCollector, type UploadedFile, type UploadLimits } from "./upload.ts";
+
+/** The files of a `name[]` or `name[key]` upload field: a list or a record of them. */
+export type FormFiles = UploadedFile[] | { [key: string]: UploadedFile | FormFiles };
 
 /** Limits used when a Request built by hand parses its own multipart body. */
 export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
@@ -27,19 +30,29 @@ export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
   tmpDir: "",
 };
 
+/** One value of `obj` (or `def`), or all of `obj` when `name` is undefined; the overloads type it. */
 // deno-lint-ignore no-explicit-any
-type Any = any;
-
-function pick(obj: Record<string, unknown>, name: string | undefined, def: unknown): Any {
+function pick(obj: Record<string, unknown>, name: string | undefined, def: unknown): any {
   if (name === undefined) return obj;
   return Object.hasOwn(obj, name) ? obj[name] : def;
 }
 
+/**
+ * Properties an application adds to requests (`request.user = ...`, as in PHP): declare them
+ * once, typed, by declaration merging:
+ * `declare module "workerman-ts" { interface RequestData { user: User } }`.
+ */
+// deno-lint-ignore no-empty-interface
+export interface RequestData {}
+
+/** A Request carries the application's {@link RequestData}. */
+// deno-lint-ignore no-empty-interface
+export interface Request extends RequestData {}
+
+/** An HTTP request as `onMessage` receives it on an `http://` Worker (parsed lazily). */
 export class Request {
   /** The connection the request arrived on (null for a Request built by hand). */
   connection: TcpConnection | null = null;
-  /** Properties the application adds (`request.user = ...`), as in PHP. */
-  [key: string]: Any;
 
   /** @internal the bytes holding the head (and, for a small body, the body after it) */
   _buf: Uint8Array;
@@ -124,8 +137,9 @@ export class Request {
 
   /** Every header (names lower-cased), or one header's value. */
   header(): Record<string, string>;
-  header(name: string, def?: Any): Any;
-  header(name?: string, def: Any = null): Any {
+  header(name: string): string | null;
+  header<D>(name: string, def: D): string | D;
+  header(name?: string, def: unknown = null): unknown {
     return pick(this._headers ??= this._parseHeaders(), name?.toLowerCase(), def);
   }
 
@@ -161,8 +175,9 @@ export class Request {
 
   /** The query (`parse_str` rules: `b[]=2` → `{ b: ["2"] }`), or one value. */
   get(): Form;
-  get(name: string, def?: Any): Any;
-  get(name?: string, def: Any = null): Any {
+  get(name: string): FormValue | null;
+  get<D>(name: string, def: D): FormValue | D;
+  get(name?: string, def: unknown = null): unknown {
     return pick(this._get ??= parseForm(this.queryString()), name, def);
   }
 
@@ -171,16 +186,17 @@ export class Request {
    * invalid one gives `{}`), otherwise the body read as urlencoded.
    */
   post(): Form;
-  post(name: string, def?: Any): Any;
-  post(name?: string, def: Any = null): Any {
+  post(name: string): FormValue | null;
+  post<D>(name: string, def: D): FormValue | D;
+  post(name?: string, def: unknown = null): unknown {
     if (this._post === null) this._parseBody();
     return pick(this._post!, name, def);
   }
 
   /** Uploaded files (`{ name, tmp_name, size, error, type }` each), or one of them. */
   file(): Form;
-  file(name: string): Any;
-  file(name?: string): Any {
+  file(name: string): UploadedFile | FormFiles | null;
+  file(name?: string): unknown {
     if (this._files === null) this._parseBody();
     return pick(this._files!, name, null);
   }
@@ -217,8 +233,9 @@ export class Request {
 
   /** Every cookie, or one (values percent-decoded). */
   cookie(): Record<string, string>;
-  cookie(name: string, def?: Any): Any;
-  cookie(name?: string, def: Any = null): Any {
+  cookie(name: string): string | null;
+  cookie<D>(name: string, def: D): string | D;
+  cookie(name?: string, def: unknown = null): unknown {
     if (this._cookie === null) {
       const cookies: Record<string, string> = Object.create(null);
       const header = this.header("cookie") as string | null;

@@ -168,8 +168,11 @@ export class Session {
   getId(): string {
     return this._id;
   }
-  // deno-lint-ignore no-explicit-any
-  get(name: string, def: any = null): any {
+  /** The value of `name` (`def`, default null, when absent); `T` says what the application stored there. */
+  get<T = unknown>(name: string): T | null;
+  /** The value of `name`, or `def` when absent. */
+  get<T>(name: string, def: T): T;
+  get(name: string, def: unknown = null): unknown {
     return Object.hasOwn(this._data, name) ? this._data[name] : def;
   }
   set(name: string, value: unknown): void {
@@ -192,8 +195,10 @@ export class Session {
     for (const n of typeof name === "string" ? [name] : name) this.delete(n);
   }
   /** Get and remove. */
-  // deno-lint-ignore no-explicit-any
-  pull(name: string, def: any = null): any {
+  pull<T = unknown>(name: string): T | null;
+  /** Get and remove; `def` when absent. */
+  pull<T>(name: string, def: T): T;
+  pull(name: string, def: unknown = null): unknown {
     const value = this.get(name, def);
     this.delete(name);
     return value;
