@@ -164,46 +164,89 @@ export class Gateway extends Worker {
 
   // The API for business code (GatewayWorker's static Lib\Gateway), bound to this process's
   // BusinessWorker: see GatewayApi for what each call does.
-  static readonly sendToAll = apiCall("sendToAll");
-  static readonly sendToClient = apiCall("sendToClient");
-  static readonly sendToCurrentClient = apiCall("sendToCurrentClient");
-  static readonly sendToUid = apiCall("sendToUid");
-  static readonly sendToGroup = apiCall("sendToGroup");
-  static readonly closeClient = apiCall("closeClient");
-  static readonly closeCurrentClient = apiCall("closeCurrentClient");
-  static readonly destroyClient = apiCall("destroyClient");
-  static readonly destroyCurrentClient = apiCall("destroyCurrentClient");
-  static readonly bindUid = apiCall("bindUid");
-  static readonly unbindUid = apiCall("unbindUid");
-  static readonly joinGroup = apiCall("joinGroup");
-  static readonly leaveGroup = apiCall("leaveGroup");
-  static readonly ungroup = apiCall("ungroup");
-  static readonly isOnline = apiCall("isOnline");
-  static readonly getClientIdByUid = apiCall("getClientIdByUid");
-  static readonly isUidOnline = apiCall("isUidOnline");
-  static readonly getUidByClientId = apiCall("getUidByClientId");
-  static readonly getClientIdListByGroup = apiCall("getClientIdListByGroup");
-  static readonly getClientSessionsByGroup = apiCall("getClientSessionsByGroup");
-  static readonly getClientCountByGroup = apiCall("getClientCountByGroup");
-  static readonly getAllClientCount = apiCall("getAllClientCount");
-  static readonly getAllClientIdList = apiCall("getAllClientIdList");
-  static readonly getAllClientSessions = apiCall("getAllClientSessions");
-  static readonly getAllUidList = apiCall("getAllUidList");
-  static readonly getAllGroupIdList = apiCall("getAllGroupIdList");
-  static readonly getAllUidCount = apiCall("getAllUidCount");
-  static readonly getUidListByGroup = apiCall("getUidListByGroup");
-  static readonly getUidCountByGroup = apiCall("getUidCountByGroup");
-  static readonly getAllGroupClientIdList = apiCall("getAllGroupClientIdList");
-  static readonly getAllGroupClientIdCount = apiCall("getAllGroupClientIdCount");
-  static readonly getAllGroupUidList = apiCall("getAllGroupUidList");
-  static readonly getAllGroupUidCount = apiCall("getAllGroupUidCount");
-  static readonly isUidsOnline = apiCall("isUidsOnline");
-  static readonly batchGetClientIdByUid = apiCall("batchGetClientIdByUid");
-  static readonly batchGetClientCountByGroup = apiCall("batchGetClientCountByGroup");
-  static readonly setSession = apiCall("setSession");
-  static readonly setSocketSession = apiCall("setSocketSession");
-  static readonly updateSession = apiCall("updateSession");
-  static readonly getSession = apiCall("getSession");
+  /**
+   * Send to every client of every gateway, minus `exclude`; with a non-empty `clientIds`, only
+   * to those (an empty list sends nothing).
+   */
+  static readonly sendToAll: GatewayApi["sendToAll"] = apiCall("sendToAll");
+  /** Send to one client (false for an invalid client_id or an unreachable gateway). */
+  static readonly sendToClient: GatewayApi["sendToClient"] = apiCall("sendToClient");
+  /** Send to the client of the event being handled (synchronous part of a handler only). */
+  static readonly sendToCurrentClient: GatewayApi["sendToCurrentClient"] = apiCall("sendToCurrentClient");
+  /** Send to every client bound to `uid` (or to any of the uids). */
+  static readonly sendToUid: GatewayApi["sendToUid"] = apiCall("sendToUid");
+  /** Send to every member of `group` (or of any of the groups), except the `exclude` client_ids. */
+  static readonly sendToGroup: GatewayApi["sendToGroup"] = apiCall("sendToGroup");
+  /** Send `message` (if given), then close the client once it is flushed. */
+  static readonly closeClient: GatewayApi["closeClient"] = apiCall("closeClient");
+  /** `closeClient` for the client of the event being handled. */
+  static readonly closeCurrentClient: GatewayApi["closeCurrentClient"] = apiCall("closeCurrentClient");
+  /** Close the client now, discarding what is not yet sent. */
+  static readonly destroyClient: GatewayApi["destroyClient"] = apiCall("destroyClient");
+  /** `destroyClient` for the client of the event being handled. */
+  static readonly destroyCurrentClient: GatewayApi["destroyCurrentClient"] = apiCall("destroyCurrentClient");
+  /** Bind a client to `uid` (a client has at most one uid; a uid may have many clients). */
+  static readonly bindUid: GatewayApi["bindUid"] = apiCall("bindUid");
+  /** Remove the client's uid. */
+  static readonly unbindUid: GatewayApi["unbindUid"] = apiCall("unbindUid");
+  /** Add a client to `group` (a client may be in many groups). */
+  static readonly joinGroup: GatewayApi["joinGroup"] = apiCall("joinGroup");
+  /** Remove a client from `group`. */
+  static readonly leaveGroup: GatewayApi["leaveGroup"] = apiCall("leaveGroup");
+  /** Dissolve `group`: every member leaves it. */
+  static readonly ungroup: GatewayApi["ungroup"] = apiCall("ungroup");
+  /** Whether the client is connected. */
+  static readonly isOnline: GatewayApi["isOnline"] = apiCall("isOnline");
+  /** The client_ids bound to `uid`. */
+  static readonly getClientIdByUid: GatewayApi["getClientIdByUid"] = apiCall("getClientIdByUid");
+  /** Whether at least one client is bound to `uid`. */
+  static readonly isUidOnline: GatewayApi["isUidOnline"] = apiCall("isUidOnline");
+  /** The uid a client is bound to (null: none, or offline). */
+  static readonly getUidByClientId: GatewayApi["getUidByClientId"] = apiCall("getUidByClientId");
+  /** `{client_id: client_id}` of the members of `group`. */
+  static readonly getClientIdListByGroup: GatewayApi["getClientIdListByGroup"] = apiCall("getClientIdListByGroup");
+  /** `{client_id: session}` of the members of `group`. */
+  static readonly getClientSessionsByGroup: GatewayApi["getClientSessionsByGroup"] = apiCall("getClientSessionsByGroup");
+  /** How many clients are in `group` (`""`: all clients). */
+  static readonly getClientCountByGroup: GatewayApi["getClientCountByGroup"] = apiCall("getClientCountByGroup");
+  /** How many clients are connected. */
+  static readonly getAllClientCount: GatewayApi["getAllClientCount"] = apiCall("getAllClientCount");
+  /** `{client_id: client_id}` of every client. */
+  static readonly getAllClientIdList: GatewayApi["getAllClientIdList"] = apiCall("getAllClientIdList");
+  /** `{client_id: session}` of every client (of `group` when given). */
+  static readonly getAllClientSessions: GatewayApi["getAllClientSessions"] = apiCall("getAllClientSessions");
+  /** `{uid: uid}` of every bound uid. */
+  static readonly getAllUidList: GatewayApi["getAllUidList"] = apiCall("getAllUidList");
+  /** `{group: group}` of every group with members. */
+  static readonly getAllGroupIdList: GatewayApi["getAllGroupIdList"] = apiCall("getAllGroupIdList");
+  /** How many distinct uids are bound. */
+  static readonly getAllUidCount: GatewayApi["getAllUidCount"] = apiCall("getAllUidCount");
+  /** `{uid: uid}` of the members of `group` that are bound to a uid. */
+  static readonly getUidListByGroup: GatewayApi["getUidListByGroup"] = apiCall("getUidListByGroup");
+  /** How many distinct uids the members of `group` are bound to. */
+  static readonly getUidCountByGroup: GatewayApi["getUidCountByGroup"] = apiCall("getUidCountByGroup");
+  /** `{group: {client_id: client_id}}` of every group. */
+  static readonly getAllGroupClientIdList: GatewayApi["getAllGroupClientIdList"] = apiCall("getAllGroupClientIdList");
+  /** `{group: number of clients}` of every group. */
+  static readonly getAllGroupClientIdCount: GatewayApi["getAllGroupClientIdCount"] = apiCall("getAllGroupClientIdCount");
+  /** `{group: {uid: uid}}` of every group, for its members bound to a uid. */
+  static readonly getAllGroupUidList: GatewayApi["getAllGroupUidList"] = apiCall("getAllGroupUidList");
+  /** `{group: number of distinct uids}` of every group. */
+  static readonly getAllGroupUidCount: GatewayApi["getAllGroupUidCount"] = apiCall("getAllGroupUidCount");
+  /** `{uid: 0|1}`: which of the uids have a client bound. */
+  static readonly isUidsOnline: GatewayApi["isUidsOnline"] = apiCall("isUidsOnline");
+  /** `{uid: [client_id, ...]}` for the uids that have clients bound. */
+  static readonly batchGetClientIdByUid: GatewayApi["batchGetClientIdByUid"] = apiCall("batchGetClientIdByUid");
+  /** `{group: count}` for each of the groups. */
+  static readonly batchGetClientCountByGroup: GatewayApi["batchGetClientCountByGroup"] = apiCall("batchGetClientCountByGroup");
+  /** Replace the client's session (also the `ctx.session` of its running handlers). */
+  static readonly setSession: GatewayApi["setSession"] = apiCall("setSession");
+  /** Low level: store `serialized` (a PHP-serialized array, or `""`) as the client's session as is. */
+  static readonly setSocketSession: GatewayApi["setSocketSession"] = apiCall("setSocketSession");
+  /** Merge `session` into the client's session, recursively (also into running handlers' `ctx.session`). */
+  static readonly updateSession: GatewayApi["updateSession"] = apiCall("updateSession");
+  /** The client's session: `{}` when empty, null when the client is offline or the client_id invalid. */
+  static readonly getSession: GatewayApi["getSession"] = apiCall("getSession");
 
   /** Also refuses what a Gateway cannot do: HTTP clients, an unreachable `lanIp`. */
   override validate(): void {
