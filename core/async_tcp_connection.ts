@@ -186,6 +186,7 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
   override getRemoteIp(): string {
     return this._socket ? super.getRemoteIp() : this._remote.host;
   }
+  /** The port connected to (known before the connection is established). */
   override getRemotePort(): number {
     return this._socket ? super.getRemotePort() : this._remote.port;
   }
@@ -253,6 +254,7 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
     statistics.connection_count++;
   }
 
+  /** How the runtime connects: transport, host, port, path, TLS. */
   private _connectOptions(): ConnectOptions {
     const r = this._remote;
     if (this.transport === "unix") return { transport: "unix", path: r.path };
@@ -266,6 +268,7 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
     return { transport: "tcp", host: r.host, port: r.port };
   }
 
+  /** Connect attempt `attempt` succeeded (ignored when a newer one was started). */
   private _connected(attempt: number, socket: Conn): void {
     if (attempt !== this._attempt || this._status !== TcpConnection.STATUS_CONNECTING) {
       socket.destroy(); // closed or reconnected meanwhile
@@ -279,6 +282,7 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
     }
   }
 
+  /** Connect attempt `attempt` failed: `onError(conn, 1, ...)`, then `onClose`. */
   private _connectFailed(attempt: number, started: number, cause: unknown): void {
     if (attempt !== this._attempt || this._status !== TcpConnection.STATUS_CONNECTING) return;
     this._status = TcpConnection.STATUS_CLOSING;
@@ -290,10 +294,12 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
     this.destroy();
   }
 
+  /** Where errors from this connection's callbacks are reported. */
   protected override _where(callback: string): string {
     return `${callback} of AsyncTcpConnection to ${this._remoteAddress} (connection ${this.id})`;
   }
 
+  /** Closed: cancel a pending reconnect and ignore the old socket's events. */
   protected override _finish(): void {
     this.cancelReconnect();
     this._counted = false;
@@ -301,6 +307,7 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
     super._finish();
   }
 
+  /** Keeps the callbacks: a closed outgoing connection can connect again. */
   protected override _releaseCallbacks(): void {
     // Kept: a closed outgoing connection can connect again with the same callbacks.
   }

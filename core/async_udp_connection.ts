@@ -145,6 +145,7 @@ export class AsyncUdpConnection<A extends string = string> {
     return true;
   }
 
+  /** A datagram arrived: decode it and call `onMessage` (datagrams from others than the server are dropped). */
   private _receive(d: Datagram): void {
     // Only the server's datagrams, as a connected socket would have it.
     if (d.port !== this._remote.port || plainIp(d.address) !== plainIp(this._ip)) return;
@@ -161,22 +162,28 @@ export class AsyncUdpConnection<A extends string = string> {
     if (this.onMessage) safeCall(() => this._where("onMessage"), this.onMessage, this, message as UdpClientMessage<A>);
   }
 
+  /** Where errors from this connection's callbacks are reported. */
   private _where(callback: string): string {
     return `${callback} of AsyncUdpConnection to ${this._remoteAddress}`;
   }
 
+  /** The server's IP (once resolved). */
   getRemoteIp(): string {
     return this._ip || this._remote.host;
   }
+  /** The server's port. */
   getRemotePort(): number {
     return this._remote.port;
   }
+  /** `ip:port` of the server. */
   getRemoteAddress(): string {
     return formatHostPort(this.getRemoteIp(), this._remote.port);
   }
+  /** The local address of the socket. */
   getLocalIp(): string {
     return this._socket?.host ?? "";
   }
+  /** The local port of the socket. */
   getLocalPort(): number {
     return this._socket?.port ?? 0;
   }

@@ -25,6 +25,7 @@ export {
   type WorkerTypes,
 } from "./worker.ts";
 export {
+  type ConnectionCallback,
   type ConnectionData,
   type ConnectionOwner,
   statistics,
@@ -57,3 +58,4 @@ export {
 export { ConfigError, ProtocolError, TimerError, WorkermanError } from "./errors.ts";
 export { asBytes, Bytes } from "./bytes.ts";
 export { VERSION } from "./version.ts";
+export type { Conn, ConnHandler, ListenOptions, SharedSocket, TlsOptions } from "../runtime/types.ts";

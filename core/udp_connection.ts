@@ -23,6 +23,7 @@ export class UdpConnection<In = unknown, Out = unknown> {
   private readonly _address: string;
   private readonly _port: number;
 
+  /** The sender `address`:`port` of a datagram received on `socket`. */
   constructor(socket: UdpSocket, address: string, port: number, protocol: Protocol | null) {
     this._socket = socket;
     this._address = address;
@@ -52,18 +53,23 @@ export class UdpConnection<In = unknown, Out = unknown> {
     return true;
   }
 
+  /** The sender's IP. */
   getRemoteIp(): string {
     return plainIp(this._address);
   }
+  /** The sender's port. */
   getRemotePort(): number {
     return this._port;
   }
+  /** `ip:port` of the sender. */
   getRemoteAddress(): string {
     return formatHostPort(this.getRemoteIp(), this._port);
   }
+  /** The address the socket is bound to. */
   getLocalIp(): string {
     return this._socket.host;
   }
+  /** The port the socket is bound to. */
   getLocalPort(): number {
     return this._socket.port;
   }

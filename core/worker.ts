@@ -205,20 +205,20 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
    * arrive; when it expires the protocol's answer (HTTP: 408) is sent and the connection closed.
    * 0 = no limit. Default {@link TcpConnection.defaultHeaderTimeout} (60).
    */
-  headerTimeout = TcpConnection.defaultHeaderTimeout;
+  headerTimeout: number = TcpConnection.defaultHeaderTimeout;
   /**
    * Seconds an accepted connection may go without a byte sent or received before it is closed.
    * 0 = never (the default, {@link TcpConnection.defaultIdleTimeout}). HTTP closes keep-alive
    * connections idle between requests after its own `keepAliveTimeout` regardless.
    */
-  idleTimeout = TcpConnection.defaultIdleTimeout;
+  idleTimeout: number = TcpConnection.defaultIdleTimeout;
   /**
    * Most connections this process holds open for this Worker; a connection accepted beyond it is
    * closed at once (and logged) while other processes, or this one later, serve the next ones.
    * Default: no limit — but every process also refuses connections that would bring it within
    * a reserve of its descriptor limit (`ulimit -n`), so accepting never fails with EMFILE.
    */
-  maxConnections = Infinity;
+  maxConnections: number = Infinity;
   /** This process's accepted connections by id. */
   readonly connections: Map<number, ConnectionOf<A, P>> = new Map();
   /** True while this worker is stopping. */
@@ -301,6 +301,7 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
     this._protocolSet = true;
   }
 
+  /** The protocol the address's scheme names (null for a transport); throws for an unknown scheme. */
   private _resolveProtocol(): Protocol | null {
     const scheme = this._address?.scheme;
     if (!scheme || TRANSPORTS.has(scheme)) return null;
@@ -411,6 +412,7 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
     return this.context.proxyProtocol ? proxyProtocolAcceptor(this.context.proxyProtocol, accept) : accept;
   }
 
+  /** Set the unix socket file's permissions (`unixSocketMode`). */
   private _applyUnixMode(): void {
     const path = (this._listener ?? this._shared)?.path;
     if (path && this.context.unixSocketMode !== undefined) runtime.chmod(path, this.context.unixSocketMode);
@@ -479,6 +481,7 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
     this._shared = null;
   }
 
+  /** A connection was accepted: refuse it over a limit, else set it up and call `onConnect`. */
   private _accept(socket: Conn): void {
     if (this._listener?.resumeAccepting) this._noteBurst();
     if (this.connections.size >= this.maxConnections) {
@@ -576,6 +579,7 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
     }, 1000);
   }
 
+  /** A datagram arrived on a `udp://` Worker: decode it and call `onMessage` per message. */
   private _receiveDatagram(d: Datagram): void {
     statistics.total_request++;
     const conn = new UdpConnection(this._udp!, d.address, d.port, this.protocol);

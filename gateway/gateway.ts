@@ -74,7 +74,7 @@ export function heartbeatTick(count: number, limit: number, hasPingData: boolean
 }
 
 /** Bind each client to the worker with the fewest clients bound; rebind when it is gone. */
-export const routerLeastConnections: Router = (workers, client) => {
+export const routerLeastConnections: Router = (workers, client): GatewayConnection | null => {
   const bound = client.gatewayWorkerKey as string | undefined;
   if (bound !== undefined && workers.has(bound)) return workers.get(bound)!;
   let best: [string, GatewayConnection] | null = null;
@@ -85,7 +85,7 @@ export const routerLeastConnections: Router = (workers, client) => {
 };
 
 /** Bind each client to a random worker; rebind when it is gone. */
-export const routerRandom: Router = (workers, client) => {
+export const routerRandom: Router = (workers, client): GatewayConnection | null => {
   const bound = client.gatewayWorkerKey as string | undefined;
   if (bound !== undefined && workers.has(bound)) return workers.get(bound)!;
   if (workers.size === 0) return null;
@@ -100,6 +100,7 @@ function bindClient(client: GatewayConnection, key: string, worker: GatewayConne
   return worker;
 }
 
+/** Holds the client connections and forwards their events to the BusinessWorkers; never reloaded, so clients stay connected. */
 export class Gateway extends Worker {
   /** How clients are spread over BusinessWorkers by default: `router_least_connections` or `router_random`. */
   static selectLoadBalancingMode: "router_least_connections" | "router_random" = "router_least_connections";
@@ -135,9 +136,9 @@ export class Gateway extends Worker {
    */
   protocolAccelerate = false;
   /** `(workerConnection)` when a BusinessWorker connected and authenticated. */
-  onBusinessWorkerConnected: Cb = null;
+  onBusinessWorkerConnected: Callback<[conn: GatewayConnection]> | null = null;
   /** `(workerConnection)` when a BusinessWorker's connection closed. */
-  onBusinessWorkerClose: Cb = null;
+  onBusinessWorkerClose: Callback<[conn: GatewayConnection]> | null = null;
 
   /** Clients of this process by connection id. */
   readonly clientConnections = new Map<number, GatewayConnection>();
@@ -156,6 +157,7 @@ export class Gateway extends Worker {
   private _userOnClose: Cb = null;
   private _userOnWebSocketConnect: Callback<[conn: GatewayConnection, request: Request]> | null = null;
 
+  /** A Gateway listening for clients on `socketName` (`websocket://`, `text://`, `frame://` or a custom protocol). */
   constructor(socketName: string, context: WorkerContext = {}) {
     super(socketName, context);
     this.name = "Gateway";
@@ -266,6 +268,7 @@ export class Gateway extends Worker {
     super.validate();
   }
 
+  /** Listen for clients and on the inner port, announce it to the Register(s), run `onWorkerStart`. */
   override async run(): Promise<void> {
     if (this.onMessage) log(`Gateway ${this.name}: onMessage is ignored (client messages go to the BusinessWorkers' eventHandler)`);
     this._userOnConnect = this.onConnect;
@@ -292,6 +295,7 @@ export class Gateway extends Worker {
     await super.run();
   }
 
+  /** Stop the inner port and the Register links, then the client connections. */
   override async stop(graceful = false, timeout = Worker.stopTimeout): Promise<void> {
     this._register?.close();
     this._inner?.close();
@@ -304,6 +308,7 @@ export class Gateway extends Worker {
     return isPrivateIp(this.lanIp) ? this.lanIp : "0.0.0.0";
   }
 
+  /** The next client connection id of this process (wraps at 2^32 - 1, skipping ids in use). */
   private _nextConnectionId(): number {
     do {
       this._lastConnectionId = this._lastConnectionId >= MAX_CONNECTION_ID ? 1 : this._lastConnectionId + 1;
@@ -311,6 +316,7 @@ export class Gateway extends Worker {
     return this._lastConnectionId;
   }
 
+  /** A client connected: give it its id and header, tell a BusinessWorker. */
   private _onClientConnect(conn: GatewayConnection): void {
     const id = this._nextConnectionId();
     conn.gatewayConnectionId = id;
@@ -331,6 +337,7 @@ export class Gateway extends Worker {
     if (conn.getStatus() === 2) this.sendToWorker(CMD.ON_CONNECT, conn);
   }
 
+  /** A WebSocket client's handshake: run the user's callback, then forward it to a BusinessWorker. */
   private _onWebSocketConnect(conn: GatewayConnection, request: Request): void {
     if (this._userOnWebSocketConnect) {
       safeCall(() => `onWebSocketConnect of gateway ${this.name}`, this._userOnWebSocketConnect, conn, request);
@@ -339,11 +346,13 @@ export class Gateway extends Worker {
     this.sendToWorker(CMD.ON_WEBSOCKET_CONNECT, conn, webSocketData(conn, request));
   }
 
+  /** A client's message: forward it to its BusinessWorker. */
   private _onClientMessage(conn: GatewayConnection, data: unknown): void {
     conn.pingNotResponseCount = -1;
     this.sendToWorker(CMD.ON_MESSAGE, conn, data);
   }
 
+  /** A client closed: forget its uid and groups, tell its BusinessWorker. */
   private _onClientClose(conn: GatewayConnection): void {
     if (this._userOnClose) safeCall(() => `onClose of gateway ${this.name}`, this._userOnClose, conn);
     if (this.workerConnections.size > 0) this.sendToWorker(CMD.ON_CLOSE, conn);
@@ -413,6 +422,7 @@ export class Gateway extends Worker {
     }
   }
 
+  /** Keep-alive pings to the BusinessWorkers (links crossing machines). */
   private _pingWorkers(): void {
     const ping = encodePackage({ cmd: CMD.PING });
     for (const worker of this.workerConnections.values()) worker.send(ping);

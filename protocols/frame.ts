@@ -14,6 +14,7 @@
 import { asBytes, type Bytes, toBytes } from "../core/bytes.ts";
 import type { Protocol } from "../core/protocol.ts";
 
+/** `frame://`: each package is a 4-byte big-endian total length, then the payload (bytes in, a string or bytes out). */
 export const Frame: Protocol<Bytes, string | Uint8Array> = {
   input(buffer) {
     if (buffer.length < 4) return 0;

@@ -25,6 +25,7 @@ function lineEnd(buffer: Uint8Array, start: number, end: number): number {
   return end;
 }
 
+/** `text://`: one message per line (`\n`, a trailing `\r` dropped); `send(text)` appends the `\n`. */
 export const Text: Protocol<string, string> = {
   input(buffer, conn) {
     const end = buffer.indexOf(LF);

@@ -25,6 +25,8 @@ import type { Request } from "./request.ts";
 import type { Chunk, Response, ServerSentEvents } from "./response.ts";
 
 export { Http, type HttpOptions, HttpProtocol } from "./protocol.ts";
+export type { Conn as HttpProtocolConnection } from "./state.ts";
+export type { FileBody } from "./response.ts";
 export type { GzipOptions } from "./compress.ts";
 export { type FormFiles, Request, type RequestData } from "./request.ts";
 export { Chunk, type CookieOptions, type HeaderValue, Response, ServerSentEvents, type ServerSentEvent } from "./response.ts";

@@ -89,6 +89,7 @@ export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
 
   private readonly _gzip: GzipSettings | null;
 
+  /** An `http://` protocol with its own limits and options (see {@link HttpOptions}). */
   constructor(options: HttpOptions = {}) {
     this.options = { ...DEFAULTS, ...options };
     this._gzip = gzipSettings(this.options.gzip);
@@ -156,6 +157,7 @@ export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
     return end;
   }
 
+  /** Frame a piece of a request body. */
   private _inputBody(s: HttpState, buffer: Uint8Array, conn: Conn): number {
     const body = s.body!;
     const piece = Math.min(BODY_PIECE, conn.maxPackageSize);
@@ -214,6 +216,7 @@ export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
     return this._deliver(s, conn, body.finish());
   }
 
+  /** A request is complete: pause reading until it is answered and hand it over. */
   private _deliver(s: HttpState, conn: Conn, req: Request): Request {
     req.connection = conn as never;
     s.busy = true;

@@ -103,6 +103,7 @@ export class Request {
     this._keepAlive = info.keepAlive;
   }
 
+  /** The request method (`GET`, `POST`, ...). */
   method(): string {
     return this._method;
   }
@@ -137,12 +138,15 @@ export class Request {
 
   /** Every header (names lower-cased), or one header's value. */
   header(): Record<string, string>;
+  /** One header's value (name in any case), null when absent. */
   header(name: string): string | null;
+  /** One header's value, or `def` when absent. */
   header<D>(name: string, def: D): string | D;
   header(name?: string, def: unknown = null): unknown {
     return pick(this._headers ??= this._parseHeaders(), name?.toLowerCase(), def);
   }
 
+  /** The headers by lower-case name (repeated ones joined with `, `, cookies with `; `). */
   private _parseHeaders(): Record<string, string> {
     const headers: Record<string, string> = Object.create(null);
     const text = utf8Decode(this._buf.subarray(this._start, this._end - 4));
@@ -175,7 +179,9 @@ export class Request {
 
   /** The query (`parse_str` rules: `b[]=2` → `{ b: ["2"] }`), or one value. */
   get(): Form;
+  /** One query parameter, null when absent. */
   get(name: string): FormValue | null;
+  /** One query parameter, or `def` when absent. */
   get<D>(name: string, def: D): FormValue | D;
   get(name?: string, def: unknown = null): unknown {
     return pick(this._get ??= parseForm(this.queryString()), name, def);
@@ -186,7 +192,9 @@ export class Request {
    * invalid one gives `{}`), otherwise the body read as urlencoded.
    */
   post(): Form;
+  /** One form (or JSON body) field, null when absent. */
   post(name: string): FormValue | null;
+  /** One form (or JSON body) field, or `def` when absent. */
   post<D>(name: string, def: D): FormValue | D;
   post(name?: string, def: unknown = null): unknown {
     if (this._post === null) this._parseBody();
@@ -195,12 +203,14 @@ export class Request {
 
   /** Uploaded files (`{ name, tmp_name, size, error, type }` each), or one of them. */
   file(): Form;
+  /** One uploaded file (a list or record of them for `name[]` / `name[key]` fields), null when absent. */
   file(name: string): UploadedFile | FormFiles | null;
   file(name?: string): unknown {
     if (this._files === null) this._parseBody();
     return pick(this._files!, name, null);
   }
 
+  /** Parse the body into `post()` and `file()` (multipart, JSON or urlencoded). */
   private _parseBody(): void {
     const type = (this.header("content-type") as string | null) ?? "";
     const boundary = /^multipart\/form-data/i.test(type) ? boundaryOf(type) : null;
@@ -233,7 +243,9 @@ export class Request {
 
   /** Every cookie, or one (values percent-decoded). */
   cookie(): Record<string, string>;
+  /** One cookie, null when absent. */
   cookie(name: string): string | null;
+  /** One cookie, or `def` when absent. */
   cookie<D>(name: string, def: D): string | D;
   cookie(name?: string, def: unknown = null): unknown {
     if (this._cookie === null) {
@@ -293,18 +305,23 @@ export class Request {
     return (this._session ??= Session.load(this.sessionId()));
   }
 
+  /** The client's IP (of the connection the request arrived on). */
   getRemoteIp(): string {
     return this.connection?.getRemoteIp() ?? "";
   }
+  /** The client's port. */
   getRemotePort(): number {
     return this.connection?.getRemotePort() ?? 0;
   }
+  /** `ip:port` of the client. */
   getRemoteAddress(): string {
     return this.connection?.getRemoteAddress() ?? "";
   }
+  /** The server's IP the request arrived at. */
   getLocalIp(): string {
     return this.connection?.getLocalIp() ?? "";
   }
+  /** The server's port the request arrived at. */
   getLocalPort(): number {
     return this.connection?.getLocalPort() ?? 0;
   }
@@ -320,6 +337,7 @@ export class Request {
     return session.then((s) => s.save());
   }
 
+  /** The raw request: head and body as text. */
   toString(): string {
     return utf8Decode(this._buf.subarray(0, this._end)) + this.rawBody();
   }

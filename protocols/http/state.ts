@@ -13,7 +13,10 @@ import { HeadInfo } from "./parser.ts";
 import type { Request } from "./request.ts";
 
 /** A connection as the `http://` protocol sees it: with its state in `__http`. */
-export type Conn = ProtocolConnection & { __http?: HttpState };
+export type Conn = ProtocolConnection & {
+  /** The protocol's state of this connection. @internal */
+  __http?: HttpState;
+};
 
 export const PHASE_HEAD = 0;
 export const PHASE_BODY_START = 1;

@@ -37,6 +37,7 @@ import { type HeaderValue, Response } from "./response.ts";
 
 /** One document root, as `addRoot` takes it (Workerman's `{root, additionHeader, custom404}`). */
 export interface WebRoot {
+  /** The directory served. */
   root: string;
   /** Headers added to every file response from this root. */
   additionHeader?: Record<string, HeaderValue>;
@@ -85,11 +86,13 @@ export class WebServer extends Worker<`http://${string}`, undefined> {
     return this;
   }
 
+  /** Answer 404 (the root's `custom404` page when it has one). */
   private _notFound(conn: Conn, site: Site | null): unknown {
     if (site?.custom404) return conn.send(new Response(404).withFile(site.custom404));
     return conn.send(new Response(404, {}, NOT_FOUND));
   }
 
+  /** Serve a request from the files of its Host's root, or hand it to `onMessage`. */
   private _serve(conn: Conn, request: Request): unknown {
     const method = request.method();
     if (method !== "GET" && method !== "HEAD") {

@@ -61,6 +61,9 @@ type ProtocolConnection = CoreConnection & WebSocketClientSettings & {
   readonly worker?: { readonly name: string; readonly websocketDeflate?: boolean } | null;
 };
 
+/** The connection type the `ws://` client protocol's hooks take. */
+export type WebSocketClientProtocolConnection = ProtocolConnection;
+
 const KEY = Symbol("websocket client key");
 const HEARTBEAT = Symbol("websocket client heartbeat timer");
 
@@ -93,7 +96,8 @@ function failHandshake(conn: ProtocolConnection, why: string): typeof NO_MESSAGE
   return NO_MESSAGE;
 }
 
-export const WsClient: Protocol<string | Uint8Array, string | Uint8Array, ProtocolConnection> & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYBUFFER: string } = {
+/** `ws://` / `wss://` client protocol (for AsyncTcpConnection): handshakes on connect, masks what it sends. */
+export const WsClient: Protocol<string | Uint8Array, string | Uint8Array, WebSocketClientProtocolConnection> & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYBUFFER: string } = {
   BINARY_TYPE_BLOB,
   BINARY_TYPE_ARRAYBUFFER,
   onConnect(conn) {

@@ -81,6 +81,9 @@ type ProtocolConnection = CoreConnection & WebSocketSettings & {
   readonly worker?: { readonly name: string; readonly websocketDeflate?: boolean } | null;
 };
 
+/** The connection type the `websocket://` protocol's hooks take. */
+export type WebSocketProtocolConnection = ProtocolConnection;
+
 const STATE = Symbol("websocket state");
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const textEncoder = new TextEncoder();
@@ -621,7 +624,7 @@ function hasServerHeader(extra: readonly string[]): boolean {
  * `"Name: value"`, one string, or a record) adds response headers, `conn.close()` rejects;
  * `conn.websocketMaxPayload` overrides `options.maxPayload` for one connection.
  */
-export const Websocket: Protocol<string | Uint8Array, string | Uint8Array, ProtocolConnection> & {
+export const Websocket: Protocol<string | Uint8Array, string | Uint8Array, WebSocketProtocolConnection> & {
   BINARY_TYPE_BLOB: string;
   BINARY_TYPE_ARRAYBUFFER: string;
   options: WebsocketOptions;
