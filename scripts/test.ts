@@ -1,9 +1,9 @@
 /**
  * `npm test`: everything CI runs, in order — the npm build, the runtime boundary check, the
  * type check, no `any` in the built declarations, the README's examples type-checked, `deno
- * check mod.ts` and `deno doc --lint mod.ts`, then every vitest suite (unit tests, type tests, and end-to-end tests that
- * run each behaviour under Node, Deno and Bun). Ends with one line `N passed, M failed` and exits
- * non-zero when anything failed.
+ * check mod.ts` and `deno doc --lint mod.ts`, then every vitest suite (unit tests, type
+ * tests, and end-to-end tests that run each behaviour under Node, Deno and Bun). Ends with
+ * one line `N passed, M failed` and exits non-zero when anything failed.
  *
  * Extra arguments go to vitest (`npm test -- test/e2e/tcp.test.ts`).
  */
