@@ -43,9 +43,10 @@ export interface ChannelOptions {
   prefix?: string;
 }
 
-type Callback = (data: unknown) => unknown;
+/** What `on()`, `subscribe()` and `watch()` call with each event's or message's data. */
+export type ChannelCallback = (data: unknown) => unknown;
 interface Watch {
-  callback: Callback;
+  callback: ChannelCallback;
   autoReserve: boolean;
 }
 
@@ -108,6 +109,7 @@ class EmbeddedChannelTransport implements ChannelTransport {
   }
 }
 
+/** A client of a ChannelServer or of Redis: events published to every subscriber, queues with one consumer per message. */
 export class ChannelClient {
   /** Called for an event that was subscribed without a callback of its own. */
   onMessage: ((event: string, data: unknown) => unknown) | null = null;
@@ -124,7 +126,7 @@ export class ChannelClient {
   maxPending: number;
 
   private readonly transport: ChannelTransport;
-  private readonly events = new Map<string, Callback | null>();
+  private readonly events = new Map<string, ChannelCallback | null>();
   private readonly watches = new Map<string, Watch>();
   private pending: Outgoing[] = [];
   private dropped = 0;
@@ -162,12 +164,12 @@ export class ChannelClient {
   }
 
   /** Subscribe to `event`; `callback(data)` runs for each one published. */
-  on(event: string, callback: Callback): void {
+  on(event: string, callback: ChannelCallback): void {
     this.subscribe(event, callback);
   }
 
   /** Subscribe to events; those without a callback go to {@link onMessage}. */
-  subscribe(events: string | string[], callback: Callback | null = null): void {
+  subscribe(events: string | string[], callback: ChannelCallback | null = null): void {
     const fresh = list(events).filter((e) => !this.events.has(e));
     for (const e of list(events)) this.events.set(e, callback ?? this.events.get(e) ?? null);
     if (fresh.length && this.transport.up) void this.transport.subscribe(fresh);
@@ -199,7 +201,7 @@ export class ChannelClient {
    * process. With `autoReserve` (default) this reserves one message now and another each
    * time the callback is done; otherwise call {@link reserve}.
    */
-  watch(channels: string | string[], callback: Callback, autoReserve = true): void {
+  watch(channels: string | string[], callback: ChannelCallback, autoReserve = true): void {
     const names = list(channels);
     for (const c of names) this.watches.set(c, { callback, autoReserve });
     if (this.transport.up) this.transport.watch(names);
@@ -222,6 +224,7 @@ export class ChannelClient {
     this.transport.close();
   }
 
+  /** Write `out` now, or keep it (up to `maxPending`) until connected. */
   private send(out: Outgoing): void {
     if (this.transport.writable && this.pending.length === 0) {
       this.transport.send(out).catch(() => this.keep(out));
@@ -264,6 +267,7 @@ export class ChannelClient {
     safeCall(() => "ChannelClient onConnect", this.onConnect);
   }
 
+  /** Run the callback subscribed to `event`, if any. */
   private deliver(event: string, data: unknown): void {
     if (!this.events.has(event)) return; // unsubscribed while it was on its way
     const callback = this.events.get(event);
@@ -272,6 +276,7 @@ export class ChannelClient {
     else reportError("ChannelClient", new Error(`event:${event} have not callback`));
   }
 
+  /** Run the watcher of `channel` on a queued message, then reserve the next one. */
   private async deliverQueued(channel: string, data: unknown): Promise<void> {
     const watch = this.watches.get(channel);
     if (!watch) {

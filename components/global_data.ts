@@ -65,6 +65,7 @@ export class GlobalDataServer extends Worker {
     this.onMessage = (conn: TcpConnection, payload: Bytes) => this.serve(conn, payload.toString());
   }
 
+  /** Answer one request line of a client. */
   private serve(conn: TcpConnection, text: string): void {
     let request: { cmd?: unknown; key?: unknown; value?: unknown; old?: unknown; step?: unknown };
     try {
@@ -81,6 +82,7 @@ export class GlobalDataServer extends Worker {
     else conn.close(JSON.stringify(answer));
   }
 
+  /** Carry out one operation on the in-memory data. */
   private execute(cmd: string, key: string, r: { value?: unknown; old?: unknown; step?: unknown }): Answer {
     const data = this.data;
     const json = typeof r.value === "string" ? r.value : "null";
@@ -269,6 +271,7 @@ function toJson(value: unknown, what: string): string {
   return json;
 }
 
+/** Shared variables across processes and machines: a GlobalDataServer (or several, sharded) or Redis. */
 export class GlobalDataClient {
   private readonly stores: Store[];
 
@@ -286,6 +289,7 @@ export class GlobalDataClient {
     );
   }
 
+  /** The server (shard) that holds `key`. */
   private store(key: string): Store {
     return this.stores[crc32(key) % this.stores.length];
   }
@@ -306,6 +310,7 @@ export class GlobalDataClient {
     return (await this.store(key).get(key)) !== null;
   }
 
+  /** Remove `key`. */
   delete(key: string): Promise<void> {
     return this.store(key).delete(key);
   }

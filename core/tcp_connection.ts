@@ -13,7 +13,7 @@ import type { Conn, ConnHandler } from "../runtime/types.ts";
 import { formatHostPort, plainIp } from "./address.ts";
 import { asBytes, concatAll, copyFrom, utf8Encode } from "./bytes.ts";
 import { log, reportError } from "./log.ts";
-import { NO_MESSAGE, type Protocol, type TimeoutKind } from "./protocol.ts";
+import { type Callback, NO_MESSAGE, type Protocol, type TimeoutKind } from "./protocol.ts";
 
 /** Error code passed to `onError` when a connect attempt fails. */
 export const WORKERMAN_CONNECT_FAIL = 1;
@@ -22,12 +22,33 @@ export const WORKERMAN_SEND_FAIL = 2;
 
 /** What a connection needs of the Worker that accepted it. */
 export interface ConnectionOwner {
-  name: string;
-  connections: Map<number, TcpConnection>;
+  /** The Worker's name (in log lines). */
+  readonly name: string;
+  /** The Worker's open connections by id (a connection removes itself when it closes). */
+  readonly connections: Map<number, TcpConnection>;
 }
 
-// deno-lint-ignore no-explicit-any
-type Callback = ((...args: any[]) => unknown) | null;
+/**
+ * Properties an application keeps on its connections (the manual's `conn.uid = 7`). Empty
+ * here; declare yours once and every connection type has them, typed:
+ *
+ * ```ts
+ * declare module "workerman-ts" {
+ *   interface ConnectionData {
+ *     uid: number;
+ *   }
+ * }
+ * ```
+ *
+ * The connections a Worker's callbacks receive have them (`TcpConnection<In, Out> & ConnectionData`,
+ * `HttpConnection`, `WebSocketConnection`); a misspelt method (`conn.sned()`) is still an error.
+ * JavaScript needs nothing of this.
+ */
+// deno-lint-ignore no-empty-interface
+export interface ConnectionData {}
+
+/** A connection callback taking the connection and `Rest`; null when unset. */
+export type ConnectionCallback<C, Rest extends unknown[] = []> = Callback<[conn: C, ...rest: Rest]> | null;
 
 /** Per-process counters shown by `status`. */
 export const statistics = { connection_count: 0, total_request: 0, send_fail: 0, throw_exception: 0 };
@@ -130,11 +151,21 @@ export function nextConnectionId(): number {
   return lastConnectionId;
 }
 
-export class TcpConnection implements ConnHandler {
+/**
+ * One accepted stream connection. `In` is what `onMessage` receives (a `Request` on `http://`,
+ * a `string` on `text://`), `Out` what `send()` takes; a Worker gives its connections both from
+ * its protocol, and a plain `TcpConnection` takes any message.
+ */
+export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
+  /** Status of an outgoing connection not yet connecting. */
   static readonly STATUS_INITIAL: number = 0;
+  /** Status while an outgoing connection is connecting. */
   static readonly STATUS_CONNECTING: number = 1;
+  /** Status of an open connection. */
   static readonly STATUS_ESTABLISHED: number = 2;
+  /** Status after `close()` while the send buffer is flushed. */
   static readonly STATUS_CLOSING: number = 4;
+  /** Status of a closed connection. */
   static readonly STATUS_CLOSED: number = 8;
   /** Default `maxSendBufferSize` of new connections: 1 MiB. */
   static defaultMaxSendBufferSize = 1048576;
@@ -150,46 +181,55 @@ export class TcpConnection implements ConnHandler {
   /** Default `idleTimeout` of accepted connections: seconds without a byte either way before closing. 0 = none. */
   static defaultIdleTimeout = 0;
   /** Per-process counters (`connection_count`, `total_request`, `send_fail`). */
-  static readonly statistics = statistics;
-
-  /** User properties (`conn.uid = 7`) are allowed, as in the manual. */
-  // deno-lint-ignore no-explicit-any
-  [key: string]: any;
+  static readonly statistics: typeof statistics = statistics;
 
   /** Per process, from 1, never reused. */
   readonly id: number;
+  /** The Worker that accepted this connection (null for an outgoing one). */
   worker: ConnectionOwner | null;
+  /** The protocol that frames this connection (null: raw bytes). */
   protocol: Protocol | null;
   /** `tcp`, `ssl` or `unix` (`tcp` is the prototype's: a connection gets its own value only when it differs). */
   declare transport: string;
-  maxSendBufferSize = TcpConnection.defaultMaxSendBufferSize;
-  maxPackageSize = TcpConnection.defaultMaxPackageSize;
+  /** Send-buffer limit in bytes: at or above it `onBufferFull` fires and further sends are dropped. */
+  maxSendBufferSize: number = TcpConnection.defaultMaxSendBufferSize;
+  /** Largest package the protocol may announce; a larger one closes the connection. */
+  maxPackageSize: number = TcpConnection.defaultMaxPackageSize;
+  /** Bytes received so far. */
   bytesRead = 0;
+  /** Bytes handed to the runtime so far. */
   bytesWritten = 0;
   /** See {@link TcpConnection.defaultHeaderTimeout}; applies to protocols that have a head (`receivingHead`). */
-  headerTimeout = TcpConnection.defaultHeaderTimeout;
+  headerTimeout: number = TcpConnection.defaultHeaderTimeout;
   /** See {@link TcpConnection.defaultIdleTimeout}. */
-  idleTimeout = TcpConnection.defaultIdleTimeout;
+  idleTimeout: number = TcpConnection.defaultIdleTimeout;
 
-  onMessage: Callback = null;
+  /** `(conn, data)` for each message the protocol decodes (raw bytes without a protocol). */
+  onMessage: ConnectionCallback<TcpConnection<In, Out>, [data: In]> = null;
   // The other callbacks are null on the prototype: a connection gets its own only when one is set.
-  declare onClose: Callback;
-  declare onError: Callback;
-  declare onBufferFull: Callback;
-  declare onBufferDrain: Callback;
+  /** `(conn)` once, when the connection is closed. */
+  declare onClose: ConnectionCallback<TcpConnection<In, Out>>;
+  /** `(conn, code, message)`: {@link WORKERMAN_SEND_FAIL} when a send was dropped, {@link WORKERMAN_CONNECT_FAIL} when connecting failed. */
+  declare onError: ConnectionCallback<TcpConnection<In, Out>, [code: number, message: string, cause?: unknown]>;
+  /** `(conn)` when a send leaves the send buffer at or above `maxSendBufferSize`. */
+  declare onBufferFull: ConnectionCallback<TcpConnection<In, Out>>;
+  /** `(conn)` when the send buffer has been written out. */
+  declare onBufferDrain: ConnectionCallback<TcpConnection<In, Out>>;
 
   // Every own field costs each idle connection 8 bytes, and JSC (Bun) rounds objects up to
   // size classes (up to 18 fields: 160 bytes, up to 26: 224). So: 17 fields, leaving room for
   // one a protocol adds (websocket://); rarely needed state is a bit of `_flags` or an object
   // allocated while in use; rarely set callbacks and `transport` default on the prototype.
+  /** The runtime's socket (null before an outgoing connection is established). */
   protected _socket: Conn | null;
+  /** One of the STATUS_* values. */
   protected _status: number;
   /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED. */
   private _flags = 0;
   /** Received bytes not yet framed into a package (null when none). */
   private _recv: Received | null = null;
   /** Sends collected while corked (or before an outgoing connection is established); null when none. */
-  protected _pending: Pending | null = null;
+  private _pending: Pending | null = null;
   /** When the head being received began (ms), 0 when none is. */
   private _headSince = Date.now();
   /** When a byte last moved either way (ms), as of the last {@link checkTimeouts}. */
@@ -206,6 +246,7 @@ export class TcpConnection implements ConnHandler {
     Object.assign(TcpConnection.prototype, defaults);
   }
 
+  /** A connection over `socket` (null: not connected yet), accepted by `worker`, framed by `protocol`. */
   constructor(socket: Conn | null, worker: ConnectionOwner | null, protocol: Protocol | null) {
     this.id = nextConnectionId();
     this._socket = socket;
@@ -220,10 +261,11 @@ export class TcpConnection implements ConnHandler {
     return `${callback} of worker ${this.worker?.name ?? "none"} (connection ${this.id})`;
   }
 
-  protected _call(name: string, fn: Callback, a?: unknown, b?: unknown, c?: unknown): void {
+  /** Call a callback with this connection and up to three arguments; what it throws (or rejects with) is reported. */
+  protected _call(name: string, fn: ConnectionCallback<never, unknown[]>, a?: unknown, b?: unknown, c?: unknown): void {
     if (!fn) return;
     try {
-      const r = fn(this, a, b, c);
+      const r = (fn as (...args: unknown[]) => unknown)(this, a, b, c);
       if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
         (r as Promise<unknown>).then(undefined, (err) => reportError(this._where(name), err));
       }
@@ -246,6 +288,11 @@ export class TcpConnection implements ConnHandler {
    * buffer was already full (the data is dropped and `onError(conn, 2, ...)` fires).
    * `data` is what the protocol encodes (a string for text://, a Response for http://).
    */
+  send(data: Out, raw?: false): boolean | null;
+  /** Send `data` as it is, bypassing the protocol's encoding. */
+  send(data: string | Uint8Array, raw: true): boolean | null;
+  /** Either, as `raw` says. */
+  send(data: Out | string | Uint8Array, raw: boolean): boolean | null;
   send(data: unknown, raw = false): boolean | null {
     const status = this._status;
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
@@ -259,6 +306,7 @@ export class TcpConnection implements ConnHandler {
     return sent;
   }
 
+  /** Encode and write (or collect) one message; see `send()` for the result. */
   private _send(message: unknown, raw: boolean, status: number): boolean | null {
     // Checked before encoding: a dropped message must not advance the protocol's state (a
     // WebSocket compressor's window).
@@ -295,6 +343,7 @@ export class TcpConnection implements ConnHandler {
     return null;
   }
 
+  /** Fire `onBufferFull` when the queued bytes reach the limit. */
   private _checkBufferFull(): void {
     if (this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
   }
@@ -504,7 +553,7 @@ export class TcpConnection implements ConnHandler {
     const fn = this.onMessage;
     if (!fn) return;
     try {
-      const r = fn(this, message);
+      const r = fn(this, message as In);
       if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
         (r as Promise<unknown>).then(undefined, (err) => reportError(this._where("onMessage"), err));
       }
@@ -581,6 +630,11 @@ export class TcpConnection implements ConnHandler {
   // ---- closing ---------------------------------------------------------------------------
 
   /** Send `data` if given, flush the send buffer, then close. Nothing is read meanwhile. */
+  close(data?: Out, raw?: false): void;
+  /** Send `data` as it is (bypassing the protocol's encoding), flush, then close. */
+  close(data: string | Uint8Array | undefined, raw: true): void;
+  /** Either, as `raw` says. */
+  close(data: Out | string | Uint8Array | undefined, raw: boolean): void;
   close(data?: unknown, raw = false): void {
     const status = this._status;
     if (status === TcpConnection.STATUS_CONNECTING || status === TcpConnection.STATUS_INITIAL) {
@@ -588,7 +642,7 @@ export class TcpConnection implements ConnHandler {
       return;
     }
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return;
-    if (data !== undefined && data !== null) this.send(data, raw);
+    if (data !== undefined && data !== null) this.send(data as Out, raw as false);
     this._status = TcpConnection.STATUS_CLOSING;
     if (this._flags & CORKED) return; // the write after this read shuts down when it completes
     if (this._pending) this._flushPending();
@@ -707,33 +761,41 @@ export class TcpConnection implements ConnHandler {
 
   /** Forward everything received to `dest`, pausing this side while `dest`'s buffer is full. */
   pipe(dest: TcpConnection, raw = false): void {
-    this.onMessage = (_c: TcpConnection, data: string | Uint8Array) => dest.send(data, raw);
+    this.onMessage = (_c: TcpConnection, data: unknown) => dest.send(data, raw as false);
     this.onClose = () => dest.close();
     dest.onBufferFull = () => this.pauseRecv();
     dest.onBufferDrain = () => this.resumeRecv();
   }
 
+  /** The peer's IP address (without brackets for IPv6). */
   getRemoteIp(): string {
     return plainIp(this._socket?.remoteAddress ?? "");
   }
+  /** The peer's port. */
   getRemotePort(): number {
     return this._socket?.remotePort ?? 0;
   }
+  /** `ip:port` of the peer (`[ip]:port` for IPv6). */
   getRemoteAddress(): string {
     return formatHostPort(this.getRemoteIp(), this.getRemotePort());
   }
+  /** The local IP address of the connection. */
   getLocalIp(): string {
     return plainIp(this._socket?.localAddress ?? "");
   }
+  /** The local port of the connection. */
   getLocalPort(): number {
     return this._socket?.localPort ?? 0;
   }
+  /** `ip:port` of the local end. */
   getLocalAddress(): string {
     return formatHostPort(this.getLocalIp(), this.getLocalPort());
   }
+  /** True when the peer's address is IPv4. */
   isIpV4(): boolean {
     return this.transport !== "unix" && !this.getRemoteIp().includes(":");
   }
+  /** True when the peer's address is IPv6. */
   isIpV6(): boolean {
     return this.transport !== "unix" && this.getRemoteIp().includes(":");
   }

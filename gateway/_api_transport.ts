@@ -58,10 +58,12 @@ export class ApiTransport {
   /** Where packets go; null until a BusinessWorker (or a push client) provides it. */
   backend: GatewayBackend | null;
 
+  /** Calls go through `backend` (null: this process's BusinessWorker, resolved at call time). */
   constructor(backend: GatewayBackend | null = null) {
     this.backend = backend;
   }
 
+  /** The backend calls go through; throws when there is none (outside a BusinessWorker). */
   protected _backend(): GatewayBackend {
     if (!this.backend) {
       throw new Error("the Gateway API works inside a BusinessWorker process; elsewhere use new GatewayClient(registerAddress)");
@@ -76,6 +78,7 @@ export class ApiTransport {
     return address;
   }
 
+  /** The event being handled synchronously; `method` names the call that needs it, for the error. */
   protected _current(method: string): Context {
     const ctx = currentClient();
     if (!ctx) {

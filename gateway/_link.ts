@@ -32,7 +32,7 @@ export class GatewayLink {
   constructor(address: string, secretKey: string) {
     this.address = address;
     this._secretKey = secretKey;
-    const conn = new AsyncTcpConnection(`tcp://${address}`);
+    const conn = new AsyncTcpConnection<string>(`tcp://${address}`);
     conn.protocol = ReplyProtocol;
     conn.maxSendBufferSize = LINK_SEND_BUFFER;
     conn.onConnect = () => this._settleWaiting(true);

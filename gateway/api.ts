@@ -334,6 +334,7 @@ export class GatewayApi extends ApiTransport {
     return keyed(groups);
   }
 
+  /** Decode the sessions every gateway answered, by client_id. */
   private _sessions(answers: [string, unknown][]): Record<string, Session> {
     const out: Record<string, Session> = {};
     for (const [address, sessions] of answers) {

@@ -1,8 +1,9 @@
 /**
  * `npm test`: everything CI runs, in order — the npm build, the runtime boundary check, the
- * type check, then every vitest suite (unit tests, and end-to-end tests that run each
- * behaviour under Node, Deno and Bun). Ends with one line `N passed, M failed` and exits
- * non-zero when anything failed.
+ * type check, no `any` in the built declarations, the README's examples type-checked, `deno
+ * check mod.ts` and `deno doc --lint mod.ts`, then every vitest suite (unit tests, type
+ * tests, and end-to-end tests that run each behaviour under Node, Deno and Bun). Ends with
+ * one line `N passed, M failed` and exits non-zero when anything failed.
  *
  * Extra arguments go to vitest (`npm test -- test/e2e/tcp.test.ts`).
  */
@@ -29,6 +30,10 @@ function step(name: string, command: string, args: string[]): boolean {
 const built = step("build", bin("tsx"), ["scripts/build_npm.ts"]);
 step("boundary", bin("tsx"), ["scripts/check_boundary.ts"]);
 step("typecheck", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
+if (built) step("no any in the published declarations", bin("tsx"), ["scripts/check_any.ts"]);
+step("README and examples type-check", bin("tsx"), ["scripts/check_examples.ts"]);
+step("deno check", bin("deno"), ["check", "mod.ts"]);
+step("deno doc --lint", bin("tsx"), ["scripts/check_docs.ts"]);
 
 if (built) {
   const report = join(root, ".test-results", "vitest.json");

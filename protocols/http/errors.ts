@@ -9,7 +9,9 @@ import { ProtocolError } from "../../core/errors.ts";
 
 /** An HTTP error with a stable `code` and the `status` a client is answered with. */
 export class HttpError extends ProtocolError {
+  /** The HTTP status the client is answered with. */
   readonly status: number;
+  /** An HTTP error with its `code` and `status` (400 by default). */
   constructor(code: string, message: string, status = 400) {
     super(code, message);
     this.status = status;

@@ -31,6 +31,7 @@ import { type GzipOptions, type GzipSettings, gzipSettings } from "./compress.ts
 import { encodeMessage } from "./encode.ts";
 import { findHeadEnd, INCOMPLETE, parseHead } from "./parser.ts";
 import { Request } from "./request.ts";
+import type { HttpMessage } from "./mod.ts";
 import { type Conn, HttpState, PHASE_BODY, PHASE_BODY_START, PHASE_HEAD, STREAM_RAW } from "./state.ts";
 
 /** Limits of the `http://` protocol; every one has a default. */
@@ -88,12 +89,13 @@ const DEFAULTS: Required<HttpOptions> = {
  * The `http://` protocol. `Http` (registered as "http") uses the default limits; for others,
  * set `worker.protocol = new HttpProtocol({ maxBodySize: ... })`.
  */
-export class HttpProtocol implements Protocol {
+export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
   /** The limits in force (defaults filled in). */
   readonly options: Required<HttpOptions>;
 
   private readonly _gzip: GzipSettings | null;
 
+  /** An `http://` protocol with its own limits and options (see {@link HttpOptions}). */
   constructor(options: HttpOptions = {}) {
     this.options = { ...DEFAULTS, ...options };
     this._gzip = gzipSettings(this.options.gzip);
@@ -161,6 +163,7 @@ export class HttpProtocol implements Protocol {
     return end;
   }
 
+  /** Frame a piece of a request body. */
   private _inputBody(s: HttpState, buffer: Uint8Array, conn: Conn): number {
     const body = s.body!;
     const piece = Math.min(BODY_PIECE, conn.maxPackageSize);
@@ -175,7 +178,7 @@ export class HttpProtocol implements Protocol {
 
   /** The Request of a framed package, or nothing for a piece of a body still arriving. */
   decode(pkg: Uint8Array, conn: Conn): Request | typeof NO_MESSAGE {
-    const s: HttpState = conn.__http;
+    const s = conn.__http!; // input() created it
     const info = s.info;
     if (s.phase === PHASE_HEAD) {
       const req = new Request(pkg, info);
@@ -219,6 +222,7 @@ export class HttpProtocol implements Protocol {
     return this._deliver(s, conn, body.finish());
   }
 
+  /** A request is complete: pause reading until it is answered and hand it over. */
   private _deliver(s: HttpState, conn: Conn, req: Request): Request {
     req.connection = conn as never;
     s.busy = true;
@@ -274,7 +278,7 @@ export class HttpProtocol implements Protocol {
   }
 
   /** Bytes for what the application sends (see `encode.ts`). */
-  encode(data: unknown, conn: Conn): string | Uint8Array {
+  encode(data: HttpMessage, conn: Conn): string | Uint8Array {
     return encodeMessage(data, conn);
   }
 

@@ -15,9 +15,12 @@ import { runtime } from "../../runtime/mod.ts";
 import { httpError } from "./errors.ts";
 import { boundaryOf, MultipartParser } from "./multipart.ts";
 import { HeadInfo, type HeadLimits, INCOMPLETE, latin1, parseHead } from "./parser.ts";
-import { type Form, formDecode, parseForm } from "./query.ts";
+import { type Form, formDecode, type FormValue, parseForm } from "./query.ts";
 import { Session } from "./session.ts";
-import { removeAll, UploadCollector, type UploadLimits } from "./upload.ts";
+import { removeAll, UploadCollector, type UploadedFile, type UploadLimits } from "./upload.ts";
+
+/** The files of a `name[]` or `name[key]` upload field: a list or a record of them. */
+export type FormFiles = UploadedFile[] | { [key: string]: UploadedFile | FormFiles };
 
 /** Limits used when a Request built by hand parses its own multipart body. */
 export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
@@ -27,22 +30,32 @@ export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
   tmpDir: "",
 };
 
-// deno-lint-ignore no-explicit-any
-type Any = any;
-
 /** A head given by hand is already in memory: only its validity is checked. */
 const BY_HAND: HeadLimits = { maxHeaderCount: 10000, maxTargetSize: Infinity };
 
-function pick(obj: Record<string, unknown>, name: string | undefined, def: unknown): Any {
+/** One value of `obj` (or `def`), or all of `obj` when `name` is undefined; the overloads type it. */
+// deno-lint-ignore no-explicit-any
+function pick(obj: Record<string, unknown>, name: string | undefined, def: unknown): any {
   if (name === undefined) return obj;
   return Object.hasOwn(obj, name) ? obj[name] : def;
 }
 
+/**
+ * Properties an application adds to requests (`request.user = ...`, as in PHP): declare them
+ * once, typed, by declaration merging:
+ * `declare module "workerman-ts" { interface RequestData { user: User } }`.
+ */
+// deno-lint-ignore no-empty-interface
+export interface RequestData {}
+
+/** A Request carries the application's {@link RequestData}. */
+// deno-lint-ignore no-empty-interface
+export interface Request extends RequestData {}
+
+/** An HTTP request as `onMessage` receives it on an `http://` Worker (parsed lazily). */
 export class Request {
   /** The connection the request arrived on (null for a Request built by hand). */
   connection: TcpConnection | null = null;
-  /** Properties the application adds (`request.user = ...`), as in PHP. */
-  [key: string]: Any;
 
   /** @internal the bytes holding the head (and, for a small body, the body after it) */
   _buf: Uint8Array;
@@ -93,6 +106,7 @@ export class Request {
     this._keepAlive = info.keepAlive;
   }
 
+  /** The request method (`GET`, `POST`, ...). */
   method(): string {
     return this._method;
   }
@@ -127,11 +141,15 @@ export class Request {
 
   /** Every header (names lower-cased), or one header's value. */
   header(): Record<string, string>;
-  header(name: string, def?: Any): Any;
-  header(name?: string, def: Any = null): Any {
+  /** One header's value (name in any case), null when absent. */
+  header(name: string): string | null;
+  /** One header's value, or `def` when absent. */
+  header<D>(name: string, def: D): string | D;
+  header(name?: string, def: unknown = null): unknown {
     return pick(this._headers ??= this._parseHeaders(), name?.toLowerCase(), def);
   }
 
+  /** The headers by lower-case name (repeated ones joined with `, `, cookies with `; `). */
   private _parseHeaders(): Record<string, string> {
     const headers: Record<string, string> = Object.create(null);
     const text = utf8Decode(this._buf.subarray(this._start, this._end - 4));
@@ -164,8 +182,11 @@ export class Request {
 
   /** The query (`parse_str` rules: `b[]=2` → `{ b: ["2"] }`), or one value. */
   get(): Form;
-  get(name: string, def?: Any): Any;
-  get(name?: string, def: Any = null): Any {
+  /** One query parameter, null when absent. */
+  get(name: string): FormValue | null;
+  /** One query parameter, or `def` when absent. */
+  get<D>(name: string, def: D): FormValue | D;
+  get(name?: string, def: unknown = null): unknown {
     return pick(this._get ??= parseForm(this.queryString()), name, def);
   }
 
@@ -174,20 +195,25 @@ export class Request {
    * invalid one gives `{}`), otherwise the body read as urlencoded.
    */
   post(): Form;
-  post(name: string, def?: Any): Any;
-  post(name?: string, def: Any = null): Any {
+  /** One form (or JSON body) field, null when absent. */
+  post(name: string): FormValue | null;
+  /** One form (or JSON body) field, or `def` when absent. */
+  post<D>(name: string, def: D): FormValue | D;
+  post(name?: string, def: unknown = null): unknown {
     if (this._post === null) this._parseBody();
     return pick(this._post!, name, def);
   }
 
   /** Uploaded files (`{ name, tmp_name, size, error, type }` each), or one of them. */
   file(): Form;
-  file(name: string): Any;
-  file(name?: string): Any {
+  /** One uploaded file (a list or record of them for `name[]` / `name[key]` fields), null when absent. */
+  file(name: string): UploadedFile | FormFiles | null;
+  file(name?: string): unknown {
     if (this._files === null) this._parseBody();
     return pick(this._files!, name, null);
   }
 
+  /** Parse the body into `post()` and `file()` (multipart, JSON or urlencoded). */
   private _parseBody(): void {
     const type = (this.header("content-type") as string | null) ?? "";
     const boundary = /^multipart\/form-data/i.test(type) ? boundaryOf(type) : null;
@@ -220,8 +246,11 @@ export class Request {
 
   /** Every cookie, or one (values percent-decoded). */
   cookie(): Record<string, string>;
-  cookie(name: string, def?: Any): Any;
-  cookie(name?: string, def: Any = null): Any {
+  /** One cookie, null when absent. */
+  cookie(name: string): string | null;
+  /** One cookie, or `def` when absent. */
+  cookie<D>(name: string, def: D): string | D;
+  cookie(name?: string, def: unknown = null): unknown {
     if (this._cookie === null) {
       const cookies: Record<string, string> = Object.create(null);
       const header = this.header("cookie") as string | null;
@@ -279,18 +308,23 @@ export class Request {
     return (this._session ??= Session.load(this.sessionId()));
   }
 
+  /** The client's IP (of the connection the request arrived on). */
   getRemoteIp(): string {
     return this.connection?.getRemoteIp() ?? "";
   }
+  /** The client's port. */
   getRemotePort(): number {
     return this.connection?.getRemotePort() ?? 0;
   }
+  /** `ip:port` of the client. */
   getRemoteAddress(): string {
     return this.connection?.getRemoteAddress() ?? "";
   }
+  /** The server's IP the request arrived at. */
   getLocalIp(): string {
     return this.connection?.getLocalIp() ?? "";
   }
+  /** The server's port the request arrived at. */
   getLocalPort(): number {
     return this.connection?.getLocalPort() ?? 0;
   }
@@ -306,6 +340,7 @@ export class Request {
     return session.then((s) => s.save());
   }
 
+  /** The raw request: head and body as text. */
   toString(): string {
     return utf8Decode(this._buf.subarray(0, this._end)) + this.rawBody();
   }

@@ -12,8 +12,11 @@ import type { FileStream } from "./file_stream.ts";
 import { HeadInfo } from "./parser.ts";
 import type { Request } from "./request.ts";
 
-// deno-lint-ignore no-explicit-any
-export type Conn = ProtocolConnection & Record<string, any>;
+/** A connection as the `http://` protocol sees it: with its state in `__http`. */
+export type Conn = ProtocolConnection & {
+  /** The protocol's state of this connection. @internal */
+  __http?: HttpState;
+};
 
 export const PHASE_HEAD = 0;
 export const PHASE_BODY_START = 1;

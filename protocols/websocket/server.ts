@@ -22,7 +22,8 @@
  */
 import { asBytes, concatAll, utf8Decode } from "../../core/bytes.ts";
 import { log, reportError } from "../../core/log.ts";
-import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
+import { type Callback, NO_MESSAGE, type Protocol, type ProtocolConnection as CoreConnection } from "../../core/protocol.ts";
+import type { ConnectionData, TcpConnection } from "../../core/tcp_connection.ts";
 import { REJECTIONS } from "../http/errors.ts";
 import { findHeadEnd, HeadInfo, type HeadLimits, nameIs, parseHead } from "../http/parser.ts";
 import { Request } from "../http/request.ts";
@@ -43,6 +44,46 @@ import {
   OP_TEXT,
   unmask,
 } from "./frame.ts";
+
+/** What a WebSocket connection may set to shape its handshake and frames (both sides). */
+export interface WebSocketSettings {
+  /** {@link BINARY_TYPE_BLOB} (every frame sent is text) or {@link BINARY_TYPE_ARRAYBUFFER} (binary); unset: by the data's type. */
+  websocketType?: string;
+  /** Extra headers of the handshake response (or, on a client, request): `["Name: value"]`, `"Name: value\r\n..."` or `{ Name: "value" }`. */
+  headers?: readonly string[] | string | Record<string, string> | null;
+  /** The `Sec-WebSocket-Protocol` to answer with (chosen in `onWebSocketConnect`). */
+  websocketProtocol?: string;
+  /** false: no permessage-deflate on this connection (set in `onWebSocketConnect`). */
+  websocketDeflate?: boolean;
+  /** Messages shorter than this many bytes go uncompressed (default `Websocket.options.deflateThreshold`). */
+  websocketDeflateThreshold?: number;
+  /** Largest message accepted (default `Websocket.options.maxPayload`). */
+  websocketMaxPayload?: number;
+}
+
+/**
+ * A connection of a `websocket://` Worker: a string per text message and bytes per binary
+ * message in, a string (text frame) or bytes (binary frame) out, plus the WebSocket settings
+ * and callbacks.
+ */
+export interface WebSocketConnection extends TcpConnection<string | Uint8Array, string | Uint8Array>, WebSocketSettings, ConnectionData {
+  /** `(conn, request)` before the 101 is sent (the Worker's when unset); `conn.close()` inside rejects. */
+  onWebSocketConnect?: Callback<[conn: WebSocketConnection, request: Request]> | null;
+  /** `(conn, code, reason)` on a close frame; when unset the close is echoed. */
+  onWebSocketClose?: Callback<[conn: WebSocketConnection, code: number, reason: string]> | null;
+  /** `(conn, payload)` on a ping; when unset a pong is sent automatically. */
+  onWebSocketPing?: Callback<[conn: WebSocketConnection, payload: Uint8Array]> | null;
+  /** `(conn, payload)` on a pong. */
+  onWebSocketPong?: Callback<[conn: WebSocketConnection, payload: Uint8Array]> | null;
+}
+
+/** What this protocol uses of a connection: the core's, plus the WebSocket settings. */
+type ProtocolConnection = CoreConnection & WebSocketSettings & {
+  readonly worker?: { readonly name: string; readonly websocketDeflate?: boolean } | null;
+};
+
+/** The connection type the `websocket://` protocol's hooks take. */
+export type WebSocketProtocolConnection = ProtocolConnection;
 
 const STATE = Symbol("websocket state");
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -169,7 +210,8 @@ export function releaseState(conn: ProtocolConnection): void {
 }
 
 function callback(conn: ProtocolConnection, name: string): ((...args: unknown[]) => unknown) | null {
-  return conn[name] ?? conn.worker?.[name] ?? null;
+  type Named = Record<string, ((...args: unknown[]) => unknown) | null | undefined>;
+  return (conn as unknown as Named)[name] ?? (conn.worker as unknown as Named | null | undefined)?.[name] ?? null;
 }
 
 function call(conn: ProtocolConnection, name: string, fn: (...args: unknown[]) => unknown, a?: unknown, b?: unknown): void {
@@ -295,7 +337,7 @@ export function frameInput(buffer: Uint8Array, conn: ProtocolConnection): number
  * Decode a validated frame: the message it completes (string or bytes), or NO_MESSAGE for a
  * control frame, a fragment, or after failing the connection.
  */
-export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unknown {
+export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): string | Uint8Array | typeof NO_MESSAGE {
   const b0 = buffer[0];
   const b1 = buffer[1];
   const opcode = b0 & 0x0f;
@@ -399,7 +441,7 @@ export function joinParts(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Inflate a compressed message: over `maxPayload` closes with 1009, corrupt data with 1007. */
-function inflateMessage(conn: ProtocolConnection, kind: number, parts: Uint8Array[]): unknown {
+function inflateMessage(conn: ProtocolConnection, kind: number, parts: Uint8Array[]): string | Uint8Array | typeof NO_MESSAGE {
   const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
   let payload: Uint8Array;
   try {
@@ -412,7 +454,7 @@ function inflateMessage(conn: ProtocolConnection, kind: number, parts: Uint8Arra
 }
 
 /** The message a complete payload carries: a string for text (1007 when not UTF-8), else bytes. */
-function message(conn: ProtocolConnection, kind: number, payload: Uint8Array): unknown {
+function message(conn: ProtocolConnection, kind: number, payload: Uint8Array): string | Uint8Array | typeof NO_MESSAGE {
   if (kind === OP_TEXT) {
     try {
       return fatalUtf8.decode(payload);
@@ -529,7 +571,7 @@ const HANDSHAKE_LIMITS: HeadLimits = { maxHeaderCount: 100, maxTargetSize: Infin
 /** No response headers added by the application. */
 const NO_HEADERS: readonly string[] = Object.freeze([]);
 
-function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
+function handshake(buffer: Uint8Array, conn: ProtocolConnection): typeof NO_MESSAGE {
   const info = headInfo;
   const error = parseHead(buffer, 0, buffer.length, info, HANDSHAKE_LIMITS, true);
   if (error !== "") return reject(conn, REJECTIONS[error] ? error : "ERR_WS_HEAD"), NO_MESSAGE;
@@ -617,7 +659,7 @@ function hasServerHeader(extra: readonly string[]): boolean {
  * `"Name: value"`, one string, or a record) adds response headers, `conn.close()` rejects;
  * `conn.websocketMaxPayload` overrides `options.maxPayload` for one connection.
  */
-export const Websocket: Protocol & {
+export const Websocket: Protocol<string | Uint8Array, string | Uint8Array, WebSocketProtocolConnection> & {
   BINARY_TYPE_BLOB: string;
   BINARY_TYPE_ARRAYBUFFER: string;
   options: WebsocketOptions;

@@ -29,7 +29,8 @@ import { gatewayConnectLine, parseRegisterLine, workerConnectLine } from "../../
 import { sessionDecode, sessionEncode } from "../../gateway/session.ts";
 import { Text } from "../../protocols/text.ts";
 import { runtime } from "../../runtime/mod.ts";
-import { FakeConn } from "../helpers/fake_conn.ts";
+import { FakeConn, type TestConnection } from "../helpers/fake_conn.ts";
+import type { GatewayConnection } from "../../gateway/_conn.ts";
 import { cat, split } from "../helpers/fuzz.ts";
 import { expectedPackage, packageFields, phpShape, phpValue } from "../helpers/gateway_arbitraries.ts";
 
@@ -52,7 +53,7 @@ afterAll(() => {
  */
 function gatewayConnection() {
   const socket = new FakeConn();
-  const owner = { name: "fuzz", connections: new Map<number, TcpConnection>() };
+  const owner = { name: "fuzz", connections: new Map<number, TestConnection>() };
   const counted = { taken: 0 };
   const protocol: Protocol = {
     ...GatewayProtocol,
@@ -61,12 +62,12 @@ function gatewayConnection() {
       return GatewayProtocol.decode(buffer, c);
     },
   };
-  const conn = new TcpConnection(socket, owner, protocol);
+  const conn = new TcpConnection(socket, owner, protocol) as TestConnection;
   conn.maxPackageSize = LIMIT;
   owner.connections.set(conn.id, conn);
   socket.start(conn);
   const packages: GatewayPackage[] = [];
-  conn.onMessage = (_c: TcpConnection, p: GatewayPackage) => packages.push(p);
+  conn.onMessage = (_c: TestConnection, p: GatewayPackage) => packages.push(p);
   const closed = () => conn.getStatus() === TcpConnection.STATUS_CLOSED || socket.destroyed || socket.ended;
   return { conn, packages, closed, counted };
 }
@@ -373,15 +374,15 @@ function innerPort() {
   const inner = new GatewayInner(gateway);
   // The inner port's Worker: its callbacks are what a peer's connection runs (not listening here).
   const worker = (inner as unknown as { _worker: Worker })._worker;
-  const owner = { name: "inner", connections: new Map<number, TcpConnection>() };
+  const owner = { name: "inner", connections: new Map<number, TestConnection>() };
   for (const id of [1, 2]) {
-    const client = new TcpConnection(new FakeConn(), owner, Text);
+    const client = new TcpConnection(new FakeConn(), owner, Text) as TestConnection & GatewayConnection;
     client.gatewayConnectionId = id;
     client.session = "";
     gateway.clientConnections.set(id, client);
   }
   const socket = new FakeConn();
-  const peer = new TcpConnection(socket, owner, GatewayProtocol);
+  const peer = new TcpConnection(socket, owner, GatewayProtocol) as TestConnection;
   socket.start(peer);
   worker.onConnect!(peer);
   peer.onMessage = worker.onMessage;

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { GatewayApi, type GatewayBackend } from "../../gateway/api.ts";
 import { Gateway, heartbeatTick, routerLeastConnections, routerRandom } from "../../gateway/gateway.ts";
 import { GatewayClient } from "../../gateway/client.ts";
-import type { TcpConnection } from "../../core/tcp_connection.ts";
+import type { GatewayConnection } from "../../gateway/_conn.ts";
 import "../../protocols/mod.ts";
 import { clientIdDecode, clientIdEncode, ip2long, long2ip } from "../../gateway/client_id.ts";
 import {
@@ -458,7 +458,7 @@ describe("heartbeat rule", () => {
 });
 
 describe("routing clients to BusinessWorkers", () => {
-  const conn = (props: Record<string, unknown> = {}) => props as unknown as TcpConnection;
+  const conn = (props: Record<string, unknown> = {}) => props as unknown as GatewayConnection;
 
   it("least connections: each new client goes to the worker with the fewest, and stays there", () => {
     const w1 = conn(), w2 = conn();

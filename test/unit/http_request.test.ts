@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { FileSessionHandler, Http, type HttpConnection, HttpProtocol, Request, Response, Session, TcpConnection } from "../../mod.ts";
+import { FileSessionHandler, Http, type HttpConnection, HttpProtocol, Request, Response, Session, TcpConnection, type UploadedFile } from "../../mod.ts";
 import { type MultipartSink, MultipartParser, type PartInfo } from "../../protocols/http/multipart.ts";
 import { parseForm } from "../../protocols/http/query.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
@@ -145,10 +145,10 @@ describe("multipart/form-data", () => {
   });
 
   it("post() and file() describe fields and files as PHP does; the temp files are removed after the response", async () => {
-    let seen: { post: unknown; file: Record<string, unknown>; content: string; none: unknown } | null = null;
+    let seen: { post: unknown; file: UploadedFile; content: string; none: unknown } | null = null;
     const protocol = new HttpProtocol({ uploadTmpDir: dir });
     const { conn, socket } = server((c, r) => {
-      const file = r.file("up");
+      const file = r.file("up") as UploadedFile;
       seen = { post: r.post(), file, content: readFileSync(file.tmp_name, "utf8"), none: r.file("none") };
       c.send("ok");
     }, protocol);
@@ -169,7 +169,7 @@ describe("multipart/form-data", () => {
     let same = false;
     const content = "0123456789".repeat(300_000);
     const { conn } = server((c, r) => {
-      const f = r.file("up");
+      const f = r.file("up") as UploadedFile;
       size = f.size;
       same = readFileSync(f.tmp_name, "utf8") === content;
       c.send("ok");
@@ -390,7 +390,7 @@ describe("sessions", () => {
   async function visit(cookie: string) {
     const { conn, socket } = server(async (c, r) => {
       const s = await r.session();
-      s.set("n", (s.get("n") ?? 0) + 1);
+      s.set("n", (s.get<number>("n") ?? 0) + 1);
       c.send(`n=${s.get("n")}`);
     });
     conn.handleData(enc(`GET / HTTP/1.1\r\nHost: h\r\n${cookie ? `Cookie: ${cookie}\r\n` : ""}\r\n`));

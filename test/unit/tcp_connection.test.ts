@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Frame, type Protocol, TcpConnection, Text } from "../../mod.ts";
-import { fakeConnection } from "../helpers/fake_conn.ts";
+import { fakeConnection, type TestConnection } from "../helpers/fake_conn.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -8,16 +8,16 @@ function connection(protocol: Protocol | null) {
   const { socket, conn, owner } = fakeConnection(protocol);
   const messages: unknown[] = [];
   const events: string[] = [];
-  conn.onMessage = (_c: TcpConnection, m: unknown) => messages.push(m);
+  conn.onMessage = (_c: TestConnection, m: unknown) => messages.push(m);
   conn.onClose = () => events.push("close");
-  conn.onError = (_c: TcpConnection, code: number, msg: string) => events.push(`error ${code} ${msg}`);
+  conn.onError = (_c: TestConnection, code: number, msg: string) => events.push(`error ${code} ${msg}`);
   conn.onBufferFull = () => events.push("full");
   conn.onBufferDrain = () => events.push("drain");
   return { socket, conn, messages, events, owner };
 }
 
 /** Feed `bytes` split at `cut` (two reads), or byte by byte when cut is -1. */
-function feed(conn: TcpConnection, bytes: Uint8Array, cut: number) {
+function feed(conn: TestConnection, bytes: Uint8Array, cut: number) {
   if (cut === -1) for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1));
   else {
     conn.handleData(bytes.slice(0, cut));
@@ -75,7 +75,7 @@ describe("framing", () => {
     let rest = stream;
     const conn = { maxPackageSize: 1000 } as never;
     for (let n = Text.input(rest, conn); n > 0; n = Text.input(rest, conn)) {
-      lines.push(Text.decode(rest.subarray(0, n), conn));
+      lines.push(Text.decode(rest.subarray(0, n), conn) as string);
       rest = rest.subarray(n);
     }
     expect(lines).toEqual(["one", "twö", "", "three"]);
@@ -129,7 +129,7 @@ describe("framing", () => {
 describe("sending", () => {
   it("everything sent while handling one read goes out in one write", () => {
     const { conn, socket } = connection(Text);
-    conn.onMessage = (c: TcpConnection, line: string) => {
+    conn.onMessage = (c: TestConnection, line: string) => {
       c.send(`a:${line}`);
       c.send(`b:${line}`);
     };
@@ -141,7 +141,7 @@ describe("sending", () => {
   it("what one read sends to other connections (a broadcast) goes out in one write per connection", () => {
     const a = connection(Text);
     const others = [connection(Text), connection(Text)];
-    a.conn.onMessage = (_c: TcpConnection, line: string) => {
+    a.conn.onMessage = (_c: TestConnection, line: string) => {
       for (const o of others) expect(o.conn.send(`news ${line}`)).toBe(null);
     };
     a.conn.handleData(enc("1\n2\n3\n"));
@@ -199,7 +199,7 @@ describe("sending", () => {
 
   it("close() inside onMessage sends the reply of that read, then shuts down", () => {
     const { conn, socket } = connection(Text);
-    conn.onMessage = (c: TcpConnection, line: string) => c.close(`bye ${line}`);
+    conn.onMessage = (c: TestConnection, line: string) => c.close(`bye ${line}`);
     conn.handleData(enc("x\n"));
     expect(socket.written).toBe("bye x\n");
     expect(socket.ended).toBe(true);
@@ -219,7 +219,7 @@ describe("sending", () => {
 
   it("closeWhenIdle() answers a request already on its way before closing, and closes an idle connection at once", () => {
     const fresh = connection(Text);
-    fresh.conn.onMessage = (c: TcpConnection, line: string) => c.send(`re ${line}`);
+    fresh.conn.onMessage = (c: TestConnection, line: string) => c.send(`re ${line}`);
     fresh.conn.closeWhenIdle();
     expect(fresh.conn.getStatus(false)).toBe("ESTABLISHED");
     fresh.conn.handleData(enc("par"));
@@ -283,7 +283,7 @@ describe("sending", () => {
 
   it("the peer's half-close gets the pending reply before the connection closes", () => {
     const { conn, socket, events } = connection(Text);
-    conn.onMessage = (c: TcpConnection, line: string) => c.send(`re ${line}`);
+    conn.onMessage = (c: TestConnection, line: string) => c.send(`re ${line}`);
     conn.handleData(enc("last\n"));
     conn.handleEnd();
     expect(socket.written).toBe("re last\n");
@@ -294,7 +294,7 @@ describe("sending", () => {
 describe("receiving", () => {
   it("pauseRecv() pauses the socket and holds data; resumeRecv() delivers it in order", () => {
     const { conn, socket, messages } = connection(Text);
-    conn.onMessage = (c: TcpConnection, line: string) => {
+    conn.onMessage = (c: TestConnection, line: string) => {
       messages.push(line);
       if (line === "pause") c.pauseRecv();
     };
@@ -309,7 +309,7 @@ describe("receiving", () => {
 
   it("a throwing onMessage is reported and the next package is still delivered", () => {
     const { conn, messages } = connection(Text);
-    conn.onMessage = (_c: TcpConnection, line: string) => {
+    conn.onMessage = (_c: TestConnection, line: string) => {
       if (line === "bad") throw new Error("user bug");
       messages.push(line);
     };
@@ -319,7 +319,7 @@ describe("receiving", () => {
 
   it("bytesRead and bytesWritten count the traffic", () => {
     const { conn } = connection(Text);
-    conn.onMessage = (c: TcpConnection, line: string) => c.send(line);
+    conn.onMessage = (c: TestConnection, line: string) => c.send(line);
     conn.handleData(enc("12345\n"));
     expect(conn.bytesRead).toBe(6);
     expect(conn.bytesWritten).toBe(6);

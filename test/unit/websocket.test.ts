@@ -3,13 +3,13 @@ import { describe, expect, it } from "vitest";
 import { TcpConnection, Websocket, Worker, WsClient } from "../../mod.ts";
 import { buildFrame, unmask } from "../../protocols/websocket/frame.ts";
 import { base64, sha1 } from "../../protocols/websocket/sha1.ts";
-import { FakeConn } from "../helpers/fake_conn.ts";
+import { FakeConn, type TestConnection } from "../helpers/fake_conn.ts";
 import { acceptFor, binary, cat, closePayload, cont, frame, headEnd, parseFrames, text, WS_ACCEPT, wsRequest } from "../helpers/ws_frames.ts";
 import { wsServer } from "../helpers/ws_server.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-function feed(conn: TcpConnection, bytes: Uint8Array, cut: number): void {
+function feed(conn: TestConnection, bytes: Uint8Array, cut: number): void {
   if (cut === -2) conn.handleData(bytes.slice());
   else if (cut === -1) for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1));
   else {
@@ -74,7 +74,7 @@ describe("websocket:// server protocol", () => {
 
   it("sends text for strings, binary for bytes, websocketType forces one; frames are never masked", () => {
     const s = wsServer();
-    s.conn.onMessage = (c: TcpConnection, m: unknown) => {
+    s.conn.onMessage = (c: TestConnection, m: unknown) => {
       c.send("hello " + m);
       c.send(enc("raw"));
       c.websocketType = Worker.BINARY_TYPE_ARRAYBUFFER;
@@ -118,7 +118,7 @@ describe("websocket:// server protocol", () => {
     const s = wsServer((conn) => {
       conn.maxSendBufferSize = 1000;
       conn.onBufferFull = () => events.push("full");
-      conn.onError = (_c: TcpConnection, code: number) => events.push(`error ${code}`);
+      conn.onError = (_c: TestConnection, code: number) => events.push(`error ${code}`);
     });
     expect(s.conn.send("a".repeat(600))).toBe(null);
     expect(events).toEqual([]);
@@ -134,7 +134,7 @@ describe("websocket:// server protocol", () => {
 
   it("onWebSocketConnect sees the request, picks a sub-protocol, adds headers, or rejects", () => {
     const s = wsServer((conn) => {
-      conn.onWebSocketConnect = (c: TcpConnection, req: { path(): string; header(n: string): string }) => {
+      conn.onWebSocketConnect = (c: TestConnection, req: { path(): string; header(n: string): string }) => {
         expect(req.path()).toBe("/chat");
         if (req.header("sec-websocket-protocol").split(/,\s*/).includes("chat")) c.websocketProtocol = "chat";
         c.headers = ["X-Test: 1"];
@@ -147,7 +147,7 @@ describe("websocket:// server protocol", () => {
     expect(new TextDecoder().decode(s.frames()[0].payload)).toBe("welcome");
 
     const r = wsServer((conn) => {
-      conn.onWebSocketConnect = (c: TcpConnection) => c.close();
+      conn.onWebSocketConnect = (c: TestConnection) => c.close();
     });
     r.conn.handleData(enc(wsRequest()));
     expect(r.socket.written).not.toContain("101");
@@ -157,9 +157,9 @@ describe("websocket:// server protocol", () => {
   it("ping goes to onWebSocketPing when set (no automatic pong); pong to onWebSocketPong; close to onWebSocketClose", () => {
     const seen: unknown[] = [];
     const s = wsServer((conn) => {
-      conn.onWebSocketPing = (_c: TcpConnection, d: Uint8Array) => seen.push(["ping", String(d)]);
-      conn.onWebSocketPong = (_c: TcpConnection, d: Uint8Array) => seen.push(["pong", String(d)]);
-      conn.onWebSocketClose = (_c: TcpConnection, code: number, reason: string) => seen.push(["close", code, reason]);
+      conn.onWebSocketPing = (_c: TestConnection, d: Uint8Array) => seen.push(["ping", String(d)]);
+      conn.onWebSocketPong = (_c: TestConnection, d: Uint8Array) => seen.push(["pong", String(d)]);
+      conn.onWebSocketClose = (_c: TestConnection, code: number, reason: string) => seen.push(["close", code, reason]);
     });
     s.conn.handleData(cat(enc(wsRequest()), frame(0x89, "a"), frame(0x8a, "b"), frame(0x88, closePayload(4000, "r"))));
     expect(seen).toEqual([["ping", "a"], ["pong", "b"], ["close", 4000, "r"]]);
@@ -298,10 +298,10 @@ describe("unmask", () => {
 describe("ws:// client protocol", () => {
   function client() {
     const socket = new FakeConn();
-    const conn = new TcpConnection(socket, null, WsClient);
+    const conn = new TcpConnection(socket, null, WsClient) as TestConnection;
     socket.start(conn);
     const messages: unknown[] = [];
-    conn.onMessage = (_c: TcpConnection, m: unknown) => {
+    conn.onMessage = (_c: TestConnection, m: unknown) => {
       messages.push(m);
     };
     conn.send("early");
@@ -336,12 +336,12 @@ describe("ws:// client protocol", () => {
 
   it("data held before the 101 counts against maxSendBufferSize; the handshake itself is never refused", () => {
     const socket = new FakeConn();
-    const conn = new TcpConnection(socket, null, WsClient);
+    const conn = new TcpConnection(socket, null, WsClient) as TestConnection;
     socket.start(conn);
     const events: string[] = [];
     conn.maxSendBufferSize = 1000;
     conn.onBufferFull = () => events.push("full");
-    conn.onError = (_c: TcpConnection, code: number) => events.push(`error ${code}`);
+    conn.onError = (_c: TestConnection, code: number) => events.push(`error ${code}`);
     expect(conn.send("a".repeat(1200))).toBe(null);
     expect(events).toEqual(["full"]);
     expect(conn.send("b")).toBe(false);

@@ -2,7 +2,7 @@ import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { TcpConnection, WsClient } from "../../mod.ts";
 import { acceptOffer, acceptResponse, PerMessageDeflate } from "../../protocols/websocket/deflate.ts";
-import { FakeConn } from "../helpers/fake_conn.ts";
+import { FakeConn, type TestConnection } from "../helpers/fake_conn.ts";
 import { acceptFor, cat, frame, headEnd, parseFrames, wsRequest } from "../helpers/ws_frames.ts";
 import { wsServer } from "../helpers/ws_server.ts";
 
@@ -21,7 +21,7 @@ const HELLO = new Uint8Array([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]); // RFC
 const HELLO_AGAIN = new Uint8Array([0xf2, 0x00, 0x11, 0x00, 0x00]); // §7.2.3.2, with context takeover
 
 /** A websocket:// server connection that has received a handshake offering `extensions`. */
-function server(extensions: string | null, setup: (conn: TcpConnection) => void = () => {}) {
+function server(extensions: string | null, setup: (conn: TestConnection) => void = () => {}) {
   const s = wsServer(setup);
   s.conn.handleData(enc(wsRequest({ "Sec-WebSocket-Extensions": extensions })));
   return s;
@@ -180,11 +180,11 @@ describe("websocket:// server with permessage-deflate", () => {
 describe("ws:// client with permessage-deflate", () => {
   function client(deflateOn: boolean, answer: string | null) {
     const socket = new FakeConn();
-    const conn = new TcpConnection(socket, null, WsClient);
+    const conn = new TcpConnection(socket, null, WsClient) as TestConnection;
     if (!deflateOn) conn.websocketDeflate = false;
     socket.start(conn);
     const messages: unknown[] = [];
-    conn.onMessage = (_c: TcpConnection, m: unknown) => {
+    conn.onMessage = (_c: TestConnection, m: unknown) => {
       messages.push(m);
     };
     WsClient.onConnect!(conn);
