@@ -119,6 +119,10 @@ const ENDED = 16;
 const LINGERING = 32;
 /** Bytes were read or written since the last {@link TcpConnection.checkTimeouts}. */
 const MOVED = 64;
+/** `onBufferFull` was reported and `onBufferDrain` has not followed yet. */
+const FULL = 128;
+/** In {@link drainsDue}: a write after `onBufferFull` went out whole. */
+const DRAIN_DUE = 256;
 
 /**
  * Received bytes not yet framed into a package: chunks kept as they came, their total length,
@@ -144,6 +148,13 @@ let readDepth = 0;
  * once the read is handled, so a broadcast of several messages leaves in one write per client.
  */
 const corkedByRead: TcpConnection[] = [];
+
+/**
+ * Connections whose buffer, reported full, was emptied by a write the runtime took whole: no
+ * runtime drain event follows such a write, so their `onBufferDrain` is called from here, in
+ * a microtask (outside the send or the read being handled, as a drain event would be).
+ */
+const drainsDue: TcpConnection[] = [];
 
 /** The next connection id of this process (shared by accepted and outgoing connections). */
 export function nextConnectionId(): number {
@@ -224,7 +235,7 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
   protected _socket: Conn | null;
   /** One of the STATUS_* values. */
   protected _status: number;
-  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED. */
+  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED, FULL, DRAIN_DUE. */
   private _flags = 0;
   /** Received bytes not yet framed into a package (null when none). */
   private _recv: Received | null = null;
@@ -321,7 +332,7 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
       data = this.protocol.encode(message, this);
       if (data === undefined || data === null || data.length === 0) {
         // held back by the protocol (a WebSocket frame before the handshake) counts as queued
-        if (this.protocol.heldBytes && this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+        if (this.protocol.heldBytes && this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._reportFull();
         return null;
       }
     } else if (typeof message !== "string" && !(message instanceof Uint8Array)) {
@@ -333,19 +344,23 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
       const pending = (this._pending ??= { items: [], length: 0 });
       pending.items.push(data);
       pending.length += data.length;
-      if (queued + data.length >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+      if (queued + data.length >= this.maxSendBufferSize) this._reportFull();
       return null;
     }
     const bytes = typeof data === "string" ? utf8Encode(data) : data;
     this._wrote(bytes.length);
-    if (this._socket!.write(bytes)) return true;
-    this._checkBufferFull();
+    if (this._socket!.write(bytes)) {
+      if (this._flags & FULL) this._queueDrain();
+      return true;
+    }
+    if (this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._reportFull();
     return null;
   }
 
-  /** Fire `onBufferFull` when the queued bytes reach the limit. */
-  private _checkBufferFull(): void {
-    if (this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+  /** Fire `onBufferFull`, and remember it was reported, so that `onBufferDrain` follows once the buffer is empty. */
+  private _reportFull(): void {
+    this._flags |= FULL;
+    this._call("onBufferFull", this.onBufferFull);
   }
 
   /** Write everything collected while corked in one write. */
@@ -379,7 +394,9 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
       }
     }
     this._wrote(bytes.length);
-    if (this._socket.write(bytes) && this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
+    if (!this._socket.write(bytes)) return; // the runtime's drain event follows
+    if (this._flags & FULL) this._queueDrain(); // which shuts down when closing
+    else if (this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
   }
 
   /** Count `n` bytes handed to the runtime. */
@@ -391,8 +408,31 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
   /** The runtime wrote everything it had queued. */
   handleDrain(): void {
     if (this._status === TcpConnection.STATUS_CLOSED || this.getSendBufferQueueSize() > 0) return;
+    this._flags &= ~FULL;
     this._call("onBufferDrain", this.onBufferDrain);
     if (this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
+  }
+
+  /**
+   * A write after `onBufferFull` went out whole, so no drain event of the runtime will follow:
+   * `onBufferDrain` is called in a microtask instead (see {@link drainsDue}).
+   */
+  private _queueDrain(): void {
+    if (this._flags & DRAIN_DUE) return;
+    this._flags |= DRAIN_DUE;
+    if (drainsDue.push(this) === 1) queueMicrotask(TcpConnection._fireDrainsDue);
+  }
+
+  private static _fireDrainsDue(): void {
+    for (let i = 0; i < drainsDue.length; i++) drainsDue[i]._drainDue();
+    drainsDue.length = 0;
+  }
+
+  /** Drain now, unless the runtime's drain event did already (then only shut down if closing). */
+  private _drainDue(): void {
+    this._flags &= ~DRAIN_DUE;
+    if (this._flags & FULL) this.handleDrain();
+    else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
   }
 
   // ---- receiving -------------------------------------------------------------------------
@@ -440,7 +480,7 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
     this._flags &= ~CORKED;
     if (this._flags & CLOSE_WHEN_IDLE && this._isIdle()) this.close();
     if (this._pending) this._flushPending();
-    else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
+    else if (this._status === TcpConnection.STATUS_CLOSING && this._isDrained()) this._shutdown();
   }
 
   /** The read is handled: write what it sent to other connections, one write each. */
@@ -646,7 +686,12 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
     this._status = TcpConnection.STATUS_CLOSING;
     if (this._flags & CORKED) return; // the write after this read shuts down when it completes
     if (this._pending) this._flushPending();
-    else if (this.getSendBufferQueueSize() === 0) this._shutdown();
+    else if (this._isDrained()) this._shutdown();
+  }
+
+  /** Nothing left to write, and no `onBufferDrain` due (that one shuts down a closing connection once called). */
+  private _isDrained(): boolean {
+    return !(this._flags & DRAIN_DUE) && this.getSendBufferQueueSize() === 0;
   }
 
   /**

@@ -58,7 +58,10 @@ export interface ConnectOptions {
 export interface ConnHandler {
   /** Bytes arrived. The array is owned by the receiver from now on. */
   handleData(chunk: Uint8Array): void;
-  /** Everything queued by `write` has been handed to the kernel. Fires only after a write returned false. */
+  /**
+   * Everything queued by `write` has been handed to the kernel. Fires only after a write
+   * returned false (or, on Deno, a write that returned true turned out to leave a tail).
+   */
   handleDrain(): void;
   /** The peer half-closed its side (EOF). The socket stays writable until `end()`/`destroy()`. */
   handleEnd(): void;

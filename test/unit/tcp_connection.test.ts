@@ -172,6 +172,41 @@ describe("sending", () => {
     expect(conn.send("after")).toBe(true);
   });
 
+  it("sends collected during a read that fill the buffer: onBufferDrain follows once the kernel takes their write whole", async () => {
+    const { conn, socket, events } = connection(null);
+    conn.maxSendBufferSize = 1000;
+    conn.onMessage = (c: TcpConnection) => {
+      expect(c.send("x".repeat(600))).toBe(null);
+      expect(c.send("x".repeat(600))).toBe(null);
+      expect(c.send("dropped")).toBe(false);
+    };
+    conn.handleData(enc("go"));
+    expect(socket.writes).toHaveLength(1);
+    expect(socket.queued).toBe(0); // no drain event will come from the runtime
+    await Promise.resolve();
+    expect(events).toEqual(["full", "error 2 send buffer full and drop package", "drain"]);
+    socket.drain();
+    expect(conn.send("after")).toBe(true);
+    await Promise.resolve();
+    expect(events.filter((e) => e === "drain")).toHaveLength(1);
+  });
+
+  it("close() after onBufferFull during a read: onBufferDrain, then the FIN, then onClose", async () => {
+    const { conn, socket, events } = connection(null);
+    conn.maxSendBufferSize = 1000;
+    conn.onMessage = (c: TcpConnection) => {
+      c.send("x".repeat(1200));
+      c.close();
+    };
+    conn.handleData(enc("go"));
+    expect(socket.ended).toBe(false);
+    await Promise.resolve();
+    expect(events).toEqual(["full", "drain"]);
+    expect(socket.ended).toBe(true);
+    conn.handleEnd();
+    expect(events).toEqual(["full", "drain", "close"]);
+  });
+
   it("onBufferFull fires on every send that leaves the buffer at or above the limit", () => {
     const { conn, socket, events } = connection(null);
     conn.maxSendBufferSize = 100;
