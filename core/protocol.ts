@@ -15,6 +15,8 @@ export interface ProtocolConnection {
   maxPackageSize: number;
   send(data: unknown, raw?: boolean): boolean | null;
   close(data?: unknown, raw?: boolean): void;
+  /** True when the answer being sent is the connection's last (see `TcpConnection.closesAfterAnswer`). */
+  closesAfterAnswer?(): boolean;
   // deno-lint-ignore no-explicit-any
   [key: string]: any;
 }

@@ -599,7 +599,8 @@ export class TcpConnection implements ConnHandler {
    * Close as soon as the connection owes nothing: now if it holds no partial package, has no
    * answer pending (the protocol's `busy()`) and nothing has moved either way for `quietMs`;
    * otherwise right after the answer to the request being received or answered, or to one
-   * that arrives meanwhile. Used when a process stops: a connection that never sent a byte
+   * that arrives meanwhile (a protocol that can mark that answer as the last does so, see
+   * {@link closesAfterAnswer}). Used when a process stops: a connection that never sent a byte
    * owes no answer, and a request already on its way is answered, not cut off. `Infinity`
    * only marks the connection; calling it again (with a smaller `quietMs`) closes it if it
    * has stayed idle since.
@@ -607,6 +608,16 @@ export class TcpConnection implements ConnHandler {
   closeWhenIdle(quietMs = 0): void {
     this._flags |= CLOSE_WHEN_IDLE;
     if (this._isIdle() && this._quietFor() >= quietMs) this.close();
+  }
+
+  /**
+   * True when the connection is to close once idle (its process is stopping) and nothing
+   * more has been received: the answer being sent now is its last, so a protocol that can
+   * say so to the peer (HTTP's `Connection: close`) should, and the peer sends its next
+   * request on a new connection instead of on this one.
+   */
+  closesAfterAnswer(): boolean {
+    return (this._flags & CLOSE_WHEN_IDLE) !== 0 && this._recv === null;
   }
 
   /**

@@ -248,8 +248,20 @@ describe("sending", () => {
     conn.handleData(enc("one\n"));
     conn.closeWhenIdle(60_000);
     expect(socket.ended).toBe(false);
+    expect(conn.closesAfterAnswer()).toBe(true);
     conn.closeWhenIdle();
     expect(socket.ended).toBe(true);
+  });
+
+  it("closesAfterAnswer() is false while a received request waits its turn behind the one being answered", () => {
+    const { conn } = connection(Text);
+    expect(conn.closesAfterAnswer()).toBe(false);
+    conn.pauseRecv();
+    conn.handleData(enc("queued\n")); // received while paused: held
+    conn.closeWhenIdle(60_000);
+    expect(conn.closesAfterAnswer()).toBe(false);
+    conn.resumeRecv();
+    expect(conn.closesAfterAnswer()).toBe(true);
   });
 
   it("closeWhenIdle() waits while the protocol is busy with an answer, and closes after the send that ends it", () => {
