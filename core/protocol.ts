@@ -50,6 +50,8 @@ export interface ProtocolConnection {
   getRemoteAddress(): string;
   /** Called when the send buffer has drained (a streaming protocol waits for it). */
   onBufferDrain: Callback<[conn: never]> | null;
+  /** True when the answer being sent is the connection's last (see `TcpConnection.closesAfterAnswer`). */
+  closesAfterAnswer?(): boolean;
 }
 
 /**

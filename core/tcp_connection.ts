@@ -695,14 +695,44 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
   }
 
   /**
-   * Close as soon as no request is half-received: now if the connection has been talking and
-   * holds no partial package, otherwise right after its next complete read has been answered.
-   * Used when a process stops, so that a request already on its way is answered, not cut off.
-   * A message whose answer is still pending (the protocol's `busy()`) is answered first.
+   * Close as soon as the connection owes nothing: now if it holds no partial package, has no
+   * answer pending (the protocol's `busy()`) and nothing has moved either way for `quietMs`;
+   * otherwise right after the answer to the request being received or answered, or to one
+   * that arrives meanwhile (a protocol that can mark that answer as the last does so, see
+   * {@link closesAfterAnswer}). Used when a process stops: a connection that never sent a byte
+   * owes no answer, and a request already on its way is answered, not cut off. `Infinity`
+   * only marks the connection; calling it again (with a smaller `quietMs`) closes it if it
+   * has stayed idle since.
    */
-  closeWhenIdle(): void {
-    if (this.bytesRead > 0 && this._isIdle()) this.close();
-    else this._flags |= CLOSE_WHEN_IDLE;
+  closeWhenIdle(quietMs = 0): void {
+    this._flags |= CLOSE_WHEN_IDLE;
+    if (this._isIdle() && this._quietFor() >= quietMs) this.close();
+  }
+
+  /**
+   * True when the connection is to close once idle (its process is stopping) and nothing
+   * more has been received: the answer being sent now is its last, so a protocol that can
+   * say so to the peer (HTTP's `Connection: close`) should, and the peer sends its next
+   * request on a new connection instead of on this one.
+   */
+  closesAfterAnswer(): boolean {
+    return (this._flags & CLOSE_WHEN_IDLE) !== 0 && this._recv === null;
+  }
+
+  /**
+   * True once everything was written and the FIN sent: the connection only waits (at most
+   * `closeTimeout`) for the peer's FIN, and owes the peer nothing more.
+   */
+  finishedWriting(): boolean {
+    return (this._flags & ENDED) !== 0;
+  }
+
+  /**
+   * How long (ms) nothing has moved either way: a lower bound, since reads and writes only
+   * set a bit and the Worker's timeout sweep (when one runs) turns it into a time.
+   */
+  private _quietFor(): number {
+    return this._flags & MOVED ? 0 : Date.now() - this._activeSince;
   }
 
   /** No partial package held and no answer pending. */

@@ -124,6 +124,13 @@ let connectionBudget = -1;
 const RESUME_CHECK_MS = 100;
 /** Accepts within this window count as one burst (see `Worker._noteBurst`). */
 const BURST_WINDOW_MS = 250;
+/**
+ * When a process stops, a connection that is idle but sent or received something within this
+ * many ms is given that long to send its next request (a keep-alive client answered just
+ * before the stop usually has one on its way, or already in the socket buffer), which is then
+ * answered as its last; one quiet that long owes nothing and is closed at once.
+ */
+const STOP_QUIET_MS = 250;
 
 /**
  * Most connections this process holds before it would run out of descriptors (EMFILE): its
@@ -629,26 +636,50 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
 
   /**
    * Stop this Worker in this process: `onWorkerStop`, stop listening, then close every
-   * connection as soon as it is idle (a request already on its way is answered first) — or,
-   * when `graceful`, let the clients close them.
-   * Resolves when every connection is closed, or after `timeout` seconds (not graceful).
+   * connection as soon as it is idle (see {@link TcpConnection.closeWhenIdle}: a request
+   * already received or on its way within {@link STOP_QUIET_MS} is answered first, as the
+   * connection's last answer) — or, when `graceful`, let the clients close them.
+   * Resolves when every connection is closed or only waits for its peer's FIN, or after
+   * `timeout` seconds (not graceful).
    */
   async stop(graceful = false, timeout = Worker.stopTimeout): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     if (this.onWorkerStop) await safeCall(() => `onWorkerStop of worker ${this.name}`, this.onWorkerStop, this);
     this.unlisten();
-    if (!graceful) for (const conn of this._streams()) conn.closeWhenIdle();
-    const deadline = graceful ? Infinity : Date.now() + timeout * 1000;
+    const start = Date.now();
+    // From now on each connection's answer is its last. The closes come in two passes, each a
+    // loop turn after its condition held, so that what arrived meanwhile (also while this
+    // process was stalled) is read and answered first: idle connections quiet for
+    // STOP_QUIET_MS, then once that time has passed, every idle one.
+    if (!graceful) for (const conn of this._streams()) conn.closeWhenIdle(Infinity);
+    let pass = graceful ? 2 : 0;
+    let due = false;
+    const deadline = graceful ? Infinity : start + timeout * 1000;
     let reported = this.connections.size;
-    while (this.connections.size > 0 && Date.now() < deadline) {
+    while (this._owing() && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
+      if (pass === 0) {
+        pass = 1;
+        for (const conn of this._streams()) conn.closeWhenIdle(STOP_QUIET_MS);
+      } else if (pass === 1 && due) {
+        pass = 2;
+        for (const conn of this._streams()) conn.closeWhenIdle();
+      } else if (pass === 1) {
+        due = Date.now() - start >= STOP_QUIET_MS;
+      }
       if (graceful && this.connections.size !== reported) {
         reported = this.connections.size;
         log(`worker[${this.name}:${runtime.pid()}] remains ${reported} connection(s)`);
       }
     }
     for (const conn of this._streams()) conn.destroy();
+  }
+
+  /** True while some connection may still send or receive something its peer is owed. */
+  private _owing(): boolean {
+    for (const conn of this._streams()) if (!conn.finishedWriting()) return true;
+    return false;
   }
 
   /** Start every Worker created so far (`core/run.ts` owns the process model). */

@@ -30,6 +30,7 @@ import {
   HttpState,
   STREAM_CHUNKED,
   STREAM_FILE,
+  STREAM_NONE,
   STREAM_RAW,
 } from "./state.ts";
 
@@ -146,6 +147,13 @@ function userHeaders(r: Response): typeof seen {
 export function encodeMessage(data: unknown, conn: Conn): string | Uint8Array {
   let s: HttpState | undefined = conn.__http;
   if (s === undefined) s = conn.__http = new HttpState();
+  if (s.keepAlive && s.busy && s.stream === STREAM_NONE && conn.closesAfterAnswer?.()) {
+    // The process is stopping and this response (its head not sent yet) is the connection's
+    // last: say so, as nginx does while shutting down, so that the client sends its next
+    // request on a new connection instead of on this one, which closes after the response.
+    s.keepAlive = false;
+    s.closing = true;
+  }
   if (typeof data === "string") return encodeText(s, conn, data);
   if (data instanceof Response) return encodeResponse(s, conn, data);
   if (data instanceof Chunk) return encodeChunk(s, conn, data);

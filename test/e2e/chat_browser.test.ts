@@ -195,6 +195,10 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
     }
     await expect.poll(() => users(alice)).toEqual(["alice", "bob"]);
     expect(server.output()).not.toMatch(/Error|Waring/);
+    // Every process exited on its own: none was killed at the stop timeout (the WebServer's
+    // connections the browser opened and never used owe nothing and close at once).
+    await server.waitForOutput(/reload done/, 20_000);
+    expect(server.output()).not.toMatch(/exit with status/);
   });
 
   it("a page whose gateway process dies says it is reconnecting, reconnects, logs in again as before and can send", async () => {

@@ -90,7 +90,10 @@ class HttpClient {
         const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? -1);
         if (data.length < end + 4 + length) return;
         if (!head.startsWith("HTTP/1.1 200 ")) return finish({ error: `status ${head.split("\r\n")[0]}` });
-        if (/\r\nconnection: close/i.test(head)) s.end();
+        if (/\r\nconnection: close/i.test(head)) {
+          s.end();
+          this.socket = null; // the server closes it: the next request goes on a new connection
+        }
         finish({ body: data.subarray(end + 4, end + 4 + length).toString() });
       };
       const onClose = () => finish({ error: `closed after ${data.length} bytes`, idleClose: reused && data.length === 0 });

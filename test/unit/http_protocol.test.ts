@@ -165,6 +165,28 @@ describe("http:// framing", () => {
     expect(responses(socket.written).map((r) => r.body)).toEqual(["/slow", "/fast", "/mid"]);
   });
 
+  it("while its process stops, a request that arrives is answered with Connection: close, then the connection closes", () => {
+    const { conn, socket, closed } = server((c) => c.send("x"));
+    conn.handleData(enc("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"));
+    conn.closeWhenIdle(60_000); // it just talked: its next request may be on its way
+    expect(closed()).toBe(false);
+    conn.handleData(enc("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"));
+    expect(closed()).toBe(true);
+    expect(responses(socket.written).map((r) => r.headers.connection)).toEqual(["keep-alive", "close"]);
+  });
+
+  it("a stop while an async answer is pending: a request already received behind it is answered too, the last with Connection: close", async () => {
+    const { conn, socket, closed } = server(async (c, r) => {
+      await new Promise((res) => setTimeout(res, 5));
+      c.send(r.path());
+    });
+    conn.handleData(enc("GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /queued HTTP/1.1\r\nHost: h\r\n\r\n"));
+    conn.closeWhenIdle();
+    for (let i = 0; i < 100 && !closed(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(responses(socket.written).map((r) => `${r.body} ${r.headers.connection}`)).toEqual(["/slow keep-alive", "/queued close"]);
+    expect(socket.ended).toBe(true);
+  });
+
   it("Expect: 100-continue gets 100 Continue before the body is sent, then the answer", () => {
     const { conn, socket, requests } = server((c, r) => c.send(r.rawBody()));
     conn.handleData(enc("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));

@@ -252,21 +252,51 @@ describe("sending", () => {
     expect(owner.connections.size).toBe(0);
   });
 
-  it("closeWhenIdle() answers a request already on its way before closing, and closes an idle connection at once", () => {
+  it("closeWhenIdle(quietMs) answers a request that arrives within quietMs, then closes; a partial one is completed first", () => {
     const fresh = connection(Text);
     fresh.conn.onMessage = (c: TestConnection, line: string) => c.send(`re ${line}`);
-    fresh.conn.closeWhenIdle();
+    fresh.conn.closeWhenIdle(60_000); // just accepted: a request may be on its way
     expect(fresh.conn.getStatus(false)).toBe("ESTABLISHED");
     fresh.conn.handleData(enc("par"));
     expect(fresh.conn.getStatus(false)).toBe("ESTABLISHED"); // half a request: wait for the rest
+    fresh.conn.closeWhenIdle(); // the quiet time has passed, but half a request is held
+    expect(fresh.conn.getStatus(false)).toBe("ESTABLISHED");
     fresh.conn.handleData(enc("tial\n"));
     expect(fresh.socket.written).toBe("re partial\n");
     expect(fresh.socket.ended).toBe(true);
+  });
+
+  it("closeWhenIdle() closes at once a connection that never sent a byte, and one that has answered everything", () => {
+    const silent = connection(Text);
+    silent.conn.closeWhenIdle();
+    expect(silent.socket.ended).toBe(true);
 
     const idle = connection(Text);
     idle.conn.handleData(enc("done\n"));
     idle.conn.closeWhenIdle();
     expect(idle.socket.ended).toBe(true);
+    expect(idle.conn.finishedWriting()).toBe(true);
+  });
+
+  it("closeWhenIdle(quietMs) waits on a connection that just talked, and closes it when called again", () => {
+    const { conn, socket } = connection(Text);
+    conn.handleData(enc("one\n"));
+    conn.closeWhenIdle(60_000);
+    expect(socket.ended).toBe(false);
+    expect(conn.closesAfterAnswer()).toBe(true);
+    conn.closeWhenIdle();
+    expect(socket.ended).toBe(true);
+  });
+
+  it("closesAfterAnswer() is false while a received request waits its turn behind the one being answered", () => {
+    const { conn } = connection(Text);
+    expect(conn.closesAfterAnswer()).toBe(false);
+    conn.pauseRecv();
+    conn.handleData(enc("queued\n")); // received while paused: held
+    conn.closeWhenIdle(60_000);
+    expect(conn.closesAfterAnswer()).toBe(false);
+    conn.resumeRecv();
+    expect(conn.closesAfterAnswer()).toBe(true);
   });
 
   it("closeWhenIdle() waits while the protocol is busy with an answer, and closes after the send that ends it", () => {
