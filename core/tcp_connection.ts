@@ -423,6 +423,7 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
     if (drainsDue.push(this) === 1) queueMicrotask(TcpConnection._fireDrainsDue);
   }
 
+  /** Call the `onBufferDrain` of every connection queued by `_queueDrain` (one microtask for all). */
   private static _fireDrainsDue(): void {
     for (let i = 0; i < drainsDue.length; i++) drainsDue[i]._drainDue();
     drainsDue.length = 0;
