@@ -80,7 +80,6 @@ export type ClientTypes<A extends string> = string extends A ? { message: unknow
   : { message: unknown; send: unknown };
 
 /** `ws://` client settings (`websocketClientProtocol`, `websocketPingInterval`, ...) are on every AsyncTcpConnection. */
-// deno-lint-ignore no-empty-interface
 export interface AsyncTcpConnection<A extends string = string> extends WebSocketClientSettings {}
 
 /**

@@ -38,7 +38,6 @@ function schedule(id: number, entry: Entry): void {
 
 // Static-only by design: Workerman's API is `Timer::add(...)`.
 /** Workerman's timers: `Timer.add(seconds, fn, args, persistent)` and `Timer.del(id)`, per process. */
-// deno-lint-ignore no-extraneous-class
 export class Timer {
   /**
    * Run `callback(...args)` after `interval` seconds (milliseconds resolution), and again every

@@ -12,7 +12,7 @@
  * @module
  */
 import { log } from "../core/log.ts";
-import { addressOf, all, ApiTransport, blank, entries, type GatewayBackend, idMap, keyed, list } from "./_api_transport.ts";
+import { addressOf, all, ApiTransport, blank, entries, idMap, keyed, list } from "./_api_transport.ts";
 import { clientIdEncode } from "./client_id.ts";
 import { liveContexts } from "./context.ts";
 import { CMD, encodePackage, FLAG_NOT_CALL_ENCODE } from "./protocol.ts";

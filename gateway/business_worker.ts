@@ -71,7 +71,7 @@ export class BusinessWorker extends Worker {
   /** Send buffer limit of each connection to a gateway. */
   sendToGatewayBufferSize = 10240000;
   /** Connections to the gateways, by inner address. */
-  readonly gatewayConnections = new Map<string, AsyncTcpConnection>();
+  readonly gatewayConnections: Map<string, AsyncTcpConnection> = new Map();
   /** The gateway addresses the Registers list (the union of `_listed`). */
   private _addresses = new Set<string>();
   /** What each Register connection last listed. */

@@ -142,13 +142,13 @@ export class Gateway extends Worker {
   onBusinessWorkerClose: Callback<[conn: GatewayConnection]> | null = null;
 
   /** Clients of this process by connection id. */
-  readonly clientConnections = new Map<number, GatewayConnection>();
+  readonly clientConnections: Map<number, GatewayConnection> = new Map();
   /** Authenticated BusinessWorker connections by `<ip>:<name>:<id>`. */
-  readonly workerConnections = new Map<string, GatewayConnection>();
+  readonly workerConnections: Map<string, GatewayConnection> = new Map();
   /** Members of each group, by connection id. */
-  readonly groupConnections = new Map<string, Map<number, GatewayConnection>>();
+  readonly groupConnections: Map<string, Map<number, GatewayConnection>> = new Map();
   /** Connections bound to each uid, by connection id. */
-  readonly uidConnections = new Map<string, Map<number, GatewayConnection>>();
+  readonly uidConnections: Map<string, Map<number, GatewayConnection>> = new Map();
 
   private _lastConnectionId = 0;
   private _startTime = 0;

@@ -40,7 +40,6 @@ import {
   median,
   parseOptions,
   processTree,
-  ROOT,
   runtimeCommand,
   runtimeVersions,
   sampleWindow,

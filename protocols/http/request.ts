@@ -49,7 +49,6 @@ function pick(obj: Record<string, unknown>, name: string | undefined, def: unkno
 export interface RequestData {}
 
 /** A Request carries the application's {@link RequestData}. */
-// deno-lint-ignore no-empty-interface
 export interface Request extends RequestData {}
 
 /** An HTTP request as `onMessage` receives it on an `http://` Worker (parsed lazily). */

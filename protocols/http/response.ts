@@ -144,7 +144,8 @@ export class Response {
   constructor(status = 200, headers: Record<string, HeaderValue> = {}, body: string | Uint8Array = "") {
     this._status = status;
     this._body = body;
-    for (const name in headers) {
+    // A copy only when there are headers (most responses are built without): the first key found ends the loop.
+    for (const _ in headers) {
       this._headers = { ...headers };
       break;
     }

@@ -49,7 +49,7 @@ export class HttpState {
   stream = STREAM_NONE;
   file: FileStream | null = null;
   /** The head being parsed (reused). */
-  readonly info = new HeadInfo();
+  readonly info: HeadInfo = new HeadInfo();
   body: BodyReceiver | null = null;
   /** The protocol's `gzip` option (null: off). */
   gzip: GzipSettings | null = null;
