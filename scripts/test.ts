@@ -1,7 +1,8 @@
 /**
  * `npm test`: everything CI runs, in order — the npm build, the runtime boundary check, the
- * type check, then every vitest suite (unit tests, and end-to-end tests that run each
- * behaviour under Node, Deno and Bun). Ends with one line `N passed, M failed` and exits
+ * version check (deno.json and core/version.ts carry package.json's version), the type check,
+ * then every vitest suite (unit tests, and end-to-end tests that run each behaviour under
+ * Node 20, 24 and 26, Deno and Bun). Ends with one line `N passed, M failed` and exits
  * non-zero when anything failed.
  *
  * Extra arguments go to vitest (`npm test -- test/e2e/tcp.test.ts`).
@@ -28,6 +29,7 @@ function step(name: string, command: string, args: string[]): boolean {
 
 const built = step("build", bin("tsx"), ["scripts/build_npm.ts"]);
 step("boundary", bin("tsx"), ["scripts/check_boundary.ts"]);
+step("version", bin("tsx"), ["scripts/check_version.ts"]);
 step("typecheck", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
 
 if (built) {
