@@ -104,7 +104,7 @@ export class AsyncTcpConnection extends TcpConnection {
   /** Called once the connection is established (before the protocol's own `onConnect`). */
   onConnect: Callback = null;
   readonly context: AsyncTcpContext;
-  /** Which connect attempt the current socket belongs to (see {@link SocketEvents}). */
+  /** @ignore Which connect attempt the current socket belongs to (see {@link SocketEvents}). */
   _attempt = 0;
   private readonly _remote: SocketAddress;
   private readonly _remoteAddress: string;
@@ -258,18 +258,18 @@ export class AsyncTcpConnection extends TcpConnection {
     this.destroy();
   }
 
-  protected override _where(callback: string): string {
+  /** @ignore */ protected override _where(callback: string): string {
     return `${callback} of AsyncTcpConnection to ${this._remoteAddress} (connection ${this.id})`;
   }
 
-  protected override _finish(): void {
+  /** @ignore */ protected override _finish(): void {
     this.cancelReconnect();
     this._counted = false;
     this._attempt++; // whatever the closed socket (or a pending connect) still reports is ignored
     super._finish();
   }
 
-  protected override _releaseCallbacks(): void {
+  /** @ignore */ protected override _releaseCallbacks(): void {
     // Kept: a closed outgoing connection can connect again with the same callbacks.
   }
 }

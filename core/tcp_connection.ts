@@ -182,13 +182,13 @@ export class TcpConnection implements ConnHandler {
   // size classes (up to 18 fields: 160 bytes, up to 26: 224). So: 17 fields, leaving room for
   // one a protocol adds (websocket://); rarely needed state is a bit of `_flags` or an object
   // allocated while in use; rarely set callbacks and `transport` default on the prototype.
-  protected _socket: Conn | null;
-  protected _status: number;
+  /** @ignore */ protected _socket: Conn | null;
+  /** @ignore */ protected _status: number;
   /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED. */
   private _flags = 0;
   /** Received bytes not yet framed into a package (null when none). */
   private _recv: Received | null = null;
-  /** Sends collected while corked (or before an outgoing connection is established); null when none. */
+  /** @ignore Sends collected while corked (or before an outgoing connection is established); null when none. */
   protected _pending: Pending | null = null;
   /** When the head being received began (ms), 0 when none is. */
   private _headSince = Date.now();
@@ -215,12 +215,12 @@ export class TcpConnection implements ConnHandler {
     statistics.connection_count++;
   }
 
-  /** Where errors from this connection's callbacks are reported. */
+  /** @ignore Where errors from this connection's callbacks are reported. */
   protected _where(callback: string): string {
     return `${callback} of worker ${this.worker?.name ?? "none"} (connection ${this.id})`;
   }
 
-  protected _call(name: string, fn: Callback, a?: unknown, b?: unknown, c?: unknown): void {
+  /** @ignore */ protected _call(name: string, fn: Callback, a?: unknown, b?: unknown, c?: unknown): void {
     if (!fn) return;
     try {
       const r = fn(this, a, b, c);
@@ -299,7 +299,7 @@ export class TcpConnection implements ConnHandler {
     if (this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
   }
 
-  /** Write everything collected while corked in one write. */
+  /** @ignore Write everything collected while corked in one write. */
   protected _flushPending(): void {
     const pending = this._pending;
     if (!pending || this._status === TcpConnection.STATUS_CLOSED || !this._socket) return;
@@ -646,7 +646,7 @@ export class TcpConnection implements ConnHandler {
     if (this._status !== TcpConnection.STATUS_CLOSED) this._finish();
   }
 
-  /** Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
+  /** @ignore Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
   protected _finish(): void {
     this._status = TcpConnection.STATUS_CLOSED;
     if (this._flags & LINGERING) {
@@ -668,7 +668,7 @@ export class TcpConnection implements ConnHandler {
     this._releaseCallbacks();
   }
 
-  /** Drop the callbacks of a closed connection (an outgoing one keeps them: it may connect again). */
+  /** @ignore Drop the callbacks of a closed connection (an outgoing one keeps them: it may connect again). */
   protected _releaseCallbacks(): void {
     this.onMessage = null;
     // Only those set on the connection: the prototype's are null already.
@@ -680,7 +680,7 @@ export class TcpConnection implements ConnHandler {
 
   // ---- outgoing connections (AsyncTcpConnection) ------------------------------------------
 
-  /**
+  /** @ignore
    * An outgoing connection is established on `socket`: forget what a previous socket left
    * (a partial package, its EOF), start reading through `handler` (paused if `pauseRecv()`
    * was called meanwhile), and write what was sent while connecting.
