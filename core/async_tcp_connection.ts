@@ -135,7 +135,7 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
   onConnect: Callback<[conn: AsyncTcpConnection<A>]> | null = null;
   /** The options given to the constructor. */
   readonly context: AsyncTcpContext;
-  /** Which connect attempt the current socket belongs to (see {@link SocketEvents}). */
+  /** @ignore Which connect attempt the current socket belongs to (see {@link SocketEvents}). */
   _attempt = 0;
   private readonly _remote: SocketAddress;
   private readonly _remoteAddress: string;
@@ -293,12 +293,18 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
     this.destroy();
   }
 
-  /** Where errors from this connection's callbacks are reported. */
+  /**
+   * Where errors from this connection's callbacks are reported.
+   * @ignore
+   */
   protected override _where(callback: string): string {
     return `${callback} of AsyncTcpConnection to ${this._remoteAddress} (connection ${this.id})`;
   }
 
-  /** Closed: cancel a pending reconnect and ignore the old socket's events. */
+  /**
+   * Closed: cancel a pending reconnect and ignore the old socket's events.
+   * @ignore
+   */
   protected override _finish(): void {
     this.cancelReconnect();
     this._counted = false;
@@ -306,7 +312,10 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
     super._finish();
   }
 
-  /** Keeps the callbacks: a closed outgoing connection can connect again. */
+  /**
+   * Keeps the callbacks: a closed outgoing connection can connect again.
+   * @ignore
+   */
   protected override _releaseCallbacks(): void {
     // Kept: a closed outgoing connection can connect again with the same callbacks.
   }

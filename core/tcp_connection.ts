@@ -231,16 +231,25 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
   // size classes (up to 18 fields: 160 bytes, up to 26: 224). So: 17 fields, leaving room for
   // one a protocol adds (websocket://); rarely needed state is a bit of `_flags` or an object
   // allocated while in use; rarely set callbacks and `transport` default on the prototype.
-  /** The runtime's socket (null before an outgoing connection is established). */
+  /**
+   * The runtime's socket (null before an outgoing connection is established).
+   * @ignore
+   */
   protected _socket: Conn | null;
-  /** One of the STATUS_* values. */
+  /**
+   * One of the STATUS_* values.
+   * @ignore
+   */
   protected _status: number;
   /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED, FULL, DRAIN_DUE. */
   private _flags = 0;
   /** Received bytes not yet framed into a package (null when none). */
   private _recv: Received | null = null;
-  /** Sends collected while corked (or before an outgoing connection is established); null when none. */
-  private _pending: Pending | null = null;
+  /**
+   * Sends collected while corked (or before an outgoing connection is established); null when none.
+   * @ignore
+   */
+  protected _pending: Pending | null = null;
   /** When the head being received began (ms), 0 when none is. */
   private _headSince = Date.now();
   /** When a byte last moved either way (ms), as of the last {@link checkTimeouts}. */
@@ -267,12 +276,15 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
     statistics.connection_count++;
   }
 
-  /** Where errors from this connection's callbacks are reported. */
+  /** @ignore Where errors from this connection's callbacks are reported. */
   protected _where(callback: string): string {
     return `${callback} of worker ${this.worker?.name ?? "none"} (connection ${this.id})`;
   }
 
-  /** Call a callback with this connection and up to three arguments; what it throws (or rejects with) is reported. */
+  /**
+   * Call a callback with this connection and up to three arguments; what it throws (or rejects with) is reported.
+   * @ignore
+   */
   protected _call(name: string, fn: ConnectionCallback<never, unknown[]>, a?: unknown, b?: unknown, c?: unknown): void {
     if (!fn) return;
     try {
@@ -363,7 +375,7 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
     this._call("onBufferFull", this.onBufferFull);
   }
 
-  /** Write everything collected while corked in one write. */
+  /** @ignore Write everything collected while corked in one write. */
   protected _flushPending(): void {
     const pending = this._pending;
     if (!pending || this._status === TcpConnection.STATUS_CLOSED || !this._socket) return;
@@ -776,7 +788,7 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
     if (this._status !== TcpConnection.STATUS_CLOSED) this._finish();
   }
 
-  /** Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
+  /** @ignore Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
   protected _finish(): void {
     this._status = TcpConnection.STATUS_CLOSED;
     if (this._flags & LINGERING) {
@@ -798,7 +810,7 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
     this._releaseCallbacks();
   }
 
-  /** Drop the callbacks of a closed connection (an outgoing one keeps them: it may connect again). */
+  /** @ignore Drop the callbacks of a closed connection (an outgoing one keeps them: it may connect again). */
   protected _releaseCallbacks(): void {
     this.onMessage = null;
     // Only those set on the connection: the prototype's are null already.
@@ -810,7 +822,7 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
 
   // ---- outgoing connections (AsyncTcpConnection) ------------------------------------------
 
-  /**
+  /** @ignore
    * An outgoing connection is established on `socket`: forget what a previous socket left
    * (a partial package, its EOF), start reading through `handler` (paused if `pauseRecv()`
    * was called meanwhile), and write what was sent while connecting.

@@ -1,8 +1,9 @@
 /**
  * `npm test`: everything CI runs, in order — the npm build, the runtime boundary check, the
- * type check, no `any` in the built declarations, the README's examples type-checked, `deno
- * check mod.ts` and `deno doc --lint mod.ts`, then every vitest suite (unit tests, type
- * tests, and end-to-end tests that run each behaviour under Node, Deno and Bun). Ends with
+ * version check (deno.json and core/version.ts carry package.json's version), the type check,
+ * no `any` in the built declarations, the README's examples type-checked, `deno check mod.ts`
+ * and `deno doc --lint mod.ts`, then every vitest suite (unit tests, type tests, and
+ * end-to-end tests that run each behaviour under Node 20, 24 and 26, Deno and Bun). Ends with
  * one line `N passed, M failed` and exits non-zero when anything failed.
  *
  * Extra arguments go to vitest (`npm test -- test/e2e/tcp.test.ts`).
@@ -29,6 +30,7 @@ function step(name: string, command: string, args: string[]): boolean {
 
 const built = step("build", bin("tsx"), ["scripts/build_npm.ts"]);
 step("boundary", bin("tsx"), ["scripts/check_boundary.ts"]);
+step("version", bin("tsx"), ["scripts/check_version.ts"]);
 step("typecheck", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
 if (built) step("no any in the published declarations", bin("tsx"), ["scripts/check_any.ts"]);
 step("README and examples type-check", bin("tsx"), ["scripts/check_examples.ts"]);

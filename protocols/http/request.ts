@@ -56,7 +56,7 @@ export class Request {
   /** The connection the request arrived on (null for a Request built by hand). */
   connection: TcpConnection | null = null;
 
-  /** @internal the bytes holding the head (and, for a small body, the body after it) */
+  /** @ignore @internal the bytes holding the head (and, for a small body, the body after it) */
   _buf: Uint8Array;
   private readonly _start: number;
   private readonly _end: number;
@@ -64,14 +64,14 @@ export class Request {
   private readonly _targetStart: number;
   private readonly _targetEnd: number;
   private readonly _minor: number;
-  /** @internal */ readonly _keepAlive: boolean;
-  /** @internal set when the body did not come inside `_buf` */
+  /** @ignore @internal */ readonly _keepAlive: boolean;
+  /** @ignore @internal set when the body did not come inside `_buf` */
   _bodyBytes: Uint8Array | null = null;
-  /** @internal */ _tmpFiles: string[] | null = null;
-  /** @internal a new session id to hand to the client in the response */
+  /** @ignore @internal */ _tmpFiles: string[] | null = null;
+  /** @ignore @internal a new session id to hand to the client in the response */
   _setCookie: string | null = null;
-  /** @internal */ _post: Form | null = null;
-  /** @internal */ _files: Form | null = null;
+  /** @ignore @internal */ _post: Form | null = null;
+  /** @ignore @internal */ _files: Form | null = null;
   private _uri: string | null = null;
   private _headers: Record<string, string> | null = null;
   private _get: Form | null = null;
@@ -328,7 +328,7 @@ export class Request {
     return this.connection?.getLocalPort() ?? 0;
   }
 
-  /**
+  /** @ignore
    * @internal The response has been sent: remove the temp files and save the session if it
    * changed. Returns the save (so errors can be reported), or null.
    */

@@ -130,14 +130,14 @@ export function checkHeader(name: string, value: string): void {
 
 /** An HTTP response: status, headers, a body (or a file to stream); `conn.send(response)` sends it. */
 export class Response {
-  /** @internal */ _status: number;
-  /** @internal */ _reason: string | null = null;
-  /** @internal null while there are none (the common case costs nothing). */
+  /** @ignore @internal */ _status: number;
+  /** @ignore @internal */ _reason: string | null = null;
+  /** @ignore @internal null while there are none (the common case costs nothing). */
   _headers: Record<string, HeaderValue> | null = null;
-  /** @internal */ _body: string | Uint8Array;
-  /** @internal */ _version = "1.1";
-  /** @internal */ _file: FileBody | null = null;
-  /** @internal true/false: this response asked for gzip or refused it; null: the protocol's `gzip` option decides. */
+  /** @ignore @internal */ _body: string | Uint8Array;
+  /** @ignore @internal */ _version = "1.1";
+  /** @ignore @internal */ _file: FileBody | null = null;
+  /** @ignore @internal true/false: this response asked for gzip or refused it; null: the protocol's `gzip` option decides. */
   _compress: boolean | null = null;
 
   /** A response with `status`, `headers` and `body`. */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { ROOT, RUNTIMES, type RuntimeName, runFixture, startServer } from "../helpers/server.ts";
+import { nodeBinary, ROOT, RUNTIMES, type RuntimeName, runFixture, startServer } from "../helpers/server.ts";
 import { isRunning, until } from "../helpers/wait.ts";
 
 /** Run `command` through `sh` in the repository, as a user pastes it. */
@@ -35,6 +35,8 @@ function stopHint(output: string): string {
 
 const HINT: Record<RuntimeName, (script: string) => RegExp> = {
   node: (script) => new RegExp(`^(node|/\\S+/node) ${script}$`),
+  node24: (script) => new RegExp(`^(node|/\\S+/node) ${script}$`),
+  node26: (script) => new RegExp(`^(node|/\\S+/node) ${script}$`),
   deno: (script) => new RegExp(`^\\S*deno run -A --config=\\S+/deno\\.json ${script}$`),
   bun: (script) => new RegExp(`^\\S*bun(\\.exe)? ${script}$`),
 };
@@ -172,7 +174,8 @@ describe.each(RUNTIMES)("the command line on %s", (runtime) => {
 function stopHintFree(runtime: RuntimeName): string {
   const bin = join(ROOT, "node_modules", ".bin");
   const script = fixturePath(runtime, "daemon_log");
-  if (runtime === "node") return `${process.execPath} ${script}`;
+  const node = nodeBinary(runtime);
+  if (node !== null) return `${node} ${script}`;
   if (runtime === "deno") return `${join(bin, "deno")} run -A --config=deno.json ${script}`;
   return `${join(bin, "bun")} ${script}`;
 }

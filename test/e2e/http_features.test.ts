@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { nodeBinary, RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
 import type { Browser } from "playwright-core";
 import { launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
 import { makeTestCerts, type TestCerts } from "../fixtures/http_certs.ts";
@@ -233,7 +233,7 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
       HTTP_TLS_DIR: certs.dir,
       PID_FILE: join(tmpdir(), `wm-http-features-${runtime}-${process.pid}.pid`),
       // A gc() to call, so the fixture can tell memory held from garbage not yet collected.
-      ...(runtime === "node" ? { NODE_OPTIONS: "--expose-gc" } : runtime === "deno" ? { DENO_V8_FLAGS: "--expose-gc" } : {}),
+      ...(nodeBinary(runtime) !== null ? { NODE_OPTIONS: "--expose-gc" } : runtime === "deno" ? { DENO_V8_FLAGS: "--expose-gc" } : {}),
     });
     [app, appTls, web, statics, gz] = server.ports;
   });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { nodeVersion, RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
 import { isRunning, until } from "../helpers/wait.ts";
 
 
@@ -261,9 +261,8 @@ describe.each(RUNTIMES)("process options on %s", (runtime) => {
 
   it("reusePort gives each process its own socket where the runtime has SO_REUSEPORT, and a clear error where it has not", async () => {
     const env = { PID_FILE: join(dir, "reuse.pid"), REUSE_PORT: "1" };
-    const [major, minor] = process.versions.node.split(".").map(Number);
-    const nodeHasIt = major > 22 || (major === 22 && minor >= 12);
-    if (runtime === "node" && !nodeHasIt) {
+    const node = nodeVersion(runtime);
+    if (node !== null && !(node[0] > 22 || (node[0] === 22 && node[1] >= 12))) {
       const run = runFixture(runtime, "options", ["start"], env);
       expect(await run.exited).toBe(1);
       expect(run.output()).toMatch(/reusePort, which needs SO_REUSEPORT support.*remove "reusePort = true"/);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { TestClient } from "../helpers/client.ts";
-import { ROOT, RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { nodeBinary, ROOT, RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
 import { binary, closePayload, cont, frame, headEnd, parseFrames, text, WS_ACCEPT, wsRequest } from "../helpers/ws_frames.ts";
 
 const cat = (...parts: Uint8Array[]) => Buffer.concat(parts);
@@ -24,6 +24,8 @@ function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }
 const BIN = join(ROOT, "node_modules", ".bin");
 const BUILTIN_CLIENTS: Record<string, [string, string[]]> = {
   "Node 20": [process.execPath, ["--experimental-websocket", "--no-warnings", "--input-type=module", "-e"]],
+  "Node 24": [nodeBinary("node24")!, ["--input-type=module", "-e"]],
+  "Node 26": [nodeBinary("node26")!, ["--input-type=module", "-e"]],
   Deno: [join(BIN, "deno"), ["eval"]],
   Bun: [join(BIN, "bun"), ["-e"]],
 };
