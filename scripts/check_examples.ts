@@ -1,13 +1,14 @@
 /**
- * The README's examples compile as written: every ```ts block of README.md becomes a module of
- * its own and is type-checked under `strict`, together with every file in `examples/`, with
+ * The README's and docs/' examples compile as written: every ```ts block of README.md and of
+ * docs/*.md becomes a module of its own and is type-checked under `strict`, together with
+ * every file in `examples/`, with
  * `import ... from "workerman-ts"` mapped to `mod.ts`. A block that imports nothing (a
  * fragment continuing the one before) gets an import of the names it uses from
  * "workerman-ts"; a block using `cert` / `key` (the PEM strings of the TLS examples) without
  * defining them gets them declared as strings. Nothing else is added.
  *
  * Usage: `npx tsx scripts/check_examples.ts`; exits non-zero with tsc's errors (file names
- * give the README line the block starts at).
+ * give the page and the line the block starts at).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -36,23 +37,26 @@ function exportedNames(file: string, seen = new Set<string>()): Set<string> {
 }
 
 const exported = exportedNames(join(root, "mod.ts"));
-const readme = readFileSync(join(root, "README.md"), "utf8");
-const blocks: { line: number; code: string }[] = [];
-const lines = readme.split("\n");
-for (let i = 0; i < lines.length; i++) {
-  const open = /^(\s*)```ts\s*$/.exec(lines[i]);
-  if (!open) continue;
-  const indent = open[1].length;
-  const start = i + 1;
-  const body: string[] = [];
-  for (i++; i < lines.length && !/^\s*```\s*$/.test(lines[i]); i++) body.push(lines[i].slice(indent));
-  blocks.push({ line: start + 1, code: body.join("\n") });
+// The README and the pages of docs/ (what a user copies from).
+const pages = ["README.md", ...readdirSync(join(root, "docs")).filter((n) => n.endsWith(".md")).map((n) => `docs/${n}`)];
+const blocks: { page: string; line: number; code: string }[] = [];
+for (const page of pages) {
+  const lines = readFileSync(join(root, page), "utf8").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)```ts\s*$/.exec(lines[i]);
+    if (!open) continue;
+    const indent = open[1].length;
+    const start = i + 1;
+    const body: string[] = [];
+    for (i++; i < lines.length && !/^\s*```\s*$/.test(lines[i]); i++) body.push(lines[i].slice(indent));
+    blocks.push({ page, line: start + 1, code: body.join("\n") });
+  }
 }
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const files: string[] = [];
-for (const { line, code } of blocks) {
+for (const { page, line, code } of blocks) {
   let text = code;
   if (!/^import /m.test(code)) {
     const used = [...exported].filter((name) => new RegExp(`\\b${name}\\b`).test(code));
@@ -63,7 +67,7 @@ for (const { line, code } of blocks) {
       text = `declare const ${pem}: string; // a PEM string\n${text}`;
     }
   }
-  const file = join(out, `readme_line_${line}.ts`);
+  const file = join(out, `${page.replace(/\W+/g, "_")}_line_${line}.ts`);
   writeFileSync(file, `${text}\nexport {};\n`);
   files.push(file);
 }
@@ -99,6 +103,6 @@ const tsc = join(root, "node_modules", ".bin", "tsc");
 const result = spawnSync(tsc, ["-p", join(out, "tsconfig.json")], { cwd: root, stdio: "inherit" });
 if (result.status === 0) {
   rmSync(out, { recursive: true, force: true });
-  console.log(`${blocks.length} README blocks and ${files.length - blocks.length} example files type-check`);
+  console.log(`${blocks.length} blocks of README.md and docs/ and ${files.length - blocks.length} example files type-check`);
 }
 process.exit(result.status ?? 1);

@@ -2,7 +2,7 @@
  * Sends the raw requests of test/helpers/http_strict.ts to the manual's http example
  * (test/fixtures/http.ts, on the runtime named, node by default: build first) and to a
  * node:http server in this process, in the same run, and prints what each answered as a
- * Markdown table (the README's Hardening comparison):
+ * Markdown table (the comparison in docs/hardening.md):
  *
  *   npx tsx scripts/build_npm.ts && npx tsx scripts/compare_node_http.ts [node|deno|bun]
  *
