@@ -463,12 +463,14 @@ export async function udp(options: UdpOptions, onDatagram: (d: Datagram) => void
  * (`_stopReceiving`, DEP0112) has no public replacement.
  */
 function quietly<T>(fn: () => T): T {
-  const before = process.noDeprecation;
-  process.noDeprecation = true;
+  // Node's own property; Deno's type of `process` (a Deno project type-checking this file) lacks it.
+  const proc = process as { noDeprecation?: boolean };
+  const before = proc.noDeprecation;
+  proc.noDeprecation = true;
   try {
     return fn();
   } finally {
-    process.noDeprecation = before;
+    proc.noDeprecation = before;
   }
 }
 

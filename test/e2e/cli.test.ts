@@ -34,9 +34,10 @@ function stopHint(output: string): string {
 }
 
 const HINT: Record<RuntimeName, (script: string) => RegExp> = {
-  node: (script) => new RegExp(`^(node|/\\S+/node) ${script}$`),
-  node24: (script) => new RegExp(`^(node|/\\S+/node) ${script}$`),
-  node26: (script) => new RegExp(`^(node|/\\S+/node) ${script}$`),
+  // the machine's node by name when PATH finds it, else the binary's path (node_modules/node24/bin/node)
+  node: (script) => new RegExp(`^(node|\\S*/node) ${script}$`),
+  node24: (script) => new RegExp(`^(node|\\S*/node) ${script}$`),
+  node26: (script) => new RegExp(`^(node|\\S*/node) ${script}$`),
   deno: (script) => new RegExp(`^\\S*deno run -A --config=\\S+/deno\\.json ${script}$`),
   bun: (script) => new RegExp(`^\\S*bun(\\.exe)? ${script}$`),
 };
