@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "docs", "api");
@@ -26,7 +27,7 @@ const result = spawnSync(
 // `/// <reference path>` lines; those warnings say nothing about this project's documentation.
 const noise = /^(Warning Failed resolving types\. .*@types\/node\/|\s+at \S*@types\/node\/)/;
 process.stdout.write(result.stdout);
-const stderr = result.stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((line) => !noise.test(line));
+const stderr = stripVTControlCharacters(result.stderr).split("\n").filter((line) => !noise.test(line));
 process.stderr.write(stderr.join("\n"));
 if (result.status !== 0) {
   console.error(`deno doc failed (exit ${result.status ?? result.signal})`);

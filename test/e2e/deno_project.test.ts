@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { stripVTControlCharacters } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { bannerPorts, ROOT } from "../helpers/server.ts";
@@ -49,7 +50,7 @@ describe("workerman-ts in one's own Deno project", () => {
 
   it("deno check passes on a start script importing workerman-ts through the import map", async () => {
     const check = await run(dir, ["check", "start.ts"]);
-    expect(check.out.replace(/\x1b\[[0-9;]*m/g, "")).not.toMatch(/error/i);
+    expect(stripVTControlCharacters(check.out)).not.toMatch(/error/i);
     expect(check.code).toBe(0);
   }, 300_000);
 
@@ -75,7 +76,7 @@ describe("workerman-ts in one's own Deno project", () => {
 
   it("deno publish --dry-run passes: deno.json names the package, its version, exports and the files JSR gets", async () => {
     const publish = await run(ROOT, ["publish", "--dry-run", "--allow-dirty"]);
-    const out = publish.out.replace(/\x1b\[[0-9;]*m/g, "");
+    const out = stripVTControlCharacters(publish.out);
     expect(publish.code, out).toBe(0);
     const prefix = pathToFileURL(ROOT).href + "/";
     const files = out.split("\n").map((l) => l.trim().split(" ")[0]).filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
