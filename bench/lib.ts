@@ -32,7 +32,10 @@ export function versionOf(cmd: string, args: string[]): string {
 
 // ---- command line -----------------------------------------------------------------------------
 /** A runner's options: each a string or a flag, each with its default. */
-type Options = Record<string, { type: "string"; default: string; short?: string } | { type: "boolean"; default: boolean; short?: string }>;
+type Options = Record<
+  string,
+  { type: "string"; default: string; short?: string } | { type: "boolean"; default: boolean; short?: string }
+>;
 /** The parsed values of `O`. */
 export type OptionValues<O extends Options> = { [K in keyof O]: O[K]["default"] extends boolean ? boolean : string };
 
@@ -77,7 +80,10 @@ export function listOption<T extends string>(value: string | undefined, allowed:
 /** Builds npm/ (scripts/build_npm.ts), which Node runs; the build's errors go to stderr. */
 export function buildNpm(): void {
   log("building npm/ (scripts/build_npm.ts) ...");
-  execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }
 
 /** The versions of the three runtimes (Deno's and Bun's from the binaries the runners start). */
@@ -239,7 +245,9 @@ export async function waitQuiet(maxSeconds: number, noise: number): Promise<numb
       if (waited) log(`    ${other <= noise ? "quiet now" : "still busy, going on"} (other CPU ${other.toFixed(1)}%)`);
       return other;
     }
-    if (!waited) log(`    machine busy (other CPU ${other.toFixed(1)}% of a core), waiting up to ${maxSeconds} s for quiet ...`);
+    if (!waited) {
+      log(`    machine busy (other CPU ${other.toFixed(1)}% of a core), waiting up to ${maxSeconds} s for quiet ...`);
+    }
     waited = true;
   }
 }
@@ -248,7 +256,11 @@ export async function waitQuiet(maxSeconds: number, noise: number): Promise<numb
  * Runs rounds 1, 2, ... until `rounds` of them were quiet (`round` resolves with whether its
  * measurements were noisy), so that a noisy round is repeated; at most `rounds + extraRounds`.
  */
-export async function quietRounds(rounds: number, extraRounds: number, round: (n: number) => Promise<boolean>): Promise<void> {
+export async function quietRounds(
+  rounds: number,
+  extraRounds: number,
+  round: (n: number) => Promise<boolean>,
+): Promise<void> {
   for (let n = 1, quiet = 0; quiet < rounds && n <= rounds + extraRounds; n++) {
     if (!(await round(n))) quiet++;
   }
@@ -314,7 +326,9 @@ function releaseLock(): void {
   if (!LOCK) return;
   heldLock = "";
   try {
-    if (Number(readFileSync(join(LOCK, "pid"), "utf8").split("\n")[0]) === process.pid) rmSync(LOCK, { recursive: true, force: true });
+    if (Number(readFileSync(join(LOCK, "pid"), "utf8").split("\n")[0]) === process.pid) {
+      rmSync(LOCK, { recursive: true, force: true });
+    }
   } catch { /* not ours or gone */ }
 }
 process.on("exit", releaseLock);
@@ -548,7 +562,11 @@ export interface MemSample {
  * the RSS of the whole process tree (the framework serves from a worker under its master) once
  * every connection is accepted and the figure is steady.
  */
-export async function idleMemory(s: Server, openIdle: (conns: number) => Promise<Client>, conns: number): Promise<MemSample> {
+export async function idleMemory(
+  s: Server,
+  openIdle: (conns: number) => Promise<Client>,
+  conns: number,
+): Promise<MemSample> {
   const warm = await openIdle(100);
   await warm.quit();
   await sleep(700);
@@ -634,10 +652,20 @@ export interface Window<T> {
  * Measure one window: mark the client, run `during` (it waits, and may count things meanwhile),
  * mark again; server CPU over `serverPids`, the client's own CPU, and the rest of the machine.
  */
-export async function sampleWindow<T>(client: Client, serverPids: number[], during: () => Promise<T>): Promise<Window<T>> {
+export async function sampleWindow<T>(
+  client: Client,
+  serverPids: number[],
+  during: () => Promise<T>,
+): Promise<Window<T>> {
   const snap = async () => {
     const c = await client.mark();
-    return { ...c, server: sumOver(serverPids, procCpu), client: procCpu(client.pid), self: process.cpuUsage(), busy: machineBusy() };
+    return {
+      ...c,
+      server: sumOver(serverPids, procCpu),
+      client: procCpu(client.pid),
+      self: process.cpuUsage(),
+      busy: machineBusy(),
+    };
   };
   const a = await snap();
   const result = await during();

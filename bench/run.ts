@@ -44,14 +44,14 @@ import {
   fmtRate,
   idleMemory,
   kb,
-  log,
-  type MemSample,
   launchClient,
   launchServer,
   listOption,
+  log,
   maxOf,
   median,
   memoryRounds,
+  type MemSample,
   minOf,
   parseOptions,
   pct,
@@ -60,6 +60,7 @@ import {
   quietRounds,
   RESULTS,
   ROOT,
+  RUNNER_OPTIONS,
   runtimeCommand,
   runtimeVersions,
   sampleWindow,
@@ -68,7 +69,6 @@ import {
   versionOf,
   waitQuiet,
   withBenchLock,
-  RUNNER_OPTIONS,
 } from "./lib.ts";
 
 // ---- options ----------------------------------------------------------------------------------
@@ -161,9 +161,13 @@ const SYSCALL_GROUPS: Record<keyof Omit<Syscalls, "msgsPerWrite">, string[]> = {
 function countSyscalls(pids: number[], seconds: number): Promise<Record<string, number>> {
   const events = Object.values(SYSCALL_GROUPS).flat().map((n) => `syscalls:sys_enter_${n}`).join(",");
   return new Promise((resolve, reject) => {
-    const perf = spawn("perf", ["stat", "-x", ",", "-e", events, "-p", pids.join(","), "--", "sleep", String(seconds)], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const perf = spawn(
+      "perf",
+      ["stat", "-x", ",", "-e", events, "-p", pids.join(","), "--", "sleep", String(seconds)],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let err = "";
     perf.stderr.on("data", (c) => (err += c));
     perf.on("error", reject);
@@ -190,7 +194,19 @@ interface Sample {
 }
 
 async function measureLoad(server: Server, kind: "tcp" | "text", seconds: number, check: boolean): Promise<Sample> {
-  const args = ["load", "--port", String(server.port), "--conns", String(CONNS), "--depth", String(DEPTH), "--size", String(SIZE[kind]), "--kind", kind];
+  const args = [
+    "load",
+    "--port",
+    String(server.port),
+    "--conns",
+    String(CONNS),
+    "--depth",
+    String(DEPTH),
+    "--size",
+    String(SIZE[kind]),
+    "--kind",
+    kind,
+  ];
   if (check) args.push("--check");
   const serverPids = processTree(server.pid);
   const client = await startClient(args);
@@ -214,7 +230,14 @@ async function measureLoad(server: Server, kind: "tcp" | "text", seconds: number
         msgsPerWrite: w.replies / writes,
       };
     }
-    return { sys, msgs: w.msgs, serverCpu: w.serverCpu, perCpu: w.perCpu, clientCpu: w.clientCpu, otherCpu: w.otherCpu };
+    return {
+      sys,
+      msgs: w.msgs,
+      serverCpu: w.serverCpu,
+      perCpu: w.perCpu,
+      clientCpu: w.clientCpu,
+      otherCpu: w.otherCpu,
+    };
   } finally {
     await client.quit();
   }
@@ -223,7 +246,11 @@ async function measureLoad(server: Server, kind: "tcp" | "text", seconds: number
 async function measureIdle(runtime: RuntimeName, server: ServerKind): Promise<MemSample> {
   const s = await startServer(runtime, server, "tcp");
   try {
-    return await idleMemory(s, (conns) => startClient(["idle", "--port", String(s.port), "--conns", String(conns)], 120_000), IDLE_CONNS);
+    return await idleMemory(
+      s,
+      (conns) => startClient(["idle", "--port", String(s.port), "--conns", String(conns)], 120_000),
+      IDLE_CONNS,
+    );
   } finally {
     await s.stop();
   }
@@ -299,7 +326,7 @@ function tables(): string {
       "",
       `${CONNS} connections × ${DEPTH} messages in flight; tcp messages ${SIZE.tcp} B, text lines ${SIZE.text} B (incl. \\n). ` +
         "Medians over rounds; CPU in cores (utime+stime / wall); client = the load generator's CPU " +
-        "(\"sat.\" when ≥ 0.9 core: the generator is near its limit and with 2 cores the machine is full, so msgs/s " +
+        '("sat." when ≥ 0.9 core: the generator is near its limit and with 2 cores the machine is full, so msgs/s ' +
         "understates that server and only msgs per server CPU-s ranks it).",
       "",
       "| runtime | workload | server | msgs/s | server CPU | msgs per server CPU-s | client CPU |",
@@ -308,8 +335,16 @@ function tables(): string {
     for (const r of load) {
       const s = summarize(r);
       const raw = r.kind === "text" ? "raw coalesced" : "raw";
-      out.push(`| ${r.runtime} | ${r.kind} echo | framework | ${fmtRate(s.fwMsgs)} | ${s.fwCpu.toFixed(2)} | ${fmtRate(s.fwPerCpu)} | ${sat(s.fwClient)} |`);
-      out.push(`| ${r.runtime} | ${r.kind} echo | ${raw} | ${fmtRate(s.rawMsgs)} | ${s.rawCpu.toFixed(2)} | ${fmtRate(s.rawPerCpu)} | ${sat(s.rawClient)} |`);
+      out.push(
+        `| ${r.runtime} | ${r.kind} echo | framework | ${fmtRate(s.fwMsgs)} | ${s.fwCpu.toFixed(2)} | ${
+          fmtRate(s.fwPerCpu)
+        } | ${sat(s.fwClient)} |`,
+      );
+      out.push(
+        `| ${r.runtime} | ${r.kind} echo | ${raw} | ${fmtRate(s.rawMsgs)} | ${s.rawCpu.toFixed(2)} | ${
+          fmtRate(s.rawPerCpu)
+        } | ${sat(s.rawClient)} |`,
+      );
     }
     out.push(
       "",
@@ -326,7 +361,9 @@ function tables(): string {
       const used = `${s.n}${s.dropped ? ` (${s.dropped} noisy dropped)` : ""}`;
       out.push(
         `| ${r.runtime} | ${r.kind} echo | ${used} | ${pct(s.ratio)} (${spread(s.ratioMin, s.ratioMax)}) | ` +
-          `${pct(s.ratioCpu)} (${spread(s.ratioCpuMin, s.ratioCpuMax)}) | ≥ ${pct(goal)} of ${r.kind === "text" ? "raw coalesced" : "raw"} | ` +
+          `${pct(s.ratioCpu)} (${spread(s.ratioCpuMin, s.ratioCpuMax)}) | ≥ ${pct(goal)} of ${
+            r.kind === "text" ? "raw coalesced" : "raw"
+          } | ` +
           `${yes(s.ratio >= goal)} / ${yes(s.ratioCpu >= goal)} |`,
       );
     }
@@ -334,7 +371,9 @@ function tables(): string {
     if (text.length > 0) {
       out.push(
         "",
-        `### Text echo vs real Workerman (${fmtRate(WORKERMAN_TEXT)} msgs/s, goal ≥ ${GOAL_TEXT_X_WORKERMAN}× = ${fmtRate(WORKERMAN_TEXT * GOAL_TEXT_X_WORKERMAN)})`,
+        `### Text echo vs real Workerman (${fmtRate(WORKERMAN_TEXT)} msgs/s, goal ≥ ${GOAL_TEXT_X_WORKERMAN}× = ${
+          fmtRate(WORKERMAN_TEXT * GOAL_TEXT_X_WORKERMAN)
+        })`,
         "",
         "| runtime | framework msgs/s | × Workerman | framework msgs per CPU-s | × Workerman | goal met (msgs/s / per CPU-s) | raw coalesced (anchor) |",
         "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
@@ -345,7 +384,9 @@ function tables(): string {
         const x2 = s.fwPerCpu / WORKERMAN_TEXT;
         out.push(
           `| ${r.runtime} | ${fmtRate(s.fwMsgs)} | ${x1.toFixed(1)}× | ${fmtRate(s.fwPerCpu)} | ${x2.toFixed(1)}× | ` +
-            `${yes(x1 >= GOAL_TEXT_X_WORKERMAN)} / ${yes(x2 >= GOAL_TEXT_X_WORKERMAN)} | ${fmtRate(s.rawMsgs)} (${fmtRate(ANCHOR_TEXT_COALESCED[r.runtime])}) |`,
+            `${yes(x1 >= GOAL_TEXT_X_WORKERMAN)} / ${yes(x2 >= GOAL_TEXT_X_WORKERMAN)} | ${fmtRate(s.rawMsgs)} (${
+              fmtRate(ANCHOR_TEXT_COALESCED[r.runtime])
+            }) |`,
         );
       }
     }
@@ -354,7 +395,9 @@ function tables(): string {
   if (mem.length > 0) {
     out.push(
       "",
-      `### RSS per idle connection (${IDLE_CONNS.toLocaleString("en")} connections, VmRSS after − before; 1 KB = 1024 B)`,
+      `### RSS per idle connection (${
+        IDLE_CONNS.toLocaleString("en")
+      } connections, VmRSS after − before; 1 KB = 1024 B)`,
       "",
       `| runtime | framework tcp:// | raw | framework − raw (spread) | goal ≤ ${GOAL_MEM_ABOVE_RAW_KB} KB above raw | raw anchor |`,
       "| --- | ---: | ---: | ---: | --- | ---: |",
@@ -366,7 +409,9 @@ function tables(): string {
       const raw = median(r.raw.map((s) => s.perConn));
       const d = median(diffs);
       out.push(
-        `| ${r.runtime} | ${kb(fw)} | ${kb(raw)} | ${kb(d)} (${kb(minOf(diffs))} – ${kb(maxOf(diffs))}) | ${yes(d <= GOAL_MEM_ABOVE_RAW_KB * 1024)} | ${ANCHOR_IDLE_KB[r.runtime]} KB |`,
+        `| ${r.runtime} | ${kb(fw)} | ${kb(raw)} | ${kb(d)} (${kb(minOf(diffs))} – ${kb(maxOf(diffs))}) | ${
+          yes(d <= GOAL_MEM_ABOVE_RAW_KB * 1024)
+        } | ${ANCHOR_IDLE_KB[r.runtime]} KB |`,
       );
     }
   }
@@ -397,7 +442,9 @@ function roundTables(): string {
         for (const [name, s] of [["framework", p.fw], ["raw", p.raw]] as const) {
           if (!s) continue;
           out.push(
-            `| ${r.runtime} | ${r.kind} | ${p.round}${p.noisy ? " (noisy)" : ""} | ${name} | ${fmtRate(s.msgs)} | ${s.serverCpu.toFixed(2)} | ${fmtRate(s.perCpu)} | ${s.clientCpu.toFixed(2)} | ${s.otherCpu.toFixed(1)}% |`,
+            `| ${r.runtime} | ${r.kind} | ${p.round}${p.noisy ? " (noisy)" : ""} | ${name} | ${fmtRate(s.msgs)} | ${
+              s.serverCpu.toFixed(2)
+            } | ${fmtRate(s.perCpu)} | ${s.clientCpu.toFixed(2)} | ${s.otherCpu.toFixed(1)}% |`,
           );
         }
       }
@@ -417,7 +464,9 @@ function roundTables(): string {
           if (!s?.sys) continue;
           const y = s.sys;
           out.push(
-            `| ${r.runtime} | ${r.kind} | ${p.round} | ${name} | ${(100 * y.reads).toFixed(2)} | ${(100 * y.writes).toFixed(2)} | ${(100 * y.polls).toFixed(2)} | ${(100 * y.futex).toFixed(2)} | ${y.msgsPerWrite.toFixed(1)} |`,
+            `| ${r.runtime} | ${r.kind} | ${p.round} | ${name} | ${(100 * y.reads).toFixed(2)} | ${
+              (100 * y.writes).toFixed(2)
+            } | ${(100 * y.polls).toFixed(2)} | ${(100 * y.futex).toFixed(2)} | ${y.msgsPerWrite.toFixed(1)} |`,
           );
         }
       }
@@ -433,7 +482,11 @@ function roundTables(): string {
       for (let i = 0; i < Math.max(r.fw.length, r.raw.length); i++) {
         for (const [name, s] of [["framework", r.fw[i]], ["raw", r.raw[i]]] as const) {
           if (!s) continue;
-          out.push(`| ${r.runtime} | ${i + 1} | ${name} | ${(s.before / 2 ** 20).toFixed(1)} MB | ${(s.after / 2 ** 20).toFixed(1)} MB | ${s.opened} | ${kb(s.perConn)} |`);
+          out.push(
+            `| ${r.runtime} | ${i + 1} | ${name} | ${(s.before / 2 ** 20).toFixed(1)} MB | ${
+              (s.after / 2 ** 20).toFixed(1)
+            } MB | ${s.opened} | ${kb(s.perConn)} |`,
+          );
         }
       }
     }
@@ -464,7 +517,9 @@ async function runLoad(runtime: RuntimeName, kind: "tcp" | "text"): Promise<void
       pair.noisy = pair.fw.otherCpu > NOISE || pair.raw.otherCpu > NOISE;
       log(
         `  ${runtime} ${kind} round ${round}: framework ${fmtRate(pair.fw.msgs)} (${fmtRate(pair.fw.perCpu)}/CPU-s), ` +
-          `raw ${fmtRate(pair.raw.msgs)} (${fmtRate(pair.raw.perCpu)}/CPU-s), ratio ${pct(pair.fw.msgs / pair.raw.msgs)}, ` +
+          `raw ${fmtRate(pair.raw.msgs)} (${fmtRate(pair.raw.perCpu)}/CPU-s), ratio ${
+            pct(pair.fw.msgs / pair.raw.msgs)
+          }, ` +
           `other CPU ${pair.fw.otherCpu.toFixed(1)}%/${pair.raw.otherCpu.toFixed(1)}%${pair.noisy ? " NOISY" : ""}`,
       );
       return pair.noisy;
@@ -493,7 +548,10 @@ function writeResults(header: string, body: string): void {
   if (doc.includes(START) && doc.includes(END)) {
     doc = doc.slice(0, doc.indexOf(START)) + section + doc.slice(doc.indexOf(END) + END.length);
   } else {
-    doc = `# Benchmark results\n\nWritten by \`npm run bench\` (bench/run.ts) between the markers below; notes outside them are kept.\n\n${section}\n${doc ? `\n${doc}` : ""}`;
+    doc =
+      `# Benchmark results\n\nWritten by \`npm run bench\` (bench/run.ts) between the markers below; notes outside them are kept.\n\n${section}\n${
+        doc ? `\n${doc}` : ""
+      }`;
   }
   writeFileSync(RESULTS, doc.endsWith("\n") ? doc : doc + "\n");
 }
@@ -506,7 +564,10 @@ async function main(): Promise<void> {
   if (needNodeBuild && !opts["no-build"]) {
     log("building npm/ (scripts/build_npm.ts) ...");
     try {
-      execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+      execFileSync(join(BIN, "tsx"), [join(ROOT, "scripts", "build_npm.ts")], {
+        cwd: ROOT,
+        stdio: ["ignore", "ignore", "inherit"],
+      });
     } catch (err) {
       // tsc still emits on type errors; go on if the build produced the files Node runs.
       if (!existsSync(join(ROOT, "npm", "esm", "bench", "servers", "raw.js"))) throw err;
@@ -518,14 +579,26 @@ async function main(): Promise<void> {
   const kernel = versionOf("uname", ["-r"]);
   const commit = versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]);
   const dirty = versionOf("git", ["-C", ROOT, "status", "--porcelain", "--", "mod.ts", "core", "runtime", "protocols"]);
-  const source = `commit ${commit}${dirty && !dirty.startsWith("unavailable") ? " plus uncommitted changes in mod.ts/core/runtime/protocols" : ""}`;
+  const source = `commit ${commit}${
+    dirty && !dirty.startsWith("unavailable") ? " plus uncommitted changes in mod.ts/core/runtime/protocols" : ""
+  }`;
   const cpus = readFileSync("/proc/cpuinfo", "utf8").match(/^processor/gm)?.length ?? 0;
   const model = readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "?";
 
   log("checking that the machine is quiet (2 s) ...");
   const quiet = await quietCheck(2);
-  log(`  other processes: ${quiet.pct.toFixed(1)}% of one core${quiet.top.length ? `; top: ${quiet.top.join(" | ")}` : ""}`);
-  if (quiet.pct > NOISE) notes.push(`The machine was not quiet before the run: other processes used ${quiet.pct.toFixed(1)}% of one core (${quiet.top.slice(0, 3).join("; ")}).`);
+  log(
+    `  other processes: ${quiet.pct.toFixed(1)}% of one core${
+      quiet.top.length ? `; top: ${quiet.top.join(" | ")}` : ""
+    }`,
+  );
+  if (quiet.pct > NOISE) {
+    notes.push(
+      `The machine was not quiet before the run: other processes used ${quiet.pct.toFixed(1)}% of one core (${
+        quiet.top.slice(0, 3).join("; ")
+      }).`,
+    );
+  }
 
   for (const runtime of RUNTIMES) {
     log(`== ${runtime}`);
@@ -541,14 +614,18 @@ async function main(): Promise<void> {
     "",
     `- Command: \`${command}\` (${elapsed.toFixed(0)} s)`,
     `- Framework source: ${source}`,
-    `- Runtimes: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; load client on ${CLIENT === "bun" ? `Bun ${versions.bun}` : `Node ${versions.node}`} (bench/client.ts)`,
-    `- Machine: ${cpus} × ${model}, Linux ${kernel}; ${PIN ? "server pinned to CPU 0, client to CPU 1" : "client and server unpinned"}; the framework runs as a master plus one worker process, ` +
-      "so its CPU and RSS are summed over the process tree (the master is idle)",
+    `- Runtimes: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; load client on ${
+      CLIENT === "bun" ? `Bun ${versions.bun}` : `Node ${versions.node}`
+    } (bench/client.ts)`,
+    `- Machine: ${cpus} × ${model}, Linux ${kernel}; ${
+      PIN ? "server pinned to CPU 0, client to CPU 1" : "client and server unpinned"
+    }; the framework runs as a master plus one worker process, ` +
+    "so its CPU and RSS are summed over the process tree (the master is idle)",
     `- Method: ${ROUNDS} interleaved rounds (framework, raw, framework, raw, …) of ${DURATION} s after ${RAMP} s ramp-up, ` +
-      `each server warmed up ${WARMUP} s first (every reply byte checked during warm-up); before each round the runner waits ` +
-      `(up to ${WAIT_QUIET} s) until other processes use < ${NOISE}% of a core, and a noisy round is repeated (up to ${EXTRA_ROUNDS} extra)`,
+    `each server warmed up ${WARMUP} s first (every reply byte checked during warm-up); before each round the runner waits ` +
+    `(up to ${WAIT_QUIET} s) until other processes use < ${NOISE}% of a core, and a noisy round is repeated (up to ${EXTRA_ROUNDS} extra)`,
     `- Quiet check before the run: other processes used ${quiet.pct.toFixed(1)}% of one core` +
-      (quiet.top.length ? ` (top: ${quiet.top.slice(0, 2).join("; ")})` : ""),
+    (quiet.top.length ? ` (top: ${quiet.top.slice(0, 2).join("; ")})` : ""),
     ...notes.map((n) => `- Note: ${n}`),
   ].join("\n");
   const body = `${tables()}\n\n${roundTables()}`;

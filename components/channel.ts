@@ -250,7 +250,9 @@ export class ChannelClient {
     this.dropped++;
     if (this.onDrop) safeCall(() => "ChannelClient onDrop", this.onDrop, out.type, out.channels, out.data);
     else if (this.dropped === 1 || this.dropped % 1000 === 0) {
-      log(`Channel: ${this.dropped} message(s) dropped: not sendable now (disconnected or send buffer full) and ${this.maxPending} already waiting`);
+      log(
+        `Channel: ${this.dropped} message(s) dropped: not sendable now (disconnected or send buffer full) and ${this.maxPending} already waiting`,
+      );
     }
   }
 

@@ -78,8 +78,12 @@ export class ChannelServer extends Worker {
       request = {};
     }
     const channels = request?.channels ?? [];
-    if (typeof request?.type !== "string" || !Array.isArray(channels) || !channels.every((c) => typeof c === "string")) {
-      conn.close(JSON.stringify({ type: "error", message: "bad request: expected JSON {type, channels: string[], data}" }));
+    if (
+      typeof request?.type !== "string" || !Array.isArray(channels) || !channels.every((c) => typeof c === "string")
+    ) {
+      conn.close(
+        JSON.stringify({ type: "error", message: "bad request: expected JSON {type, channels: string[], data}" }),
+      );
       return;
     }
     this.dispatch(peer, request.type, channels as string[], request.data);
@@ -124,7 +128,7 @@ export class ChannelServer extends Worker {
   private subscribe(peer: Peer, channel: string): void {
     peer.channels.add(channel);
     let set = this.subscribers.get(channel);
-    if (!set) this.subscribers.set(channel, (set = new Map()));
+    if (!set) this.subscribers.set(channel, set = new Map());
     set.set(peer.conn.id, peer);
   }
 
@@ -161,7 +165,7 @@ export class ChannelServer extends Worker {
   /** Queue a message for one consumer of `channel`. */
   private enqueue(channel: string, data: unknown): void {
     let queue = this.queues.get(channel);
-    if (!queue) this.queues.set(channel, (queue = []));
+    if (!queue) this.queues.set(channel, queue = []);
     queue.push(data);
     this.serveWaiting();
   }

@@ -181,7 +181,9 @@ class EmbeddedStore implements Store {
       return Promise.reject(new Error(`GlobalData: not connected to ${this.address} (reconnecting)`));
     }
     this.watch();
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject, deadline: Date.now() + this.timeout }));
+    return new Promise((resolve, reject) =>
+      this.waiting.push({ resolve, reject, deadline: Date.now() + this.timeout })
+    );
   }
 
   async get(key: string) {
@@ -285,7 +287,9 @@ export class GlobalDataClient {
     const prefix = options.prefix ?? "globaldata:";
     const timeout = options.timeout ?? 5000;
     this.stores = list.map((a) =>
-      a.startsWith("redis://") || a.startsWith("rediss://") ? new RedisStore(a, prefix, timeout) : new EmbeddedStore(a, timeout)
+      a.startsWith("redis://") || a.startsWith("rediss://")
+        ? new RedisStore(a, prefix, timeout)
+        : new EmbeddedStore(a, timeout)
     );
   }
 

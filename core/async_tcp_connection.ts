@@ -130,7 +130,8 @@ function parseRemote(address: string): SocketAddress {
  * An outgoing connection to `A` (`"text://host:port"`, `"ws://host/path"`, ...): what it
  * receives and sends follow the scheme (see {@link ClientSchemes}).
  */
-export class AsyncTcpConnection<A extends string = string> extends TcpConnection<ClientTypes<A>["message"], ClientTypes<A>["send"]> {
+export class AsyncTcpConnection<A extends string = string>
+  extends TcpConnection<ClientTypes<A>["message"], ClientTypes<A>["send"]> {
   /** `(conn)` once the connection is established (before the protocol's own `onConnect`). */
   onConnect: Callback<[conn: AsyncTcpConnection<A>]> | null = null;
   /** The options given to the constructor. */
@@ -231,10 +232,15 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
     this._revive();
     this._status = TcpConnection.STATUS_INITIAL;
     if (after > 0) {
-      this._reconnectTimer = Timer.add(after, () => {
-        this._reconnectTimer = 0;
-        this.connect();
-      }, [], false);
+      this._reconnectTimer = Timer.add(
+        after,
+        () => {
+          this._reconnectTimer = 0;
+          this.connect();
+        },
+        [],
+        false,
+      );
       return;
     }
     this.connect();
@@ -259,10 +265,18 @@ export class AsyncTcpConnection<A extends string = string> extends TcpConnection
     if (this.transport === "unix") return { transport: "unix", path: r.path };
     if (this.transport === "ssl") {
       const tls = this.context.tls ?? {};
-      return { transport: "ssl", host: r.host, port: r.port, tls: { servername: tls.servername, ca: tls.ca, verify: tls.verify } };
+      return {
+        transport: "ssl",
+        host: r.host,
+        port: r.port,
+        tls: { servername: tls.servername, ca: tls.ca, verify: tls.verify },
+      };
     }
     if (this.transport !== "tcp") {
-      throw new ConfigError("ERR_TRANSPORT", `bad transport "${this.transport}" for ${this._remoteAddress}: use tcp, ssl or unix`);
+      throw new ConfigError(
+        "ERR_TRANSPORT",
+        `bad transport "${this.transport}" for ${this._remoteAddress}: use tcp, ssl or unix`,
+      );
     }
     return { transport: "tcp", host: r.host, port: r.port };
   }

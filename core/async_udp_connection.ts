@@ -65,7 +65,10 @@ export class AsyncUdpConnection<A extends string = string> {
     const remote = parseSocketName(remoteAddress);
     if (remote.scheme !== "udp") {
       if (TRANSPORTS.has(remote.scheme)) {
-        throw new ConfigError("ERR_SOCKET_NAME", `"${remoteAddress}" is not a UDP address: use udp://host:port or <protocol>://host:port`);
+        throw new ConfigError(
+          "ERR_SOCKET_NAME",
+          `"${remoteAddress}" is not a UDP address: use udp://host:port or <protocol>://host:port`,
+        );
       }
       this.protocol = getProtocol(remote.scheme) ?? null;
       if (!this.protocol) {
@@ -105,8 +108,9 @@ export class AsyncUdpConnection<A extends string = string> {
       if (this._status !== CONNECTING) return;
       const seconds = Math.round((performance.now() - started) * 10) / 10000;
       const message = `connect ${formatHostPort(host, this._remote.port)} fail after ${seconds} seconds`;
-      if (this.onError) safeCall(() => this._where("onError"), this.onError, this, WORKERMAN_CONNECT_FAIL, message, err);
-      else log(`AsyncUdpConnection ${this._remoteAddress}: ${message} (${(err as Error)?.message ?? err})`);
+      if (this.onError) {
+        safeCall(() => this._where("onError"), this.onError, this, WORKERMAN_CONNECT_FAIL, message, err);
+      } else log(`AsyncUdpConnection ${this._remoteAddress}: ${message} (${(err as Error)?.message ?? err})`);
       this.close();
     });
   }
@@ -140,7 +144,11 @@ export class AsyncUdpConnection<A extends string = string> {
     this._socket?.close();
     this._socket = null;
     const onClose = this.onClose;
-    this.onConnect = this.onMessage = this.onClose = this.onError = null;
+    this.onConnect =
+      this.onMessage =
+      this.onClose =
+      this.onError =
+        null;
     if (onClose) safeCall(() => this._where("onClose"), onClose, this);
     return true;
   }

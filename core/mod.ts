@@ -47,10 +47,10 @@ export { Timer } from "./timer.ts";
 export {
   type Callback,
   getProtocol,
+  type MessageOf as ProtocolMessageOf,
   NO_MESSAGE,
   type Protocol,
   type ProtocolConnection,
-  type MessageOf as ProtocolMessageOf,
   registerProtocol,
   type SendOf as ProtocolSendOf,
   type TimeoutKind,

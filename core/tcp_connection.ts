@@ -584,7 +584,11 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
    */
   private _acceptLength(length: number): boolean {
     if (!(typeof length === "number" && Number.isInteger(length) && length > 0 && length <= this.maxPackageSize)) {
-      log(`Error package. package_length=${JSON.stringify(length)} (maxPackageSize ${this.maxPackageSize}), closing connection ${this.id} from ${this.getRemoteAddress()}`);
+      log(
+        `Error package. package_length=${
+          JSON.stringify(length)
+        } (maxPackageSize ${this.maxPackageSize}), closing connection ${this.id} from ${this.getRemoteAddress()}`,
+      );
       this.destroy();
       return false;
     }

@@ -23,7 +23,7 @@ import type { Bytes } from "./bytes.ts";
 import type { HttpConnection } from "../protocols/http/mod.ts";
 import type { Request } from "../protocols/http/request.ts";
 import type { WebSocketConnection } from "../protocols/websocket/server.ts";
-import { type ProxyProtocolOptions, proxyProtocolAcceptor, trustedMatcher } from "./proxy_protocol.ts";
+import { proxyProtocolAcceptor, type ProxyProtocolOptions, trustedMatcher } from "./proxy_protocol.ts";
 import { type ConnectionData, type ConnectionOwner, statistics, TcpConnection } from "./tcp_connection.ts";
 import { UdpConnection } from "./udp_connection.ts";
 import { expectRunAll, noteListen, runAll, stopAll } from "./run.ts";
@@ -101,14 +101,18 @@ export type SchemeOf<A extends string> = A extends `${infer S}://${string}` ? Lo
  * The types of a Worker created with `new Worker(address, { protocol })`: from the protocol
  * when given, else from the address's scheme, else a connection that takes anything.
  */
-export type WorkerTypes<A extends string, P extends Protocol | undefined> = [P] extends [Protocol<infer In, infer Out, infer _C>]
+export type WorkerTypes<A extends string, P extends Protocol | undefined> = [P] extends
+  [Protocol<infer In, infer Out, infer _C>]
   ? SchemeOf<A> extends "udp" ? SchemeTypes<UdpConnection<In, Out>, In> : SchemeTypes<Connection<In, Out>, In>
   : string extends A ? SchemeTypes<TcpConnection, unknown>
   : SchemeOf<A> extends keyof Schemes ? Schemes[SchemeOf<A>]
   : SchemeTypes<TcpConnection, unknown>;
 
 /** What a Worker's callbacks receive as `conn`. */
-export type ConnectionOf<A extends string, P extends Protocol | undefined = undefined> = WorkerTypes<A, P>["connection"];
+export type ConnectionOf<A extends string, P extends Protocol | undefined = undefined> = WorkerTypes<
+  A,
+  P
+>["connection"];
 /** What a Worker's `onMessage` receives as data. */
 export type MessageOf<A extends string, P extends Protocol | undefined = undefined> = WorkerTypes<A, P>["message"];
 
@@ -432,7 +436,10 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
     this.validate();
     const a = this._address;
     if (this.transport === "udp") {
-      this._udp = await runtime.udp({ host: a.host, port: a.port, reusePort: this.reusePort }, (d) => this._receiveDatagram(d));
+      this._udp = await runtime.udp(
+        { host: a.host, port: a.port, reusePort: this.reusePort },
+        (d) => this._receiveDatagram(d),
+      );
       return;
     }
     const options = this.listenOptions();
@@ -603,7 +610,8 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
   private _startSweep(conn: TcpConnection): void {
     if (this._sweep !== undefined) return;
     const protocol = conn.protocol;
-    const applies = conn.idleTimeout > 0 || protocol?.idleTimeout || (conn.headerTimeout > 0 && protocol?.receivingHead);
+    const applies = conn.idleTimeout > 0 || protocol?.idleTimeout ||
+      (conn.headerTimeout > 0 && protocol?.receivingHead);
     if (!applies) return;
     this._sweep = setInterval(() => {
       const now = Date.now();
@@ -652,7 +660,7 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
     // loop turn after its condition held, so that what arrived meanwhile (also while this
     // process was stalled) is read and answered first: idle connections quiet for
     // STOP_QUIET_MS, then once that time has passed, every idle one.
-    if (!graceful) for (const conn of this._streams()) conn.closeWhenIdle(Infinity);
+    if (!graceful) { for (const conn of this._streams()) conn.closeWhenIdle(Infinity); }
     let pass = graceful ? 2 : 0;
     let due = false;
     const deadline = graceful ? Infinity : start + timeout * 1000;

@@ -82,13 +82,19 @@ export class GatewayInner {
     const g = this._gateway;
     if (conn.workerKey === undefined || g.workerConnections.get(conn.workerKey) !== conn) return;
     g.workerConnections.delete(conn.workerKey);
-    if (g.onBusinessWorkerClose) safeCall(() => `onBusinessWorkerClose of gateway ${g.name}`, g.onBusinessWorkerClose, conn);
+    if (g.onBusinessWorkerClose) {
+      safeCall(() => `onBusinessWorkerClose of gateway ${g.name}`, g.onBusinessWorkerClose, conn);
+    }
   }
 
   private _authenticate(conn: GatewayConnection, p: GatewayPackage): { worker_key?: string } | null {
     const info = json(bodyText(p.body)) as { worker_key?: string; secret_key?: string } | null;
     if ((info?.secret_key ?? "") !== this._gateway.secretKey) {
-      log(`Gateway: ${p.cmd === CMD.WORKER_CONNECT ? "Worker" : "GatewayClient"} key does not match from ${conn.getRemoteAddress()}`);
+      log(
+        `Gateway: ${
+          p.cmd === CMD.WORKER_CONNECT ? "Worker" : "GatewayClient"
+        } key does not match from ${conn.getRemoteAddress()}`,
+      );
       conn.close();
       return null;
     }
@@ -308,10 +314,14 @@ export class GatewayInner {
     const fields = list(query.fields).map(String);
     const row = (c: GatewayConnection) => {
       const r: Record<string, unknown> = {};
-      for (const f of fields) r[f] = f === "groups" ? (c.groups ?? null) : ((c as unknown as Record<string, unknown>)[f] ?? null);
+      for (const f of fields) {
+        r[f] = f === "groups" ? (c.groups ?? null) : ((c as unknown as Record<string, unknown>)[f] ?? null);
+      }
       return r;
     };
-    const where = query.where !== null && typeof query.where === "object" && !Array.isArray(query.where) ? query.where : {};
+    const where = query.where !== null && typeof query.where === "object" && !Array.isArray(query.where)
+      ? query.where
+      : {};
     if (Object.keys(where).length === 0) {
       for (const [id, c] of g.clientConnections) out.set(id, row(c));
       return out;

@@ -31,15 +31,30 @@ export class GatewayApi extends ApiTransport {
    * Send to every client of every gateway, minus `exclude`; with a non-empty `clientIds`, only
    * to those (an empty list sends nothing).
    */
-  sendToAll(message: Message, clientIds: string[] | null = null, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
+  sendToAll(
+    message: Message,
+    clientIds: string[] | null = null,
+    exclude: string | string[] | null = null,
+    raw = false,
+  ): Promise<boolean> {
     const flag = raw ? FLAG_NOT_CALL_ENCODE : 0;
     if (clientIds) {
       if (clientIds.length === 0) return Promise.resolve(true);
       return this._send(async (addresses) => {
         const targets = [...this._byGateway(clientIds)].filter(([address]) => addresses.includes(address));
-        const results = await Promise.all(targets.map(([address, ids]) =>
-          this._backend().send(address, encodePackage({ cmd: CMD.SEND_TO_ALL, body: message, flag, extData: JSON.stringify({ connections: idMap(ids) }) }))
-        ));
+        const results = await Promise.all(
+          targets.map(([address, ids]) =>
+            this._backend().send(
+              address,
+              encodePackage({
+                cmd: CMD.SEND_TO_ALL,
+                body: message,
+                flag,
+                extData: JSON.stringify({ connections: idMap(ids) }),
+              }),
+            )
+          ),
+        );
         return all(results);
       });
     }
@@ -63,11 +78,21 @@ export class GatewayApi extends ApiTransport {
   /** Send to every client bound to `uid` (or to any of the uids). */
   sendToUid(uid: string | number | (string | number)[], message: Message, raw = false): Promise<boolean> {
     const uids = list(uid).map(String);
-    return this._toAll({ cmd: CMD.SEND_TO_UID, body: message, flag: raw ? FLAG_NOT_CALL_ENCODE : 0, extData: JSON.stringify(uids) });
+    return this._toAll({
+      cmd: CMD.SEND_TO_UID,
+      body: message,
+      flag: raw ? FLAG_NOT_CALL_ENCODE : 0,
+      extData: JSON.stringify(uids),
+    });
   }
 
   /** Send to every member of `group` (or of any of the groups), except the `exclude` client_ids. */
-  sendToGroup(group: string | number | (string | number)[], message: Message, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
+  sendToGroup(
+    group: string | number | (string | number)[],
+    message: Message,
+    exclude: string | string[] | null = null,
+    raw = false,
+  ): Promise<boolean> {
     const groups = list(group).map(String).filter((g) => g !== "");
     if (groups.length === 0) return Promise.resolve(false);
     const excluded = this._byGateway(exclude === null ? [] : list(exclude));
@@ -191,7 +216,10 @@ export class GatewayApi extends ApiTransport {
   /** `{uid: [client_id, ...]}` for the uids that have clients bound. */
   async batchGetClientIdByUid(uids: (string | number)[]): Promise<Record<string, string[]>> {
     const out: Record<string, string[]> = {};
-    const answers = await this._queryAll({ cmd: CMD.BATCH_GET_CLIENT_ID_BY_UID, extData: JSON.stringify(uids.map(String)) });
+    const answers = await this._queryAll({
+      cmd: CMD.BATCH_GET_CLIENT_ID_BY_UID,
+      extData: JSON.stringify(uids.map(String)),
+    });
     for (const [address, byUid] of answers) {
       const { ip, port } = addressOf(address);
       for (const [uid, ids] of entries(byUid)) {
@@ -210,8 +238,13 @@ export class GatewayApi extends ApiTransport {
   async batchGetClientCountByGroup(groups: (string | number)[]): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (const group of groups) out[group] = 0;
-    const answers = await this._queryAll({ cmd: CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP, extData: JSON.stringify(groups.map(String)) });
-    for (const [, counts] of answers) for (const [group, n] of entries(counts)) out[group] = (out[group] ?? 0) + Number(n);
+    const answers = await this._queryAll({
+      cmd: CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP,
+      extData: JSON.stringify(groups.map(String)),
+    });
+    for (const [, counts] of answers) {
+      for (const [group, n] of entries(counts)) out[group] = (out[group] ?? 0) + Number(n);
+    }
     return out;
   }
 
@@ -233,7 +266,9 @@ export class GatewayApi extends ApiTransport {
   /** How many clients are in `group` (`""`: all clients). */
   async getClientIdCountByGroup(group: string | number = ""): Promise<number> {
     let count = 0;
-    for (const [, n] of await this._queryAll({ cmd: CMD.GET_CLIENT_COUNT_BY_GROUP, extData: String(group) })) count += Number(n);
+    for (const [, n] of await this._queryAll({ cmd: CMD.GET_CLIENT_COUNT_BY_GROUP, extData: String(group) })) {
+      count += Number(n);
+    }
     return count;
   }
 

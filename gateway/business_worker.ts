@@ -172,7 +172,9 @@ export class BusinessWorker extends Worker {
       link.close();
       this._links.delete(address);
     }
-    const pending = [...this._addresses].filter((a) => !this.gatewayConnections.has(a)).map((a) => this._connectGateway(a));
+    const pending = [...this._addresses].filter((a) => !this.gatewayConnections.has(a)).map((a) =>
+      this._connectGateway(a)
+    );
     void Promise.all(pending).then(ready);
   }
 
@@ -185,7 +187,9 @@ export class BusinessWorker extends Worker {
     this.gatewayConnections.set(address, conn);
     let failing = false; // log the first failed attempt of a series, not one a second
     conn.onError = (_c: TcpConnection, _code: number, message: string) => {
-      if (!failing) log(`BusinessWorker: cannot reach gateway ${address} (${message}); retrying every second while it is listed`);
+      if (!failing) {
+        log(`BusinessWorker: cannot reach gateway ${address} (${message}); retrying every second while it is listed`);
+      }
       failing = true;
     };
     return new Promise((settled) => {

@@ -50,7 +50,13 @@ function askRegister(address: string, secretKey: string, timeoutMs: number): Pro
       if (error) reject(error);
       else resolve(addresses);
     };
-    const timer = setTimeout(() => finish(new Error(`getAllGatewayAddressesFromRegister fail. tcp://${address} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new Error(`getAllGatewayAddressesFromRegister fail. tcp://${address} did not answer within ${timeoutMs} ms`),
+        ),
+      timeoutMs,
+    );
     conn.onMessage = (_c: TcpConnection, line: string) => {
       try {
         const data = JSON.parse(line);
@@ -60,7 +66,8 @@ function askRegister(address: string, secretKey: string, timeoutMs: number): Pro
         finish(new Error(`getAllGatewayAddressesFromRegister fail. tcp://${address} return ${line}`));
       }
     };
-    conn.onError = (_c: TcpConnection, _code: number, message: string) => finish(new Error(`Can not connect to tcp://${address} ${message}`));
+    conn.onError = (_c: TcpConnection, _code: number, message: string) =>
+      finish(new Error(`Can not connect to tcp://${address} ${message}`));
     conn.onClose = () => finish(new Error(`connection close tcp://${address}`));
     conn.send(workerConnectLine(secretKey));
     conn.connect();

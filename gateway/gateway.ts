@@ -52,7 +52,8 @@ export type Router = (
 
 /** `Gateway.<name>(...)`: `defaultApi.<name>(...)`, resolved at call time. */
 function apiCall<K extends keyof GatewayApi>(name: K): GatewayApi[K] {
-  return ((...args: unknown[]) => (defaultApi[name] as (...a: unknown[]) => unknown).apply(defaultApi, args)) as GatewayApi[K];
+  return ((...args: unknown[]) =>
+    (defaultApi[name] as (...a: unknown[]) => unknown).apply(defaultApi, args)) as GatewayApi[K];
 }
 
 /** Seconds between keep-alive pings to BusinessWorkers (only when `lanIp` is not 127.0.0.1). */
@@ -67,7 +68,11 @@ const MAX_CONNECTION_ID = 4294967295;
  * ping goes out unless the count is 0 or (with a limit) odd. Ticks come every
  * `pingInterval / 2` seconds with a limit, every `pingInterval` without.
  */
-export function heartbeatTick(count: number, limit: number, hasPingData: boolean): { count: number; action: "destroy" | "ping" | "none" } {
+export function heartbeatTick(
+  count: number,
+  limit: number,
+  hasPingData: boolean,
+): { count: number; action: "destroy" | "ping" | "none" } {
   if (limit > 0 && count >= limit * 2) return { count, action: "destroy" };
   const next = count + 1;
   const skip = !hasPingData || next === 0 || (limit > 0 && next % 2 === 1);
@@ -209,7 +214,9 @@ export class Gateway extends Worker {
   /** `{client_id: client_id}` of the members of `group`. */
   static readonly getClientIdListByGroup: GatewayApi["getClientIdListByGroup"] = apiCall("getClientIdListByGroup");
   /** `{client_id: session}` of the members of `group`. */
-  static readonly getClientSessionsByGroup: GatewayApi["getClientSessionsByGroup"] = apiCall("getClientSessionsByGroup");
+  static readonly getClientSessionsByGroup: GatewayApi["getClientSessionsByGroup"] = apiCall(
+    "getClientSessionsByGroup",
+  );
   /** How many clients are in `group` (`""`: all clients). */
   static readonly getClientCountByGroup: GatewayApi["getClientCountByGroup"] = apiCall("getClientCountByGroup");
   /** How many clients are connected. */
@@ -231,7 +238,9 @@ export class Gateway extends Worker {
   /** `{group: {client_id: client_id}}` of every group. */
   static readonly getAllGroupClientIdList: GatewayApi["getAllGroupClientIdList"] = apiCall("getAllGroupClientIdList");
   /** `{group: number of clients}` of every group. */
-  static readonly getAllGroupClientIdCount: GatewayApi["getAllGroupClientIdCount"] = apiCall("getAllGroupClientIdCount");
+  static readonly getAllGroupClientIdCount: GatewayApi["getAllGroupClientIdCount"] = apiCall(
+    "getAllGroupClientIdCount",
+  );
   /** `{group: {uid: uid}}` of every group, for its members bound to a uid. */
   static readonly getAllGroupUidList: GatewayApi["getAllGroupUidList"] = apiCall("getAllGroupUidList");
   /** `{group: number of distinct uids}` of every group. */
@@ -241,7 +250,9 @@ export class Gateway extends Worker {
   /** `{uid: [client_id, ...]}` for the uids that have clients bound. */
   static readonly batchGetClientIdByUid: GatewayApi["batchGetClientIdByUid"] = apiCall("batchGetClientIdByUid");
   /** `{group: count}` for each of the groups. */
-  static readonly batchGetClientCountByGroup: GatewayApi["batchGetClientCountByGroup"] = apiCall("batchGetClientCountByGroup");
+  static readonly batchGetClientCountByGroup: GatewayApi["batchGetClientCountByGroup"] = apiCall(
+    "batchGetClientCountByGroup",
+  );
   /** Replace the client's session (also the `ctx.session` of its running handlers). */
   static readonly setSession: GatewayApi["setSession"] = apiCall("setSession");
   /** Low level: store `serialized` (a PHP-serialized array, or `""`) as the client's session as is. */
@@ -296,7 +307,9 @@ export class Gateway extends Worker {
 
   /** Listen for clients and on the inner port, announce it to the Register(s), run `onWorkerStart`. */
   override async run(): Promise<void> {
-    if (this.onMessage) log(`Gateway ${this.name}: onMessage is ignored (client messages go to the BusinessWorkers' eventHandler)`);
+    if (this.onMessage) {
+      log(`Gateway ${this.name}: onMessage is ignored (client messages go to the BusinessWorkers' eventHandler)`);
+    }
     this._userOnConnect = this.onConnect;
     this._userOnClose = this.onClose;
     this._userOnWebSocketConnect = this.onWebSocketConnect;
@@ -420,7 +433,12 @@ export class Gateway extends Worker {
       conn.destroy();
       return false;
     }
-    const packet: Partial<GatewayPackage> & { cmd: number } = { ...conn.gatewayHeader, cmd, body, extData: conn.session };
+    const packet: Partial<GatewayPackage> & { cmd: number } = {
+      ...conn.gatewayHeader,
+      cmd,
+      body,
+      extData: conn.session,
+    };
     if (worker.send(encodePackage(packet)) === false) {
       this._logLater(
         "SendBufferToWorker fail. May be the send buffer are overflow. See http://doc2.workerman.net/send-buffer-overflow.html",

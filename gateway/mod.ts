@@ -27,5 +27,12 @@ export { ApiTransport } from "./_api_transport.ts";
 export { GatewayClient, type GatewayClientOptions } from "./client.ts";
 export { Context, currentClient, type EventServer } from "./context.ts";
 export { type ClientAddress, clientIdDecode, clientIdEncode } from "./client_id.ts";
-export { CMD, decodePackage, encodePackage, type GatewayPackage, GatewayProtocol, type PackageFields } from "./protocol.ts";
+export {
+  CMD,
+  decodePackage,
+  encodePackage,
+  type GatewayPackage,
+  GatewayProtocol,
+  type PackageFields,
+} from "./protocol.ts";
 export type { Session } from "./session.ts";

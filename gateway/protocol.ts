@@ -209,7 +209,11 @@ export const GatewayProtocol: Protocol = {
     } catch (err) {
       // An ext_len past the package or a body that is not PHP-serialized: bad input, so only
       // this peer is cut off, with one log line (no stack: nothing in the code went wrong).
-      log(`Error package. ${err instanceof Error ? err.message : String(err)}, closing connection ${conn.id} from ${conn.getRemoteAddress()}`);
+      log(
+        `Error package. ${
+          err instanceof Error ? err.message : String(err)
+        }, closing connection ${conn.id} from ${conn.getRemoteAddress()}`,
+      );
       conn.destroy();
       return NO_MESSAGE;
     }

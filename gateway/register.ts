@@ -71,7 +71,10 @@ export function parseRegisterLine(line: string, secretKey: string, ip: string): 
         return { event: "reject", message: `Register: address not found in ${line} from ${ip}` };
       }
       if (!isGatewayAddress(data.address)) {
-        return { event: "reject", message: `Register: bad address ${JSON.stringify(data.address)} from ${ip} (expected <lanIp>:<port>)` };
+        return {
+          event: "reject",
+          message: `Register: bad address ${JSON.stringify(data.address)} from ${ip} (expected <lanIp>:<port>)`,
+        };
       }
       return keyOk ? { event: "gateway_connect", address: data.address } : badKey();
     case "worker_connect":
@@ -112,7 +115,9 @@ export class Register extends Worker {
   override validate(): void {
     super.validate();
     if (this.count !== 1) {
-      log(`Register ${this.name}: count must be 1 (the directory lives in one process); using 1 instead of ${this.count}`);
+      log(
+        `Register ${this.name}: count must be 1 (the directory lives in one process); using 1 instead of ${this.count}`,
+      );
       this.count = 1;
     }
   }
@@ -127,11 +132,16 @@ export class Register extends Worker {
 
   /** A peer connected: it must authenticate within a few seconds when a secret key is set. */
   private _onConnect(conn: TcpConnection): void {
-    const timer = Timer.add(REGISTER_AUTH_TIMEOUT, () => {
-      this._authTimers.delete(conn);
-      log(`Register auth timeout (${conn.getRemoteIp()}). See http://doc2.workerman.net/register-auth-timeout.html`);
-      conn.close();
-    }, [], false);
+    const timer = Timer.add(
+      REGISTER_AUTH_TIMEOUT,
+      () => {
+        this._authTimers.delete(conn);
+        log(`Register auth timeout (${conn.getRemoteIp()}). See http://doc2.workerman.net/register-auth-timeout.html`);
+        conn.close();
+      },
+      [],
+      false,
+    );
     this._authTimers.set(conn, timer);
   }
 

@@ -21,8 +21,8 @@ import type {
   ConnectOptions,
   ConnHandler,
   Datagram,
-  ListenOptions,
   Listener,
+  ListenOptions,
   LookupAddress,
   Runtime,
   SharedSocket,
@@ -223,7 +223,13 @@ interface RawHandle {
 }
 
 const createServerHandle = (net as unknown as {
-  _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): RawHandle | number;
+  _createServerHandle(
+    address: string,
+    port: number,
+    addressType: number,
+    fd?: number,
+    flags?: number,
+  ): RawHandle | number;
 })._createServerHandle;
 
 export async function bindShared(options: ListenOptions): Promise<SharedSocket> {
@@ -313,7 +319,11 @@ async function inheritedHandle(index: number): Promise<unknown> {
 }
 
 /** A server accepting on the `index`-th shared socket. */
-async function serveInherited(index: number, options: ListenOptions, onConnection: (conn: Conn) => void): Promise<net.Server> {
+async function serveInherited(
+  index: number,
+  options: ListenOptions,
+  onConnection: (conn: Conn) => void,
+): Promise<net.Server> {
   const handle = await inheritedHandle(index);
   // Without its descriptor (dropped by the kernel), listen() would pick a random port instead.
   if (!handle) throw new Error(`shared socket #${index} arrived without its descriptor`);
@@ -376,7 +386,11 @@ export async function listenInheritedResumable(
             else server = logErrors(fresh);
           },
           (err) => {
-            console.error(`listener error: cannot accept again after running out of descriptors (${(err as Error).message}); asking again in 1 s`);
+            console.error(
+              `listener error: cannot accept again after running out of descriptors (${
+                (err as Error).message
+              }); asking again in 1 s`,
+            );
             setTimeout(relisten, 1000);
           },
         );
@@ -512,9 +526,12 @@ function stopReceiving(socket: dgram.Socket): void {
     return;
   }
   const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === "state symbol");
-  const state = key && (socket as unknown as Record<symbol, { handle?: { recvStop?: () => void }; receiving?: boolean }>)[key];
+  const state = key &&
+    (socket as unknown as Record<symbol, { handle?: { recvStop?: () => void }; receiving?: boolean }>)[key];
   if (!state || typeof state.handle?.recvStop !== "function") {
-    throw new Error(`cannot share a UDP socket on Node ${process.versions.node}: its dgram internals are not the expected ones`);
+    throw new Error(
+      `cannot share a UDP socket on Node ${process.versions.node}: its dgram internals are not the expected ones`,
+    );
   }
   state.handle.recvStop();
   state.receiving = false;
@@ -567,7 +584,9 @@ export function childStdio(options: SpawnOptions): StdioOptions {
     const fd = fs.openSync(options.stdoutFile, "a");
     return ["ignore", fd, fd, "ipc"];
   }
-  return options.inheritStdio === false ? ["ignore", "ignore", "ignore", "ipc"] : ["inherit", "inherit", "inherit", "ipc"];
+  return options.inheritStdio === false
+    ? ["ignore", "ignore", "ignore", "ipc"]
+    : ["inherit", "inherit", "inherit", "ipc"];
 }
 
 /** The environment of a child: the parent's, `options.env`, and how many shared sockets follow. */
@@ -656,7 +675,9 @@ function scriptCommand(): string {
   let program = [programName(process.execPath)];
   if (tsx) {
     const real = fs.realpathSync(tsx);
-    program = npxPackageDir("tsx") === real ? ["npx", "tsx"] : [...program, path.join(displayPath(tsx), "dist", "cli.mjs")];
+    program = npxPackageDir("tsx") === real
+      ? ["npx", "tsx"]
+      : [...program, path.join(displayPath(tsx), "dist", "cli.mjs")];
   }
   return [...program, ...flags, displayPath(path.resolve(process.argv[1] ?? ""))].map(shellWord).join(" ");
 }

@@ -40,7 +40,10 @@ if (!existsSync(join(esm, "mod.d.ts"))) {
   console.error("npm/esm/mod.d.ts not found: run `npm run build` first");
   process.exit(1);
 }
-const files = [join(esm, "mod.d.ts"), ...["core", "runtime", "protocols", "components", "gateway"].flatMap((d) => walk(join(esm, d)))];
+const files = [
+  join(esm, "mod.d.ts"),
+  ...["core", "runtime", "protocols", "components", "gateway"].flatMap((d) => walk(join(esm, d))),
+];
 let failed = false;
 let total = 0;
 for (const file of files) {

@@ -37,7 +37,9 @@ for (let i = 0; i < lines.length; i++) {
 const unexpected = reports.filter((r) => !ALLOWED.some((a) => r.startsWith(a.report)));
 const gone = ALLOWED.filter((a) => !reports.some((r) => r.startsWith(a.report)));
 for (const r of unexpected) console.error(r);
-for (const a of gone) console.error(`allowed but no longer reported, remove it from scripts/check_docs.ts: ${a.report}`);
+for (const a of gone) {
+  console.error(`allowed but no longer reported, remove it from scripts/check_docs.ts: ${a.report}`);
+}
 if (result.status !== 0 && reports.length === 0) {
   console.error(output);
   process.exit(1);

@@ -38,7 +38,10 @@ function exportedNames(file: string, seen = new Set<string>()): Set<string> {
 
 const exported = exportedNames(join(root, "mod.ts"));
 // The README and the pages of docs/ (what a user copies from).
-const pages = ["README.md", ...readdirSync(join(root, "docs")).filter((n) => n.endsWith(".md")).map((n) => `docs/${n}`)];
+const pages = [
+  "README.md",
+  ...readdirSync(join(root, "docs")).filter((n) => n.endsWith(".md")).map((n) => `docs/${n}`),
+];
 const blocks: { page: string; line: number; code: string }[] = [];
 for (const page of pages) {
   const lines = readFileSync(join(root, page), "utf8").split("\n");
@@ -103,6 +106,8 @@ const tsc = join(root, "node_modules", ".bin", "tsc");
 const result = spawnSync(tsc, ["-p", join(out, "tsconfig.json")], { cwd: root, stdio: "inherit" });
 if (result.status === 0) {
   rmSync(out, { recursive: true, force: true });
-  console.log(`${blocks.length} blocks of README.md and docs/ and ${files.length - blocks.length} example files type-check`);
+  console.log(
+    `${blocks.length} blocks of README.md and docs/ and ${files.length - blocks.length} example files type-check`,
+  );
 }
 process.exit(result.status ?? 1);

@@ -30,7 +30,11 @@ for (const [file, pattern, replacement] of copies) {
     console.log(`${file}: ${found} -> ${version}`);
     continue;
   }
-  console.error(`${file} has version ${found ?? "(none found)"}, package.json has ${version}: run npx tsx scripts/check_version.ts --write`);
+  console.error(
+    `${file} has version ${
+      found ?? "(none found)"
+    }, package.json has ${version}: run npx tsx scripts/check_version.ts --write`,
+  );
   wrong++;
 }
 if (wrong === 0 && !write) console.log(`version ${version} in package.json, deno.json and core/version.ts`);

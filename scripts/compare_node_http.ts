@@ -13,7 +13,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Socket } from "node:net";
 import { STRICT_ACCEPTED, STRICT_REFUSALS } from "../test/helpers/http_strict.ts";
-import { RUNTIMES, type RuntimeName, startServer } from "../test/helpers/server.ts";
+import { type RuntimeName, RUNTIMES, startServer } from "../test/helpers/server.ts";
 
 const runtime = (process.argv[2] ?? "node") as RuntimeName;
 if (!RUNTIMES.includes(runtime)) {

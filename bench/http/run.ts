@@ -170,7 +170,9 @@ function wrk(args: string[]): Promise<WrkRun> {
       const m = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);
       if (!m) return reject(new Error(`wrk said:\n${out}`));
       const seconds = Number(m[2]) / (m[3] === "ms" ? 1000 : 1);
-      const errors = [/Socket errors:[^\n]*/.exec(out)?.[0], /Non-2xx or 3xx responses: \d+/.exec(out)?.[0]].filter(Boolean).join("; ");
+      const errors = [/Socket errors:[^\n]*/.exec(out)?.[0], /Non-2xx or 3xx responses: \d+/.exec(out)?.[0]].filter(
+        Boolean,
+      ).join("; ");
       resolve({ requests: Number(m[1]), seconds, errors, cpu });
     });
   });
@@ -218,7 +220,9 @@ async function measure(s: HttpServer, workload: Workload, round: number): Promis
   };
 }
 
-const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
+const fmt = (
+  n: number,
+) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
 const pct = (x: number) => `${x.toFixed(2)}×`;
 
 // ---- main --------------------------------------------------------------------------------------
@@ -254,7 +258,9 @@ for (const runtime of RUNTIMES) {
       const got: Sample[] = [];
       for (const s of order) got.push(await measure(s, workload, round));
       samples.push(...got);
-      const line = got.map((g) => `${g.kind} ${fmt(g.rps)}/s ${fmt(g.perCpu)}/cpu-s${g.noisy ? ` (noisy ${g.other.toFixed(0)}%)` : ""}`).join(", ");
+      const line = got.map((g) =>
+        `${g.kind} ${fmt(g.rps)}/s ${fmt(g.perCpu)}/cpu-s${g.noisy ? ` (noisy ${g.other.toFixed(0)}%)` : ""}`
+      ).join(", ");
       console.error(`${runtime} ${workload} round ${round}: ${line}`);
       return got.some((g) => g.noisy);
     });
@@ -266,11 +272,23 @@ for (const runtime of RUNTIMES) {
 const lines: string[] = [];
 const when = new Date(started).toISOString().replace("T", " ").slice(0, 19);
 lines.push(`## HTTP: run of ${when} UTC`, "");
-lines.push(`- Command: \`npm run bench:http -- ${process.argv.slice(2).join(" ")}\`${process.argv.length > 2 ? "" : "(defaults)"} (${Math.round((Date.now() - started) / 1000)} s)`);
-lines.push(`- Runtimes: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; load generator \`wrk\` with one thread`);
-lines.push(`- Servers, one process each: **framework** = bench/http/servers/framework.ts (the manual's http example, \`conn.send("hello world")\`), **raw** = servers/raw.ts (hand-written responses on the runtime's own sockets), **native** = servers/native.ts (\`node:http\`, \`Deno.serve\`, \`Bun.serve\`); the same 11-byte body`);
-lines.push(`- Workloads: keepalive = ${CONNS} keep-alive connections; close = ${CLOSE_CONNS} connections with \`Connection: close\` (a new TCP connection per request); vary = keep-alive, every request with its own path, query, User-Agent, id and cookie (bench/http/vary.lua)`);
-lines.push(`- Method: ${ROUNDS} interleaved rounds (order rotated each round) of ${DURATION} s after a ${WARMUP} s warm-up per server; before each measurement the runner waits until other processes use < ${NOISE}% of a core; rounds where they used more are marked noisy, repeated (up to ${EXTRA} extra) and left out of the medians unless all are noisy`);
+lines.push(
+  `- Command: \`npm run bench:http -- ${process.argv.slice(2).join(" ")}\`${
+    process.argv.length > 2 ? "" : "(defaults)"
+  } (${Math.round((Date.now() - started) / 1000)} s)`,
+);
+lines.push(
+  `- Runtimes: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; load generator \`wrk\` with one thread`,
+);
+lines.push(
+  `- Servers, one process each: **framework** = bench/http/servers/framework.ts (the manual's http example, \`conn.send("hello world")\`), **raw** = servers/raw.ts (hand-written responses on the runtime's own sockets), **native** = servers/native.ts (\`node:http\`, \`Deno.serve\`, \`Bun.serve\`); the same 11-byte body`,
+);
+lines.push(
+  `- Workloads: keepalive = ${CONNS} keep-alive connections; close = ${CLOSE_CONNS} connections with \`Connection: close\` (a new TCP connection per request); vary = keep-alive, every request with its own path, query, User-Agent, id and cookie (bench/http/vary.lua)`,
+);
+lines.push(
+  `- Method: ${ROUNDS} interleaved rounds (order rotated each round) of ${DURATION} s after a ${WARMUP} s warm-up per server; before each measurement the runner waits until other processes use < ${NOISE}% of a core; rounds where they used more are marked noisy, repeated (up to ${EXTRA} extra) and left out of the medians unless all are noisy`,
+);
 lines.push("");
 lines.push("### Throughput", "");
 lines.push("Medians over the rounds used. CPU = server utime+stime / wall, in cores.", "");
@@ -289,14 +307,26 @@ for (const rt of RUNTIMES) {
     for (const k of KINDS) {
       const ks = rows.filter((r) => r.kind === k);
       if (ks.length === 0) continue;
-      const name = k === "native" ? NATIVE_NAME[rt] : k === "raw" ? `raw ${RAW_NAME[rt]}` : k === "framework" ? "framework" : `${k} (diagnostic)`;
-      lines.push(`| ${rt} | ${w} | ${name} | ${fmt(median(ks.map((s) => s.rps)))} | ${median(ks.map((s) => s.cpu)).toFixed(2)} | ${fmt(median(ks.map((s) => s.perCpu)))} |`);
+      const name = k === "native"
+        ? NATIVE_NAME[rt]
+        : k === "raw"
+        ? `raw ${RAW_NAME[rt]}`
+        : k === "framework"
+        ? "framework"
+        : `${k} (diagnostic)`;
+      lines.push(
+        `| ${rt} | ${w} | ${name} | ${fmt(median(ks.map((s) => s.rps)))} | ${
+          median(ks.map((s) => s.cpu)).toFixed(2)
+        } | ${fmt(median(ks.map((s) => s.perCpu)))} |`,
+      );
     }
   }
 }
 lines.push("", "### Framework / reference per server CPU-second (goals on keepalive)", "");
 lines.push("Median of per-round ratios, spread (min–max) in brackets; req/s ratio for comparison.", "");
-lines.push("| runtime | workload | rounds | vs raw per CPU-s | vs native per CPU-s | vs raw req/s | vs native req/s | goal (raw / native) | met |");
+lines.push(
+  "| runtime | workload | rounds | vs raw per CPU-s | vs native per CPU-s | vs raw req/s | vs native req/s | goal (raw / native) | met |",
+);
 lines.push("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
 for (const rt of RUNTIMES) {
   for (const w of WORKLOADS) {
@@ -308,20 +338,30 @@ for (const rt of RUNTIMES) {
         const rf = rows.find((x) => x.round === r && x.kind === ref);
         return fw && rf ? f(fw) / f(rf) : NaN;
       }).filter((x) => !Number.isNaN(x));
-    const show = (xs: number[]) => xs.length ? `${pct(median(xs))} (${pct(Math.min(...xs))}–${pct(Math.max(...xs))})` : "n/a";
+    const show = (xs: number[]) =>
+      xs.length ? `${pct(median(xs))} (${pct(Math.min(...xs))}–${pct(Math.max(...xs))})` : "n/a";
     const rawCpu = ratio("raw", (s) => s.perCpu);
     const natCpu = ratio("native", (s) => s.perCpu);
     const goal = GOALS[rt];
     const met = w === "keepalive"
-      ? `${median(rawCpu) >= goal.raw ? "**met**" : "**missed**"} / ${median(natCpu) >= goal.native ? "**met**" : "**missed**"}`
+      ? `${median(rawCpu) >= goal.raw ? "**met**" : "**missed**"} / ${
+        median(natCpu) >= goal.native ? "**met**" : "**missed**"
+      }`
       : "";
-    lines.push(`| ${rt} | ${w} | ${rounds.length} | ${show(rawCpu)} | ${show(natCpu)} | ${show(ratio("raw", (s) => s.rps))} | ${show(ratio("native", (s) => s.rps))} | ≥ ${goal.raw}× ${RAW_NAME[rt]} / ≥ ${goal.native}× ${NATIVE_NAME[rt]} | ${met} |`);
+    lines.push(
+      `| ${rt} | ${w} | ${rounds.length} | ${show(rawCpu)} | ${show(natCpu)} | ${show(ratio("raw", (s) => s.rps))} | ${
+        show(ratio("native", (s) => s.rps))
+      } | ≥ ${goal.raw}× ${RAW_NAME[rt]} / ≥ ${goal.native}× ${NATIVE_NAME[rt]} | ${met} |`,
+    );
   }
 }
 const diagnostics = KINDS.filter((k) => k === "core" || k === "reuseport");
 if (diagnostics.length > 0) {
   lines.push("", "### Diagnostics per server CPU-second, relative to raw", "");
-  lines.push("core = a tcp:// Worker sending the hand-written response (the framework without the http protocol); reuseport = the framework with `reusePort = true` (Deno: --unstable-net, a native Deno.listen socket).", "");
+  lines.push(
+    "core = a tcp:// Worker sending the hand-written response (the framework without the http protocol); reuseport = the framework with `reusePort = true` (Deno: --unstable-net, a native Deno.listen socket).",
+    "",
+  );
   lines.push(`| runtime | workload | ${["framework", ...diagnostics].join(" | ")} |`);
   lines.push(`| --- | --- | ${["framework", ...diagnostics].map(() => "---:").join(" | ")} |`);
   for (const rt of RUNTIMES) {
@@ -345,7 +385,11 @@ lines.push("", "<details><summary>Every measurement</summary>", "");
 lines.push("| runtime | workload | round | server | req/s | server CPU | req per CPU-s | other CPU | errors |");
 lines.push("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |");
 for (const s of samples) {
-  lines.push(`| ${s.runtime} | ${s.workload} | ${s.round}${s.noisy ? " (noisy)" : ""} | ${s.kind} | ${fmt(s.rps)} | ${s.cpu.toFixed(2)} | ${fmt(s.perCpu)} | ${s.other.toFixed(0)}% | ${s.errors} |`);
+  lines.push(
+    `| ${s.runtime} | ${s.workload} | ${s.round}${s.noisy ? " (noisy)" : ""} | ${s.kind} | ${fmt(s.rps)} | ${
+      s.cpu.toFixed(2)
+    } | ${fmt(s.perCpu)} | ${s.other.toFixed(0)}% | ${s.errors} |`,
+  );
 }
 lines.push("", "</details>");
 const report = lines.join("\n");

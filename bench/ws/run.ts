@@ -47,6 +47,7 @@ import {
   quietRounds,
   RESULTS,
   ROOT,
+  RUNNER_OPTIONS,
   runtimeCommand,
   runtimeVersions,
   sampleWindow,
@@ -57,7 +58,6 @@ import {
   type Window,
   withBenchLock,
   writeSection,
-  RUNNER_OPTIONS,
 } from "../lib.ts";
 
 const opts = parseOptions(import.meta.url, {
@@ -107,7 +107,17 @@ function clientArgs(workload: LoadWorkload | "idle", port: number, conns?: numbe
   const base = ["--kind", "ws", "--port", String(port), "--size", String(opts.size)];
   if (workload === "idle") return ["idle", ...base, "--conns", String(conns)];
   if (workload === "echo") return ["load", ...base, "--conns", String(opts.conns), "--depth", String(opts.depth)];
-  return ["load", ...base, "--broadcast", "--conns", String(opts.clients), "--depth", String(opts["bcast-depth"]), "--concurrency", "64"];
+  return [
+    "load",
+    ...base,
+    "--broadcast",
+    "--conns",
+    String(opts.clients),
+    "--depth",
+    String(opts["bcast-depth"]),
+    "--concurrency",
+    "64",
+  ];
 }
 
 function startClient(args: string[], readyTimeoutMs = 60_000): Promise<Client> {
@@ -116,7 +126,10 @@ function startClient(args: string[], readyTimeoutMs = 60_000): Promise<Client> {
 
 function startServer(runtime: RuntimeName, kind: Kind): Promise<Server> {
   const label = `${runtime} ${kind === "framework" ? "framework" : NATIVE[runtime]} websocket server`;
-  return launchServer(label, runtimeCommand(runtime, `bench/ws/servers/${kind}.ts`, kind === "framework" ? ["start"] : []));
+  return launchServer(
+    label,
+    runtimeCommand(runtime, `bench/ws/servers/${kind}.ts`, kind === "framework" ? ["start"] : []),
+  );
 }
 
 async function measure(server: Server, workload: LoadWorkload, seconds: number, check: boolean): Promise<Window<void>> {
@@ -179,7 +192,9 @@ async function runLoad(runtime: RuntimeName, workloads: LoadWorkload[]): Promise
         const noisy = a.otherCpu > NOISE || b.otherCpu > NOISE;
         result.rounds.push({ round, fw: a, native: b, noisy });
         log(
-          `  ${runtime} ${result.workload} round ${round}: framework ${fmtRate(a.msgs)} (${fmtRate(a.perCpu)}/CPU-s), ` +
+          `  ${runtime} ${result.workload} round ${round}: framework ${fmtRate(a.msgs)} (${
+            fmtRate(a.perCpu)
+          }/CPU-s), ` +
             `${NATIVE[runtime]} ${fmtRate(b.msgs)} (${fmtRate(b.perCpu)}/CPU-s), ratio ${pct(a.msgs / b.msgs)}, ` +
             `other CPU ${a.otherCpu.toFixed(1)}%/${b.otherCpu.toFixed(1)}%${noisy ? " NOISY" : ""}`,
         );
@@ -208,7 +223,15 @@ async function runMemory(runtime: RuntimeName): Promise<void> {
   const result: MemResult = { runtime, fw: [], native: [] };
   memResults.push(result);
   const measure = (framework: boolean) => measureIdle(runtime, framework ? "framework" : "native");
-  result.error = await memoryRounds(runtime, NATIVE[runtime], ROUNDS, [WAIT_QUIET, NOISE], measure, result.fw, result.native);
+  result.error = await memoryRounds(
+    runtime,
+    NATIVE[runtime],
+    ROUNDS,
+    [WAIT_QUIET, NOISE],
+    measure,
+    result.fw,
+    result.native,
+  );
 }
 
 // ---- report -------------------------------------------------------------------------------------
@@ -234,9 +257,15 @@ function tables(): string {
       const goal = GOAL_VS_NATIVE[r.runtime];
       out.push(
         `| ${r.runtime} | ${r.workload} | ${rounds.length}/${r.rounds.length} | ${fmtRate(fwMsgs)} | ` +
-          `${fmtRate(median(rounds.map((p) => p.native.msgs)))} (${NATIVE[r.runtime]}) | ${pct(median(ratio))} (${spread(ratio)}) | ` +
-          `${fmtRate(median(rounds.map((p) => p.fw.perCpu)))} | ${fmtRate(median(rounds.map((p) => p.native.perCpu)))} | ` +
-          `${pct(median(ratioCpu))} (${spread(ratioCpu)}) | ${p99} | ≥ ${pct(goal)}: ${median(ratio) >= goal ? "met" : "missed"} | ` +
+          `${fmtRate(median(rounds.map((p) => p.native.msgs)))} (${NATIVE[r.runtime]}) | ${pct(median(ratio))} (${
+            spread(ratio)
+          }) | ` +
+          `${fmtRate(median(rounds.map((p) => p.fw.perCpu)))} | ${
+            fmtRate(median(rounds.map((p) => p.native.perCpu)))
+          } | ` +
+          `${pct(median(ratioCpu))} (${spread(ratioCpu)}) | ${p99} | ≥ ${pct(goal)}: ${
+            median(ratio) >= goal ? "met" : "missed"
+          } | ` +
           `${pct(fwMsgs / WORKERMAN[r.workload])} of ${fmtRate(WORKERMAN[r.workload])} |`,
       );
     }
@@ -253,11 +282,17 @@ function tables(): string {
     for (const r of mem) {
       const fw = median(r.fw.map((s) => s.perConn));
       const goal = GOAL_MEMORY_KB[r.runtime];
-      out.push(`| ${r.runtime} | ${kb(fw)} | ${kb(median(r.native.map((s) => s.perConn)))} (${NATIVE[r.runtime]}) | ≤ ${goal} KB | ${fw / 1024 <= goal ? "met" : "missed"} |`);
+      out.push(
+        `| ${r.runtime} | ${kb(fw)} | ${kb(median(r.native.map((s) => s.perConn)))} (${
+          NATIVE[r.runtime]
+        }) | ≤ ${goal} KB | ${fw / 1024 <= goal ? "met" : "missed"} |`,
+      );
     }
   }
   for (const r of [...loadResults, ...memResults]) {
-    if (r.error) out.push("", `- ${r.runtime} ${"workload" in r ? r.workload : "memory"} failed: ${r.error.split("\n")[0]}`);
+    if (r.error) {
+      out.push("", `- ${r.runtime} ${"workload" in r ? r.workload : "memory"} failed: ${r.error.split("\n")[0]}`);
+    }
   }
   return out.join("\n");
 }
@@ -271,8 +306,12 @@ function roundTable(): string {
     for (const p of r.rounds) {
       for (const [name, w] of [["framework", p.fw], [NATIVE[r.runtime], p.native]] as const) {
         out.push(
-          `| ${r.runtime} | ${r.workload} | ${p.round}${p.noisy ? " (noisy)" : ""} | ${name} | ${fmtRate(w.msgs)} | ${w.serverCpu.toFixed(2)} | ` +
-            `${fmtRate(w.perCpu)} | ${w.clientCpu.toFixed(2)} | ${r.workload === "echo" ? ms(w.p99) : "–"} | ${w.otherCpu.toFixed(1)}% |`,
+          `| ${r.runtime} | ${r.workload} | ${p.round}${p.noisy ? " (noisy)" : ""} | ${name} | ${fmtRate(w.msgs)} | ${
+            w.serverCpu.toFixed(2)
+          } | ` +
+            `${fmtRate(w.perCpu)} | ${w.clientCpu.toFixed(2)} | ${r.workload === "echo" ? ms(w.p99) : "–"} | ${
+              w.otherCpu.toFixed(1)
+            }% |`,
         );
       }
     }
@@ -287,7 +326,11 @@ async function main(): Promise<void> {
   if ((RUNTIMES.includes("node") || CLIENT === "node") && !opts["no-build"]) buildNpm();
   log("checking that the machine is quiet (2 s) ...");
   const quiet = await quietCheck(2);
-  log(`  other processes: ${quiet.pct.toFixed(1)}% of one core${quiet.top.length ? `; top: ${quiet.top.join(" | ")}` : ""}`);
+  log(
+    `  other processes: ${quiet.pct.toFixed(1)}% of one core${
+      quiet.top.length ? `; top: ${quiet.top.join(" | ")}` : ""
+    }`,
+  );
   const loads = WORKLOADS.filter((w): w is LoadWorkload => w === "echo" || w === "broadcast");
   for (const runtime of RUNTIMES) {
     log(`== ${runtime}`);
@@ -302,12 +345,12 @@ async function main(): Promise<void> {
     `- Command: \`${command}\` (${((performance.now() - t0) / 1000).toFixed(0)} s), commit ${commit}`,
     `- Runtimes: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; load client bench/client.ts --kind ws on ${CLIENT}`,
     `- Echo: ${opts.conns} connections × ${opts.depth} text messages of ${opts.size} B in flight; broadcast: ${opts.clients} clients, ` +
-      `one keeps ${opts["bcast-depth"]} messages in flight, each delivered to all (msgs/s = deliveries/s). ` +
-      `${ROUNDS} interleaved rounds of ${DURATION} s (framework, native, …) after a checked warm-up; one server process each ` +
-      "(the framework: master + one worker, CPU and RSS summed over the tree).",
+    `one keeps ${opts["bcast-depth"]} messages in flight, each delivered to all (msgs/s = deliveries/s). ` +
+    `${ROUNDS} interleaved rounds of ${DURATION} s (framework, native, …) after a checked warm-up; one server process each ` +
+    "(the framework: master + one worker, CPU and RSS summed over the tree).",
     `- Quiet check before the run: other processes used ${quiet.pct.toFixed(1)}% of one core` +
-      (quiet.top.length ? ` (top: ${quiet.top.slice(0, 2).join("; ")})` : "") +
-      `; rounds where other processes used more than ${NOISE}% are marked noisy and left out of the medians when two quiet ones remain.`,
+    (quiet.top.length ? ` (top: ${quiet.top.slice(0, 2).join("; ")})` : "") +
+    `; rounds where other processes used more than ${NOISE}% are marked noisy and left out of the medians when two quiet ones remain.`,
   ].join("\n");
   const section = `${header}\n\n${tables()}\n\n### Every round\n\n${roundTable()}`;
   console.log(section);

@@ -29,8 +29,18 @@ consumer.onWorkerStart = async () => {
   loop = (async () => {
     while (!stopping) {
       // BLOCK 1000: wake up every second to see whether this process is stopping
-      const batch = await queue.xreadgroup("GROUP", "workers", `consumer-${consumer.id}`, "COUNT", 10,
-        "BLOCK", 1000, "STREAMS", "jobs", ">") as [string, [string, string[]][]][] | null;
+      const batch = await queue.xreadgroup(
+        "GROUP",
+        "workers",
+        `consumer-${consumer.id}`,
+        "COUNT",
+        10,
+        "BLOCK",
+        1000,
+        "STREAMS",
+        "jobs",
+        ">",
+      ) as [string, [string, string[]][]][] | null;
       for (const [id, fields] of batch?.[0][1] ?? []) {
         await queue.rpush("jobs:done", fields[1].toUpperCase());
         await queue.xack("jobs", "workers", id);

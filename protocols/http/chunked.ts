@@ -51,7 +51,15 @@ function extNext(state: number, c: number): number {
       return ws ? state : TCHAR[c] === 1 ? C_EXT_NAME : -1;
     case C_EXT_NAME:
       if (TCHAR[c] === 1) return state;
-      return c === CR ? C_SIZE_LF : c === EQUALS ? C_EXT_VALUE_START : c === SEMI ? C_EXT_NAME_START : ws ? C_EXT_NAME_BWS : -1;
+      return c === CR
+        ? C_SIZE_LF
+        : c === EQUALS
+        ? C_EXT_VALUE_START
+        : c === SEMI
+        ? C_EXT_NAME_START
+        : ws
+        ? C_EXT_NAME_BWS
+        : -1;
     case C_EXT_NAME_BWS:
       return ws ? state : c === EQUALS ? C_EXT_VALUE_START : c === SEMI ? C_EXT_NAME_START : -1;
     case C_EXT_VALUE_START:

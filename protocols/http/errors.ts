@@ -26,8 +26,14 @@ export const REJECTIONS: Record<string, readonly [status: number, message: strin
   ERR_HTTP_TOO_MANY_PARTS: [413, "the multipart body has more parts than maxFileUploads/maxFields"],
   ERR_HTTP_METHOD: [400, "the method is not a valid token"],
   ERR_HTTP_METHOD_TOO_LONG: [501, "the method is longer than any registered method (17 bytes)"],
-  ERR_HTTP_TARGET: [400, "the request target is empty or holds a byte outside RFC 3986 (whitespace, a control character, a byte above 0x7F, \", #, < or >)"],
-  ERR_HTTP_TARGET_FORM: [400, "the request target is * without OPTIONS, or neither /path nor scheme://... (host:port is for CONNECT)"],
+  ERR_HTTP_TARGET: [
+    400,
+    'the request target is empty or holds a byte outside RFC 3986 (whitespace, a control character, a byte above 0x7F, ", #, < or >)',
+  ],
+  ERR_HTTP_TARGET_FORM: [
+    400,
+    "the request target is * without OPTIONS, or neither /path nor scheme://... (host:port is for CONNECT)",
+  ],
   ERR_HTTP_URI_TOO_LONG: [414, "the request target exceeds maxTargetSize (or fills maxHeaderSize)"],
   ERR_HTTP_CONNECT: [501, "CONNECT is not implemented: this server is not a proxy"],
   ERR_HTTP_VERSION: [400, "the request line does not end in HTTP/<digit>.<digit>"],
@@ -45,7 +51,10 @@ export const REJECTIONS: Record<string, readonly [status: number, message: strin
   ERR_HTTP_TE_NOT_CHUNKED: [400, "Transfer-Encoding does not end in a single chunked"],
   ERR_HTTP_TE_UNSUPPORTED: [501, "a transfer coding other than chunked"],
   ERR_HTTP_CHUNK_SIZE: [400, "a chunk size is not 1-8 hex digits"],
-  ERR_HTTP_CHUNK_EXTENSION: [400, "a chunk extension is not ;name[=token or quoted string], or is longer than 1024 bytes"],
+  ERR_HTTP_CHUNK_EXTENSION: [
+    400,
+    "a chunk extension is not ;name[=token or quoted string], or is longer than 1024 bytes",
+  ],
   ERR_HTTP_CHUNK_FRAMING: [400, "chunk data not followed by CRLF"],
   ERR_HTTP_TRAILERS_TOO_LARGE: [431, "the chunked trailer section exceeds maxHeaderSize"],
   ERR_HTTP_MISSING_HOST: [400, "an HTTP/1.1 request without Host"],

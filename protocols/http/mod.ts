@@ -29,7 +29,14 @@ export type { Conn as HttpProtocolConnection } from "./state.ts";
 export type { FileBody } from "./response.ts";
 export type { GzipOptions } from "./compress.ts";
 export { type FormFiles, Request, type RequestData } from "./request.ts";
-export { Chunk, type CookieOptions, type HeaderValue, Response, ServerSentEvents, type ServerSentEvent } from "./response.ts";
+export {
+  Chunk,
+  type CookieOptions,
+  type HeaderValue,
+  Response,
+  type ServerSentEvent,
+  ServerSentEvents,
+} from "./response.ts";
 export { FileSessionHandler, Session, type SessionHandler } from "./session.ts";
 export {
   UPLOAD_ERR_CANT_WRITE,

@@ -327,7 +327,9 @@ export function parseHead(
         }
         break;
       case 12:
-        if (nameIs(buf, n0, "content-type") && v1 - v0 >= 19 && nameIs(buf, v0, "multipart/form-data")) multipart = true;
+        if (nameIs(buf, n0, "content-type") && v1 - v0 >= 19 && nameIs(buf, v0, "multipart/form-data")) {
+          multipart = true;
+        }
         break;
       case 14:
         if (nameIs(buf, n0, "content-length")) {

@@ -219,7 +219,10 @@ export class Request {
     this._files = {};
     if (boundary !== null) {
       // Only a Request built by hand gets here: the protocol parses multipart bodies as they arrive.
-      const sink = new UploadCollector({ ...DEFAULT_UPLOAD_LIMITS, tmpDir: DEFAULT_UPLOAD_LIMITS.tmpDir || runtime.tempDir() });
+      const sink = new UploadCollector({
+        ...DEFAULT_UPLOAD_LIMITS,
+        tmpDir: DEFAULT_UPLOAD_LIMITS.tmpDir || runtime.tempDir(),
+      });
       try {
         new MultipartParser(boundary, sink).write(this.rawBodyBytes());
       } catch {
@@ -285,7 +288,9 @@ export class Request {
   /** The session id: from the session cookie when it is valid, else a new one (sent back in a Set-Cookie). */
   sessionId(newId?: string): string {
     if (newId !== undefined) {
-      if (!Session.isValidId(newId)) throw httpError("ERR_HTTP_SESSION_ID", "a session id is 16-128 letters and digits");
+      if (!Session.isValidId(newId)) {
+        throw httpError("ERR_HTTP_SESSION_ID", "a session id is 16-128 letters and digits");
+      }
       this._sid = newId;
       this._setCookie = Session.cookieLine(newId);
       this._session = null;

@@ -195,7 +195,11 @@ export class Response {
   /** Set the status (and a reason phrase other than the standard one); a reason with CR, LF or NUL throws ERR_HTTP_INVALID_HEADER. */
   withStatus(code: number, reason: string | null = null): this {
     if (reason !== null && BAD_HEADER_VALUE.test(reason)) {
-      throw new HttpError("ERR_HTTP_INVALID_HEADER", `reason phrase holds CR, LF or NUL: ${JSON.stringify(reason)}`, 500);
+      throw new HttpError(
+        "ERR_HTTP_INVALID_HEADER",
+        `reason phrase holds CR, LF or NUL: ${JSON.stringify(reason)}`,
+        500,
+      );
     }
     this._status = code;
     this._reason = reason;
@@ -212,7 +216,11 @@ export class Response {
   /** `"1.1"` or `"1.0"` (any `<digit>.<digit>`; anything else throws ERR_HTTP_INVALID_HEADER). */
   withProtocolVersion(version: string): this {
     if (!/^\d\.\d$/.test(version)) {
-      throw new HttpError("ERR_HTTP_INVALID_HEADER", `protocol version must be <digit>.<digit>: ${JSON.stringify(version)}`, 500);
+      throw new HttpError(
+        "ERR_HTTP_INVALID_HEADER",
+        `protocol version must be <digit>.<digit>: ${JSON.stringify(version)}`,
+        500,
+      );
     }
     this._version = version;
     return this;

@@ -191,8 +191,9 @@ export class Session {
   }
   /** Store `value` under `name`. */
   set(name: string, value: unknown): void {
-    if (name === "__proto__") Object.defineProperty(this._data, name, { value, writable: true, enumerable: true, configurable: true });
-    else this._data[name] = value;
+    if (name === "__proto__") {
+      Object.defineProperty(this._data, name, { value, writable: true, enumerable: true, configurable: true });
+    } else this._data[name] = value;
     this._dirty = true;
   }
   /** Set one key, or several from an object. */

@@ -51,7 +51,6 @@ export interface UploadLimits {
   tmpDir: string;
 }
 
-
 /** A {@link MultipartSink} that saves files to temp files and collects fields. */
 export class UploadCollector implements MultipartSink {
   readonly post: Form = {};

@@ -53,7 +53,8 @@ interface Site extends WebRoot {
 type Conn = HttpConnection;
 type Handler = Callback<[conn: HttpConnection, request: Request]> | null;
 
-const NOT_FOUND = "<html><head><title>404 File not found</title></head><body><center><h3>404 Not Found</h3></center></body></html>";
+const NOT_FOUND =
+  "<html><head><title>404 File not found</title></head><body><center><h3>404 Not Found</h3></center></body></html>";
 
 /** A Worker serving static files from roots per Host, and `onMessage` for what no file answers. */
 export class WebServer extends Worker<`http://${string}`, undefined> {
@@ -109,7 +110,9 @@ export class WebServer extends Worker<`http://${string}`, undefined> {
     } catch {
       return conn.send(new Response(400, {}, "<h3>400 Bad Request</h3>"));
     }
-    if (decoded[0] !== "/" || decoded.includes("\0")) return conn.send(new Response(400, {}, "<h3>400 Bad Request</h3>"));
+    if (decoded[0] !== "/" || decoded.includes("\0")) {
+      return conn.send(new Response(400, {}, "<h3>400 Bad Request</h3>"));
+    }
     const segments = decoded.split("/");
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i];

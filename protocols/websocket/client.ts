@@ -17,7 +17,12 @@
 import { reportError } from "../../core/log.ts";
 import type { AsyncTcpConnection } from "../../core/async_tcp_connection.ts";
 import { Timer } from "../../core/timer.ts";
-import { type Callback, NO_MESSAGE, type Protocol, type ProtocolConnection as CoreConnection } from "../../core/protocol.ts";
+import {
+  type Callback,
+  NO_MESSAGE,
+  type Protocol,
+  type ProtocolConnection as CoreConnection,
+} from "../../core/protocol.ts";
 import { findHeadEnd, latin1 } from "../http/parser.ts";
 import { base64, webSocketAccept } from "./sha1.ts";
 import { BINARY_TYPE_ARRAYBUFFER, BINARY_TYPE_BLOB, buildFrame } from "./frame.ts";
@@ -97,7 +102,10 @@ function failHandshake(conn: ProtocolConnection, why: string): typeof NO_MESSAGE
 }
 
 /** `ws://` / `wss://` client protocol (for AsyncTcpConnection): handshakes on connect, masks what it sends. */
-export const WsClient: Protocol<string | Uint8Array, string | Uint8Array, WebSocketClientProtocolConnection> & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYBUFFER: string } = {
+export const WsClient: Protocol<string | Uint8Array, string | Uint8Array, WebSocketClientProtocolConnection> & {
+  BINARY_TYPE_BLOB: string;
+  BINARY_TYPE_ARRAYBUFFER: string;
+} = {
   BINARY_TYPE_BLOB,
   BINARY_TYPE_ARRAYBUFFER,
   onConnect(conn) {
@@ -166,7 +174,9 @@ export const WsClient: Protocol<string | Uint8Array, string | Uint8Array, WebSoc
     conn.websocketServerProtocol = headers["sec-websocket-protocol"] ?? "";
     const deflate = acceptResponse(headers["sec-websocket-extensions"]);
     if (typeof deflate === "string") return failHandshake(conn, deflate);
-    if (deflate !== null && !deflateWanted(conn)) return failHandshake(conn, "permessage-deflate accepted but not offered");
+    if (deflate !== null && !deflateWanted(conn)) {
+      return failHandshake(conn, "permessage-deflate accepted but not offered");
+    }
     state.deflate = deflate && new PerMessageDeflate(deflate);
     openState(conn);
     // What was sent while connecting goes first, so messages keep the order they were sent in.
@@ -177,7 +187,9 @@ export const WsClient: Protocol<string | Uint8Array, string | Uint8Array, WebSoc
     if (typeof onConnect === "function") {
       try {
         const r = onConnect(conn as unknown as AsyncTcpConnection, head + "\r\n\r\n") as Promise<unknown> | undefined;
-        if (r && typeof r.then === "function") r.then(undefined, (err: unknown) => reportError(`onWebSocketConnect (connection ${conn.id})`, err));
+        if (r && typeof r.then === "function") {
+          r.then(undefined, (err: unknown) => reportError(`onWebSocketConnect (connection ${conn.id})`, err));
+        }
       } catch (err) {
         reportError(`onWebSocketConnect (connection ${conn.id})`, err);
       }

@@ -19,8 +19,8 @@
  */
 export { BINARY_TYPE_ARRAYBUFFER, BINARY_TYPE_BLOB, buildFrame, closeFrame, isValidCloseCode } from "./frame.ts";
 export {
-  type WebSocketConnection,
   Websocket,
+  type WebSocketConnection,
   type WebsocketOptions,
   type WebSocketProtocolConnection,
   type WebSocketSettings,

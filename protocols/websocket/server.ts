@@ -22,7 +22,12 @@
  */
 import { asBytes, concatAll, utf8Decode } from "../../core/bytes.ts";
 import { log, reportError } from "../../core/log.ts";
-import { type Callback, NO_MESSAGE, type Protocol, type ProtocolConnection as CoreConnection } from "../../core/protocol.ts";
+import {
+  type Callback,
+  NO_MESSAGE,
+  type Protocol,
+  type ProtocolConnection as CoreConnection,
+} from "../../core/protocol.ts";
 import type { ConnectionData, TcpConnection } from "../../core/tcp_connection.ts";
 import { REJECTIONS } from "../http/errors.ts";
 import { findHeadEnd, HeadInfo, type HeadLimits, nameIs, parseHead } from "../http/parser.ts";
@@ -66,7 +71,8 @@ export interface WebSocketSettings {
  * message in, a string (text frame) or bytes (binary frame) out, plus the WebSocket settings
  * and callbacks.
  */
-export interface WebSocketConnection extends TcpConnection<string | Uint8Array, string | Uint8Array>, WebSocketSettings, ConnectionData {
+export interface WebSocketConnection
+  extends TcpConnection<string | Uint8Array, string | Uint8Array>, WebSocketSettings, ConnectionData {
   /** `(conn, request)` before the 101 is sent (the Worker's when unset); `conn.close()` inside rejects. */
   onWebSocketConnect?: Callback<[conn: WebSocketConnection, request: Request]> | null;
   /** `(conn, code, reason)` on a close frame; when unset the close is echoed. */
@@ -214,7 +220,13 @@ function callback(conn: ProtocolConnection, name: string): ((...args: unknown[])
   return (conn as unknown as Named)[name] ?? (conn.worker as unknown as Named | null | undefined)?.[name] ?? null;
 }
 
-function call(conn: ProtocolConnection, name: string, fn: (...args: unknown[]) => unknown, a?: unknown, b?: unknown): void {
+function call(
+  conn: ProtocolConnection,
+  name: string,
+  fn: (...args: unknown[]) => unknown,
+  a?: unknown,
+  b?: unknown,
+): void {
   const where = `${name} (connection ${conn.id})`;
   try {
     const r = fn(conn, a, b) as Promise<unknown> | undefined;
@@ -253,7 +265,11 @@ export const HANDSHAKE_REJECTIONS: Record<string, readonly [status: string, mess
 function reject(conn: ProtocolConnection, code: string, extra = ""): number {
   const [status, message] = HANDSHAKE_REJECTIONS[code] ?? ["400 Bad Request", REJECTIONS[code]?.[1] ?? "bad request"];
   const body = `${status.slice(4)}: ${message} (${code})\n`;
-  log(`WebSocket handshake refused with ${status.slice(0, 3)} ${code} (${message}), connection ${conn.id} from ${conn.getRemoteAddress?.()}`);
+  log(
+    `WebSocket handshake refused with ${
+      status.slice(0, 3)
+    } ${code} (${message}), connection ${conn.id} from ${conn.getRemoteAddress?.()}`,
+  );
   conn.close(
     `HTTP/1.1 ${status}\r\n${extra}Content-Type: text/plain;charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
       `Connection: close\r\nServer: workerman\r\n\r\n${body}`,
@@ -292,7 +308,9 @@ export function frameInput(buffer: Uint8Array, conn: ProtocolConnection): number
   if ((b0 & 0x70) !== 0) {
     // RSV1 marks the first frame of a compressed message, and only that, when deflate is on
     if ((b0 & 0x70) !== 0x40 || state.deflate === null) return fail(conn, 1002, "reserved bits set");
-    if (opcode !== OP_TEXT && opcode !== OP_BINARY) return fail(conn, 1002, "RSV1 set on a continuation or control frame");
+    if (opcode !== OP_TEXT && opcode !== OP_BINARY) {
+      return fail(conn, 1002, "RSV1 set on a continuation or control frame");
+    }
   }
   if (opcode >= 8) {
     if (opcode > OP_PONG) return fail(conn, 1002, `invalid opcode ${opcode}`);
@@ -373,7 +391,10 @@ export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): strin
       }
       const onClose = callback(conn, "onWebSocketClose");
       if (onClose) call(conn, "onWebSocketClose", onClose, code, reason);
-      else conn.close(code === 1005 ? buildFrame(0x88, new Uint8Array(0), maskFor(conn)) : closeFrame(code, "", maskFor(conn)), true);
+      else {conn.close(
+          code === 1005 ? buildFrame(0x88, new Uint8Array(0), maskFor(conn)) : closeFrame(code, "", maskFor(conn)),
+          true,
+        );}
       return NO_MESSAGE;
     }
     const data = asBytes(payload);
@@ -441,13 +462,19 @@ export function joinParts(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Inflate a compressed message: over `maxPayload` closes with 1009, corrupt data with 1007. */
-function inflateMessage(conn: ProtocolConnection, kind: number, parts: Uint8Array[]): string | Uint8Array | typeof NO_MESSAGE {
+function inflateMessage(
+  conn: ProtocolConnection,
+  kind: number,
+  parts: Uint8Array[],
+): string | Uint8Array | typeof NO_MESSAGE {
   const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
   let payload: Uint8Array;
   try {
     payload = peekState(conn).deflate!.decompress(parts, maxPayload);
   } catch (err) {
-    if (err instanceof RangeError) return fail(conn, 1009, `inflated message exceeds maxPayload ${maxPayload}`), NO_MESSAGE;
+    if (err instanceof RangeError) {
+      return fail(conn, 1009, `inflated message exceeds maxPayload ${maxPayload}`), NO_MESSAGE;
+    }
     return fail(conn, 1007, `invalid compressed data: ${(err as Error).message}`), NO_MESSAGE;
   }
   return message(conn, kind, payload);
@@ -477,14 +504,20 @@ export function frameEncode(data: unknown, conn: ProtocolConnection): Uint8Array
     data = String(data);
     first = type === BINARY_TYPE_ARRAYBUFFER ? 0x82 : 0x81;
   } else {
-    throw new TypeError(`You can't send(${data === null ? "null" : typeof data}) to client, you need to convert it to a string.`);
+    throw new TypeError(
+      `You can't send(${data === null ? "null" : typeof data}) to client, you need to convert it to a string.`,
+    );
   }
   const mask = maskFor(conn);
   const deflate = peekState(conn).deflate;
-  if (deflate === null && mask === null && typeof data === "string" && data.length <= SHARED_MAX) return sharedTextFrame(first, data);
+  if (deflate === null && mask === null && typeof data === "string" && data.length <= SHARED_MAX) {
+    return sharedTextFrame(first, data);
+  }
   if (deflate !== null) {
     const threshold = conn.websocketDeflateThreshold ?? options.deflateThreshold;
-    const bytes = typeof data === "string" ? (data.length * 3 < threshold ? null : textEncoder.encode(data)) : data as Uint8Array;
+    const bytes = typeof data === "string"
+      ? (data.length * 3 < threshold ? null : textEncoder.encode(data))
+      : data as Uint8Array;
     if (bytes !== null && bytes.length >= threshold) return buildFrame(first | 0x40, deflate.compress(bytes), mask);
   }
   return buildFrame(first, data as string | Uint8Array, mask);
@@ -604,7 +637,9 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): typeof NO_MESS
   const accept = webSocketAccept(key);
   let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
     `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
-  const agreed = typeof offer === "string" && deflateWanted(conn) ? acceptOffer(offer, options.serverNoContextTakeover) : null;
+  const agreed = typeof offer === "string" && deflateWanted(conn)
+    ? acceptOffer(offer, options.serverNoContextTakeover)
+    : null;
   if (agreed) head += `Sec-WebSocket-Extensions: ${agreed.response}\r\n`;
   const extra: readonly string[] = conn.headers === undefined || conn.headers === null
     ? NO_HEADERS

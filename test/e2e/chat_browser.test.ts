@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientIdDecode } from "../../mod.ts";
 import { launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
 import { freePorts } from "../helpers/ports.ts";
-import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { runFixture, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { isRunning, until } from "../helpers/wait.ts";
 
 let browser: Browser | null = null;
@@ -26,11 +26,14 @@ afterAll(async () => {
 });
 
 /** Pids of the BusinessWorker processes that reported ready, in order. */
-const businessPids = (output: string) => [...output.matchAll(/ChatBusiness process (\d+) ready/g)].map((m) => Number(m[1]));
+const businessPids = (output: string) =>
+  [...output.matchAll(/ChatBusiness process (\d+) ready/g)].map((m) => Number(m[1]));
 
 /** `[pid, inner port, business workers]` of each "ChatGateway process ... has N business worker(s)" line. */
 const gatewayLines = (output: string) =>
-  [...output.matchAll(/ChatGateway process (\d+) \(inner port (\d+)\) has (\d+) business worker/g)].map((m) => m.slice(1).map(Number));
+  [...output.matchAll(/ChatGateway process (\d+) \(inner port (\d+)\) has (\d+) business worker/g)].map((m) =>
+    m.slice(1).map(Number)
+  );
 
 /** Gateway processes that have been joined by `n` BusinessWorker processes. */
 const gatewaysWith = (output: string, n: number) =>
@@ -181,7 +184,11 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
 
     const reload = runFixture(runtime, "chat", ["reload"], env);
     expect(await reload.exited).toBe(0);
-    await until(() => businessPids(server.output()).length === 4 && before.every((pid) => !isRunning(pid)), "two new ChatBusiness processes, the old ones gone", 20_000);
+    await until(
+      () => businessPids(server.output()).length === 4 && before.every((pid) => !isRunning(pid)),
+      "two new ChatBusiness processes, the old ones gone",
+      20_000,
+    );
     const after = businessPids(server.output()).slice(2);
 
     await say(bob, "after the reload");
@@ -215,7 +222,9 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
     await expect.poll(() => myId(alice), { timeout: 20_000 }).not.toBe(before);
     expect(await alice.locator("#users li.me").textContent()).toBe("alice");
     // bob too, when the same process served him: a message sent before he is back would miss him.
-    if (clientIdDecode(bobBefore!)!.port === inner) await expect.poll(() => myId(bob), { timeout: 20_000 }).not.toBe(bobBefore);
+    if (clientIdDecode(bobBefore!)!.port === inner) {
+      await expect.poll(() => myId(bob), { timeout: 20_000 }).not.toBe(bobBefore);
+    }
     await sayAgain(alice, "back again");
     await entry(bob, "alice: back again");
     await entry(alice, "alice: back again");

@@ -11,7 +11,7 @@ import memjs from "memjs";
 import mysql from "mysql2/promise";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, runFixture, type RuntimeName, startServer } from "../helpers/server.ts";
+import { runFixture, type RunningServer, type RuntimeName, RUNTIMES, startServer } from "../helpers/server.ts";
 import {
   missingBinaries,
   type Service,
@@ -24,7 +24,9 @@ import {
 import { isRunning, until } from "../helpers/wait.ts";
 
 const MISSING = missingBinaries(["mariadbd", "redis-server", "mosquitto", "memcached"]);
-if (MISSING.length) console.warn(`components_clients.test.ts: skipped, ${MISSING.join(", ")} not installed (.ci/run installs them)`);
+if (MISSING.length) {
+  console.warn(`components_clients.test.ts: skipped, ${MISSING.join(", ")} not installed (.ci/run installs them)`);
+}
 
 /** runFixture resolves a name under test/fixtures (npm/esm/test/fixtures for Node): this reaches examples/. */
 const example = (name: string) => `../../examples/components/${name}`;
@@ -105,7 +107,12 @@ describe.skipIf(MISSING.length > 0)("the components guide's clients", () => {
      * `reload`, then: every old process has exited and as many new ones serve, and the server
      * ends up holding exactly `after` connections of the app (the old ones' are all closed).
      */
-    async function reloadLeavesNoConnection(name: string, app: RunningServer, clients: () => Promise<number> | number, after: number) {
+    async function reloadLeavesNoConnection(
+      name: string,
+      app: RunningServer,
+      clients: () => Promise<number> | number,
+      after: number,
+    ) {
       const before = children(app.proc.pid!);
       const mark = app.output().length;
       const reload = runFixture(runtime, example(name), ["reload"]);
@@ -116,7 +123,10 @@ describe.skipIf(MISSING.length > 0)("the components guide's clients", () => {
       expect(now.length).toBe(before.length);
       expect(now.filter((pid) => before.includes(pid))).toEqual([]);
       let seen = -1;
-      await until(async () => (seen = await clients()) === after, `the server to hold ${after} connections of the app (it holds ${seen})`)
+      await until(
+        async () => (seen = await clients()) === after,
+        `the server to hold ${after} connections of the app (it holds ${seen})`,
+      )
         .catch((err) => {
           throw new Error(`${err.message}; it holds ${seen}\n${app.output()}`);
         });
@@ -126,12 +136,16 @@ describe.skipIf(MISSING.length > 0)("the components guide's clients", () => {
     it("MySQL: a mysql2 pool per process inserts and counts rows; reload closes every pool", async () => {
       const app = await start("mysql", { MYSQL_URL: mariadb.url });
       const [a, b] = await Promise.all([TestClient.connect(app.ports[0]), TestClient.connect(app.ports[0])]);
-      expect(await ask(a, `alice-${runtime}`, /user \d+ \S+, \d+ users\n/)).toMatch(new RegExp(`^user \\d+ alice-${runtime}, \\d+ users`));
+      expect(await ask(a, `alice-${runtime}`, /user \d+ \S+, \d+ users\n/)).toMatch(
+        new RegExp(`^user \\d+ alice-${runtime}, \\d+ users`),
+      );
       await ask(b, `bob-${runtime}`, /user \d+ \S+, \d+ users\n/);
       a.close();
       b.close();
       const check = await mysql.createConnection(mariadb.url);
-      const [rows] = await check.query<mysql.RowDataPacket[]>("SELECT name FROM users WHERE name LIKE ?", [`%-${runtime}`]);
+      const [rows] = await check.query<mysql.RowDataPacket[]>("SELECT name FROM users WHERE name LIKE ?", [
+        `%-${runtime}`,
+      ]);
       await check.end();
       expect(rows.map((r) => r.name).sort()).toEqual([`alice-${runtime}`, `bob-${runtime}`]);
       // onWorkerStart's CREATE TABLE leaves one idle pooled connection per process
@@ -154,7 +168,9 @@ describe.skipIf(MISSING.length > 0)("the components guide's clients", () => {
       const client = await TestClient.connect(app.ports[0]);
       for (let i = 0; i < 5; i++) expect(await ask(client, `/hello?i=${i}`, /.*\n/)).toBe("200 hello world\n");
       expect(tcpConnectionsTo(api.ports[0])).toBe(1);
-      expect(await ask(client, `http://127.0.0.1:${(silent.address() as { port: number }).port}/`, /.*\n/)).toBe("failed: TimeoutError\n");
+      expect(await ask(client, `http://127.0.0.1:${(silent.address() as { port: number }).port}/`, /.*\n/)).toBe(
+        "failed: TimeoutError\n",
+      );
       client.close();
       await reloadLeavesNoConnection("http_client", app, () => tcpConnectionsTo(api.ports[0]), 0);
     });

@@ -74,14 +74,20 @@ describe("workerman-ts in one's own Deno project", () => {
     }
   }, 120_000);
 
-  it("deno publish --dry-run passes: deno.json names the package, its version, exports and the files JSR gets", async () => {
-    const publish = await run(ROOT, ["publish", "--dry-run", "--allow-dirty"]);
-    const out = stripVTControlCharacters(publish.out);
-    expect(publish.code, out).toBe(0);
-    const prefix = pathToFileURL(ROOT).href + "/";
-    const files = out.split("\n").map((l) => l.trim().split(" ")[0]).filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
-    expect(files).toContain("mod.ts");
-    expect(files).toContain("LICENSE");
-    expect(files.filter((f) => /^(test|bench|scripts|examples|npm)\//.test(f))).toEqual([]);
-  }, 300_000);
+  it(
+    "deno publish --dry-run passes: deno.json names the package, its version, exports and the files JSR gets",
+    async () => {
+      const publish = await run(ROOT, ["publish", "--dry-run", "--allow-dirty"]);
+      const out = stripVTControlCharacters(publish.out);
+      expect(publish.code, out).toBe(0);
+      const prefix = pathToFileURL(ROOT).href + "/";
+      const files = out.split("\n").map((l) => l.trim().split(" ")[0]).filter((l) => l.startsWith(prefix)).map((l) =>
+        l.slice(prefix.length)
+      );
+      expect(files).toContain("mod.ts");
+      expect(files).toContain("LICENSE");
+      expect(files.filter((f) => /^(test|bench|scripts|examples|npm)\//.test(f))).toEqual([]);
+    },
+    300_000,
+  );
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { pattern, PatternChecker } from "../helpers/backend.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { until } from "../helpers/wait.ts";
 
 /** What each producer sends: far more than the 64 KiB limit and the kernel buffers between the peers. */
@@ -64,7 +64,9 @@ describe.each(RUNTIMES)("onBufferDrain follows every onBufferFull on %s", (runti
   const newTag = (kind: string) => `${kind}${++serial}`;
   /** What the producer tagged `tag` reported so far. */
   const events = (tag: string) =>
-    server.output().split("\n").filter((l) => l.startsWith(`EVENT ${tag} `)).map((l) => l.slice(`EVENT ${tag} `.length));
+    server.output().split("\n").filter((l) => l.startsWith(`EVENT ${tag} `)).map((l) =>
+      l.slice(`EVENT ${tag} `.length)
+    );
   const reported = (tag: string, event: string) => server.waitForOutput(new RegExp(`EVENT ${tag} ${event}`));
 
   it("five sends of 16 KiB while handling one read: onBufferFull, the fifth dropped with onError(2), and onBufferDrain once the 64 KiB are written", async () => {
@@ -88,7 +90,9 @@ describe.each(RUNTIMES)("onBufferDrain follows every onBufferFull on %s", (runti
   });
 
   for (const mode of ["corked", "timer"]) {
-    const how = mode === "corked" ? "while handling a read (collected, one write per read)" : "from a timer (each written at once)";
+    const how = mode === "corked"
+      ? "while handling a read (collected, one write per read)"
+      : "from a timer (each written at once)";
     it(`sends ${how}: the producer stops at onBufferFull, goes on at onBufferDrain, and a client that stops reading gets everything`, async () => {
       const tag = newTag(mode);
       const socket = await open(tcpPort);
@@ -123,7 +127,10 @@ describe.each(RUNTIMES)("onBufferDrain follows every onBufferFull on %s", (runti
     expect(checker.received).toBe(TOTAL);
     // Each onBufferFull (pauseRecv) is followed by an onBufferDrain (resumeRecv) before the
     // next; drains also follow writes the kernel did not take at once, full or not.
-    await until(() => events(tag).at(-1) === "drain", `the last event of ${tag} to be a drain: ${events(tag).join("|")}`);
+    await until(
+      () => events(tag).at(-1) === "drain",
+      `the last event of ${tag} to be a drain: ${events(tag).join("|")}`,
+    );
     const seen = events(tag).join("|");
     expect(seen).toContain("full");
     expect(seen).not.toMatch(/full\|full/);

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { GatewayClient } from "../../mod.ts";
 import { freePorts } from "../helpers/ports.ts";
-import { RUNTIMES, runFixture } from "../helpers/server.ts";
+import { runFixture, RUNTIMES } from "../helpers/server.ts";
 
 /** Cluster start-ups per runtime, and count questions per client per start-up. */
 const ROUNDS = 3;
@@ -81,42 +81,46 @@ class CountClient {
 }
 
 describe.each(RUNTIMES)("client count right after start-up on %s", (runtime) => {
-  it(`getAllClientCount() is 3 for 3 clients, asked ${QUESTIONS} times by each and by a GatewayClient, over ${ROUNDS} start-ups`, async () => {
-    const wrong: string[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const dir = mkdtempSync(join(tmpdir(), "wm-gwcount-"));
-      const [registerPort, wsPort] = await freePorts(2);
-      const server = runFixture(runtime, "gateway_count", ["start"], {
-        PID_FILE: join(dir, "app.pid"),
-        REGISTER_PORT: String(registerPort),
-        WS_PORT: String(wsPort),
-      });
-      const clients: CountClient[] = [];
-      const push = new GatewayClient(`127.0.0.1:${registerPort}`, { addressesCacheSeconds: 0 });
-      try {
-        clients.push(...await Promise.all([0, 1, 2].map(() => CountClient.connect(wsPort))));
-        const asked = clients.map(async (c, i) => {
-          for (let n = 0; n < QUESTIONS; n++) {
-            const answer = await c.count(n);
-            if (answer !== "3") wrong.push(`round ${round} client ${i} question ${n}: ${answer}`);
-          }
+  it(
+    `getAllClientCount() is 3 for 3 clients, asked ${QUESTIONS} times by each and by a GatewayClient, over ${ROUNDS} start-ups`,
+    async () => {
+      const wrong: string[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const dir = mkdtempSync(join(tmpdir(), "wm-gwcount-"));
+        const [registerPort, wsPort] = await freePorts(2);
+        const server = runFixture(runtime, "gateway_count", ["start"], {
+          PID_FILE: join(dir, "app.pid"),
+          REGISTER_PORT: String(registerPort),
+          WS_PORT: String(wsPort),
         });
-        asked.push((async () => {
-          for (let n = 0; n < QUESTIONS; n++) {
-            const answer = String(await push.getAllClientCount().catch((err) => `error ${err.message}`));
-            if (answer !== "3") wrong.push(`round ${round} GatewayClient question ${n}: ${answer}`);
-          }
-        })());
-        await Promise.all(asked);
-        await server.waitForOutput(/Start success\./);
-      } finally {
-        push.close();
-        for (const c of clients) c.close();
-        const code = await server.stop();
-        rmSync(dir, { recursive: true, force: true });
-        expect(code, server.output()).toBe(0);
+        const clients: CountClient[] = [];
+        const push = new GatewayClient(`127.0.0.1:${registerPort}`, { addressesCacheSeconds: 0 });
+        try {
+          clients.push(...await Promise.all([0, 1, 2].map(() => CountClient.connect(wsPort))));
+          const asked = clients.map(async (c, i) => {
+            for (let n = 0; n < QUESTIONS; n++) {
+              const answer = await c.count(n);
+              if (answer !== "3") wrong.push(`round ${round} client ${i} question ${n}: ${answer}`);
+            }
+          });
+          asked.push((async () => {
+            for (let n = 0; n < QUESTIONS; n++) {
+              const answer = String(await push.getAllClientCount().catch((err) => `error ${err.message}`));
+              if (answer !== "3") wrong.push(`round ${round} GatewayClient question ${n}: ${answer}`);
+            }
+          })());
+          await Promise.all(asked);
+          await server.waitForOutput(/Start success\./);
+        } finally {
+          push.close();
+          for (const c of clients) c.close();
+          const code = await server.stop();
+          rmSync(dir, { recursive: true, force: true });
+          expect(code, server.output()).toBe(0);
+        }
       }
-    }
-    expect(wrong).toEqual([]);
-  }, 120_000);
+      expect(wrong).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -89,21 +89,38 @@ describe("workerman-ts in one's own project, on Node 24", () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("the packed npm build installs into a project, whose start.ts runs with node start.ts start -d, status and stop", async () => {
-    const pack = await run(join(ROOT, "npm"), "npm", ["pack", "--pack-destination", packDir]);
-    expect(pack.code, pack.out).toBe(0);
-    const [tarball] = readdirSync(packDir).filter((f) => f.endsWith(".tgz"));
-    const dir = scratchProject(dirs);
-    const install = await run(dir, "npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", join(packDir, tarball)]);
-    expect(install.code, install.out).toBe(0);
-    await startStatusStop(dir);
-  }, 120_000);
+  it(
+    "the packed npm build installs into a project, whose start.ts runs with node start.ts start -d, status and stop",
+    async () => {
+      const pack = await run(join(ROOT, "npm"), "npm", ["pack", "--pack-destination", packDir]);
+      expect(pack.code, pack.out).toBe(0);
+      const [tarball] = readdirSync(packDir).filter((f) => f.endsWith(".tgz"));
+      const dir = scratchProject(dirs);
+      const install = await run(dir, "npm", [
+        "install",
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        join(packDir, tarball),
+      ]);
+      expect(install.code, install.out).toBe(0);
+      await startStatusStop(dir);
+    },
+    120_000,
+  );
 
   it("npm install <path to a clone> resolves workerman-ts to the clone's build", async () => {
     const dir = scratchProject(dirs);
     // --ignore-scripts: the clone's `prepare` would rebuild npm/ under the other tests' feet;
     // `npm test` has built it already.
-    const install = await run(dir, "npm", ["install", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund", ROOT]);
+    const install = await run(dir, "npm", [
+      "install",
+      "--ignore-scripts",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      ROOT,
+    ]);
     expect(install.code, install.out).toBe(0);
     await startStatusStop(dir);
   }, 120_000);

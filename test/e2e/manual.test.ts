@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 
 describe.each(RUNTIMES)("the manual's examples on %s", (runtime) => {
   let server: RunningServer;

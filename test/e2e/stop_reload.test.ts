@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { runFixture, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { until } from "../helpers/wait.ts";
 
 type Runtime = (typeof RUNTIMES)[number];
@@ -100,8 +100,9 @@ function keepAliveLoad(port: number, clients: number) {
         res.setEncoding("utf8");
         res.on("data", (chunk) => (body += chunk));
         res.on("end", () => {
-          if (res.statusCode !== 200 || !body.endsWith(` ${path}`)) t.failures.push(`${path}: ${res.statusCode} ${body}`);
-          else t.ok++;
+          if (res.statusCode !== 200 || !body.endsWith(` ${path}`)) {
+            t.failures.push(`${path}: ${res.statusCode} ${body}`);
+          } else t.ok++;
           if (res.headers.connection === "close") t.lastOnConnection++;
           resolve();
         });
@@ -111,7 +112,11 @@ function keepAliveLoad(port: number, clients: number) {
         });
       });
       req.on("error", (err) => {
-        t.failures.push(`${path}: ${(err as NodeJS.ErrnoException).code ?? ""} ${err.message}${req.reusedSocket ? " (reused connection)" : ""}`);
+        t.failures.push(
+          `${path}: ${(err as NodeJS.ErrnoException).code ?? ""} ${err.message}${
+            req.reusedSocket ? " (reused connection)" : ""
+          }`,
+        );
         resolve();
       });
       req.setTimeout(10_000, () => req.destroy(new Error("no answer within 10 s")));
@@ -143,7 +148,8 @@ describe.each(RUNTIMES)("keep-alive load through reloads and a graceful stop on 
 
   it("two reloads and a stop -g under keep-alive load fail no request of clients that retry nothing", async () => {
     const load = keepAliveLoad(app.webPort, 8);
-    const answered = (n: number) => until(() => load.tally.ok >= n || load.tally.failures.length > 0, `${n} answers`, 20_000);
+    const answered = (n: number) =>
+      until(() => load.tally.ok >= n || load.tally.failures.length > 0, `${n} answers`, 20_000);
     await answered(200);
     for (let round = 1; round <= 2; round++) {
       const reload = await command(runtime, app.env, "reload");

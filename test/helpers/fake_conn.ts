@@ -87,7 +87,9 @@ export class FakeConn implements Conn {
  * A server-side TcpConnection speaking `protocol` over a fresh {@link FakeConn}, registered with
  * a stand-in worker (`owner`) and started, as a worker's accept would.
  */
-export function fakeConnection(protocol: Protocol | null): { socket: FakeConn; conn: TestConnection; owner: { name: string; connections: Map<number, TcpConnection> } } {
+export function fakeConnection(
+  protocol: Protocol | null,
+): { socket: FakeConn; conn: TestConnection; owner: { name: string; connections: Map<number, TcpConnection> } } {
   const socket = new FakeConn();
   const owner = { name: "test", connections: new Map<number, TcpConnection>() };
   const conn = new TcpConnection(socket, owner, protocol) as TestConnection;

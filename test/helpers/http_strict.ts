@@ -23,12 +23,37 @@ export const STRICT_REFUSALS: [string, number, string, string][] = [
   ["a '<' in the target", 400, "ERR_HTTP_TARGET", "GET /a<b HTTP/1.1\r\nHost: h\r\n\r\n"],
   ["a fragment in the target", 400, "ERR_HTTP_TARGET", "GET /a#b HTTP/1.1\r\nHost: h\r\n\r\n"],
   ["a bare ';' as chunk extension", 400, "ERR_HTTP_CHUNK_EXTENSION", `${CHUNKED}5;\r\nhello\r\n0\r\n\r\n`],
-  ["a chunk extension name that is not a token", 400, "ERR_HTTP_CHUNK_EXTENSION", `${CHUNKED}5;bad[=x\r\nhello\r\n0\r\n\r\n`],
+  [
+    "a chunk extension name that is not a token",
+    400,
+    "ERR_HTTP_CHUNK_EXTENSION",
+    `${CHUNKED}5;bad[=x\r\nhello\r\n0\r\n\r\n`,
+  ],
   ["a chunk extension with '=' and no value", 400, "ERR_HTTP_CHUNK_EXTENSION", `${CHUNKED}5;a=\r\nhello\r\n0\r\n\r\n`],
-  ["a Content-Length above 2^53-1", 400, "ERR_HTTP_CONTENT_LENGTH", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n"],
-  ["a Content-Length of 2^53-1 (valid, above maxBodySize)", 413, "ERR_HTTP_BODY_TOO_LARGE", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9007199254740991\r\n\r\n"],
-  ["a method longer than any registered one", 501, "ERR_HTTP_METHOD_TOO_LONG", "ABCDEFGHIJKLMNOPQRSTUVWXYZ / HTTP/1.1\r\nHost: h\r\n\r\n"],
-  ["a request target above 16 KiB", 414, "ERR_HTTP_URI_TOO_LONG", `GET /${"a".repeat(17000)} HTTP/1.1\r\nHost: h\r\n\r\n`],
+  [
+    "a Content-Length above 2^53-1",
+    400,
+    "ERR_HTTP_CONTENT_LENGTH",
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n",
+  ],
+  [
+    "a Content-Length of 2^53-1 (valid, above maxBodySize)",
+    413,
+    "ERR_HTTP_BODY_TOO_LARGE",
+    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9007199254740991\r\n\r\n",
+  ],
+  [
+    "a method longer than any registered one",
+    501,
+    "ERR_HTTP_METHOD_TOO_LONG",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ / HTTP/1.1\r\nHost: h\r\n\r\n",
+  ],
+  [
+    "a request target above 16 KiB",
+    414,
+    "ERR_HTTP_URI_TOO_LONG",
+    `GET /${"a".repeat(17000)} HTTP/1.1\r\nHost: h\r\n\r\n`,
+  ],
 ];
 
 /** [what, raw request]: each is answered as any request (it must not be refused). */
@@ -39,7 +64,10 @@ export const STRICT_ACCEPTED: [string, string][] = [
   ["an absolute-form target", "GET http://h/path?q=1 HTTP/1.1\r\nHost: h\r\n\r\n"],
   ["an absolute-form target with an empty Host", "GET http://h/path HTTP/1.1\r\nHost:\r\n\r\n"],
   ["an HTTP/1.0 request without Host", "GET / HTTP/1.0\r\n\r\n"],
-  ["the characters fetch sends unencoded in a query", "GET /p[0]|^?a[]=1&b={x}|^`\\~'!$(*)+,;=:@%C3%A9 HTTP/1.1\r\nHost: h\r\n\r\n"],
+  [
+    "the characters fetch sends unencoded in a query",
+    "GET /p[0]|^?a[]=1&b={x}|^`\\~'!$(*)+,;=:@%C3%A9 HTTP/1.1\r\nHost: h\r\n\r\n",
+  ],
   ["a chunk extension name=value", `${CHUNKED}5;name=value\r\nhello\r\n0\r\n\r\n`],
   ["a quoted chunk extension with an escaped quote", `${CHUNKED}5;a;name="quo\\"ted; x"\r\nhello\r\n0\r\n\r\n`],
   ["a chunk extension with whitespace around ';' and '='", `${CHUNKED}5 ; a = b\r\nhello\r\n0\r\n\r\n`],

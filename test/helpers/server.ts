@@ -41,7 +41,13 @@ export function fixtureCommand(runtime: RuntimeName, fixture: string, args: stri
       // `import "workerman-ts"` resolves through the root package.json's exports to the npm build.
       return [nodeBinary(runtime)!, [join(ROOT, "test", "fixtures", `${fixture}.ts`), ...args]];
     case "deno":
-      return [join(BIN, "deno"), ["run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, "test", "fixtures", `${fixture}.ts`), ...args]];
+      return [join(BIN, "deno"), [
+        "run",
+        "-A",
+        `--config=${join(ROOT, "deno.json")}`,
+        join(ROOT, "test", "fixtures", `${fixture}.ts`),
+        ...args,
+      ]];
     case "bun":
       return [join(BIN, "bun"), [join(ROOT, "test", "fixtures", `${fixture}.ts`), ...args]];
   }

@@ -30,7 +30,9 @@ const USER = userInfo().username;
 
 /** Which of these server binaries are missing (the test skips, naming them). */
 export function missingBinaries(names: string[]): string[] {
-  return names.filter((name) => spawnSync("sh", ["-c", `command -v ${name}`], { env: { ...process.env, PATH } }).status !== 0);
+  return names.filter((name) =>
+    spawnSync("sh", ["-c", `command -v ${name}`], { env: { ...process.env, PATH } }).status !== 0
+  );
 }
 
 function daemon(cmd: string, args: string[], dir: string): ChildProcess {
@@ -51,14 +53,18 @@ async function kill(proc: ChildProcess): Promise<void> {
 /** Resolves with `connect()`'s result once it succeeds (the server is accepting). */
 async function retry<T>(what: string, connect: () => Promise<T>): Promise<T> {
   let result: T | undefined;
-  await until(async () => {
-    try {
-      result = await connect();
-      return true;
-    } catch {
-      return false;
-    }
-  }, what, 30_000);
+  await until(
+    async () => {
+      try {
+        result = await connect();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    what,
+    30_000,
+  );
   return result!;
 }
 
@@ -71,8 +77,14 @@ export async function startMariadb(dir: string): Promise<Service> {
   const data = join(dir, "mariadb");
   mkdirSync(data);
   const proc = daemon("mariadbd", [
-    "--no-defaults", `--datadir=${data}`, `--socket=${join(data, "mariadb.sock")}`, `--port=${port}`,
-    "--bind-address=127.0.0.1", `--user=${USER}`, "--skip-grant-tables", "--skip-log-bin",
+    "--no-defaults",
+    `--datadir=${data}`,
+    `--socket=${join(data, "mariadb.sock")}`,
+    `--port=${port}`,
+    "--bind-address=127.0.0.1",
+    `--user=${USER}`,
+    "--skip-grant-tables",
+    "--skip-log-bin",
     "--innodb-buffer-pool-size=16M",
   ], dir);
   const admin = await retry("mariadbd", () => mysql.createConnection({ host: "127.0.0.1", port, user: "root" }));
@@ -96,7 +108,16 @@ export async function startMariadb(dir: string): Promise<Service> {
 /** redis-server without persistence. */
 export async function startRedis(dir: string): Promise<Service & { admin: Redis }> {
   const port = await freePort();
-  const proc = daemon("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], dir);
+  const proc = daemon("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ], dir);
   const admin = await retry("redis-server", async () => {
     const client = new Redis({ port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => null });
     await client.connect();
@@ -185,7 +206,9 @@ export async function startMemcached(dir: string): Promise<Service> {
  * A DNS server on UDP that knows one name: `names[name]` is its A record; any other name gets
  * NXDOMAIN. Enough for `resolve4` through `Resolver.setServers`.
  */
-export async function startDnsServer(names: Record<string, [number, number, number, number]>): Promise<{ address: string; stop(): void }> {
+export async function startDnsServer(
+  names: Record<string, [number, number, number, number]>,
+): Promise<{ address: string; stop(): void }> {
   const socket = createSocket("udp4");
   socket.on("message", (query, peer) => {
     // header (12 bytes), then the question: length-prefixed labels ending with 0, type, class

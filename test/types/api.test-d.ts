@@ -129,7 +129,8 @@ describe("custom protocols carry their types", () => {
       decode: (buffer) => new TextDecoder().decode(buffer).trimEnd(),
       encode: (line) => line + "\n",
     };
-    new Worker("tcp://0.0.0.0:8000", { protocol: Lines }).onMessage = (_conn, line) => expectTypeOf(line).toEqualTypeOf<string>();
+    new Worker("tcp://0.0.0.0:8000", { protocol: Lines }).onMessage = (_conn, line) =>
+      expectTypeOf(line).toEqualTypeOf<string>();
   });
 });
 

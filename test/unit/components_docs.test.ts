@@ -19,6 +19,8 @@ describe("docs/components.md", () => {
   });
 
   it.each(examples)("shows examples/components/%s exactly as the file is", (file) => {
-    expect(shown.get(`examples/components/${file}`)).toBe(readFileSync(join(ROOT, "examples", "components", file), "utf8"));
+    expect(shown.get(`examples/components/${file}`)).toBe(
+      readFileSync(join(ROOT, "examples", "components", file), "utf8"),
+    );
   });
 });

@@ -135,7 +135,9 @@ describe("idle timeout", () => {
 describe("response safety", () => {
   it("a reason phrase or protocol version with CR/LF throws ERR_HTTP_INVALID_HEADER", async () => {
     const { Response } = await import("../../mod.ts");
-    expect(() => new Response(200).withStatus(200, "OK\r\nSet-Cookie: a=1")).toThrow(/reason phrase holds CR, LF or NUL/);
+    expect(() => new Response(200).withStatus(200, "OK\r\nSet-Cookie: a=1")).toThrow(
+      /reason phrase holds CR, LF or NUL/,
+    );
     expect(() => new Response(200).withProtocolVersion("1.1\r\nX: y")).toThrow(/<digit>\.<digit>/);
     expect(new Response(200).withStatus(299, "Fine").getReasonPhrase()).toBe("Fine");
   });

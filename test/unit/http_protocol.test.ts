@@ -1,11 +1,28 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 // deno-lint-ignore verbatim-module-syntax -- HttpProtocol is constructed below (new HttpProtocol(...)); the rule takes it for a type
-import { Chunk, Http, type HttpConnection, HttpProtocol, Request, Response, ServerSentEvents, type TcpConnection } from "../../mod.ts";
+import {
+  Chunk,
+  Http,
+  type HttpConnection,
+  HttpProtocol,
+  Request,
+  Response,
+  ServerSentEvents,
+  type TcpConnection,
+} from "../../mod.ts";
 import { ChunkedDecoder } from "../../protocols/http/chunked.ts";
 import { findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
 import { acceptsGzip } from "../../protocols/http/compress.ts";
-import { fileETag, ifMatchHolds, ifRangeHolds, MAX_RANGES, noneMatch, parseRanges, unmodifiedSince } from "../../protocols/http/ranges.ts";
+import {
+  fileETag,
+  ifMatchHolds,
+  ifRangeHolds,
+  MAX_RANGES,
+  noneMatch,
+  parseRanges,
+  unmodifiedSince,
+} from "../../protocols/http/ranges.ts";
 import { fakeConnection } from "../helpers/fake_conn.ts";
 import { STRICT_ACCEPTED, STRICT_REFUSALS } from "../helpers/http_strict.ts";
 
@@ -80,7 +97,7 @@ function responses(text: string): Parsed[] {
 /** Feed `bytes` whole (cut -2), byte by byte (cut -1), or in two reads split at `cut`. */
 function feed(conn: TcpConnection, bytes: Uint8Array, cut: number) {
   if (cut === -2) conn.handleData(bytes.slice());
-  else if (cut === -1) for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1));
+  else if (cut === -1) { for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1)); }
   else {
     conn.handleData(bytes.slice(0, cut));
     conn.handleData(bytes.slice(cut));
@@ -102,7 +119,12 @@ describe("http:// framing", () => {
       const { conn, requests, socket } = server();
       feed(conn, stream, cut);
       const seen = requests.map((r) => `${r.method()} ${r.uri()} ${r.rawBody()}`);
-      expect(seen, `cut at ${cut}`).toEqual(["GET /a?x=1 ", "POST /form k=v&z=9", "PUT /chunked abcdefg", "DELETE /last "]);
+      expect(seen, `cut at ${cut}`).toEqual([
+        "GET /a?x=1 ",
+        "POST /form k=v&z=9",
+        "PUT /chunked abcdefg",
+        "DELETE /last ",
+      ]);
       expect(responses(socket.written).map((r) => r.body), `cut at ${cut}`).toEqual([
         "GET /a?x=1",
         "POST /form",
@@ -135,7 +157,9 @@ describe("http:// framing", () => {
     one.conn.handleData(enc("GET / HTTP/1.0\r\n\r\n"));
     expect(one.closed()).toBe(true);
     const two = server((c) => c.send("x"));
-    two.conn.handleData(enc("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    two.conn.handleData(
+      enc("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+    );
     expect(two.closed()).toBe(false);
     expect(responses(two.socket.written)).toHaveLength(2);
   });
@@ -161,7 +185,11 @@ describe("http:// framing", () => {
       await new Promise((res) => setTimeout(res, delays[r.path()]));
       c.send(r.path());
     });
-    conn.handleData(enc("GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /fast HTTP/1.1\r\nHost: h\r\n\r\nGET /mid HTTP/1.1\r\nHost: h\r\n\r\n"));
+    conn.handleData(
+      enc(
+        "GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /fast HTTP/1.1\r\nHost: h\r\n\r\nGET /mid HTTP/1.1\r\nHost: h\r\n\r\n",
+      ),
+    );
     for (let i = 0; i < 100 && responses(socket.written).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     expect(responses(socket.written).map((r) => r.body)).toEqual(["/slow", "/fast", "/mid"]);
   });
@@ -184,7 +212,10 @@ describe("http:// framing", () => {
     conn.handleData(enc("GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /queued HTTP/1.1\r\nHost: h\r\n\r\n"));
     conn.closeWhenIdle();
     for (let i = 0; i < 100 && !closed(); i++) await new Promise((r) => setTimeout(r, 5));
-    expect(responses(socket.written).map((r) => `${r.body} ${r.headers.connection}`)).toEqual(["/slow keep-alive", "/queued close"]);
+    expect(responses(socket.written).map((r) => `${r.body} ${r.headers.connection}`)).toEqual([
+      "/slow keep-alive",
+      "/queued close",
+    ]);
     expect(socket.ended).toBe(true);
   });
 
@@ -206,7 +237,9 @@ describe("http:// framing", () => {
   it("a chunked body larger than 1 MiB and a Content-Length body above 1 MiB arrive whole", () => {
     const big = "y".repeat(1_500_000);
     const { conn, requests } = server((c, r) => c.send(String(r.rawBody().length)));
-    const chunked = `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`;
+    const chunked = `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${
+      big.length.toString(16)
+    }\r\n${big}\r\n0\r\n\r\n`;
     const fixed = `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${big.length}\r\n\r\n${big}`;
     const bytes = enc(chunked + fixed);
     for (let i = 0; i < bytes.length; i += 65536) conn.handleData(bytes.slice(i, i + 65536));
@@ -216,7 +249,9 @@ describe("http:// framing", () => {
   it("body pieces that complete no request never reach onMessage", () => {
     const { conn, requests } = server();
     const body = "z".repeat(3_000_000);
-    const bytes = enc(`POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /next HTTP/1.1\r\nHost: h\r\n\r\n`);
+    const bytes = enc(
+      `POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /next HTTP/1.1\r\nHost: h\r\n\r\n`,
+    );
     for (let i = 0; i < bytes.length; i += 4096) conn.handleData(bytes.slice(i, i + 4096));
     expect(requests.map((r) => r.uri())).toEqual(["/big", "/next"]);
   });
@@ -224,21 +259,81 @@ describe("http:// framing", () => {
 
 describe("http:// refuses what request smuggling relies on, answers with the code and closes", () => {
   const cases: [string, string, number, string][] = [
-    ["Transfer-Encoding with Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "ERR_HTTP_TE_WITH_CONTENT_LENGTH"],
-    ["duplicate Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400, "ERR_HTTP_CONTENT_LENGTH_DUPLICATE"],
-    ["non-numeric Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3a\r\n\r\nabc", 400, "ERR_HTTP_CONTENT_LENGTH"],
-    ["negative Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400, "ERR_HTTP_CONTENT_LENGTH"],
-    ["Content-Length with a plus sign", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\nabc", 400, "ERR_HTTP_CONTENT_LENGTH"],
-    ["a list as Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc", 400, "ERR_HTTP_CONTENT_LENGTH"],
-    ["an invalid chunk size", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400, "ERR_HTTP_CHUNK_SIZE"],
-    ["a chunk size of more than 8 hex digits", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n000000001\r\na\r\n0\r\n\r\n", 400, "ERR_HTTP_CHUNK_SIZE"],
-    ["a chunk size followed by whitespace", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n", 400, "ERR_HTTP_CHUNK_SIZE"],
-    ["chunk data longer than its size", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n", 400, "ERR_HTTP_CHUNK_FRAMING"],
-    ["a bare LF in a chunk size line", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 400, "ERR_HTTP_BARE_LF"],
+    [
+      "Transfer-Encoding with Content-Length",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+      400,
+      "ERR_HTTP_TE_WITH_CONTENT_LENGTH",
+    ],
+    [
+      "duplicate Content-Length",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH_DUPLICATE",
+    ],
+    [
+      "non-numeric Content-Length",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3a\r\n\r\nabc",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH",
+    ],
+    [
+      "negative Content-Length",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH",
+    ],
+    [
+      "Content-Length with a plus sign",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\nabc",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH",
+    ],
+    [
+      "a list as Content-Length",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH",
+    ],
+    [
+      "an invalid chunk size",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_CHUNK_SIZE",
+    ],
+    [
+      "a chunk size of more than 8 hex digits",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n000000001\r\na\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_CHUNK_SIZE",
+    ],
+    [
+      "a chunk size followed by whitespace",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_CHUNK_SIZE",
+    ],
+    [
+      "chunk data longer than its size",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_CHUNK_FRAMING",
+    ],
+    [
+      "a bare LF in a chunk size line",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_BARE_LF",
+    ],
     ["a bare LF ending a header line", "GET / HTTP/1.1\r\nHost: h\nX: 1\r\n\r\n", 400, "ERR_HTTP_BARE_LF"],
     ["a bare LF ending the request line", "GET / HTTP/1.1\nHost: h\r\n\r\n", 400, "ERR_HTTP_BARE_LF"],
     ["a bare CR inside a header value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", 400, "ERR_HTTP_BARE_CR"],
-    ["whitespace before a header's colon", "GET / HTTP/1.1\r\nHost: h\r\nContent-Length : 0\r\n\r\n", 400, "ERR_HTTP_SPACE_BEFORE_COLON"],
+    [
+      "whitespace before a header's colon",
+      "GET / HTTP/1.1\r\nHost: h\r\nContent-Length : 0\r\n\r\n",
+      400,
+      "ERR_HTTP_SPACE_BEFORE_COLON",
+    ],
     ["a folded header line", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", 400, "ERR_HTTP_OBS_FOLD"],
     ["an invalid method token", "G@T / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_METHOD"],
     ["an empty method", " / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_METHOD"],
@@ -248,17 +343,67 @@ describe("http:// refuses what request smuggling relies on, answers with the cod
     ["HTTP/2.0 in a request line", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505, "ERR_HTTP_VERSION_UNSUPPORTED"],
     ["a missing Host on HTTP/1.1", "GET / HTTP/1.1\r\nX: 1\r\n\r\n", 400, "ERR_HTTP_MISSING_HOST"],
     ["two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "ERR_HTTP_DUPLICATE_HOST"],
-    ["a header name with a non-token character", "GET / HTTP/1.1\r\nHost: h\r\nX(y): 1\r\n\r\n", 400, "ERR_HTTP_HEADER_NAME"],
+    [
+      "a header name with a non-token character",
+      "GET / HTTP/1.1\r\nHost: h\r\nX(y): 1\r\n\r\n",
+      400,
+      "ERR_HTTP_HEADER_NAME",
+    ],
     ["a NUL in a header value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n", 400, "ERR_HTTP_HEADER_VALUE"],
-    ["Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "ERR_HTTP_TE_HTTP10"],
-    ["Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, "ERR_HTTP_TE_NOT_CHUNKED"],
-    ["chunked twice", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "ERR_HTTP_TE_NOT_CHUNKED"],
-    ["a transfer coding other than chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, "ERR_HTTP_TE_UNSUPPORTED"],
-    ["an expectation other than 100-continue", "POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n", 417, "ERR_HTTP_EXPECTATION"],
-    ["a body above maxBodySize", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 20000000\r\n\r\n", 413, "ERR_HTTP_BODY_TOO_LARGE"],
-    ["a head above maxHeaderSize", `GET / HTTP/1.1\r\nHost: h\r\nX: ${"a".repeat(17000)}\r\n\r\n`, 431, "ERR_HTTP_HEADERS_TOO_LARGE"],
-    ["a head that never ends, above maxHeaderSize", `GET / HTTP/1.1\r\nHost: h\r\nX: ${"a".repeat(17000)}`, 431, "ERR_HTTP_HEADERS_TOO_LARGE"],
-    ["more than maxHeaderCount headers", `GET / HTTP/1.1\r\nHost: h\r\n${"X: 1\r\n".repeat(100)}\r\n`, 431, "ERR_HTTP_TOO_MANY_HEADERS"],
+    [
+      "Transfer-Encoding in HTTP/1.0",
+      "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_TE_HTTP10",
+    ],
+    [
+      "Transfer-Encoding not ending in chunked",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+      400,
+      "ERR_HTTP_TE_NOT_CHUNKED",
+    ],
+    [
+      "chunked twice",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+      400,
+      "ERR_HTTP_TE_NOT_CHUNKED",
+    ],
+    [
+      "a transfer coding other than chunked",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+      501,
+      "ERR_HTTP_TE_UNSUPPORTED",
+    ],
+    [
+      "an expectation other than 100-continue",
+      "POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n",
+      417,
+      "ERR_HTTP_EXPECTATION",
+    ],
+    [
+      "a body above maxBodySize",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 20000000\r\n\r\n",
+      413,
+      "ERR_HTTP_BODY_TOO_LARGE",
+    ],
+    [
+      "a head above maxHeaderSize",
+      `GET / HTTP/1.1\r\nHost: h\r\nX: ${"a".repeat(17000)}\r\n\r\n`,
+      431,
+      "ERR_HTTP_HEADERS_TOO_LARGE",
+    ],
+    [
+      "a head that never ends, above maxHeaderSize",
+      `GET / HTTP/1.1\r\nHost: h\r\nX: ${"a".repeat(17000)}`,
+      431,
+      "ERR_HTTP_HEADERS_TOO_LARGE",
+    ],
+    [
+      "more than maxHeaderCount headers",
+      `GET / HTTP/1.1\r\nHost: h\r\n${"X: 1\r\n".repeat(100)}\r\n`,
+      431,
+      "ERR_HTTP_TOO_MANY_HEADERS",
+    ],
   ];
 
   for (const [what, raw, status, code] of cases) {
@@ -306,13 +451,48 @@ describe("http:// takes only what RFC 9110/9112 allow", () => {
     ["CONNECT in HTTP/1.0 with a path", "CONNECT / HTTP/1.0\r\n\r\n", 501, "ERR_HTTP_CONNECT"],
     ["a DEL in the target", "GET /a\x7fb HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET"],
     ["a '>' in the target", "GET /a>b HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET"],
-    ["a chunk extension with whitespace before CRLF", `${CHUNKED}5;a \r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
-    ["a chunk extension value with whitespace before CRLF", `${CHUNKED}5;a=b \r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
-    ["a quoted chunk extension that does not end", `${CHUNKED}5;a="x\r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
-    ["a byte after a quoted chunk extension", `${CHUNKED}5;a="x"y\r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
-    ["a chunk extension value that is not a token", `${CHUNKED}5;a=b/c\r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
-    ["a chunk extension longer than 1024 bytes", `${CHUNKED}5;a=${"b".repeat(1030)}\r\nhello\r\n0\r\n\r\n`, 400, "ERR_HTTP_CHUNK_EXTENSION"],
-    ["a Content-Length of 2^53", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9007199254740992\r\n\r\n", 400, "ERR_HTTP_CONTENT_LENGTH"],
+    [
+      "a chunk extension with whitespace before CRLF",
+      `${CHUNKED}5;a \r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a chunk extension value with whitespace before CRLF",
+      `${CHUNKED}5;a=b \r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a quoted chunk extension that does not end",
+      `${CHUNKED}5;a="x\r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a byte after a quoted chunk extension",
+      `${CHUNKED}5;a="x"y\r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a chunk extension value that is not a token",
+      `${CHUNKED}5;a=b/c\r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a chunk extension longer than 1024 bytes",
+      `${CHUNKED}5;a=${"b".repeat(1030)}\r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a Content-Length of 2^53",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9007199254740992\r\n\r\n",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH",
+    ],
   ];
 
   for (const [what, raw, status, code] of cases) {
@@ -358,7 +538,10 @@ describe("http:// takes only what RFC 9110/9112 allow", () => {
 
   it("a head that fills maxHeaderSize before its request line ends is 414; after it, 431", () => {
     const protocol = new HttpProtocol({ maxHeaderSize: 1000, maxTargetSize: 5000 });
-    const cases = [[`GET /${"a".repeat(2000)}`, 414], [`GET /${"a".repeat(2000)} HTTP/1.1\r\nHost: h\r\n\r\n`, 414], [`GET / HTTP/1.1\r\nX: ${"a".repeat(2000)}`, 431]] as const;
+    const cases = [[`GET /${"a".repeat(2000)}`, 414], [`GET /${"a".repeat(2000)} HTTP/1.1\r\nHost: h\r\n\r\n`, 414], [
+      `GET / HTTP/1.1\r\nX: ${"a".repeat(2000)}`,
+      431,
+    ]] as const;
     for (const [head, status] of cases) {
       for (const cut of [-2, 10]) {
         const { conn, socket } = server(undefined, protocol);
@@ -473,9 +656,10 @@ describe("http:// responses", () => {
   });
 
   it("a Uint8Array body is sent as bytes with its length", () => {
-    expect(answer(new Response(200, { "Content-Type": "application/octet-stream" }, new Uint8Array([104, 105]))).text).toMatch(
-      /Content-Length: 2\r\n\r\nhi$/,
-    );
+    expect(answer(new Response(200, { "Content-Type": "application/octet-stream" }, new Uint8Array([104, 105]))).text)
+      .toMatch(
+        /Content-Length: 2\r\n\r\nhi$/,
+      );
   });
 });
 
@@ -603,7 +787,10 @@ describe("gzip of responses", () => {
     expect(r.length).toBeLessThan(text.length / 10);
     expect(r.text).toBe(text);
     const json = JSON.stringify({ list: Array.from({ length: 300 }, (_, i) => ({ i })) });
-    const j = exchange((c) => c.send(new Response(200, { "Content-Type": "application/json" }, json)), "Accept-Encoding: *\r\n");
+    const j = exchange(
+      (c) => c.send(new Response(200, { "Content-Type": "application/json" }, json)),
+      "Accept-Encoding: *\r\n",
+    );
     expect(j.gzipped).toBe(true);
     expect(j.text).toBe(json);
   });
@@ -624,11 +811,17 @@ describe("gzip of responses", () => {
   });
 
   it("withCompression() asks for gzip without the option (any size), withCompression(false) refuses it", () => {
-    const asked = exchange((c) => c.send(new Response(200, {}, "tiny").withCompression()), "Accept-Encoding: gzip\r\n", Http);
+    const asked = exchange(
+      (c) => c.send(new Response(200, {}, "tiny").withCompression()),
+      "Accept-Encoding: gzip\r\n",
+      Http,
+    );
     expect(asked.gzipped).toBe(true);
     expect(asked.text).toBe("tiny");
     expect(exchange((c) => c.send(new Response(200, {}, text)), "Accept-Encoding: gzip\r\n", Http).gzipped).toBe(false);
-    expect(exchange((c) => c.send(new Response(200, {}, text).withCompression(false)), "Accept-Encoding: gzip\r\n").gzipped).toBe(false);
+    expect(
+      exchange((c) => c.send(new Response(200, {}, text).withCompression(false)), "Accept-Encoding: gzip\r\n").gzipped,
+    ).toBe(false);
   });
 
   it("acceptsGzip reads q-values and *", () => {

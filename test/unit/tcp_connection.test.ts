@@ -18,7 +18,7 @@ function connection(protocol: Protocol | null) {
 
 /** Feed `bytes` split at `cut` (two reads), or byte by byte when cut is -1. */
 function feed(conn: TestConnection, bytes: Uint8Array, cut: number) {
-  if (cut === -1) for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1));
+  if (cut === -1) { for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1)); }
   else {
     conn.handleData(bytes.slice(0, cut));
     conn.handleData(bytes.slice(cut));
