@@ -167,7 +167,7 @@ function userHeaders(r: Response): typeof seen {
 
 /** Bytes for what the application sends (see the module doc of `response.ts`). */
 export function encodeMessage(data: unknown, conn: Conn): string | Uint8Array {
-  let s: HttpState | undefined = conn.__http;
+  let s = conn.__http as HttpState | undefined;
   if (s === undefined) s = conn.__http = new HttpState();
   if (s.keepAlive && s.busy && s.stream === STREAM_NONE && conn.closesAfterAnswer?.()) {
     // The process is stopping and this response (its head not sent yet) is the connection's

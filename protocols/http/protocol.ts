@@ -103,7 +103,7 @@ export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
 
   /** How long the next package is (see the module doc). */
   input(buffer: Uint8Array, conn: Conn): number {
-    let s: HttpState | undefined = conn.__http;
+    let s = conn.__http as HttpState | undefined;
     if (s === undefined) {
       s = conn.__http = new HttpState();
       s.gzip = this._gzip;
@@ -178,7 +178,7 @@ export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
 
   /** The Request of a framed package, or nothing for a piece of a body still arriving. */
   decode(pkg: Uint8Array, conn: Conn): Request | typeof NO_MESSAGE {
-    const s = conn.__http!; // input() created it
+    const s = conn.__http as HttpState; // input() created it
     const info = s.info;
     if (s.phase === PHASE_HEAD) {
       const req = new Request(pkg, info);
@@ -260,14 +260,14 @@ export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
 
   /** True while a request head is expected or arriving: the connection's headerTimeout applies (then 408). */
   receivingHead(conn: Conn): boolean {
-    const s: HttpState | undefined = conn.__http;
+    const s = conn.__http as HttpState | undefined;
     if (s === undefined) return true; // nothing received yet: the first head is expected
     return s.phase === PHASE_HEAD && !s.busy && !s.closing && s.scan > 0;
   }
 
   /** Between requests on a keep-alive connection: `keepAliveTimeout`. */
   idleTimeout(conn: Conn): number | undefined {
-    const s: HttpState | undefined = conn.__http;
+    const s = conn.__http as HttpState | undefined;
     if (s === undefined || s.phase !== PHASE_HEAD || s.busy || s.scan > 0) return undefined;
     return this.options.keepAliveTimeout > 0 ? this.options.keepAliveTimeout : undefined;
   }
@@ -287,13 +287,13 @@ export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
    * for it. A body that ends when the connection closes (an event stream) does not count.
    */
   busy(conn: Conn): boolean {
-    const s: HttpState | undefined = conn.__http;
+    const s = conn.__http as HttpState | undefined;
     return s !== undefined && s.busy && s.stream !== STREAM_RAW;
   }
 
   /** The connection closed: stop what is in flight and remove temp files. */
   onClose(conn: Conn): void {
-    const s: HttpState | undefined = conn.__http;
+    const s = conn.__http as HttpState | undefined;
     if (s === undefined) return;
     s.body?.abort();
     s.body = null;

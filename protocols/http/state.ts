@@ -14,8 +14,12 @@ import type { Request } from "./request.ts";
 
 /** A connection as the `http://` protocol sees it: with its state in `__http`. */
 export type Conn = ProtocolConnection & {
-  /** The protocol's state of this connection. @internal */
-  __http?: HttpState;
+  /**
+   * The protocol's state of this connection: an `HttpState` (internal, so typed as an opaque
+   * object here; the protocol's code reads it as `conn.__http as HttpState | undefined`).
+   * @internal
+   */
+  __http?: object;
 };
 
 export const PHASE_HEAD = 0;
