@@ -43,8 +43,12 @@ export interface ChannelOptions {
   prefix?: string;
 }
 
-/** What `on()`, `subscribe()` and `watch()` call with each event's or message's data. */
-export type ChannelCallback = (data: unknown) => unknown;
+/**
+ * What `on()`, `subscribe()` and `watch()` call with each event's or message's data. `T` is
+ * the data's type as the application publishes it (it travels as JSON: the type is the
+ * application's word, not checked on the way).
+ */
+export type ChannelCallback<T = unknown> = (data: T) => unknown;
 interface Watch {
   callback: ChannelCallback;
   autoReserve: boolean;
@@ -163,15 +167,16 @@ export class ChannelClient {
     return this.transport.up;
   }
 
-  /** Subscribe to `event`; `callback(data)` runs for each one published. */
-  on(event: string, callback: ChannelCallback): void {
+  /** Subscribe to `event`; `callback(data)` runs for each one published (`on<string>(...)` types `data`). */
+  on<T = unknown>(event: string, callback: ChannelCallback<T>): void {
     this.subscribe(event, callback);
   }
 
   /** Subscribe to events; those without a callback go to {@link onMessage}. */
-  subscribe(events: string | string[], callback: ChannelCallback | null = null): void {
+  subscribe<T = unknown>(events: string | string[], callback: ChannelCallback<T> | null = null): void {
     const fresh = list(events).filter((e) => !this.events.has(e));
-    for (const e of list(events)) this.events.set(e, callback ?? this.events.get(e) ?? null);
+    const stored = callback as ChannelCallback | null; // data arrives as the JSON the publisher sent
+    for (const e of list(events)) this.events.set(e, stored ?? this.events.get(e) ?? null);
     if (fresh.length && this.transport.up) void this.transport.subscribe(fresh);
   }
 
@@ -182,17 +187,17 @@ export class ChannelClient {
   }
 
   /** Send `data` to every subscriber of each event (the publisher included). */
-  publish(events: string | string[], data: unknown): void {
+  publish<T = unknown>(events: string | string[], data: T): void {
     this.send({ type: "publish", channels: list(events), data });
   }
 
   /** Send `data` to one subscriber of each event, each time the next one. */
-  publishLoop(events: string | string[], data: unknown): void {
+  publishLoop<T = unknown>(events: string | string[], data: T): void {
     this.send({ type: "publishLoop", channels: list(events), data });
   }
 
   /** Append `data` to the queue of each channel. */
-  enqueue(channels: string | string[], data: unknown): void {
+  enqueue<T = unknown>(channels: string | string[], data: T): void {
     this.send({ type: "enqueue", channels: list(channels), data });
   }
 
@@ -201,9 +206,9 @@ export class ChannelClient {
    * process. With `autoReserve` (default) this reserves one message now and another each
    * time the callback is done; otherwise call {@link reserve}.
    */
-  watch(channels: string | string[], callback: ChannelCallback, autoReserve = true): void {
+  watch<T = unknown>(channels: string | string[], callback: ChannelCallback<T>, autoReserve = true): void {
     const names = list(channels);
-    for (const c of names) this.watches.set(c, { callback, autoReserve });
+    for (const c of names) this.watches.set(c, { callback: callback as ChannelCallback, autoReserve });
     if (this.transport.up) this.transport.watch(names);
     if (autoReserve) this.transport.reserve();
   }

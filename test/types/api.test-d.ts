@@ -174,5 +174,10 @@ describe("clients, Gateway and components", () => {
     expectTypeOf(data.get<number>("n")).toEqualTypeOf<Promise<number | null>>();
     const channel = ChannelClient.connect("127.0.0.1", 2206);
     channel.on("event", (payload) => expectTypeOf(payload).toEqualTypeOf<unknown>());
+    channel.on<{ text: string }>("chat", (payload) => expectTypeOf(payload.text).toEqualTypeOf<string>());
+    channel.watch<number>("jobs", (job) => expectTypeOf(job).toEqualTypeOf<number>());
+    channel.publish<{ text: string }>("chat", { text: "hi" });
+    // @ts-expect-error: the published data must have the declared type
+    channel.publish<{ text: string }>("chat", { txt: "hi" });
   });
 });
