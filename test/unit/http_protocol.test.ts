@@ -1,12 +1,11 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-// deno-lint-ignore verbatim-module-syntax -- HttpProtocol is constructed below (new HttpProtocol(...)); the rule takes it for a type
 import {
   Chunk,
   Http,
   type HttpConnection,
   HttpProtocol,
-  Request,
+  type Request,
   Response,
   ServerSentEvents,
   type TcpConnection,
