@@ -3,40 +3,16 @@
 // `deno check` passes on it, and `deno run -A start.ts start -d`, `status` and `stop` work.
 // And what JSR would check before publishing passes without the registry (`deno publish --dry-run`).
 // Type checking takes Deno tens of seconds on a busy machine: the bounds are wide.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestClient } from "../helpers/client.ts";
-import { bannerPorts, ROOT } from "../helpers/server.ts";
+import { run, START_TS, startStatusStop } from "../helpers/own_project.ts";
+import { ROOT } from "../helpers/server.ts";
 
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
-
-/** The manual's tcp and http examples in one start script, on ports the system picks. */
-const START_TS = `import { Worker } from "workerman-ts";
-
-const tcp = new Worker("tcp://127.0.0.1:0");
-tcp.onMessage = (conn, data) => conn.send("hello " + data);
-
-const http = new Worker("http://127.0.0.1:0");
-http.count = 4;
-http.onMessage = (conn, request) => conn.send("hello world");
-
-Worker.runAll();
-`;
-
-function run(cwd: string, args: string[]): Promise<{ code: number | string; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(DENO, args, { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    p.stdout.on("data", (c) => out += c);
-    p.stderr.on("data", (c) => out += c);
-    p.on("exit", (code, signal) => resolve({ code: code ?? signal ?? -1, out }));
-  });
-}
 
 describe("workerman-ts in one's own Deno project", () => {
   let dir: string;
@@ -49,35 +25,19 @@ describe("workerman-ts in one's own Deno project", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("deno check passes on a start script importing workerman-ts through the import map", async () => {
-    const check = await run(dir, ["check", "start.ts"]);
+    const check = await run(dir, DENO, ["check", "start.ts"]);
     expect(stripVTControlCharacters(check.out)).not.toMatch(/error/i);
     expect(check.code).toBe(0);
   }, 300_000);
 
   it("deno run -A start.ts start -d serves both examples; status and stop work", async () => {
-    const start = await run(dir, ["run", "-A", "start.ts", "start", "-d"]);
-    expect(start.code, start.out).toBe(0);
-    const [tcpPort, httpPort] = bannerPorts(start.out);
-    try {
-      const client = await TestClient.connect(tcpPort);
-      client.write("world");
-      await client.until((c) => c.text === "hello world", "the tcp example's answer");
-      client.close();
-      const response = await fetch(`http://127.0.0.1:${httpPort}/`);
-      expect(await response.text()).toBe("hello world");
-      const status = await run(dir, ["run", "-A", "start.ts", "status"]);
-      expect(status.code, status.out).toBe(0);
-      expect(status.out).toContain(`tcp://127.0.0.1:${tcpPort}`);
-    } finally {
-      const stop = await run(dir, ["run", "-A", "start.ts", "stop"]);
-      expect(stop.code, stop.out).toBe(0);
-    }
+    await startStatusStop(dir, [DENO, "run", "-A", "start.ts"]);
   }, 120_000);
 
   it(
     "deno publish --dry-run passes: deno.json names the package, its version, exports and the files JSR gets",
     async () => {
-      const publish = await run(ROOT, ["publish", "--dry-run", "--allow-dirty"]);
+      const publish = await run(ROOT, DENO, ["publish", "--dry-run", "--allow-dirty"]);
       const out = stripVTControlCharacters(publish.out);
       expect(publish.code, out).toBe(0);
       const prefix = pathToFileURL(ROOT).href + "/";
