@@ -109,7 +109,16 @@ interface State {
 }
 
 function newState(sends: boolean): State {
-  return { acc: 0, out: null, sends, sent: new Float64Array(DEPTH), sentHead: 0, sentCount: 0, head: WS ? "" : null, opened: null };
+  return {
+    acc: 0,
+    out: null,
+    sends,
+    sent: new Float64Array(DEPTH),
+    sentHead: 0,
+    sentCount: 0,
+    head: WS ? "" : null,
+    opened: null,
+  };
 }
 
 const latin1 = new TextDecoder("latin1");
@@ -135,7 +144,9 @@ function received(st: State, chunk: Uint8Array): number {
   }
   if (CHECK) {
     for (let i = 0; i < chunk.length; i++) {
-      if (chunk[i] !== reply[(st.acc + i) % REPLY]) fatal(`reply byte ${st.acc + i} is ${chunk[i]}, expected ${reply[(st.acc + i) % REPLY]}`);
+      if (chunk[i] !== reply[(st.acc + i) % REPLY]) {
+        fatal(`reply byte ${st.acc + i} is ${chunk[i]}, expected ${reply[(st.acc + i) % REPLY]}`);
+      }
     }
   }
   const t = st.acc + chunk.length;
@@ -249,8 +260,7 @@ function controlLoop(sockets: any[]): void {
       if (cmd === "m") {
         proc.stdout.write(`M ${replies} ${performance.now()} ${p99()}\n`);
         histogram.fill(0);
-      }
-      else if (cmd === "q") quit(sockets);
+      } else if (cmd === "q") quit(sockets);
     }
   });
   proc.stdin.on("end", () => quit(sockets));

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { ROOT, type RunningServer, type RuntimeName, runFixture } from "../test/helpers/server.ts";
+import { ROOT, runFixture, type RunningServer, type RuntimeName } from "../test/helpers/server.ts";
 
 const { values: opts } = parseArgs({
   options: {
@@ -190,7 +190,9 @@ async function churn(run: Run, deadline: number): Promise<void> {
     while (Date.now() < deadline) await session(port, counts);
   };
   const loops: Promise<void>[] = [];
-  for (let i = 0; i < CLIENTS; i++) loops.push(loop(textSession, textPort, run.counts.text), loop(wsSession, wsPort, run.counts.ws));
+  for (let i = 0; i < CLIENTS; i++) {
+    loops.push(loop(textSession, textPort, run.counts.text), loop(wsSession, wsPort, run.counts.ws));
+  }
   await Promise.all(loops);
 }
 
@@ -203,13 +205,15 @@ const sample = async () => {
   await Promise.all(runs.map(async (r) => {
     r.heaps.push([t, await heapKiB(r.ports[0], "text"), await heapKiB(r.ports[1], "ws")]);
   }));
-  console.log(`t=${t}s ` + runs.map((r) => {
-    const s = r.samples.at(-1)!;
-    const h = r.heaps.at(-1)!;
-    const c = (k: Counts) => `${k.connections}c/${k.messages}m/${k.errors}e`;
-    return `${r.runtime}: text ${(s[1] / 1024).toFixed(1)}/${(h[1] / 1024).toFixed(1)} MiB ${c(r.counts.text)}, ` +
-      `ws ${(s[2] / 1024).toFixed(1)}/${(h[2] / 1024).toFixed(1)} MiB ${c(r.counts.ws)}`;
-  }).join(" | "));
+  console.log(
+    `t=${t}s ` + runs.map((r) => {
+      const s = r.samples.at(-1)!;
+      const h = r.heaps.at(-1)!;
+      const c = (k: Counts) => `${k.connections}c/${k.messages}m/${k.errors}e`;
+      return `${r.runtime}: text ${(s[1] / 1024).toFixed(1)}/${(h[1] / 1024).toFixed(1)} MiB ${c(r.counts.text)}, ` +
+        `ws ${(s[2] / 1024).toFixed(1)}/${(h[2] / 1024).toFixed(1)} MiB ${c(r.counts.ws)}`;
+    }).join(" | "),
+  );
 };
 await sample();
 const timer = setInterval(sample, EVERY * 1000);
@@ -228,7 +232,10 @@ const lateGrowth = (series: Series, col: 1 | 2) => {
   return mib(series.at(-1)![col] - mid);
 };
 const cpu = execFileSync("nproc").toString().trim();
-let md = `Command: \`npx tsx bench/soak.ts --minutes ${MINUTES} --every ${EVERY} --clients ${CLIENTS} --runtimes ${RUNTIMES.join(",")}\`` +
+let md =
+  `Command: \`npx tsx bench/soak.ts --minutes ${MINUTES} --every ${EVERY} --clients ${CLIENTS} --runtimes ${
+    RUNTIMES.join(",")
+  }\`` +
   ` (${new Date(began).toISOString()}, ${cpu} cores shared with other work; the three runtimes ran at the same time, ` +
   `each with ${CLIENTS} text and ${CLIENTS} WebSocket churners).\n\n` +
   "| runtime | worker | connections | messages | errors | RSS start → end | RSS growth in 2nd half | heap after GC start → end | heap growth in 2nd half |\n" +
@@ -251,5 +258,10 @@ if (!opts["no-write"]) {
   const section = `${begin}\n## Soak: memory under connection churn\n\n${md}${end}`;
   const old = readFileSync(path, "utf8");
   const at = old.indexOf(begin);
-  writeFileSync(path, at === -1 ? `${old.trimEnd()}\n\n${section}\n` : old.slice(0, at) + section + old.slice(old.indexOf(end) + end.length));
+  writeFileSync(
+    path,
+    at === -1
+      ? `${old.trimEnd()}\n\n${section}\n`
+      : old.slice(0, at) + section + old.slice(old.indexOf(end) + end.length),
+  );
 }

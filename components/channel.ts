@@ -43,9 +43,14 @@ export interface ChannelOptions {
   prefix?: string;
 }
 
-type Callback = (data: unknown) => unknown;
+/**
+ * What `on()`, `subscribe()` and `watch()` call with each event's or message's data. `T` is
+ * the data's type as the application publishes it (it travels as JSON: the type is the
+ * application's word, not checked on the way).
+ */
+export type ChannelCallback<T = unknown> = (data: T) => unknown;
 interface Watch {
-  callback: Callback;
+  callback: ChannelCallback;
   autoReserve: boolean;
 }
 
@@ -108,6 +113,7 @@ class EmbeddedChannelTransport implements ChannelTransport {
   }
 }
 
+/** A client of a ChannelServer or of Redis: events published to every subscriber, queues with one consumer per message. */
 export class ChannelClient {
   /** Called for an event that was subscribed without a callback of its own. */
   onMessage: ((event: string, data: unknown) => unknown) | null = null;
@@ -124,7 +130,7 @@ export class ChannelClient {
   maxPending: number;
 
   private readonly transport: ChannelTransport;
-  private readonly events = new Map<string, Callback | null>();
+  private readonly events = new Map<string, ChannelCallback | null>();
   private readonly watches = new Map<string, Watch>();
   private pending: Outgoing[] = [];
   private dropped = 0;
@@ -161,15 +167,16 @@ export class ChannelClient {
     return this.transport.up;
   }
 
-  /** Subscribe to `event`; `callback(data)` runs for each one published. */
-  on(event: string, callback: Callback): void {
+  /** Subscribe to `event`; `callback(data)` runs for each one published (`on<string>(...)` types `data`). */
+  on<T = unknown>(event: string, callback: ChannelCallback<T>): void {
     this.subscribe(event, callback);
   }
 
   /** Subscribe to events; those without a callback go to {@link onMessage}. */
-  subscribe(events: string | string[], callback: Callback | null = null): void {
+  subscribe<T = unknown>(events: string | string[], callback: ChannelCallback<T> | null = null): void {
     const fresh = list(events).filter((e) => !this.events.has(e));
-    for (const e of list(events)) this.events.set(e, callback ?? this.events.get(e) ?? null);
+    const stored = callback as ChannelCallback | null; // data arrives as the JSON the publisher sent
+    for (const e of list(events)) this.events.set(e, stored ?? this.events.get(e) ?? null);
     if (fresh.length && this.transport.up) void this.transport.subscribe(fresh);
   }
 
@@ -180,17 +187,17 @@ export class ChannelClient {
   }
 
   /** Send `data` to every subscriber of each event (the publisher included). */
-  publish(events: string | string[], data: unknown): void {
+  publish<T = unknown>(events: string | string[], data: T): void {
     this.send({ type: "publish", channels: list(events), data });
   }
 
   /** Send `data` to one subscriber of each event, each time the next one. */
-  publishLoop(events: string | string[], data: unknown): void {
+  publishLoop<T = unknown>(events: string | string[], data: T): void {
     this.send({ type: "publishLoop", channels: list(events), data });
   }
 
   /** Append `data` to the queue of each channel. */
-  enqueue(channels: string | string[], data: unknown): void {
+  enqueue<T = unknown>(channels: string | string[], data: T): void {
     this.send({ type: "enqueue", channels: list(channels), data });
   }
 
@@ -199,9 +206,9 @@ export class ChannelClient {
    * process. With `autoReserve` (default) this reserves one message now and another each
    * time the callback is done; otherwise call {@link reserve}.
    */
-  watch(channels: string | string[], callback: Callback, autoReserve = true): void {
+  watch<T = unknown>(channels: string | string[], callback: ChannelCallback<T>, autoReserve = true): void {
     const names = list(channels);
-    for (const c of names) this.watches.set(c, { callback, autoReserve });
+    for (const c of names) this.watches.set(c, { callback: callback as ChannelCallback, autoReserve });
     if (this.transport.up) this.transport.watch(names);
     if (autoReserve) this.transport.reserve();
   }
@@ -222,6 +229,7 @@ export class ChannelClient {
     this.transport.close();
   }
 
+  /** Write `out` now, or keep it (up to `maxPending`) until connected. */
   private send(out: Outgoing): void {
     if (this.transport.writable && this.pending.length === 0) {
       this.transport.send(out).catch(() => this.keep(out));
@@ -247,7 +255,9 @@ export class ChannelClient {
     this.dropped++;
     if (this.onDrop) safeCall(() => "ChannelClient onDrop", this.onDrop, out.type, out.channels, out.data);
     else if (this.dropped === 1 || this.dropped % 1000 === 0) {
-      log(`Channel: ${this.dropped} message(s) dropped: not sendable now (disconnected or send buffer full) and ${this.maxPending} already waiting`);
+      log(
+        `Channel: ${this.dropped} message(s) dropped: not sendable now (disconnected or send buffer full) and ${this.maxPending} already waiting`,
+      );
     }
   }
 
@@ -264,6 +274,7 @@ export class ChannelClient {
     safeCall(() => "ChannelClient onConnect", this.onConnect);
   }
 
+  /** Run the callback subscribed to `event`, if any. */
   private deliver(event: string, data: unknown): void {
     if (!this.events.has(event)) return; // unsubscribed while it was on its way
     const callback = this.events.get(event);
@@ -272,6 +283,7 @@ export class ChannelClient {
     else reportError("ChannelClient", new Error(`event:${event} have not callback`));
   }
 
+  /** Run the watcher of `channel` on a queued message, then reserve the next one. */
   private async deliverQueued(channel: string, data: unknown): Promise<void> {
     const watch = this.watches.get(channel);
     if (!watch) {

@@ -176,7 +176,10 @@ export class RedisChannelTransport implements ChannelTransport {
     while (this.reserved > 0 && this.watched.size > 0 && !this.closed) {
       let popped: [string, string] | null;
       try {
-        popped = (await block.command("BRPOP", [...[...this.watched].map((c) => queuePrefix + c), 1])) as [string, string] | null;
+        popped = (await block.command("BRPOP", [...[...this.watched].map((c) => queuePrefix + c), 1])) as [
+          string,
+          string,
+        ] | null;
       } catch (err) {
         if (this.closed) break;
         log(`Channel ${this.url}: reserve failed (${(err as Error).message}); trying again in a second`);
@@ -199,7 +202,9 @@ export class RedisChannelTransport implements ChannelTransport {
   close(): void {
     this.closed = true;
     Timer.del(this.renewTimer);
-    for (const c of this.subscribed) void this.cmd.command("ZREM", [`${this.prefix}members:${c}`, this.id]).catch(() => {});
+    for (const c of this.subscribed) {
+      void this.cmd.command("ZREM", [`${this.prefix}members:${c}`, this.id]).catch(() => {});
+    }
     setTimeout(() => {
       this.cmd.close();
       this.sub.close();

@@ -37,6 +37,7 @@ interface Request {
   data?: unknown;
 }
 
+/** The embedded Channel server: a Worker with one process that relays events and keeps queues in memory. */
 export class ChannelServer extends Worker {
   private readonly peers = new Map<number, Peer>();
   /** Channel → subscribed peers, in subscription order. */
@@ -66,6 +67,7 @@ export class ChannelServer extends Worker {
     };
   }
 
+  /** Handle one frame from a client. */
   private serve(conn: TcpConnection, payload: Bytes): void {
     const peer = this.peers.get(conn.id);
     if (!peer || payload.length === 0) return; // an empty package is a ping
@@ -76,13 +78,18 @@ export class ChannelServer extends Worker {
       request = {};
     }
     const channels = request?.channels ?? [];
-    if (typeof request?.type !== "string" || !Array.isArray(channels) || !channels.every((c) => typeof c === "string")) {
-      conn.close(JSON.stringify({ type: "error", message: "bad request: expected JSON {type, channels: string[], data}" }));
+    if (
+      typeof request?.type !== "string" || !Array.isArray(channels) || !channels.every((c) => typeof c === "string")
+    ) {
+      conn.close(
+        JSON.stringify({ type: "error", message: "bad request: expected JSON {type, channels: string[], data}" }),
+      );
       return;
     }
     this.dispatch(peer, request.type, channels as string[], request.data);
   }
 
+  /** Carry out one command of a client. */
   private dispatch(peer: Peer, type: string, channels: string[], data: unknown): void {
     switch (type) {
       case "subscribe":
@@ -117,13 +124,15 @@ export class ChannelServer extends Worker {
     }
   }
 
+  /** Add `peer` to the subscribers of `channel`. */
   private subscribe(peer: Peer, channel: string): void {
     peer.channels.add(channel);
     let set = this.subscribers.get(channel);
-    if (!set) this.subscribers.set(channel, (set = new Map()));
+    if (!set) this.subscribers.set(channel, set = new Map());
     set.set(peer.conn.id, peer);
   }
 
+  /** Remove `peer` from the subscribers of `channel`. */
   private unsubscribe(peer: Peer, channel: string): void {
     peer.channels.delete(channel);
     const set = this.subscribers.get(channel);
@@ -135,6 +144,7 @@ export class ChannelServer extends Worker {
     }
   }
 
+  /** Send an event to every subscriber of `channel`. */
   private publish(channel: string, data: unknown): void {
     const set = this.subscribers.get(channel);
     if (!set) return;
@@ -152,9 +162,10 @@ export class ChannelServer extends Worker {
     peer.conn.send(JSON.stringify({ type: "event", channel, data }));
   }
 
+  /** Queue a message for one consumer of `channel`. */
   private enqueue(channel: string, data: unknown): void {
     let queue = this.queues.get(channel);
-    if (!queue) this.queues.set(channel, (queue = []));
+    if (!queue) this.queues.set(channel, queue = []);
     queue.push(data);
     this.serveWaiting();
   }
@@ -175,6 +186,7 @@ export class ChannelServer extends Worker {
     this.waiting = this.waiting.filter((p) => p.reserved > 0);
   }
 
+  /** Drop everything a closed client had subscribed to or reserved. */
   private forget(conn: TcpConnection): void {
     const peer = this.peers.get(conn.id);
     if (!peer) return;

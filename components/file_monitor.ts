@@ -34,10 +34,15 @@ export interface FileMonitorOptions {
   debounceMs?: number;
 }
 
+/** Development helper: a Worker that watches directories and asks the master for a `reload` when a file changes. */
 export class FileMonitor extends Worker {
+  /** The directories watched (recursively). */
   readonly dirs: string[];
+  /** File extensions that trigger a reload (empty: any). */
   readonly extensions: string[];
+  /** Directory names never watched (`node_modules`, `npm`, `.git`, `dist`). */
   readonly ignore: Set<string>;
+  /** Milliseconds a burst of saves must be quiet before the reload. */
   readonly debounceMs: number;
   private watchers: FileWatcher[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -63,6 +68,7 @@ export class FileMonitor extends Worker {
     return parts.every((p) => !this.ignore.has(p)) && this.extensions.some((e) => path.endsWith(e));
   }
 
+  /** Start watching. */
   private start(): void {
     if (Worker.daemonize) {
       log("FileMonitor: off in daemon mode");
@@ -78,6 +84,7 @@ export class FileMonitor extends Worker {
     log(`FileMonitor: watching ${this.dirs.join(", ")}`);
   }
 
+  /** A file changed: reload once the burst of changes is over. */
   private onChange(path: string): void {
     if (!this.matters(path)) return;
     this.changed = path;
@@ -85,6 +92,7 @@ export class FileMonitor extends Worker {
     this.timer = setTimeout(() => void this.reload(), this.debounceMs);
   }
 
+  /** Ask the master for a reload. */
   private async reload(): Promise<void> {
     log(`${this.changed} update and reload`);
     try {
@@ -94,6 +102,7 @@ export class FileMonitor extends Worker {
     }
   }
 
+  /** Stop every watcher and the pending reload. */
   private stopWatching(): void {
     clearTimeout(this.timer);
     for (const w of this.watchers) w.close();

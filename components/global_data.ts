@@ -65,6 +65,7 @@ export class GlobalDataServer extends Worker {
     this.onMessage = (conn: TcpConnection, payload: Bytes) => this.serve(conn, payload.toString());
   }
 
+  /** Answer one request line of a client. */
   private serve(conn: TcpConnection, text: string): void {
     let request: { cmd?: unknown; key?: unknown; value?: unknown; old?: unknown; step?: unknown };
     try {
@@ -81,6 +82,7 @@ export class GlobalDataServer extends Worker {
     else conn.close(JSON.stringify(answer));
   }
 
+  /** Carry out one operation on the in-memory data. */
   private execute(cmd: string, key: string, r: { value?: unknown; old?: unknown; step?: unknown }): Answer {
     const data = this.data;
     const json = typeof r.value === "string" ? r.value : "null";
@@ -179,7 +181,9 @@ class EmbeddedStore implements Store {
       return Promise.reject(new Error(`GlobalData: not connected to ${this.address} (reconnecting)`));
     }
     this.watch();
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject, deadline: Date.now() + this.timeout }));
+    return new Promise((resolve, reject) =>
+      this.waiting.push({ resolve, reject, deadline: Date.now() + this.timeout })
+    );
   }
 
   async get(key: string) {
@@ -269,6 +273,7 @@ function toJson(value: unknown, what: string): string {
   return json;
 }
 
+/** Shared variables across processes and machines: a GlobalDataServer (or several, sharded) or Redis. */
 export class GlobalDataClient {
   private readonly stores: Store[];
 
@@ -282,10 +287,13 @@ export class GlobalDataClient {
     const prefix = options.prefix ?? "globaldata:";
     const timeout = options.timeout ?? 5000;
     this.stores = list.map((a) =>
-      a.startsWith("redis://") || a.startsWith("rediss://") ? new RedisStore(a, prefix, timeout) : new EmbeddedStore(a, timeout)
+      a.startsWith("redis://") || a.startsWith("rediss://")
+        ? new RedisStore(a, prefix, timeout)
+        : new EmbeddedStore(a, timeout)
     );
   }
 
+  /** The server (shard) that holds `key`. */
   private store(key: string): Store {
     return this.stores[crc32(key) % this.stores.length];
   }
@@ -306,6 +314,7 @@ export class GlobalDataClient {
     return (await this.store(key).get(key)) !== null;
   }
 
+  /** Remove `key`. */
   delete(key: string): Promise<void> {
     return this.store(key).delete(key);
   }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-export { ChannelClient, type ChannelOptions } from "./channel.ts";
+export { type ChannelCallback, ChannelClient, type ChannelOptions } from "./channel.ts";
 export { ChannelServer } from "./channel_server.ts";
 export { FileMonitor, type FileMonitorOptions } from "./file_monitor.ts";
 export { GlobalDataClient, type GlobalDataOptions, GlobalDataServer } from "./global_data.ts";

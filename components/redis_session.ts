@@ -15,7 +15,9 @@ import type { RedisConnection } from "../runtime/types.ts";
 import { runtime } from "../runtime/mod.ts";
 import { Session, type SessionHandler } from "../protocols/http/session.ts";
 
+/** Keeps HTTP sessions in Redis, so that every machine sees them; each expires `Session.lifetime` seconds after its last write. */
 export class RedisSessionHandler implements SessionHandler {
+  /** Prefix of the Redis keys (`session:` by default). */
   readonly prefix: string;
   private readonly redis: RedisConnection;
 
@@ -29,10 +31,12 @@ export class RedisSessionHandler implements SessionHandler {
     return (await this.redis.command("GET", [this.prefix + id])) as string | null;
   }
 
+  /** Store session `id` (its expiry restarts). */
   async write(id: string, data: string): Promise<void> {
     await this.redis.command("SET", [this.prefix + id, data, "EX", Math.max(1, Math.round(Session.lifetime))]);
   }
 
+  /** Delete session `id`. */
   async destroy(id: string): Promise<void> {
     await this.redis.command("DEL", [this.prefix + id]);
   }

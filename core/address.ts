@@ -23,12 +23,17 @@ const EXAMPLE = "e.g. tcp://0.0.0.0:8080, text://[::1]:9000 or unix:///tmp/app.s
 export function parseSocketName(name: string): SocketAddress {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(name);
   if (!match) {
-    throw new ConfigError("ERR_SOCKET_NAME", `invalid socket name "${name}": expected <scheme>://<address>, ${EXAMPLE}`);
+    throw new ConfigError(
+      "ERR_SOCKET_NAME",
+      `invalid socket name "${name}": expected <scheme>://<address>, ${EXAMPLE}`,
+    );
   }
   const scheme = match[1].toLowerCase();
   const rest = match[2];
   if (scheme === "unix") {
-    if (!rest) throw new ConfigError("ERR_SOCKET_NAME", `invalid socket name "${name}": unix:// needs a path, ${EXAMPLE}`);
+    if (!rest) {
+      throw new ConfigError("ERR_SOCKET_NAME", `invalid socket name "${name}": unix:// needs a path, ${EXAMPLE}`);
+    }
     return { scheme, host: "", port: 0, path: rest };
   }
   const hostPort = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:/\[\]]+)):(\d{1,5})(\/.*)?$/.exec(rest);

@@ -29,7 +29,10 @@ import { runtime } from "../runtime/mod.ts";
 import { formatHostPort, parseSocketName, type SocketAddress } from "./address.ts";
 import { ConfigError } from "./errors.ts";
 import { log, safeCall } from "./log.ts";
-import { getProtocol, type Protocol, TRANSPORTS } from "./protocol.ts";
+import { type Callback, getProtocol, type Protocol, TRANSPORTS } from "./protocol.ts";
+import type { Bytes } from "./bytes.ts";
+import type { SchemeOf } from "./worker.ts";
+import type { WebSocketClientSettings } from "../protocols/websocket/client.ts";
 import { statistics, TcpConnection, WORKERMAN_CONNECT_FAIL } from "./tcp_connection.ts";
 import { Timer } from "./timer.ts";
 
@@ -53,8 +56,31 @@ export interface AsyncTcpContext {
   tls?: TlsClientOptions;
 }
 
-// deno-lint-ignore no-explicit-any
-type Callback = ((...args: any[]) => unknown) | null;
+/** What an outgoing connection sends and receives, by the scheme of its address. */
+export interface ClientSchemes {
+  /** Raw bytes. */
+  tcp: { message: Bytes; send: string | Uint8Array };
+  /** TLS: raw bytes. */
+  ssl: { message: Bytes; send: string | Uint8Array };
+  /** A unix socket: raw bytes. */
+  unix: { message: Bytes; send: string | Uint8Array };
+  /** One line per message. */
+  text: { message: string; send: string };
+  /** Length-prefixed frames. */
+  frame: { message: Bytes; send: string | Uint8Array };
+  /** A WebSocket client: a string per text message, bytes per binary one. */
+  ws: { message: string | Uint8Array; send: string | Uint8Array };
+  /** A WebSocket client over TLS. */
+  wss: { message: string | Uint8Array; send: string | Uint8Array };
+}
+
+/** The message and send types of `new AsyncTcpConnection(address)` (anything for an unknown scheme). */
+export type ClientTypes<A extends string> = string extends A ? { message: unknown; send: unknown }
+  : SchemeOf<A> extends keyof ClientSchemes ? ClientSchemes[SchemeOf<A>]
+  : { message: unknown; send: unknown };
+
+/** `ws://` client settings (`websocketClientProtocol`, `websocketPingInterval`, ...) are on every AsyncTcpConnection. */
+export interface AsyncTcpConnection<A extends string = string> extends WebSocketClientSettings {}
 
 /**
  * Forwards the events of one socket to its connection while that socket is the current one:
@@ -100,11 +126,17 @@ function parseRemote(address: string): SocketAddress {
   }
 }
 
-export class AsyncTcpConnection extends TcpConnection {
-  /** Called once the connection is established (before the protocol's own `onConnect`). */
-  onConnect: Callback = null;
+/**
+ * An outgoing connection to `A` (`"text://host:port"`, `"ws://host/path"`, ...): what it
+ * receives and sends follow the scheme (see {@link ClientSchemes}).
+ */
+export class AsyncTcpConnection<A extends string = string>
+  extends TcpConnection<ClientTypes<A>["message"], ClientTypes<A>["send"]> {
+  /** `(conn)` once the connection is established (before the protocol's own `onConnect`). */
+  onConnect: Callback<[conn: AsyncTcpConnection<A>]> | null = null;
+  /** The options given to the constructor. */
   readonly context: AsyncTcpContext;
-  /** Which connect attempt the current socket belongs to (see {@link SocketEvents}). */
+  /** @ignore Which connect attempt the current socket belongs to (see {@link SocketEvents}). */
   _attempt = 0;
   private readonly _remote: SocketAddress;
   private readonly _remoteAddress: string;
@@ -116,7 +148,7 @@ export class AsyncTcpConnection extends TcpConnection {
    * `remoteAddress` is `<scheme>://<host>:<port>[/path]` or `unix:///path`: a transport
    * (`tcp`, `ssl`, `unix`) or a registered protocol name (`text`, `frame`, ...).
    */
-  constructor(remoteAddress: string, context: AsyncTcpContext = {}) {
+  constructor(remoteAddress: A, context: AsyncTcpContext = {}) {
     const remote = parseRemote(remoteAddress);
     const scheme = remote.scheme;
     let protocol: Protocol | null = null;
@@ -154,6 +186,7 @@ export class AsyncTcpConnection extends TcpConnection {
   override getRemoteIp(): string {
     return this._socket ? super.getRemoteIp() : this._remote.host;
   }
+  /** The port connected to (known before the connection is established). */
   override getRemotePort(): number {
     return this._socket ? super.getRemotePort() : this._remote.port;
   }
@@ -199,10 +232,15 @@ export class AsyncTcpConnection extends TcpConnection {
     this._revive();
     this._status = TcpConnection.STATUS_INITIAL;
     if (after > 0) {
-      this._reconnectTimer = Timer.add(after, () => {
-        this._reconnectTimer = 0;
-        this.connect();
-      }, [], false);
+      this._reconnectTimer = Timer.add(
+        after,
+        () => {
+          this._reconnectTimer = 0;
+          this.connect();
+        },
+        [],
+        false,
+      );
       return;
     }
     this.connect();
@@ -221,19 +259,29 @@ export class AsyncTcpConnection extends TcpConnection {
     statistics.connection_count++;
   }
 
+  /** How the runtime connects: transport, host, port, path, TLS. */
   private _connectOptions(): ConnectOptions {
     const r = this._remote;
     if (this.transport === "unix") return { transport: "unix", path: r.path };
     if (this.transport === "ssl") {
       const tls = this.context.tls ?? {};
-      return { transport: "ssl", host: r.host, port: r.port, tls: { servername: tls.servername, ca: tls.ca, verify: tls.verify } };
+      return {
+        transport: "ssl",
+        host: r.host,
+        port: r.port,
+        tls: { servername: tls.servername, ca: tls.ca, verify: tls.verify },
+      };
     }
     if (this.transport !== "tcp") {
-      throw new ConfigError("ERR_TRANSPORT", `bad transport "${this.transport}" for ${this._remoteAddress}: use tcp, ssl or unix`);
+      throw new ConfigError(
+        "ERR_TRANSPORT",
+        `bad transport "${this.transport}" for ${this._remoteAddress}: use tcp, ssl or unix`,
+      );
     }
     return { transport: "tcp", host: r.host, port: r.port };
   }
 
+  /** Connect attempt `attempt` succeeded (ignored when a newer one was started). */
   private _connected(attempt: number, socket: Conn): void {
     if (attempt !== this._attempt || this._status !== TcpConnection.STATUS_CONNECTING) {
       socket.destroy(); // closed or reconnected meanwhile
@@ -247,6 +295,7 @@ export class AsyncTcpConnection extends TcpConnection {
     }
   }
 
+  /** Connect attempt `attempt` failed: `onError(conn, 1, ...)`, then `onClose`. */
   private _connectFailed(attempt: number, started: number, cause: unknown): void {
     if (attempt !== this._attempt || this._status !== TcpConnection.STATUS_CONNECTING) return;
     this._status = TcpConnection.STATUS_CLOSING;
@@ -258,10 +307,18 @@ export class AsyncTcpConnection extends TcpConnection {
     this.destroy();
   }
 
+  /**
+   * Where errors from this connection's callbacks are reported.
+   * @ignore
+   */
   protected override _where(callback: string): string {
     return `${callback} of AsyncTcpConnection to ${this._remoteAddress} (connection ${this.id})`;
   }
 
+  /**
+   * Closed: cancel a pending reconnect and ignore the old socket's events.
+   * @ignore
+   */
   protected override _finish(): void {
     this.cancelReconnect();
     this._counted = false;
@@ -269,6 +326,10 @@ export class AsyncTcpConnection extends TcpConnection {
     super._finish();
   }
 
+  /**
+   * Keeps the callbacks: a closed outgoing connection can connect again.
+   * @ignore
+   */
   protected override _releaseCallbacks(): void {
     // Kept: a closed outgoing connection can connect again with the same callbacks.
   }

@@ -23,28 +23,34 @@ import { formatHostPort, parseSocketName, plainIp, type SocketAddress } from "./
 import { asBytes, toBytes } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import { log, reportError, safeCall } from "./log.ts";
-import { getProtocol, type Protocol, TRANSPORTS } from "./protocol.ts";
+import { type Callback, getProtocol, type Protocol, TRANSPORTS } from "./protocol.ts";
+import type { ClientTypes } from "./async_tcp_connection.ts";
+import type { Bytes } from "./bytes.ts";
+import type { SchemeOf } from "./worker.ts";
 import { statistics, WORKERMAN_CONNECT_FAIL } from "./tcp_connection.ts";
 
-// deno-lint-ignore no-explicit-any
-type Callback = ((...args: any[]) => unknown) | null;
+/** What `new AsyncUdpConnection(address)` receives: bytes on `udp://`, else what the protocol decodes. */
+export type UdpClientMessage<A extends string> = SchemeOf<A> extends "udp" ? Bytes : ClientTypes<A>["message"];
 
 const INITIAL = 0;
 const CONNECTING = 1;
 const ESTABLISHED = 2;
 const CLOSED = 8;
 
-export class AsyncUdpConnection {
-  /** User properties are allowed, as on every connection. */
-  // deno-lint-ignore no-explicit-any
-  [key: string]: any;
+/** A UDP client: datagrams to one server and its answers (`A` is its address, which types `onMessage`). */
+export class AsyncUdpConnection<A extends string = string> {
+  /** Always `udp`. */
   readonly transport = "udp";
+  /** The protocol named by the address's scheme (null for `udp://`). */
   protocol: Protocol | null = null;
-  onConnect: Callback = null;
-  onMessage: Callback = null;
-  onClose: Callback = null;
+  /** `(conn)` once the socket is open. */
+  onConnect: Callback<[conn: AsyncUdpConnection<A>]> | null = null;
+  /** `(conn, data)` for each message from the server. */
+  onMessage: Callback<[conn: AsyncUdpConnection<A>, data: UdpClientMessage<A>]> | null = null;
+  /** `(conn)` after `close()`. */
+  onClose: Callback<[conn: AsyncUdpConnection<A>]> | null = null;
   /** `onError(conn, 1, message, cause)` when the host cannot be resolved or the socket not opened. */
-  onError: Callback = null;
+  onError: Callback<[conn: AsyncUdpConnection<A>, code: number, message: string, cause?: unknown]> | null = null;
   private readonly _remote: SocketAddress;
   private readonly _remoteAddress: string;
   private _status = INITIAL;
@@ -55,11 +61,14 @@ export class AsyncUdpConnection {
   private _queue: Uint8Array[] = [];
 
   /** `remoteAddress` is `udp://host:port` or `<protocol>://host:port`. */
-  constructor(remoteAddress: string, _context: Record<string, unknown> = {}) {
+  constructor(remoteAddress: A, _context: Record<string, unknown> = {}) {
     const remote = parseSocketName(remoteAddress);
     if (remote.scheme !== "udp") {
       if (TRANSPORTS.has(remote.scheme)) {
-        throw new ConfigError("ERR_SOCKET_NAME", `"${remoteAddress}" is not a UDP address: use udp://host:port or <protocol>://host:port`);
+        throw new ConfigError(
+          "ERR_SOCKET_NAME",
+          `"${remoteAddress}" is not a UDP address: use udp://host:port or <protocol>://host:port`,
+        );
       }
       this.protocol = getProtocol(remote.scheme) ?? null;
       if (!this.protocol) {
@@ -99,8 +108,9 @@ export class AsyncUdpConnection {
       if (this._status !== CONNECTING) return;
       const seconds = Math.round((performance.now() - started) * 10) / 10000;
       const message = `connect ${formatHostPort(host, this._remote.port)} fail after ${seconds} seconds`;
-      if (this.onError) safeCall(() => this._where("onError"), this.onError, this, WORKERMAN_CONNECT_FAIL, message, err);
-      else log(`AsyncUdpConnection ${this._remoteAddress}: ${message} (${(err as Error)?.message ?? err})`);
+      if (this.onError) {
+        safeCall(() => this._where("onError"), this.onError, this, WORKERMAN_CONNECT_FAIL, message, err);
+      } else log(`AsyncUdpConnection ${this._remoteAddress}: ${message} (${(err as Error)?.message ?? err})`);
       this.close();
     });
   }
@@ -134,11 +144,16 @@ export class AsyncUdpConnection {
     this._socket?.close();
     this._socket = null;
     const onClose = this.onClose;
-    this.onConnect = this.onMessage = this.onClose = this.onError = null;
+    this.onConnect =
+      this.onMessage =
+      this.onClose =
+      this.onError =
+        null;
     if (onClose) safeCall(() => this._where("onClose"), onClose, this);
     return true;
   }
 
+  /** A datagram arrived: decode it and call `onMessage` (datagrams from others than the server are dropped). */
   private _receive(d: Datagram): void {
     // Only the server's datagrams, as a connected socket would have it.
     if (d.port !== this._remote.port || plainIp(d.address) !== plainIp(this._ip)) return;
@@ -152,25 +167,31 @@ export class AsyncUdpConnection {
         return;
       }
     }
-    if (this.onMessage) safeCall(() => this._where("onMessage"), this.onMessage, this, message);
+    if (this.onMessage) safeCall(() => this._where("onMessage"), this.onMessage, this, message as UdpClientMessage<A>);
   }
 
+  /** Where errors from this connection's callbacks are reported. */
   private _where(callback: string): string {
     return `${callback} of AsyncUdpConnection to ${this._remoteAddress}`;
   }
 
+  /** The server's IP (once resolved). */
   getRemoteIp(): string {
     return this._ip || this._remote.host;
   }
+  /** The server's port. */
   getRemotePort(): number {
     return this._remote.port;
   }
+  /** `ip:port` of the server. */
   getRemoteAddress(): string {
     return formatHostPort(this.getRemoteIp(), this._remote.port);
   }
+  /** The local address of the socket. */
   getLocalIp(): string {
     return this._socket?.host ?? "";
   }
+  /** The local port of the socket. */
   getLocalPort(): number {
     return this._socket?.port ?? 0;
   }

@@ -15,14 +15,16 @@ function centred(title: string, width: number): string {
 }
 
 /**
- * An address a browser on this machine can open for an http/websocket Worker listening on
- * every interface (`0.0.0.0`, `::`), where the listen address itself is not one; else "".
+ * An address a client on this machine can use for an http/websocket Worker listening on every
+ * interface (`0.0.0.0`, `::`), where the listen address itself is not one: `http(s)://` for a
+ * browser, `ws(s)://` for a WebSocket client (a browser opening it as a page would get 400); else "".
  */
 export function localUrl(w: Worker): string {
   const m = /^(http|websocket):\/\/(0\.0\.0\.0|\[::\]):(\d+)$/i.exec(w.getListenAddress());
   if (!m) return "";
   const host = m[2] === "[::]" ? "[::1]" : "127.0.0.1";
-  return `${w.transport === "ssl" ? "https" : "http"}://${host}:${m[3]}`;
+  const scheme = m[1].toLowerCase() === "http" ? "http" : "ws";
+  return `${scheme}${w.transport === "ssl" ? "s" : ""}://${host}:${m[3]}`;
 }
 
 /** The banner text, ending with the `Start success.` line. */

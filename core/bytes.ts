@@ -12,6 +12,7 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** A `Uint8Array` whose string form is its UTF-8 text. */
 export class Bytes extends Uint8Array {
+  /** The UTF-8 text of these bytes. */
   override toString(): string {
     return decoder.decode(this);
   }

@@ -86,7 +86,9 @@ export async function runChild(index: number, id: number, daemon: boolean): Prom
   const channel = runtime.parentChannel();
   const worker = Worker.getAllWorkers()[index];
   if (!channel || !worker) {
-    runtime.stderr(`${scriptName()}: started as worker process ${index}:${id} but there is no such worker or no master\n`);
+    runtime.stderr(
+      `${scriptName()}: started as worker process ${index}:${id} but there is no such worker or no master\n`,
+    );
     return runtime.exit(1);
   }
   current = worker;

@@ -14,7 +14,10 @@ import { TcpConnection } from "./tcp_connection.ts";
 import { Text } from "../protocols/text.ts";
 
 /** Serve control requests on `path`; `handle` answers each. */
-export async function serveControl(path: string, handle: (request: ControlRequest) => Promise<unknown>): Promise<Listener> {
+export async function serveControl(
+  path: string,
+  handle: (request: ControlRequest) => Promise<unknown>,
+): Promise<Listener> {
   const listener = await runtime.listen({ transport: "unix", path }, (socket) => {
     const conn = new TcpConnection(socket, null, Text);
     conn.maxPackageSize = 65536;

@@ -7,7 +7,9 @@
 
 /** Base class of the framework's errors. */
 export class WorkermanError extends Error {
+  /** A stable code (`ERR_...`) to test instead of the message. */
   readonly code: string;
+  /** An error with its `code` and a message saying what to fix. */
   constructor(code: string, message: string) {
     super(message);
     this.name = new.target.name;

@@ -149,7 +149,9 @@ export class Master {
     const restart = () => {
       if (this.state === "stopping" || this.slots[proc.worker][proc.id] !== 0) return;
       this.spawn(proc.worker, proc.id);
-      if (this.state === "reloading" && proc.expected) this.waitingForReplacement = { worker: proc.worker, id: proc.id };
+      if (this.state === "reloading" && proc.expected) {
+        this.waitingForReplacement = { worker: proc.worker, id: proc.id };
+      }
     };
     if (delay > 0) setTimeout(restart, delay);
     else restart();

@@ -13,19 +13,49 @@
  *
  * @module
  */
-export { Worker, type WorkerContext } from "./worker.ts";
 export {
+  type Connection,
+  type ConnectionOf,
+  type MessageOf,
+  type SchemeOf,
+  type Schemes,
+  type SchemeTypes,
+  Worker,
+  type WorkerContext,
+  type WorkerTypes,
+} from "./worker.ts";
+export {
+  type ConnectionCallback,
+  type ConnectionData,
+  type ConnectionOwner,
   statistics,
   TcpConnection,
   WORKERMAN_CONNECT_FAIL,
   WORKERMAN_SEND_FAIL,
 } from "./tcp_connection.ts";
 export { UdpConnection } from "./udp_connection.ts";
-export { AsyncTcpConnection, type AsyncTcpContext, type TlsClientOptions } from "./async_tcp_connection.ts";
-export { AsyncUdpConnection } from "./async_udp_connection.ts";
+export {
+  AsyncTcpConnection,
+  type AsyncTcpContext,
+  type ClientSchemes,
+  type ClientTypes,
+  type TlsClientOptions,
+} from "./async_tcp_connection.ts";
+export { AsyncUdpConnection, type UdpClientMessage } from "./async_udp_connection.ts";
 export type { ProxyProtocolOptions } from "./proxy_protocol.ts";
 export { Timer } from "./timer.ts";
-export { getProtocol, NO_MESSAGE, type Protocol, type ProtocolConnection, registerProtocol } from "./protocol.ts";
+export {
+  type Callback,
+  getProtocol,
+  type MessageOf as ProtocolMessageOf,
+  NO_MESSAGE,
+  type Protocol,
+  type ProtocolConnection,
+  registerProtocol,
+  type SendOf as ProtocolSendOf,
+  type TimeoutKind,
+} from "./protocol.ts";
 export { ConfigError, ProtocolError, TimerError, WorkermanError } from "./errors.ts";
 export { asBytes, Bytes } from "./bytes.ts";
 export { VERSION } from "./version.ts";
+export type { Conn, ConnHandler, ListenOptions, SharedSocket, TlsOptions } from "../runtime/types.ts";

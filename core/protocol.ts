@@ -10,22 +10,74 @@
  */
 import { ConfigError } from "./errors.ts";
 
-/** What a protocol may use of the connection it serves. */
+/**
+ * A callback property: called with `Args`. Declared as a method so that a connection or Worker
+ * typed for one protocol is still assignable where a less specific one is expected (a handler
+ * for `Request` stored in a `Map<number, TcpConnection>`), while what a handler receives stays
+ * precise.
+ */
+export type Callback<Args extends unknown[]> = { bivarianceHack(...args: Args): unknown }["bivarianceHack"];
+
+/** What a protocol may use of the connection it serves (a {@link TcpConnection} has all of it). */
 export interface ProtocolConnection {
+  /** Per process, from 1 (0 for a UDP sender). */
+  readonly id: number;
+  /** Largest package `input()` may announce; beyond it the connection is closed. */
   maxPackageSize: number;
+  /** Send-buffer limit: at or above it `onBufferFull` fires and further sends are dropped. */
+  maxSendBufferSize: number;
+  /** The Worker that accepted the connection (null for an outgoing one). */
+  readonly worker?: { readonly name: string } | null;
+  /** Send `data` (encoded by the protocol unless `raw`). */
   send(data: unknown, raw?: boolean): boolean | null;
+  /** Send `data` if given, flush, then close. */
   close(data?: unknown, raw?: boolean): void;
-  // deno-lint-ignore no-explicit-any
-  [key: string]: any;
+  /** Close now, discarding anything not yet written. */
+  destroy(): void;
+  /** Stop reading from the socket. */
+  pauseRecv(): void;
+  /** Resume reading. */
+  resumeRecv(): void;
+  /** The status number (2: established), or its name when `raw` is false. */
+  getStatus(raw?: boolean): number | string;
+  /** Bytes queued and not yet written. */
+  getSendBufferQueueSize(): number;
+  /** The peer's IP address. */
+  getRemoteIp(): string;
+  /** The peer's port. */
+  getRemotePort(): number;
+  /** `ip:port` of the peer. */
+  getRemoteAddress(): string;
+  /** Called when the send buffer has drained (a streaming protocol waits for it). */
+  onBufferDrain: Callback<[conn: never]> | null;
+  /** True when the answer being sent is the connection's last (see `TcpConnection.closesAfterAnswer`). */
+  closesAfterAnswer?(): boolean;
 }
 
-/** A protocol: an object (or a class with static methods) with `input`, `decode` and `encode`. */
-export interface Protocol {
-  input(buffer: Uint8Array, conn: ProtocolConnection): number;
-  // deno-lint-ignore no-explicit-any
-  decode(buffer: Uint8Array, conn: ProtocolConnection): any;
-  // deno-lint-ignore no-explicit-any
-  encode(data: any, conn: ProtocolConnection): string | Uint8Array;
+/**
+ * A protocol: an object (or a class with static methods) with `input`, `decode` and `encode`.
+ * `In` is what `decode` yields (what `onMessage` receives), `Out` what `encode` takes (what
+ * `conn.send()` accepts); `C` is the connection type the protocol's hooks receive.
+ *
+ * @example
+ * ```ts
+ * import { type Protocol, Worker } from "workerman-ts";
+ * const Lines: Protocol<string, string> = {
+ *   input: (buffer) => buffer.indexOf(10) + 1,
+ *   decode: (buffer) => new TextDecoder().decode(buffer).trimEnd(),
+ *   encode: (line) => line + "\n",
+ * };
+ * const w = new Worker("tcp://0.0.0.0:8000", { protocol: Lines });
+ * w.onMessage = (conn, line) => conn.send(line.toUpperCase());
+ * ```
+ */
+export interface Protocol<In = unknown, Out = In, C extends ProtocolConnection = ProtocolConnection> {
+  /** Length of the first package in `buffer`: 0 = need more bytes, negative = bad input. */
+  input(buffer: Uint8Array, conn: C): number;
+  /** What `onMessage` receives for one package ({@link NO_MESSAGE}: nothing). */
+  decode(buffer: Uint8Array, conn: C): In | typeof NO_MESSAGE;
+  /** The bytes (or text, sent as UTF-8) that `send(data)` writes. */
+  encode(data: Out, conn: C): string | Uint8Array;
   /**
    * Optional, for speed: frame by offset instead of by view. `inputAt(buffer, offset, conn)`
    * must equal `input(buffer.subarray(offset), conn)` and `decodeAt(buffer, start, end, conn)`
@@ -33,37 +85,37 @@ export interface Protocol {
    * framework frame a whole read without creating a view per package. Within one read the
    * framework passes the same `buffer` object, in order.
    */
-  inputAt?(buffer: Uint8Array, offset: number, conn: ProtocolConnection): number;
-  // deno-lint-ignore no-explicit-any
-  decodeAt?(buffer: Uint8Array, start: number, end: number, conn: ProtocolConnection): any;
+  inputAt?(buffer: Uint8Array, offset: number, conn: C): number;
+  /** See {@link Protocol.inputAt}. */
+  decodeAt?(buffer: Uint8Array, start: number, end: number, conn: C): In | typeof NO_MESSAGE;
   /** Called when an outgoing connection is established (a client protocol sends its handshake here). */
-  onConnect?(conn: ProtocolConnection): void;
+  onConnect?(conn: C): void;
   /**
    * Bytes the protocol holds back from the socket for `conn` (a WebSocket's frames sent before
    * its handshake completed): they count against `maxSendBufferSize` like queued data.
    */
-  heldBytes?(conn: ProtocolConnection): number;
+  heldBytes?(conn: C): number;
   /** Called after a connection using this protocol closed. */
-  onClose?(conn: ProtocolConnection): void;
+  onClose?(conn: C): void;
   /**
    * True while a message was delivered and its answer is not complete (an async handler, a
    * streamed response). `closeWhenIdle()` then waits: the connection closes after the send
    * that makes this false, so stopping a process does not cut off a pending response.
    */
-  busy?(conn: ProtocolConnection): boolean;
+  busy?(conn: C): boolean;
   /**
    * Optional, for the header timeout: true while `conn` is receiving a head (an HTTP request
    * head, a WebSocket handshake). The connection's `headerTimeout` bounds how long that takes.
    */
-  receivingHead?(conn: ProtocolConnection): boolean;
+  receivingHead?(conn: C): boolean;
   /**
    * Optional: the idle timeout (seconds) that applies to `conn` in its current state, e.g.
    * HTTP's keep-alive timeout between requests; undefined leaves the connection's `idleTimeout`.
    * When both are set the shorter one applies.
    */
-  idleTimeout?(conn: ProtocolConnection): number | undefined;
+  idleTimeout?(conn: C): number | undefined;
   /** Optional: what to send before a timeout closes `conn` (HTTP answers a header timeout with 408). */
-  onTimeout?(conn: ProtocolConnection, kind: TimeoutKind): string | Uint8Array | undefined;
+  onTimeout?(conn: C, kind: TimeoutKind): string | Uint8Array | undefined;
 }
 
 /** Which timeout closed a connection: the head took too long, or nothing was sent or received for too long. */
@@ -74,6 +126,11 @@ export type TimeoutKind = "header" | "idle";
  * frame or non-final fragment): nothing reaches `onMessage` and no request is counted.
  */
 export const NO_MESSAGE: unique symbol = Symbol("workerman-ts no message");
+
+/** What a protocol's `decode` yields. */
+export type MessageOf<P> = P extends Protocol<infer In, infer _Out, infer _C> ? In : never;
+/** What a protocol's `encode` takes. */
+export type SendOf<P> = P extends Protocol<infer _In, infer Out, infer _C> ? Out : never;
 
 const registry = new Map<string, Protocol>();
 
@@ -94,9 +151,11 @@ export function assertProtocol(name: string, protocol: unknown): asserts protoco
 
 /**
  * Make `new Worker("<name>://host:port")` and `new AsyncTcpConnection("<name>://...")` use
- * `protocol`. Names are case-insensitive.
+ * `protocol`. Names are case-insensitive. Returns `protocol`, so that its types travel with it:
+ * `new Worker("JsonNL://0.0.0.0:1234", { protocol: JsonNL })` types `onMessage`'s data as what
+ * its `decode` returns.
  */
-export function registerProtocol(name: string, protocol: Protocol): void {
+export function registerProtocol<P extends Protocol>(name: string, protocol: P): P {
   const key = name.toLowerCase();
   if (!/^[a-z][a-z0-9+.-]*$/.test(key)) {
     throw new ConfigError("ERR_BAD_PROTOCOL_NAME", `registerProtocol(): "${name}" is not a valid scheme name`);
@@ -106,6 +165,7 @@ export function registerProtocol(name: string, protocol: Protocol): void {
   }
   assertProtocol(name, protocol);
   registry.set(key, protocol);
+  return protocol;
 }
 
 /** The protocol registered under `name` (case-insensitive). */
@@ -126,7 +186,9 @@ function distance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
   return d[a.length][b.length];

@@ -123,7 +123,9 @@ function parseV1(buffer: Uint8Array): ProxyHeader | 0 {
   const parts = text.split(" ");
   const length = end + 2;
   if (parts[1] === "UNKNOWN") return { length, version: 1, source: null, destination: null };
-  if (parts.length !== 6 || (parts[1] !== "TCP4" && parts[1] !== "TCP6")) fail(`bad version 1 header ${JSON.stringify(text)}`);
+  if (parts.length !== 6 || (parts[1] !== "TCP4" && parts[1] !== "TCP6")) {
+    fail(`bad version 1 header ${JSON.stringify(text)}`);
+  }
   const [, family, src, dst, sport, dport] = parts;
   const ipOk = family === "TCP4" ? IPV4_TEXT : IPV6_TEXT;
   if (!ipOk.test(src) || !ipOk.test(dst) || (family === "TCP6" && (!src.includes(":") || !dst.includes(":")))) {
@@ -180,7 +182,7 @@ function parseV2(buffer: Uint8Array): ProxyHeader | 0 {
 export function parseProxyHeader(buffer: Uint8Array): ProxyHeader | 0 {
   if (buffer.length === 0) return 0;
   if (buffer[0] === V1_PREFIX[0]) {
-    if (!matchesPrefix(buffer, V1_PREFIX)) fail("the data does not start with \"PROXY \"");
+    if (!matchesPrefix(buffer, V1_PREFIX)) fail('the data does not start with "PROXY "');
     return buffer.length < V1_PREFIX.length ? 0 : parseV1(buffer);
   }
   if (buffer[0] === V2_SIGNATURE[0]) {
@@ -210,7 +212,9 @@ function ipBytes(ip: string): Uint8Array | null {
   }
   const halves = text.split("::");
   if (halves.length > 2) return null;
-  const parse = (s: string) => (s === "" ? [] : s.split(":").map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)));
+  const parse = (
+    s: string,
+  ) => (s === "" ? [] : s.split(":").map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)));
   const head = parse(halves[0]);
   const back = halves.length === 2 ? parse(halves[1]) : [];
   const missing = 8 - head.length - back.length - tail.length;
@@ -387,7 +391,9 @@ class HeaderReader implements ConnHandler {
     this.done = true;
     clearTimeout(this.timer);
     this.buffer = null;
-    if (reason) log(`closing connection from ${plainIp(this.socket.remoteAddress)}:${this.socket.remotePort}: ${reason}`);
+    if (reason) {
+      log(`closing connection from ${plainIp(this.socket.remoteAddress)}:${this.socket.remotePort}: ${reason}`);
+    }
     this.socket.destroy();
   }
 }
@@ -396,7 +402,10 @@ class HeaderReader implements ConnHandler {
  * The connection handler of a Worker with `proxyProtocol`: connections from trusted
  * addresses reach `accept` once their header is read, the others at once.
  */
-export function proxyProtocolAcceptor(options: ProxyProtocolOptions, accept: (conn: Conn) => void): (conn: Conn) => void {
+export function proxyProtocolAcceptor(
+  options: ProxyProtocolOptions,
+  accept: (conn: Conn) => void,
+): (conn: Conn) => void {
   const isTrusted = trustedMatcher(options.trusted);
   const timeout = options.timeout ?? 5;
   return (socket: Conn) => {

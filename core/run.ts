@@ -15,7 +15,7 @@ import type { Listener } from "../runtime/types.ts";
 import { runtime } from "../runtime/mod.ts";
 import { banner } from "./banner.ts";
 import { runChild, stopChild } from "./child.ts";
-import { type ParsedCommand, parseCommand, usage } from "./cli.ts";
+import { parseCommand, type ParsedCommand, usage } from "./cli.ts";
 import { requestControl, serveControl } from "./control.ts";
 import { ConfigError } from "./errors.ts";
 import {
@@ -30,7 +30,7 @@ import {
 import { CHILD_ENV, type ControlRequest, DAEMON_ENV, type ToLauncher } from "./ipc.ts";
 import { log, logTarget, reportError } from "./log.ts";
 import { Master } from "./master.ts";
-import { type ConnectionRow, formatConnections, formatStatus, type StatusReport, statusDocument } from "./status.ts";
+import { type ConnectionRow, formatConnections, formatStatus, statusDocument, type StatusReport } from "./status.ts";
 import { Worker } from "./worker.ts";
 
 let started = false;
@@ -74,7 +74,8 @@ export function expectRunAll(): void {
 
 /** `not run`, naming the script and pid file looked for: a master started from another file is not this one's. */
 function notRun(json: boolean): never {
-  const text = `Workerman[${scriptName()}] not run (no master holds ${Worker.pidFile}, the pid file of ${runtime.mainScript})\n`;
+  const text =
+    `Workerman[${scriptName()}] not run (no master holds ${Worker.pidFile}, the pid file of ${runtime.mainScript})\n`;
   if (json) runtime.stderr(text);
   else runtime.stdout(text);
   return runtime.exit(EXIT_FAILURE);
@@ -291,7 +292,10 @@ async function startMaster(parsed: ParsedCommand, daemon: boolean): Promise<void
   let footer = "Press Ctrl+C to stop. Start success.";
   if (daemon) {
     const output = daemonStdoutFile(Worker.stdoutFile, Worker.logFile);
-    footer = `Log file: ${logTarget.file}${output === logTarget.file ? " (and the daemon's output)" : `, output: ${output}`}\n` +
+    footer =
+      `Log file: ${logTarget.file}${
+        output === logTarget.file ? " (and the daemon's output)" : `, output: ${output}`
+      }\n` +
       `Input "${runtime.scriptCommand()} stop" to stop. Start success.\n`;
   }
   const text = banner(workers, footer);

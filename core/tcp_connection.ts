@@ -13,7 +13,7 @@ import type { Conn, ConnHandler } from "../runtime/types.ts";
 import { formatHostPort, plainIp } from "./address.ts";
 import { asBytes, concatAll, copyFrom, utf8Encode } from "./bytes.ts";
 import { log, reportError } from "./log.ts";
-import { NO_MESSAGE, type Protocol, type TimeoutKind } from "./protocol.ts";
+import { type Callback, NO_MESSAGE, type Protocol, type TimeoutKind } from "./protocol.ts";
 
 /** Error code passed to `onError` when a connect attempt fails. */
 export const WORKERMAN_CONNECT_FAIL = 1;
@@ -22,12 +22,33 @@ export const WORKERMAN_SEND_FAIL = 2;
 
 /** What a connection needs of the Worker that accepted it. */
 export interface ConnectionOwner {
-  name: string;
-  connections: Map<number, TcpConnection>;
+  /** The Worker's name (in log lines). */
+  readonly name: string;
+  /** The Worker's open connections by id (a connection removes itself when it closes). */
+  readonly connections: Map<number, TcpConnection>;
 }
 
-// deno-lint-ignore no-explicit-any
-type Callback = ((...args: any[]) => unknown) | null;
+/**
+ * Properties an application keeps on its connections (the manual's `conn.uid = 7`). Empty
+ * here; declare yours once and every connection type has them, typed:
+ *
+ * ```ts
+ * declare module "workerman-ts" {
+ *   interface ConnectionData {
+ *     uid: number;
+ *   }
+ * }
+ * ```
+ *
+ * The connections a Worker's callbacks receive have them (`TcpConnection<In, Out> & ConnectionData`,
+ * `HttpConnection`, `WebSocketConnection`); a misspelt method (`conn.sned()`) is still an error.
+ * JavaScript needs nothing of this.
+ */
+// deno-lint-ignore no-empty-interface
+export interface ConnectionData {}
+
+/** A connection callback taking the connection and `Rest`; null when unset. */
+export type ConnectionCallback<C, Rest extends unknown[] = []> = Callback<[conn: C, ...rest: Rest]> | null;
 
 /** Per-process counters shown by `status`. */
 export const statistics = { connection_count: 0, total_request: 0, send_fail: 0, throw_exception: 0 };
@@ -98,6 +119,10 @@ const ENDED = 16;
 const LINGERING = 32;
 /** Bytes were read or written since the last {@link TcpConnection.checkTimeouts}. */
 const MOVED = 64;
+/** `onBufferFull` was reported and `onBufferDrain` has not followed yet. */
+const FULL = 128;
+/** In {@link drainsDue}: a write after `onBufferFull` went out whole. */
+const DRAIN_DUE = 256;
 
 /**
  * Received bytes not yet framed into a package: chunks kept as they came, their total length,
@@ -124,17 +149,34 @@ let readDepth = 0;
  */
 const corkedByRead: TcpConnection[] = [];
 
+/**
+ * Connections whose buffer, reported full, was emptied by a write the runtime took whole: no
+ * runtime drain event follows such a write, so their `onBufferDrain` is called from here, in
+ * a microtask (outside the send or the read being handled, as a drain event would be).
+ */
+const drainsDue: TcpConnection[] = [];
+
 /** The next connection id of this process (shared by accepted and outgoing connections). */
 export function nextConnectionId(): number {
   lastConnectionId = lastConnectionId >= Number.MAX_SAFE_INTEGER ? 1 : lastConnectionId + 1;
   return lastConnectionId;
 }
 
-export class TcpConnection implements ConnHandler {
+/**
+ * One accepted stream connection. `In` is what `onMessage` receives (a `Request` on `http://`,
+ * a `string` on `text://`), `Out` what `send()` takes; a Worker gives its connections both from
+ * its protocol, and a plain `TcpConnection` takes any message.
+ */
+export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
+  /** Status of an outgoing connection not yet connecting. */
   static readonly STATUS_INITIAL: number = 0;
+  /** Status while an outgoing connection is connecting. */
   static readonly STATUS_CONNECTING: number = 1;
+  /** Status of an open connection. */
   static readonly STATUS_ESTABLISHED: number = 2;
+  /** Status after `close()` while the send buffer is flushed. */
   static readonly STATUS_CLOSING: number = 4;
+  /** Status of a closed connection. */
   static readonly STATUS_CLOSED: number = 8;
   /** Default `maxSendBufferSize` of new connections: 1 MiB. */
   static defaultMaxSendBufferSize = 1048576;
@@ -150,45 +192,63 @@ export class TcpConnection implements ConnHandler {
   /** Default `idleTimeout` of accepted connections: seconds without a byte either way before closing. 0 = none. */
   static defaultIdleTimeout = 0;
   /** Per-process counters (`connection_count`, `total_request`, `send_fail`). */
-  static readonly statistics = statistics;
-
-  /** User properties (`conn.uid = 7`) are allowed, as in the manual. */
-  // deno-lint-ignore no-explicit-any
-  [key: string]: any;
+  static readonly statistics: typeof statistics = statistics;
 
   /** Per process, from 1, never reused. */
   readonly id: number;
+  /** The Worker that accepted this connection (null for an outgoing one). */
   worker: ConnectionOwner | null;
+  /** The protocol that frames this connection (null: raw bytes). */
   protocol: Protocol | null;
   /** `tcp`, `ssl` or `unix` (`tcp` is the prototype's: a connection gets its own value only when it differs). */
   declare transport: string;
-  maxSendBufferSize = TcpConnection.defaultMaxSendBufferSize;
-  maxPackageSize = TcpConnection.defaultMaxPackageSize;
+  /** Send-buffer limit in bytes: at or above it `onBufferFull` fires and further sends are dropped. */
+  maxSendBufferSize: number = TcpConnection.defaultMaxSendBufferSize;
+  /** Largest package the protocol may announce; a larger one closes the connection. */
+  maxPackageSize: number = TcpConnection.defaultMaxPackageSize;
+  /** Bytes received so far. */
   bytesRead = 0;
+  /** Bytes handed to the runtime so far. */
   bytesWritten = 0;
   /** See {@link TcpConnection.defaultHeaderTimeout}; applies to protocols that have a head (`receivingHead`). */
-  headerTimeout = TcpConnection.defaultHeaderTimeout;
+  headerTimeout: number = TcpConnection.defaultHeaderTimeout;
   /** See {@link TcpConnection.defaultIdleTimeout}. */
-  idleTimeout = TcpConnection.defaultIdleTimeout;
+  idleTimeout: number = TcpConnection.defaultIdleTimeout;
 
-  onMessage: Callback = null;
+  /** `(conn, data)` for each message the protocol decodes (raw bytes without a protocol). */
+  onMessage: ConnectionCallback<TcpConnection<In, Out>, [data: In]> = null;
   // The other callbacks are null on the prototype: a connection gets its own only when one is set.
-  declare onClose: Callback;
-  declare onError: Callback;
-  declare onBufferFull: Callback;
-  declare onBufferDrain: Callback;
+  /** `(conn)` once, when the connection is closed. */
+  declare onClose: ConnectionCallback<TcpConnection<In, Out>>;
+  /** `(conn, code, message)`: {@link WORKERMAN_SEND_FAIL} when a send was dropped, {@link WORKERMAN_CONNECT_FAIL} when connecting failed. */
+  declare onError: ConnectionCallback<TcpConnection<In, Out>, [code: number, message: string, cause?: unknown]>;
+  /** `(conn)` when a send leaves the send buffer at or above `maxSendBufferSize`. */
+  declare onBufferFull: ConnectionCallback<TcpConnection<In, Out>>;
+  /** `(conn)` when the send buffer has been written out. */
+  declare onBufferDrain: ConnectionCallback<TcpConnection<In, Out>>;
 
   // Every own field costs each idle connection 8 bytes, and JSC (Bun) rounds objects up to
   // size classes (up to 18 fields: 160 bytes, up to 26: 224). So: 17 fields, leaving room for
   // one a protocol adds (websocket://); rarely needed state is a bit of `_flags` or an object
   // allocated while in use; rarely set callbacks and `transport` default on the prototype.
+  /**
+   * The runtime's socket (null before an outgoing connection is established).
+   * @ignore
+   */
   protected _socket: Conn | null;
+  /**
+   * One of the STATUS_* values.
+   * @ignore
+   */
   protected _status: number;
-  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED. */
+  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED, FULL, DRAIN_DUE. */
   private _flags = 0;
   /** Received bytes not yet framed into a package (null when none). */
   private _recv: Received | null = null;
-  /** Sends collected while corked (or before an outgoing connection is established); null when none. */
+  /**
+   * Sends collected while corked (or before an outgoing connection is established); null when none.
+   * @ignore
+   */
   protected _pending: Pending | null = null;
   /** When the head being received began (ms), 0 when none is. */
   private _headSince = Date.now();
@@ -206,6 +266,7 @@ export class TcpConnection implements ConnHandler {
     Object.assign(TcpConnection.prototype, defaults);
   }
 
+  /** A connection over `socket` (null: not connected yet), accepted by `worker`, framed by `protocol`. */
   constructor(socket: Conn | null, worker: ConnectionOwner | null, protocol: Protocol | null) {
     this.id = nextConnectionId();
     this._socket = socket;
@@ -215,15 +276,19 @@ export class TcpConnection implements ConnHandler {
     statistics.connection_count++;
   }
 
-  /** Where errors from this connection's callbacks are reported. */
+  /** @ignore Where errors from this connection's callbacks are reported. */
   protected _where(callback: string): string {
     return `${callback} of worker ${this.worker?.name ?? "none"} (connection ${this.id})`;
   }
 
-  protected _call(name: string, fn: Callback, a?: unknown, b?: unknown, c?: unknown): void {
+  /**
+   * Call a callback with this connection and up to three arguments; what it throws (or rejects with) is reported.
+   * @ignore
+   */
+  protected _call(name: string, fn: ConnectionCallback<never, unknown[]>, a?: unknown, b?: unknown, c?: unknown): void {
     if (!fn) return;
     try {
-      const r = fn(this, a, b, c);
+      const r = (fn as (...args: unknown[]) => unknown)(this, a, b, c);
       if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
         (r as Promise<unknown>).then(undefined, (err) => reportError(this._where(name), err));
       }
@@ -246,6 +311,11 @@ export class TcpConnection implements ConnHandler {
    * buffer was already full (the data is dropped and `onError(conn, 2, ...)` fires).
    * `data` is what the protocol encodes (a string for text://, a Response for http://).
    */
+  send(data: Out, raw?: false): boolean | null;
+  /** Send `data` as it is, bypassing the protocol's encoding. */
+  send(data: string | Uint8Array, raw: true): boolean | null;
+  /** Either, as `raw` says. */
+  send(data: Out | string | Uint8Array, raw: boolean): boolean | null;
   send(data: unknown, raw = false): boolean | null {
     const status = this._status;
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return false;
@@ -259,6 +329,7 @@ export class TcpConnection implements ConnHandler {
     return sent;
   }
 
+  /** Encode and write (or collect) one message; see `send()` for the result. */
   private _send(message: unknown, raw: boolean, status: number): boolean | null {
     // Checked before encoding: a dropped message must not advance the protocol's state (a
     // WebSocket compressor's window).
@@ -273,7 +344,7 @@ export class TcpConnection implements ConnHandler {
       data = this.protocol.encode(message, this);
       if (data === undefined || data === null || data.length === 0) {
         // held back by the protocol (a WebSocket frame before the handshake) counts as queued
-        if (this.protocol.heldBytes && this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+        if (this.protocol.heldBytes && this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._reportFull();
         return null;
       }
     } else if (typeof message !== "string" && !(message instanceof Uint8Array)) {
@@ -285,21 +356,26 @@ export class TcpConnection implements ConnHandler {
       const pending = (this._pending ??= { items: [], length: 0 });
       pending.items.push(data);
       pending.length += data.length;
-      if (queued + data.length >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+      if (queued + data.length >= this.maxSendBufferSize) this._reportFull();
       return null;
     }
     const bytes = typeof data === "string" ? utf8Encode(data) : data;
     this._wrote(bytes.length);
-    if (this._socket!.write(bytes)) return true;
-    this._checkBufferFull();
+    if (this._socket!.write(bytes)) {
+      if (this._flags & FULL) this._queueDrain();
+      return true;
+    }
+    if (this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._reportFull();
     return null;
   }
 
-  private _checkBufferFull(): void {
-    if (this.getSendBufferQueueSize() >= this.maxSendBufferSize) this._call("onBufferFull", this.onBufferFull);
+  /** Fire `onBufferFull`, and remember it was reported, so that `onBufferDrain` follows once the buffer is empty. */
+  private _reportFull(): void {
+    this._flags |= FULL;
+    this._call("onBufferFull", this.onBufferFull);
   }
 
-  /** Write everything collected while corked in one write. */
+  /** @ignore Write everything collected while corked in one write. */
   protected _flushPending(): void {
     const pending = this._pending;
     if (!pending || this._status === TcpConnection.STATUS_CLOSED || !this._socket) return;
@@ -330,7 +406,9 @@ export class TcpConnection implements ConnHandler {
       }
     }
     this._wrote(bytes.length);
-    if (this._socket.write(bytes) && this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
+    if (!this._socket.write(bytes)) return; // the runtime's drain event follows
+    if (this._flags & FULL) this._queueDrain(); // which shuts down when closing
+    else if (this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
   }
 
   /** Count `n` bytes handed to the runtime. */
@@ -342,8 +420,32 @@ export class TcpConnection implements ConnHandler {
   /** The runtime wrote everything it had queued. */
   handleDrain(): void {
     if (this._status === TcpConnection.STATUS_CLOSED || this.getSendBufferQueueSize() > 0) return;
+    this._flags &= ~FULL;
     this._call("onBufferDrain", this.onBufferDrain);
     if (this._status === TcpConnection.STATUS_CLOSING) this._shutdown();
+  }
+
+  /**
+   * A write after `onBufferFull` went out whole, so no drain event of the runtime will follow:
+   * `onBufferDrain` is called in a microtask instead (see {@link drainsDue}).
+   */
+  private _queueDrain(): void {
+    if (this._flags & DRAIN_DUE) return;
+    this._flags |= DRAIN_DUE;
+    if (drainsDue.push(this) === 1) queueMicrotask(TcpConnection._fireDrainsDue);
+  }
+
+  /** Call the `onBufferDrain` of every connection queued by `_queueDrain` (one microtask for all). */
+  private static _fireDrainsDue(): void {
+    for (let i = 0; i < drainsDue.length; i++) drainsDue[i]._drainDue();
+    drainsDue.length = 0;
+  }
+
+  /** Drain now, unless the runtime's drain event did already (then only shut down if closing). */
+  private _drainDue(): void {
+    this._flags &= ~DRAIN_DUE;
+    if (this._flags & FULL) this.handleDrain();
+    else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
   }
 
   // ---- receiving -------------------------------------------------------------------------
@@ -391,7 +493,7 @@ export class TcpConnection implements ConnHandler {
     this._flags &= ~CORKED;
     if (this._flags & CLOSE_WHEN_IDLE && this._isIdle()) this.close();
     if (this._pending) this._flushPending();
-    else if (this._status === TcpConnection.STATUS_CLOSING && this.getSendBufferQueueSize() === 0) this._shutdown();
+    else if (this._status === TcpConnection.STATUS_CLOSING && this._isDrained()) this._shutdown();
   }
 
   /** The read is handled: write what it sent to other connections, one write each. */
@@ -482,7 +584,11 @@ export class TcpConnection implements ConnHandler {
    */
   private _acceptLength(length: number): boolean {
     if (!(typeof length === "number" && Number.isInteger(length) && length > 0 && length <= this.maxPackageSize)) {
-      log(`Error package. package_length=${JSON.stringify(length)} (maxPackageSize ${this.maxPackageSize}), closing connection ${this.id} from ${this.getRemoteAddress()}`);
+      log(
+        `Error package. package_length=${
+          JSON.stringify(length)
+        } (maxPackageSize ${this.maxPackageSize}), closing connection ${this.id} from ${this.getRemoteAddress()}`,
+      );
       this.destroy();
       return false;
     }
@@ -504,7 +610,7 @@ export class TcpConnection implements ConnHandler {
     const fn = this.onMessage;
     if (!fn) return;
     try {
-      const r = fn(this, message);
+      const r = fn(this, message as In);
       if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
         (r as Promise<unknown>).then(undefined, (err) => reportError(this._where("onMessage"), err));
       }
@@ -581,6 +687,11 @@ export class TcpConnection implements ConnHandler {
   // ---- closing ---------------------------------------------------------------------------
 
   /** Send `data` if given, flush the send buffer, then close. Nothing is read meanwhile. */
+  close(data?: Out, raw?: false): void;
+  /** Send `data` as it is (bypassing the protocol's encoding), flush, then close. */
+  close(data: string | Uint8Array | undefined, raw: true): void;
+  /** Either, as `raw` says. */
+  close(data: Out | string | Uint8Array | undefined, raw: boolean): void;
   close(data?: unknown, raw = false): void {
     const status = this._status;
     if (status === TcpConnection.STATUS_CONNECTING || status === TcpConnection.STATUS_INITIAL) {
@@ -588,22 +699,57 @@ export class TcpConnection implements ConnHandler {
       return;
     }
     if (status === TcpConnection.STATUS_CLOSING || status === TcpConnection.STATUS_CLOSED) return;
-    if (data !== undefined && data !== null) this.send(data, raw);
+    if (data !== undefined && data !== null) this.send(data as Out, raw as false);
     this._status = TcpConnection.STATUS_CLOSING;
     if (this._flags & CORKED) return; // the write after this read shuts down when it completes
     if (this._pending) this._flushPending();
-    else if (this.getSendBufferQueueSize() === 0) this._shutdown();
+    else if (this._isDrained()) this._shutdown();
+  }
+
+  /** Nothing left to write, and no `onBufferDrain` due (that one shuts down a closing connection once called). */
+  private _isDrained(): boolean {
+    return !(this._flags & DRAIN_DUE) && this.getSendBufferQueueSize() === 0;
   }
 
   /**
-   * Close as soon as no request is half-received: now if the connection has been talking and
-   * holds no partial package, otherwise right after its next complete read has been answered.
-   * Used when a process stops, so that a request already on its way is answered, not cut off.
-   * A message whose answer is still pending (the protocol's `busy()`) is answered first.
+   * Close as soon as the connection owes nothing: now if it holds no partial package, has no
+   * answer pending (the protocol's `busy()`) and nothing has moved either way for `quietMs`;
+   * otherwise right after the answer to the request being received or answered, or to one
+   * that arrives meanwhile (a protocol that can mark that answer as the last does so, see
+   * {@link closesAfterAnswer}). Used when a process stops: a connection that never sent a byte
+   * owes no answer, and a request already on its way is answered, not cut off. `Infinity`
+   * only marks the connection; calling it again (with a smaller `quietMs`) closes it if it
+   * has stayed idle since.
    */
-  closeWhenIdle(): void {
-    if (this.bytesRead > 0 && this._isIdle()) this.close();
-    else this._flags |= CLOSE_WHEN_IDLE;
+  closeWhenIdle(quietMs = 0): void {
+    this._flags |= CLOSE_WHEN_IDLE;
+    if (this._isIdle() && this._quietFor() >= quietMs) this.close();
+  }
+
+  /**
+   * True when the connection is to close once idle (its process is stopping) and nothing
+   * more has been received: the answer being sent now is its last, so a protocol that can
+   * say so to the peer (HTTP's `Connection: close`) should, and the peer sends its next
+   * request on a new connection instead of on this one.
+   */
+  closesAfterAnswer(): boolean {
+    return (this._flags & CLOSE_WHEN_IDLE) !== 0 && this._recv === null;
+  }
+
+  /**
+   * True once everything was written and the FIN sent: the connection only waits (at most
+   * `closeTimeout`) for the peer's FIN, and owes the peer nothing more.
+   */
+  finishedWriting(): boolean {
+    return (this._flags & ENDED) !== 0;
+  }
+
+  /**
+   * How long (ms) nothing has moved either way: a lower bound, since reads and writes only
+   * set a bit and the Worker's timeout sweep (when one runs) turns it into a time.
+   */
+  private _quietFor(): number {
+    return this._flags & MOVED ? 0 : Date.now() - this._activeSince;
   }
 
   /** No partial package held and no answer pending. */
@@ -646,7 +792,7 @@ export class TcpConnection implements ConnHandler {
     if (this._status !== TcpConnection.STATUS_CLOSED) this._finish();
   }
 
-  /** Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
+  /** @ignore Mark closed, run `onClose` and the protocol's `onClose`, release everything. */
   protected _finish(): void {
     this._status = TcpConnection.STATUS_CLOSED;
     if (this._flags & LINGERING) {
@@ -668,7 +814,7 @@ export class TcpConnection implements ConnHandler {
     this._releaseCallbacks();
   }
 
-  /** Drop the callbacks of a closed connection (an outgoing one keeps them: it may connect again). */
+  /** @ignore Drop the callbacks of a closed connection (an outgoing one keeps them: it may connect again). */
   protected _releaseCallbacks(): void {
     this.onMessage = null;
     // Only those set on the connection: the prototype's are null already.
@@ -680,7 +826,7 @@ export class TcpConnection implements ConnHandler {
 
   // ---- outgoing connections (AsyncTcpConnection) ------------------------------------------
 
-  /**
+  /** @ignore
    * An outgoing connection is established on `socket`: forget what a previous socket left
    * (a partial package, its EOF), start reading through `handler` (paused if `pauseRecv()`
    * was called meanwhile), and write what was sent while connecting.
@@ -707,33 +853,41 @@ export class TcpConnection implements ConnHandler {
 
   /** Forward everything received to `dest`, pausing this side while `dest`'s buffer is full. */
   pipe(dest: TcpConnection, raw = false): void {
-    this.onMessage = (_c: TcpConnection, data: string | Uint8Array) => dest.send(data, raw);
+    this.onMessage = (_c: TcpConnection, data: unknown) => dest.send(data, raw as false);
     this.onClose = () => dest.close();
     dest.onBufferFull = () => this.pauseRecv();
     dest.onBufferDrain = () => this.resumeRecv();
   }
 
+  /** The peer's IP address (without brackets for IPv6). */
   getRemoteIp(): string {
     return plainIp(this._socket?.remoteAddress ?? "");
   }
+  /** The peer's port. */
   getRemotePort(): number {
     return this._socket?.remotePort ?? 0;
   }
+  /** `ip:port` of the peer (`[ip]:port` for IPv6). */
   getRemoteAddress(): string {
     return formatHostPort(this.getRemoteIp(), this.getRemotePort());
   }
+  /** The local IP address of the connection. */
   getLocalIp(): string {
     return plainIp(this._socket?.localAddress ?? "");
   }
+  /** The local port of the connection. */
   getLocalPort(): number {
     return this._socket?.localPort ?? 0;
   }
+  /** `ip:port` of the local end. */
   getLocalAddress(): string {
     return formatHostPort(this.getLocalIp(), this.getLocalPort());
   }
+  /** True when the peer's address is IPv4. */
   isIpV4(): boolean {
     return this.transport !== "unix" && !this.getRemoteIp().includes(":");
   }
+  /** True when the peer's address is IPv6. */
   isIpV6(): boolean {
     return this.transport !== "unix" && this.getRemoteIp().includes(":");
   }

@@ -37,7 +37,7 @@ function schedule(id: number, entry: Entry): void {
 }
 
 // Static-only by design: Workerman's API is `Timer::add(...)`.
-// deno-lint-ignore no-extraneous-class
+/** Workerman's timers: `Timer.add(seconds, fn, args, persistent)` and `Timer.del(id)`, per process. */
 export class Timer {
   /**
    * Run `callback(...args)` after `interval` seconds (milliseconds resolution), and again every

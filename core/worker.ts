@@ -18,14 +18,28 @@ import { runtime } from "../runtime/mod.ts";
 import { formatHostPort, parseSocketName, type SocketAddress } from "./address.ts";
 import { ConfigError } from "./errors.ts";
 import { log, reportError, safeCall } from "./log.ts";
-import { getProtocol, nearest, type Protocol, protocolNames, TRANSPORTS } from "./protocol.ts";
-import { type ProxyProtocolOptions, proxyProtocolAcceptor, trustedMatcher } from "./proxy_protocol.ts";
-import { statistics, TcpConnection } from "./tcp_connection.ts";
+import { type Callback, getProtocol, nearest, type Protocol, protocolNames, TRANSPORTS } from "./protocol.ts";
+import type { Bytes } from "./bytes.ts";
+import type { HttpConnection } from "../protocols/http/mod.ts";
+import type { Request } from "../protocols/http/request.ts";
+import type { WebSocketConnection } from "../protocols/websocket/server.ts";
+import { proxyProtocolAcceptor, type ProxyProtocolOptions, trustedMatcher } from "./proxy_protocol.ts";
+import { type ConnectionData, type ConnectionOwner, statistics, TcpConnection } from "./tcp_connection.ts";
 import { UdpConnection } from "./udp_connection.ts";
 import { expectRunAll, noteListen, runAll, stopAll } from "./run.ts";
 
-/** Options of `new Worker(socketName, context)`. */
-export interface WorkerContext {
+/**
+ * Options of `new Worker(socketName, context)`. `P` is the type of `protocol`, which types the
+ * Worker's callbacks when given.
+ */
+export interface WorkerContext<P extends Protocol | undefined = Protocol | undefined> {
+  /**
+   * The protocol that frames the connections, instead of the one the scheme names (as setting
+   * `worker.protocol`). Given here, its types travel to the callbacks: with
+   * `{ protocol: JsonNL }`, `onMessage` receives what `JsonNL.decode` returns and `conn.send()`
+   * takes what `JsonNL.encode` takes.
+   */
+  protocol?: P;
   /**
    * Certificate and key (PEM) for `transport = "ssl"`. Each process reads them when it
    * starts, so `reload` puts renewed certificates in service without a restart.
@@ -42,8 +56,65 @@ export interface WorkerContext {
   proxyProtocol?: ProxyProtocolOptions;
 }
 
-// deno-lint-ignore no-explicit-any
-type Cb = ((...args: any[]) => unknown) | null;
+/** The connection type and message type of a Worker, by scheme or protocol (see {@link Schemes}). */
+export interface SchemeTypes<C, M> {
+  /** What `onConnect`, `onMessage`, `onClose`, ... receive as `conn`. */
+  connection: C;
+  /** What `onMessage` receives as data. */
+  message: M;
+}
+
+/**
+ * The types a Worker's callbacks get, by the scheme of its address (lower case). Extend it by
+ * declaration merging for a scheme of your own:
+ * `declare module "workerman-ts" { interface Schemes { jsonnl: SchemeTypes<TcpConnection<Json, Json>, Json> } }`
+ * (or pass the protocol object: `new Worker("JsonNL://...", { protocol: JsonNL })`). A Worker whose
+ * address is not a literal (`new Worker(address)` with `address: string`) gets a plain
+ * `TcpConnection` that takes any message.
+ */
+export interface Schemes {
+  /** Raw bytes in, `string | Uint8Array` out. */
+  tcp: SchemeTypes<Connection<Bytes, string | Uint8Array>, Bytes>;
+  /** TLS over TCP: as `tcp`. */
+  ssl: SchemeTypes<Connection<Bytes, string | Uint8Array>, Bytes>;
+  /** A unix socket: as `tcp`. */
+  unix: SchemeTypes<Connection<Bytes, string | Uint8Array>, Bytes>;
+  /** One message per datagram; `conn` answers the sender. */
+  udp: SchemeTypes<UdpConnection<Bytes, string | Uint8Array>, Bytes>;
+  /** One line per message. */
+  text: SchemeTypes<Connection<string, string>, string>;
+  /** Length-prefixed binary frames. */
+  frame: SchemeTypes<Connection<Bytes, string | Uint8Array>, Bytes>;
+  /** A {@link Request} per message; `send()` takes a string, bytes or a Response. */
+  http: SchemeTypes<HttpConnection, Request>;
+  /** A string per text message, bytes per binary message. */
+  websocket: SchemeTypes<WebSocketConnection, string | Uint8Array>;
+}
+
+/** An accepted connection receiving `In` and sending `Out`, with the application's {@link ConnectionData}. */
+export type Connection<In = unknown, Out = unknown> = TcpConnection<In, Out> & ConnectionData;
+
+/** The lower-case scheme of a socket name (`"http"` for `"http://0.0.0.0:80"`). */
+export type SchemeOf<A extends string> = A extends `${infer S}://${string}` ? Lowercase<S> : never;
+
+/**
+ * The types of a Worker created with `new Worker(address, { protocol })`: from the protocol
+ * when given, else from the address's scheme, else a connection that takes anything.
+ */
+export type WorkerTypes<A extends string, P extends Protocol | undefined> = [P] extends
+  [Protocol<infer In, infer Out, infer _C>]
+  ? SchemeOf<A> extends "udp" ? SchemeTypes<UdpConnection<In, Out>, In> : SchemeTypes<Connection<In, Out>, In>
+  : string extends A ? SchemeTypes<TcpConnection, unknown>
+  : SchemeOf<A> extends keyof Schemes ? Schemes[SchemeOf<A>]
+  : SchemeTypes<TcpConnection, unknown>;
+
+/** What a Worker's callbacks receive as `conn`. */
+export type ConnectionOf<A extends string, P extends Protocol | undefined = undefined> = WorkerTypes<
+  A,
+  P
+>["connection"];
+/** What a Worker's `onMessage` receives as data. */
+export type MessageOf<A extends string, P extends Protocol | undefined = undefined> = WorkerTypes<A, P>["message"];
 
 const all: Worker[] = [];
 
@@ -57,6 +128,13 @@ let connectionBudget = -1;
 const RESUME_CHECK_MS = 100;
 /** Accepts within this window count as one burst (see `Worker._noteBurst`). */
 const BURST_WINDOW_MS = 250;
+/**
+ * When a process stops, a connection that is idle but sent or received something within this
+ * many ms is given that long to send its next request (a keep-alive client answered just
+ * before the stop usually has one on its way, or already in the socket buffer), which is then
+ * answered as its last; one quiet that long owes nothing and is closed at once.
+ */
+const STOP_QUIET_MS = 250;
 
 /**
  * Most connections this process holds before it would run out of descriptors (EMFILE): its
@@ -92,12 +170,17 @@ async function assertNotServing(path: string): Promise<void> {
   }
 }
 
-export class Worker {
-  /** Start in the background (also set by `start -d`). */
+/**
+ * A listening socket and the callbacks serving its connections. The callbacks are typed by the
+ * address's scheme (`new Worker("http://0.0.0.0:80")`: `onMessage(conn: HttpConnection,
+ * request: Request)`) or by `context.protocol`; `A` is the address, `P` the protocol given.
+ */
+export class Worker<A extends string = string, P extends Protocol | undefined = Protocol | undefined> {
   /** `conn.websocketType` value: every frame sent is a text frame (as Workerman's `Websocket::BINARY_TYPE_BLOB`). */
   static readonly BINARY_TYPE_BLOB = "\x81";
   /** `conn.websocketType` value: every frame sent is a binary frame (`Websocket::BINARY_TYPE_ARRAYBUFFER`). */
   static readonly BINARY_TYPE_ARRAYBUFFER = "\x82";
+  /** Start in the background (also set by `start -d`). */
   static daemonize = false;
   /**
    * Where a daemon's stdout/stderr go (what its code prints, errors nothing caught). Empty (the
@@ -115,7 +198,9 @@ export class Worker {
   static logFile = "";
   /** Seconds a stopping process gets to finish before it is killed. */
   static stopTimeout = 2;
+  /** Runs in the master when a reload begins. */
   static onMasterReload: (() => unknown) | null = null;
+  /** Runs in the master when it stops. */
   static onMasterStop: (() => unknown) | null = null;
 
   /** Index of this process among the Worker's `count` processes (0..count-1). */
@@ -130,54 +215,67 @@ export class Worker {
   reusePort = false;
   /** False: `reload` leaves these processes running and only calls `onWorkerReload`. */
   reloadable = true;
+  /** Run the processes as this user (when the master runs as root). */
   user = "";
+  /** Run the processes as this group (when the master runs as root). */
   group = "";
   /**
    * Seconds an accepted connection's head (HTTP request head, WebSocket handshake) may take to
    * arrive; when it expires the protocol's answer (HTTP: 408) is sent and the connection closed.
    * 0 = no limit. Default {@link TcpConnection.defaultHeaderTimeout} (60).
    */
-  headerTimeout = TcpConnection.defaultHeaderTimeout;
+  headerTimeout: number = TcpConnection.defaultHeaderTimeout;
   /**
    * Seconds an accepted connection may go without a byte sent or received before it is closed.
    * 0 = never (the default, {@link TcpConnection.defaultIdleTimeout}). HTTP closes keep-alive
    * connections idle between requests after its own `keepAliveTimeout` regardless.
    */
-  idleTimeout = TcpConnection.defaultIdleTimeout;
+  idleTimeout: number = TcpConnection.defaultIdleTimeout;
   /**
    * Most connections this process holds open for this Worker; a connection accepted beyond it is
    * closed at once (and logged) while other processes, or this one later, serve the next ones.
    * Default: no limit — but every process also refuses connections that would bring it within
    * a reserve of its descriptor limit (`ulimit -n`), so accepting never fails with EMFILE.
    */
-  maxConnections = Infinity;
+  maxConnections: number = Infinity;
   /** This process's accepted connections by id. */
-  readonly connections = new Map<number, TcpConnection>();
+  readonly connections: Map<number, ConnectionOf<A, P>> = new Map();
   /** True while this worker is stopping. */
   stopping = false;
 
-  onWorkerStart: Cb = null;
-  onWorkerStop: Cb = null;
-  onWorkerReload: Cb = null;
-  onWorkerExit: Cb = null;
-  onConnect: Cb = null;
-  onMessage: Cb = null;
-  onClose: Cb = null;
-  onError: Cb = null;
-  onBufferFull: Cb = null;
-  onBufferDrain: Cb = null;
+  /** `(worker)` in each process once it listens (may return a Promise, awaited). */
+  onWorkerStart: Callback<[worker: Worker<A, P>]> | null = null;
+  /** `(worker)` in each process when it stops. */
+  onWorkerStop: Callback<[worker: Worker<A, P>]> | null = null;
+  /** `(worker)` in each process on `reload` (instead of being replaced when `reloadable` is false). */
+  onWorkerReload: Callback<[worker: Worker<A, P>]> | null = null;
+  /** `(worker, status, pid)` in the master when one of this Worker's processes exited. */
+  onWorkerExit: Callback<[worker: Worker<A, P>, status: number, pid: number]> | null = null;
+  /** `(conn)` when a connection is accepted. */
+  onConnect: Callback<[conn: ConnectionOf<A, P>]> | null = null;
+  /** `(conn, data)` for each message: typed by the protocol (a `Request` on http://, a string on text://). */
+  onMessage: Callback<[conn: ConnectionOf<A, P>, data: MessageOf<A, P>]> | null = null;
+  /** `(conn)` once when a connection is closed. */
+  onClose: Callback<[conn: ConnectionOf<A, P>]> | null = null;
+  /** `(conn, code, message)`: code 2 ({@link WORKERMAN_SEND_FAIL}) when a send was dropped. */
+  onError: Callback<[conn: ConnectionOf<A, P>, code: number, message: string]> | null = null;
+  /** `(conn)` when a send leaves the connection's send buffer at or above its limit. */
+  onBufferFull: Callback<[conn: ConnectionOf<A, P>]> | null = null;
+  /** `(conn)` when a connection's send buffer has been written out. */
+  onBufferDrain: Callback<[conn: ConnectionOf<A, P>]> | null = null;
   /** `websocket://`: `(conn, request)` before the 101 is sent; `conn.close()` inside rejects. */
-  onWebSocketConnect: Cb = null;
+  onWebSocketConnect: Callback<[conn: ConnectionOf<A, P>, request: Request]> | null = null;
   /** `websocket://`: `(conn, code, reason)` on a close frame; when unset the close is echoed. */
-  onWebSocketClose: Cb = null;
+  onWebSocketClose: Callback<[conn: ConnectionOf<A, P>, code: number, reason: string]> | null = null;
   /** `websocket://`: `(conn, payload)` on a ping; when unset a pong is sent automatically. */
-  onWebSocketPing: Cb = null;
+  onWebSocketPing: Callback<[conn: ConnectionOf<A, P>, payload: Uint8Array]> | null = null;
   /** `websocket://`: `(conn, payload)` on a pong. */
-  onWebSocketPong: Cb = null;
+  onWebSocketPong: Callback<[conn: ConnectionOf<A, P>, payload: Uint8Array]> | null = null;
   /** `websocket://`: false turns permessage-deflate off for this worker (unset: `Websocket.options.perMessageDeflate`). */
   websocketDeflate: boolean | undefined = undefined;
 
-  readonly context: WorkerContext;
+  /** The options given to the constructor. */
+  readonly context: WorkerContext<P>;
   private readonly _socketName: string;
   private readonly _address: SocketAddress | null;
   /** Why the socket name could not be parsed (thrown by `validate()`). */
@@ -203,8 +301,9 @@ export class Worker {
    * malformed name is reported by `validate()` (so `Worker.runAll()` fails with one line
    * saying what to fix) and by `listen()`, not here.
    */
-  constructor(socketName = "", context: WorkerContext = {}) {
+  constructor(socketName: A = "" as A, context: WorkerContext<P> = {}) {
     this._socketName = socketName;
+    if (context.protocol) this.protocol = context.protocol;
     this.context = context;
     let address: SocketAddress | null = null;
     try {
@@ -235,6 +334,7 @@ export class Worker {
     this._protocolSet = true;
   }
 
+  /** The protocol the address's scheme names (null for a transport); throws for an unknown scheme. */
   private _resolveProtocol(): Protocol | null {
     const scheme = this._address?.scheme;
     if (!scheme || TRANSPORTS.has(scheme)) return null;
@@ -336,7 +436,10 @@ export class Worker {
     this.validate();
     const a = this._address;
     if (this.transport === "udp") {
-      this._udp = await runtime.udp({ host: a.host, port: a.port, reusePort: this.reusePort }, (d) => this._receiveDatagram(d));
+      this._udp = await runtime.udp(
+        { host: a.host, port: a.port, reusePort: this.reusePort },
+        (d) => this._receiveDatagram(d),
+      );
       return;
     }
     const options = this.listenOptions();
@@ -352,6 +455,7 @@ export class Worker {
     return this.context.proxyProtocol ? proxyProtocolAcceptor(this.context.proxyProtocol, accept) : accept;
   }
 
+  /** Set the unix socket file's permissions (`unixSocketMode`). */
   private _applyUnixMode(): void {
     const path = (this._listener ?? this._shared)?.path;
     if (path && this.context.unixSocketMode !== undefined) runtime.chmod(path, this.context.unixSocketMode);
@@ -420,6 +524,7 @@ export class Worker {
     this._shared = null;
   }
 
+  /** A connection was accepted: refuse it over a limit, else set it up and call `onConnect`. */
   private _accept(socket: Conn): void {
     if (this._listener?.resumeAccepting) this._noteBurst();
     if (this.connections.size >= this.maxConnections) {
@@ -432,7 +537,7 @@ export class Worker {
       return;
     }
     this._refusing = false;
-    const conn = new TcpConnection(socket, this, this.protocol);
+    const conn = new TcpConnection(socket, this as ConnectionOwner, this.protocol);
     // Set only when not the prototype's default: a property a connection does not need costs
     // each idle connection memory.
     if (this.transport !== conn.transport) conn.transport = this.transport;
@@ -443,11 +548,12 @@ export class Worker {
     if (this.onError) conn.onError = this.onError;
     if (this.onBufferFull) conn.onBufferFull = this.onBufferFull;
     if (this.onBufferDrain) conn.onBufferDrain = this.onBufferDrain;
-    if (this.onWebSocketConnect) conn.onWebSocketConnect = this.onWebSocketConnect;
-    if (this.onWebSocketClose) conn.onWebSocketClose = this.onWebSocketClose;
-    if (this.onWebSocketPing) conn.onWebSocketPing = this.onWebSocketPing;
-    if (this.onWebSocketPong) conn.onWebSocketPong = this.onWebSocketPong;
-    this.connections.set(conn.id, conn);
+    const ws = conn as TcpConnection as WebSocketConnection;
+    if (this.onWebSocketConnect) ws.onWebSocketConnect = this.onWebSocketConnect;
+    if (this.onWebSocketClose) ws.onWebSocketClose = this.onWebSocketClose;
+    if (this.onWebSocketPing) ws.onWebSocketPing = this.onWebSocketPing;
+    if (this.onWebSocketPong) ws.onWebSocketPong = this.onWebSocketPong;
+    this.connections.set(conn.id, conn as ConnectionOf<A, P>);
     socket.start(conn);
     if (this.onConnect) safeCall(() => `onConnect of worker ${this.name}`, this.onConnect, conn);
     this._startSweep(conn); // after onConnect, which may set conn.idleTimeout / headerTimeout
@@ -495,15 +601,21 @@ export class Worker {
     if (this._burstBase + ++this._burstAccepts >= descriptorBudget()) this._resumeWhenDescriptorsFree();
   }
 
+  /** The accepted stream connections (`connections` is typed for the user's protocol). */
+  private _streams(): IterableIterator<TcpConnection> {
+    return (this.connections as Map<number, unknown> as Map<number, TcpConnection>).values();
+  }
+
   /** Check timeouts once a second while there are connections and some timeout can apply. */
   private _startSweep(conn: TcpConnection): void {
     if (this._sweep !== undefined) return;
     const protocol = conn.protocol;
-    const applies = conn.idleTimeout > 0 || protocol?.idleTimeout || (conn.headerTimeout > 0 && protocol?.receivingHead);
+    const applies = conn.idleTimeout > 0 || protocol?.idleTimeout ||
+      (conn.headerTimeout > 0 && protocol?.receivingHead);
     if (!applies) return;
     this._sweep = setInterval(() => {
       const now = Date.now();
-      for (const c of this.connections.values()) c.checkTimeouts(now);
+      for (const c of this._streams()) c.checkTimeouts(now);
       if (this.connections.size === 0) {
         clearInterval(this._sweep);
         this._sweep = undefined;
@@ -511,6 +623,7 @@ export class Worker {
     }, 1000);
   }
 
+  /** A datagram arrived on a `udp://` Worker: decode it and call `onMessage` per message. */
   private _receiveDatagram(d: Datagram): void {
     statistics.total_request++;
     const conn = new UdpConnection(this._udp!, d.address, d.port, this.protocol);
@@ -531,26 +644,50 @@ export class Worker {
 
   /**
    * Stop this Worker in this process: `onWorkerStop`, stop listening, then close every
-   * connection as soon as it is idle (a request already on its way is answered first) — or,
-   * when `graceful`, let the clients close them.
-   * Resolves when every connection is closed, or after `timeout` seconds (not graceful).
+   * connection as soon as it is idle (see {@link TcpConnection.closeWhenIdle}: a request
+   * already received or on its way within {@link STOP_QUIET_MS} is answered first, as the
+   * connection's last answer) — or, when `graceful`, let the clients close them.
+   * Resolves when every connection is closed or only waits for its peer's FIN, or after
+   * `timeout` seconds (not graceful).
    */
   async stop(graceful = false, timeout = Worker.stopTimeout): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     if (this.onWorkerStop) await safeCall(() => `onWorkerStop of worker ${this.name}`, this.onWorkerStop, this);
     this.unlisten();
-    if (!graceful) for (const conn of this.connections.values()) conn.closeWhenIdle();
-    const deadline = graceful ? Infinity : Date.now() + timeout * 1000;
+    const start = Date.now();
+    // From now on each connection's answer is its last. The closes come in two passes, each a
+    // loop turn after its condition held, so that what arrived meanwhile (also while this
+    // process was stalled) is read and answered first: idle connections quiet for
+    // STOP_QUIET_MS, then once that time has passed, every idle one.
+    if (!graceful) { for (const conn of this._streams()) conn.closeWhenIdle(Infinity); }
+    let pass = graceful ? 2 : 0;
+    let due = false;
+    const deadline = graceful ? Infinity : start + timeout * 1000;
     let reported = this.connections.size;
-    while (this.connections.size > 0 && Date.now() < deadline) {
+    while (this._owing() && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
+      if (pass === 0) {
+        pass = 1;
+        for (const conn of this._streams()) conn.closeWhenIdle(STOP_QUIET_MS);
+      } else if (pass === 1 && due) {
+        pass = 2;
+        for (const conn of this._streams()) conn.closeWhenIdle();
+      } else if (pass === 1) {
+        due = Date.now() - start >= STOP_QUIET_MS;
+      }
       if (graceful && this.connections.size !== reported) {
         reported = this.connections.size;
         log(`worker[${this.name}:${runtime.pid()}] remains ${reported} connection(s)`);
       }
     }
-    for (const conn of this.connections.values()) conn.destroy();
+    for (const conn of this._streams()) conn.destroy();
+  }
+
+  /** True while some connection may still send or receive something its peer is owed. */
+  private _owing(): boolean {
+    for (const conn of this._streams()) if (!conn.finishedWriting()) return true;
+    return false;
   }
 
   /** Start every Worker created so far (`core/run.ts` owns the process model). */

@@ -58,13 +58,17 @@ export class ApiTransport {
   /** Where packets go; null until a BusinessWorker (or a push client) provides it. */
   backend: GatewayBackend | null;
 
+  /** Calls go through `backend` (null: this process's BusinessWorker, resolved at call time). */
   constructor(backend: GatewayBackend | null = null) {
     this.backend = backend;
   }
 
+  /** The backend calls go through; throws when there is none (outside a BusinessWorker). */
   protected _backend(): GatewayBackend {
     if (!this.backend) {
-      throw new Error("the Gateway API works inside a BusinessWorker process; elsewhere use new GatewayClient(registerAddress)");
+      throw new Error(
+        "the Gateway API works inside a BusinessWorker process; elsewhere use new GatewayClient(registerAddress)",
+      );
     }
     return this.backend;
   }
@@ -76,10 +80,13 @@ export class ApiTransport {
     return address;
   }
 
+  /** The event being handled synchronously; `method` names the call that needs it, for the error. */
   protected _current(method: string): Context {
     const ctx = currentClient();
     if (!ctx) {
-      throw new Error(`${method} can not be called in async context: use the handler's ctx (its last argument) after an await`);
+      throw new Error(
+        `${method} can not be called in async context: use the handler's ctx (its last argument) after an await`,
+      );
     }
     return ctx;
   }
@@ -112,7 +119,10 @@ export class ApiTransport {
     if (!a) return null;
     const address = `${a.ip}:${a.port}`;
     if (!addresses.includes(address)) return null;
-    return [address, encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId })];
+    return [
+      address,
+      encodePackage({ ...fields, localIp: ip2long(a.ip), localPort: a.port, connectionId: a.connectionId }),
+    ];
   }
 
   /** Send to the gateway holding `clientId`. */
@@ -128,9 +138,11 @@ export class ApiTransport {
     return this._send(async (addresses) => {
       const backend = this._backend();
       const shared = typeof fields === "function" ? null : encodePackage(fields);
-      const results = await Promise.all(addresses.map((address) =>
-        backend.send(address, shared ?? encodePackage((fields as (a: string) => PackageFields)(address)))
-      ));
+      const results = await Promise.all(
+        addresses.map((address) =>
+          backend.send(address, shared ?? encodePackage((fields as (a: string) => PackageFields)(address)))
+        ),
+      );
       return all(results);
     });
   }
@@ -140,7 +152,9 @@ export class ApiTransport {
     const packet = encodePackage(fields);
     return this._withAddresses((addresses) => {
       const backend = this._backend();
-      return Promise.all(addresses.map(async (address) => [address, await backend.query(address, packet)] as [string, unknown]));
+      return Promise.all(
+        addresses.map(async (address) => [address, await backend.query(address, packet)] as [string, unknown]),
+      );
     });
   }
 
@@ -165,12 +179,17 @@ export class ApiTransport {
   }
 
   /** `SELECT` on every gateway: rows by client_id. */
-  protected async _select(fields: string[], where: Record<string, unknown[]>): Promise<Map<string, Record<string, unknown>>> {
+  protected async _select(
+    fields: string[],
+    where: Record<string, unknown[]>,
+  ): Promise<Map<string, Record<string, unknown>>> {
     const out = new Map<string, Record<string, unknown>>();
     const answers = await this._queryAll({ cmd: CMD.SELECT, extData: JSON.stringify({ fields, where }) });
     for (const [address, rows] of answers) {
       const { ip, port } = addressOf(address);
-      for (const [id, row] of entries(rows)) out.set(clientIdEncode(ip, port, Number(id)), (row ?? {}) as Record<string, unknown>);
+      for (const [id, row] of entries(rows)) {
+        out.set(clientIdEncode(ip, port, Number(id)), (row ?? {}) as Record<string, unknown>);
+      }
     }
     return out;
   }

@@ -7,7 +7,7 @@
  */
 import { toBytes } from "../core/bytes.ts";
 import { log, safeCall } from "../core/log.ts";
-import type { TcpConnection } from "../core/tcp_connection.ts";
+import type { GatewayConnection } from "./_conn.ts";
 import { Worker } from "../core/worker.ts";
 import type { Gateway } from "./gateway.ts";
 import { mergeSessions, sessionDecode, sessionEncode } from "./session.ts";
@@ -54,14 +54,14 @@ export class GatewayInner {
   constructor(gateway: Gateway) {
     this._gateway = gateway;
     const port = gateway.startPort > 0 ? gateway.startPort + gateway.id : 0;
-    const worker = new Worker(`tcp://${gateway.innerListenIp}:${port}`);
+    const worker = new Worker<string>(`tcp://${gateway.innerListenIp}:${port}`);
     worker.name = `${gateway.name}(inner)`;
     worker.protocol = GatewayProtocol;
-    worker.onConnect = (conn: TcpConnection) => {
+    worker.onConnect = (conn: GatewayConnection) => {
       conn.authorized = gateway.secretKey === "";
     };
-    worker.onMessage = (conn: TcpConnection, p: GatewayPackage) => this._onMessage(conn, p);
-    worker.onClose = (conn: TcpConnection) => this._onClose(conn);
+    worker.onMessage = (conn: GatewayConnection, p: GatewayPackage) => this._onMessage(conn, p);
+    worker.onClose = (conn: GatewayConnection) => this._onClose(conn);
     this._worker = worker;
   }
 
@@ -78,17 +78,23 @@ export class GatewayInner {
     this._worker.unlisten();
   }
 
-  private _onClose(conn: TcpConnection): void {
+  private _onClose(conn: GatewayConnection): void {
     const g = this._gateway;
     if (conn.workerKey === undefined || g.workerConnections.get(conn.workerKey) !== conn) return;
     g.workerConnections.delete(conn.workerKey);
-    if (g.onBusinessWorkerClose) safeCall(() => `onBusinessWorkerClose of gateway ${g.name}`, g.onBusinessWorkerClose, conn);
+    if (g.onBusinessWorkerClose) {
+      safeCall(() => `onBusinessWorkerClose of gateway ${g.name}`, g.onBusinessWorkerClose, conn);
+    }
   }
 
-  private _authenticate(conn: TcpConnection, p: GatewayPackage): { worker_key?: string } | null {
+  private _authenticate(conn: GatewayConnection, p: GatewayPackage): { worker_key?: string } | null {
     const info = json(bodyText(p.body)) as { worker_key?: string; secret_key?: string } | null;
     if ((info?.secret_key ?? "") !== this._gateway.secretKey) {
-      log(`Gateway: ${p.cmd === CMD.WORKER_CONNECT ? "Worker" : "GatewayClient"} key does not match from ${conn.getRemoteAddress()}`);
+      log(
+        `Gateway: ${
+          p.cmd === CMD.WORKER_CONNECT ? "Worker" : "GatewayClient"
+        } key does not match from ${conn.getRemoteAddress()}`,
+      );
       conn.close();
       return null;
     }
@@ -96,7 +102,7 @@ export class GatewayInner {
     return info ?? {};
   }
 
-  private _workerConnect(conn: TcpConnection, p: GatewayPackage): void {
+  private _workerConnect(conn: GatewayConnection, p: GatewayPackage): void {
     const g = this._gateway;
     const info = this._authenticate(conn, p);
     if (!info) return;
@@ -115,7 +121,7 @@ export class GatewayInner {
     }
   }
 
-  private _onMessage(conn: TcpConnection, p: GatewayPackage): void {
+  private _onMessage(conn: GatewayConnection, p: GatewayPackage): void {
     if (p.cmd === CMD.WORKER_CONNECT) return this._workerConnect(conn, p);
     if (p.cmd === CMD.GATEWAY_CLIENT_CONNECT) return void this._authenticate(conn, p);
     if (!conn.authorized) {
@@ -131,12 +137,12 @@ export class GatewayInner {
     }
   }
 
-  private _reply(conn: TcpConnection, value: unknown): void {
+  private _reply(conn: GatewayConnection, value: unknown): void {
     conn.send(encodeReply(value), true);
   }
 
   /** Execute one command; false for an unknown one. */
-  private _command(conn: TcpConnection, p: GatewayPackage): boolean {
+  private _command(conn: GatewayConnection, p: GatewayPackage): boolean {
     const g = this._gateway;
     const client = g.clientConnections.get(p.connectionId);
     const raw = (p.flag & FLAG_NOT_CALL_ENCODE) !== 0;
@@ -200,7 +206,7 @@ export class GatewayInner {
   }
 
   /** Answer a query; false for an unknown command. */
-  private _query(conn: TcpConnection, p: GatewayPackage): boolean {
+  private _query(conn: GatewayConnection, p: GatewayPackage): boolean {
     const g = this._gateway;
     const client = g.clientConnections.get(p.connectionId);
     switch (p.cmd) {
@@ -250,13 +256,13 @@ export class GatewayInner {
     }
   }
 
-  private _group(group: string, create: boolean): Map<number, TcpConnection> | undefined {
+  private _group(group: string, create: boolean): Map<number, GatewayConnection> | undefined {
     let members = this._gateway.groupConnections.get(group);
     if (!members && create) this._gateway.groupConnections.set(group, members = new Map());
     return members;
   }
 
-  private _bindUid(client: TcpConnection, uid: string): void {
+  private _bindUid(client: GatewayConnection, uid: string): void {
     const g = this._gateway;
     if (client.uid !== undefined && client.uid !== null) g.removeFromUid(client);
     client.uid = uid;
@@ -306,12 +312,16 @@ export class GatewayInner {
     const out = new Map<number, Record<string, unknown>>();
     if (!query) return out;
     const fields = list(query.fields).map(String);
-    const row = (c: TcpConnection) => {
+    const row = (c: GatewayConnection) => {
       const r: Record<string, unknown> = {};
-      for (const f of fields) r[f] = f === "groups" ? (c.groups ?? null) : (c[f] ?? null);
+      for (const f of fields) {
+        r[f] = f === "groups" ? (c.groups ?? null) : ((c as unknown as Record<string, unknown>)[f] ?? null);
+      }
       return r;
     };
-    const where = query.where !== null && typeof query.where === "object" && !Array.isArray(query.where) ? query.where : {};
+    const where = query.where !== null && typeof query.where === "object" && !Array.isArray(query.where)
+      ? query.where
+      : {};
     if (Object.keys(where).length === 0) {
       for (const [id, c] of g.clientConnections) out.set(id, row(c));
       return out;
@@ -332,7 +342,7 @@ export class GatewayInner {
 }
 
 /** `{connection_id: session string}` of some clients. */
-function sessionsOf(clients: Map<number, TcpConnection>): Map<number, string> {
+function sessionsOf(clients: Map<number, GatewayConnection>): Map<number, string> {
   const out = new Map<number, string>();
   for (const [id, c] of clients) out.set(id, c.session ?? "");
   return out;

@@ -32,7 +32,7 @@ export class GatewayLink {
   constructor(address: string, secretKey: string) {
     this.address = address;
     this._secretKey = secretKey;
-    const conn = new AsyncTcpConnection(`tcp://${address}`);
+    const conn = new AsyncTcpConnection<string>(`tcp://${address}`);
     conn.protocol = ReplyProtocol;
     conn.maxSendBufferSize = LINK_SEND_BUFFER;
     conn.onConnect = () => this._settleWaiting(true);
@@ -47,7 +47,9 @@ export class GatewayLink {
     };
     conn.onClose = () => {
       this._settleWaiting(false);
-      const error = new Error(`connection to gateway ${address} closed${this._lastError ? `: ${this._lastError}` : ""}`);
+      const error = new Error(
+        `connection to gateway ${address} closed${this._lastError ? `: ${this._lastError}` : ""}`,
+      );
       this._lastError = "";
       for (const p of this._pending.splice(0)) {
         clearTimeout(p.timer);
@@ -69,7 +71,9 @@ export class GatewayLink {
     if (status !== TcpConnection.STATUS_INITIAL && status !== TcpConnection.STATUS_CLOSED) return;
     this._conn.connect();
     if (this._secretKey) {
-      this._conn.send(encodePackage({ cmd: CMD.GATEWAY_CLIENT_CONNECT, body: JSON.stringify({ secret_key: this._secretKey }) }));
+      this._conn.send(
+        encodePackage({ cmd: CMD.GATEWAY_CLIENT_CONNECT, body: JSON.stringify({ secret_key: this._secretKey }) }),
+      );
     }
   }
 

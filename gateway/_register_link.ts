@@ -41,7 +41,7 @@ export class RegisterLinks {
     onLost: (conn: TcpConnection) => void = () => {},
   ) {
     for (const address of registerAddresses(addresses)) {
-      const conn = new AsyncTcpConnection(`tcp://${address}`);
+      const conn = new AsyncTcpConnection<string>(`tcp://${address}`);
       conn.protocol = Text;
       let failing = false; // log the first failed attempt of a series, not every retry
       let retry = RETRY_FIRST;

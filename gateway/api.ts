@@ -12,7 +12,7 @@
  * @module
  */
 import { log } from "../core/log.ts";
-import { addressOf, all, ApiTransport, blank, entries, type GatewayBackend, idMap, keyed, list } from "./_api_transport.ts";
+import { addressOf, all, ApiTransport, blank, entries, idMap, keyed, list } from "./_api_transport.ts";
 import { clientIdEncode } from "./client_id.ts";
 import { liveContexts } from "./context.ts";
 import { CMD, encodePackage, FLAG_NOT_CALL_ENCODE } from "./protocol.ts";
@@ -31,15 +31,30 @@ export class GatewayApi extends ApiTransport {
    * Send to every client of every gateway, minus `exclude`; with a non-empty `clientIds`, only
    * to those (an empty list sends nothing).
    */
-  sendToAll(message: Message, clientIds: string[] | null = null, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
+  sendToAll(
+    message: Message,
+    clientIds: string[] | null = null,
+    exclude: string | string[] | null = null,
+    raw = false,
+  ): Promise<boolean> {
     const flag = raw ? FLAG_NOT_CALL_ENCODE : 0;
     if (clientIds) {
       if (clientIds.length === 0) return Promise.resolve(true);
       return this._send(async (addresses) => {
         const targets = [...this._byGateway(clientIds)].filter(([address]) => addresses.includes(address));
-        const results = await Promise.all(targets.map(([address, ids]) =>
-          this._backend().send(address, encodePackage({ cmd: CMD.SEND_TO_ALL, body: message, flag, extData: JSON.stringify({ connections: idMap(ids) }) }))
-        ));
+        const results = await Promise.all(
+          targets.map(([address, ids]) =>
+            this._backend().send(
+              address,
+              encodePackage({
+                cmd: CMD.SEND_TO_ALL,
+                body: message,
+                flag,
+                extData: JSON.stringify({ connections: idMap(ids) }),
+              }),
+            )
+          ),
+        );
         return all(results);
       });
     }
@@ -63,11 +78,21 @@ export class GatewayApi extends ApiTransport {
   /** Send to every client bound to `uid` (or to any of the uids). */
   sendToUid(uid: string | number | (string | number)[], message: Message, raw = false): Promise<boolean> {
     const uids = list(uid).map(String);
-    return this._toAll({ cmd: CMD.SEND_TO_UID, body: message, flag: raw ? FLAG_NOT_CALL_ENCODE : 0, extData: JSON.stringify(uids) });
+    return this._toAll({
+      cmd: CMD.SEND_TO_UID,
+      body: message,
+      flag: raw ? FLAG_NOT_CALL_ENCODE : 0,
+      extData: JSON.stringify(uids),
+    });
   }
 
   /** Send to every member of `group` (or of any of the groups), except the `exclude` client_ids. */
-  sendToGroup(group: string | number | (string | number)[], message: Message, exclude: string | string[] | null = null, raw = false): Promise<boolean> {
+  sendToGroup(
+    group: string | number | (string | number)[],
+    message: Message,
+    exclude: string | string[] | null = null,
+    raw = false,
+  ): Promise<boolean> {
     const groups = list(group).map(String).filter((g) => g !== "");
     if (groups.length === 0) return Promise.resolve(false);
     const excluded = this._byGateway(exclude === null ? [] : list(exclude));
@@ -100,6 +125,16 @@ export class GatewayApi extends ApiTransport {
   /** `destroyClient` for the client of the event being handled. */
   destroyCurrentClient(): Promise<boolean> {
     return this.destroyClient(this._current("destroyCurrentClient").clientId);
+  }
+
+  /** {@link destroyClient} under GatewayWorker's spelling (its only name for it), so ported code runs unchanged. */
+  destoryClient(clientId: string): Promise<boolean> {
+    return this.destroyClient(clientId);
+  }
+
+  /** {@link destroyCurrentClient} under GatewayWorker's spelling. */
+  destoryCurrentClient(): Promise<boolean> {
+    return this.destroyClient(this._current("destoryCurrentClient").clientId);
   }
 
   // ---- uids and groups ------------------------------------------------------------------
@@ -171,9 +206,9 @@ export class GatewayApi extends ApiTransport {
   }
 
   /** `{uid: 0|1}`: which of the uids have a client bound. */
-  async isUidsOnline(uids: (string | number)[]): Promise<Record<string, number>> {
+  async isUidsOnline(uids: (string | number)[]): Promise<Record<string, 0 | 1>> {
     const ids = await this.batchGetClientIdByUid(uids);
-    const out: Record<string, number> = {};
+    const out: Record<string, 0 | 1> = {};
     for (const uid of uids) out[uid] = (ids[uid]?.length ?? 0) > 0 ? 1 : 0;
     return out;
   }
@@ -181,7 +216,10 @@ export class GatewayApi extends ApiTransport {
   /** `{uid: [client_id, ...]}` for the uids that have clients bound. */
   async batchGetClientIdByUid(uids: (string | number)[]): Promise<Record<string, string[]>> {
     const out: Record<string, string[]> = {};
-    const answers = await this._queryAll({ cmd: CMD.BATCH_GET_CLIENT_ID_BY_UID, extData: JSON.stringify(uids.map(String)) });
+    const answers = await this._queryAll({
+      cmd: CMD.BATCH_GET_CLIENT_ID_BY_UID,
+      extData: JSON.stringify(uids.map(String)),
+    });
     for (const [address, byUid] of answers) {
       const { ip, port } = addressOf(address);
       for (const [uid, ids] of entries(byUid)) {
@@ -191,12 +229,22 @@ export class GatewayApi extends ApiTransport {
     return out;
   }
 
+  /** `{group: count}` for each of the groups (GatewayClient's name for it). */
+  batchGetClientIdCountByGroup(groups: (string | number)[]): Promise<Record<string, number>> {
+    return this.batchGetClientCountByGroup(groups);
+  }
+
   /** `{group: count}` for each of the groups. */
   async batchGetClientCountByGroup(groups: (string | number)[]): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (const group of groups) out[group] = 0;
-    const answers = await this._queryAll({ cmd: CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP, extData: JSON.stringify(groups.map(String)) });
-    for (const [, counts] of answers) for (const [group, n] of entries(counts)) out[group] = (out[group] ?? 0) + Number(n);
+    const answers = await this._queryAll({
+      cmd: CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP,
+      extData: JSON.stringify(groups.map(String)),
+    });
+    for (const [, counts] of answers) {
+      for (const [group, n] of entries(counts)) out[group] = (out[group] ?? 0) + Number(n);
+    }
     return out;
   }
 
@@ -210,16 +258,33 @@ export class GatewayApi extends ApiTransport {
     return this._sessions(await this._queryAll({ cmd: CMD.GET_CLIENT_SESSIONS_BY_GROUP, extData: String(group) }));
   }
 
+  /** `{client_id: session}` of the members of `group`: the old name of {@link getClientSessionsByGroup}. */
+  getClientInfoByGroup(group: string | number): Promise<Record<string, Session>> {
+    return this.getClientSessionsByGroup(group);
+  }
+
   /** How many clients are in `group` (`""`: all clients). */
-  async getClientCountByGroup(group: string | number = ""): Promise<number> {
+  async getClientIdCountByGroup(group: string | number = ""): Promise<number> {
     let count = 0;
-    for (const [, n] of await this._queryAll({ cmd: CMD.GET_CLIENT_COUNT_BY_GROUP, extData: String(group) })) count += Number(n);
+    for (const [, n] of await this._queryAll({ cmd: CMD.GET_CLIENT_COUNT_BY_GROUP, extData: String(group) })) {
+      count += Number(n);
+    }
     return count;
   }
 
+  /** {@link getClientIdCountByGroup} under its shorter name. */
+  getClientCountByGroup(group: string | number = ""): Promise<number> {
+    return this.getClientIdCountByGroup(group);
+  }
+
   /** How many clients are connected. */
+  getAllClientIdCount(): Promise<number> {
+    return this.getClientIdCountByGroup("");
+  }
+
+  /** {@link getAllClientIdCount} under its shorter name. */
   getAllClientCount(): Promise<number> {
-    return this.getClientCountByGroup("");
+    return this.getAllClientIdCount();
   }
 
   /** `{client_id: client_id}` of every client. */
@@ -231,6 +296,11 @@ export class GatewayApi extends ApiTransport {
   async getAllClientSessions(group: string | number = ""): Promise<Record<string, Session>> {
     if (group !== "") return this.getClientSessionsByGroup(group);
     return this._sessions(await this._queryAll({ cmd: CMD.GET_ALL_CLIENT_SESSIONS }));
+  }
+
+  /** `{client_id: session}` of every client (of `group` when given): the old name of {@link getAllClientSessions}. */
+  getAllClientInfo(group: string | number = ""): Promise<Record<string, Session>> {
+    return this.getAllClientSessions(group);
   }
 
   /** `{uid: uid}` of every bound uid. */
@@ -299,6 +369,7 @@ export class GatewayApi extends ApiTransport {
     return keyed(groups);
   }
 
+  /** Decode the sessions every gateway answered, by client_id. */
   private _sessions(answers: [string, unknown][]): Record<string, Session> {
     const out: Record<string, Session> = {};
     for (const [address, sessions] of answers) {

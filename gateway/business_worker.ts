@@ -37,12 +37,17 @@ import { sessionDecode, sessionEncode } from "./session.ts";
 
 /** The application's callbacks. Each client event handler gets the event's {@link Context} last. */
 export interface EventHandler {
+  /** A client connected (its Gateway accepted it). */
   onConnect?(clientId: string, ctx: Context): unknown;
+  /** A client sent a message: a string (text) or bytes (binary). */
   onMessage?(clientId: string, message: string | Uint8Array, ctx: Context): unknown;
+  /** A client's connection closed (its session is no longer written back). */
   onClose?(clientId: string, ctx: Context): unknown;
   /** Websocket gateways: `data` is `{get, server, cookie}` of the handshake. */
   onWebSocketConnect?(clientId: string, data: Record<string, unknown>, ctx: Context): unknown;
+  /** This BusinessWorker process started. */
   onWorkerStart?(worker: BusinessWorker): unknown;
+  /** This BusinessWorker process stops. */
   onWorkerStop?(worker: BusinessWorker): unknown;
 }
 
@@ -55,6 +60,7 @@ interface WrittenSession {
   written: string;
 }
 
+/** Runs the application's `eventHandler` for the clients the Gateways hold; reloads freely. */
 export class BusinessWorker extends Worker {
   /** The application's event callbacks. */
   eventHandler: EventHandler | null = null;
@@ -65,7 +71,7 @@ export class BusinessWorker extends Worker {
   /** Send buffer limit of each connection to a gateway. */
   sendToGatewayBufferSize = 10240000;
   /** Connections to the gateways, by inner address. */
-  readonly gatewayConnections = new Map<string, AsyncTcpConnection>();
+  readonly gatewayConnections: Map<string, AsyncTcpConnection> = new Map();
   /** The gateway addresses the Registers list (the union of `_listed`). */
   private _addresses = new Set<string>();
   /** What each Register connection last listed. */
@@ -75,14 +81,17 @@ export class BusinessWorker extends Worker {
   private readonly _written = new Map<string, WrittenSession>();
   private _stopping = false;
   private _started = false;
+  /** How the `Gateway.*` API of this process reaches the gateways (see `Gateway.setBusinessWorker`). */
+  readonly apiBackend: GatewayBackend = this._backend();
 
   constructor() {
     super();
     this.name = "BusinessWorker";
   }
 
+  /** Connect to the Register(s), then to every Gateway they announce, and run `onWorkerStart`. */
   override async run(): Promise<void> {
-    defaultApi.backend = this._backend();
+    defaultApi.backend = this.apiBackend;
     let ready: () => void = () => {};
     const connected = new Promise<void>((resolve) => ready = resolve);
     this._register = new RegisterLinks(
@@ -111,6 +120,7 @@ export class BusinessWorker extends Worker {
     for (const conn of this.gatewayConnections.values()) conn.resumeRecv();
   }
 
+  /** Run `onWorkerStop` and close the links to the Register(s) and Gateways. */
   override async stop(graceful = false, timeout = Worker.stopTimeout): Promise<void> {
     this._stopping = true;
     await super.stop(graceful, timeout);
@@ -119,7 +129,7 @@ export class BusinessWorker extends Worker {
     for (const link of this._links.values()) link.close();
   }
 
-  /** How the `Gateway.*` API of this process reaches the gateways. */
+  /** How `GatewayApi` reaches the gateways through this process's connections to them. */
   private _backend(): GatewayBackend {
     return {
       addresses: () => [...this._addresses],
@@ -132,12 +142,14 @@ export class BusinessWorker extends Worker {
     };
   }
 
+  /** The link to the Gateway at `address` (created on first use). */
   private _link(address: string): GatewayLink {
     let link = this._links.get(address);
     if (!link) this._links.set(address, link = new GatewayLink(address, this.secretKey));
     return link;
   }
 
+  /** A line from a Register: the Gateway addresses to connect to. */
   private _onRegisterLine(register: TcpConnection, line: string, ready: () => void): void {
     let data: { event?: string; addresses?: unknown };
     try {
@@ -160,20 +172,24 @@ export class BusinessWorker extends Worker {
       link.close();
       this._links.delete(address);
     }
-    const pending = [...this._addresses].filter((a) => !this.gatewayConnections.has(a)).map((a) => this._connectGateway(a));
+    const pending = [...this._addresses].filter((a) => !this.gatewayConnections.has(a)).map((a) =>
+      this._connectGateway(a)
+    );
     void Promise.all(pending).then(ready);
   }
 
   /** Connect to one gateway; resolves once connected (or failed). */
   private _connectGateway(address: string): Promise<void> {
-    const conn = new AsyncTcpConnection(`tcp://${address}`);
+    const conn = new AsyncTcpConnection<string>(`tcp://${address}`);
     conn.protocol = GatewayProtocol;
     conn.maxSendBufferSize = this.sendToGatewayBufferSize;
     if (!this._started) conn.pauseRecv();
     this.gatewayConnections.set(address, conn);
     let failing = false; // log the first failed attempt of a series, not one a second
     conn.onError = (_c: TcpConnection, _code: number, message: string) => {
-      if (!failing) log(`BusinessWorker: cannot reach gateway ${address} (${message}); retrying every second while it is listed`);
+      if (!failing) {
+        log(`BusinessWorker: cannot reach gateway ${address} (${message}); retrying every second while it is listed`);
+      }
       failing = true;
     };
     return new Promise((settled) => {
@@ -198,6 +214,7 @@ export class BusinessWorker extends Worker {
     });
   }
 
+  /** A package from a Gateway: run the event handler for it. */
   private _onGatewayMessage(conn: TcpConnection, p: GatewayPackage): void {
     const handler = this.eventHandler;
     if (p.cmd === CMD.PING || !handler) return;

@@ -38,7 +38,7 @@ export interface GatewayClientOptions {
 /** Ask one Register for the gateway addresses. */
 function askRegister(address: string, secretKey: string, timeoutMs: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const conn = new AsyncTcpConnection(`tcp://${address}`);
+    const conn = new AsyncTcpConnection<string>(`tcp://${address}`);
     conn.protocol = Text;
     let done = false;
     const finish = (error: Error | null, addresses: string[] = []) => {
@@ -50,7 +50,13 @@ function askRegister(address: string, secretKey: string, timeoutMs: number): Pro
       if (error) reject(error);
       else resolve(addresses);
     };
-    const timer = setTimeout(() => finish(new Error(`getAllGatewayAddressesFromRegister fail. tcp://${address} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new Error(`getAllGatewayAddressesFromRegister fail. tcp://${address} did not answer within ${timeoutMs} ms`),
+        ),
+      timeoutMs,
+    );
     conn.onMessage = (_c: TcpConnection, line: string) => {
       try {
         const data = JSON.parse(line);
@@ -60,22 +66,26 @@ function askRegister(address: string, secretKey: string, timeoutMs: number): Pro
         finish(new Error(`getAllGatewayAddressesFromRegister fail. tcp://${address} return ${line}`));
       }
     };
-    conn.onError = (_c: TcpConnection, _code: number, message: string) => finish(new Error(`Can not connect to tcp://${address} ${message}`));
+    conn.onError = (_c: TcpConnection, _code: number, message: string) =>
+      finish(new Error(`Can not connect to tcp://${address} ${message}`));
     conn.onClose = () => finish(new Error(`connection close tcp://${address}`));
     conn.send(workerConnectLine(secretKey));
     conn.connect();
   });
 }
 
+/** The Gateway API from any program: finds the Gateways through the Register(s). */
 export class GatewayClient extends GatewayApi {
   /** Register address(es), `ip:port` (the Register's real address, not 0.0.0.0). */
   readonly registerAddress: string[];
+  /** Shared with the Register and the Gateways. */
   readonly secretKey: string;
   private readonly _links = new Map<string, GatewayLink>();
   private _cache: { at: number; addresses: string[] } | null = null;
   private _fetching: Promise<string[]> | null = null;
   private readonly _options: GatewayClientOptions;
 
+  /** Use the Register(s) at `registerAddress` (`ip:port`, or a list). */
   constructor(registerAddress: string | string[], options: GatewayClientOptions = {}) {
     super(null);
     this.registerAddress = registerAddresses(registerAddress);
@@ -84,6 +94,7 @@ export class GatewayClient extends GatewayApi {
     this.backend = this._makeBackend();
   }
 
+  /** How API calls reach the Gateways: through links asked of the Registers. */
   private _makeBackend(): GatewayBackend {
     return {
       addresses: () => this._addresses(),
@@ -101,6 +112,7 @@ export class GatewayClient extends GatewayApi {
     return this._fetching;
   }
 
+  /** The Gateway addresses the Registers announce (cached briefly). */
   private async _askRegisters(): Promise<string[]> {
     let lastError: Error | null = null;
     for (const address of this.registerAddress) {
@@ -115,6 +127,7 @@ export class GatewayClient extends GatewayApi {
     throw lastError ?? new Error("GatewayClient: no register address given");
   }
 
+  /** The link to the Gateway at `address` (created on first use). */
   private _link(address: string): GatewayLink {
     let link = this._links.get(address);
     if (!link) this._links.set(address, link = new GatewayLink(address, this.secretKey));

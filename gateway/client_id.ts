@@ -13,6 +13,7 @@ export interface ClientAddress {
   ip: string;
   /** The gateway's inner port. */
   port: number;
+  /** The client's connection id in that gateway process. */
   connectionId: number;
 }
 

@@ -22,10 +22,15 @@ import type { Session } from "./session.ts";
 
 /** `$_SERVER` of an event, as GatewayWorker fills it. */
 export interface EventServer {
+  /** The client's IP. */
   REMOTE_ADDR: string;
+  /** The client's port. */
   REMOTE_PORT: number;
+  /** The gateway's lanIp. */
   GATEWAY_ADDR: string;
+  /** The gateway's client-facing port. */
   GATEWAY_PORT: number;
+  /** The client's client_id. */
   GATEWAY_CLIENT_ID: string;
 }
 
@@ -42,14 +47,17 @@ export interface ContextInit {
   sessionText: string;
 }
 
+/** What an event handler knows of its event: the client, the gateway and the session (GatewayWorker's `$_SERVER` and `$_SESSION`). */
 export class Context {
   /** The client this event is about. */
   readonly clientId: string;
   /** The client's address as the gateway sees it. */
   readonly clientIp: string;
+  /** The client's port as the gateway sees it. */
   readonly clientPort: number;
   /** The gateway's lanIp and public (client-facing) port. */
   readonly gatewayIp: string;
+  /** The gateway's public (client-facing) port. */
   readonly gatewayPort: number;
   /** The gateway process's inner port. */
   readonly gatewayInnerPort: number;
@@ -60,6 +68,7 @@ export class Context {
   /** The serialized session the event arrived with (what "changed" is measured against). */
   readonly sessionText: string;
 
+  /** The context of one event. */
   constructor(init: ContextInit) {
     this.clientId = init.clientId;
     this.clientIp = init.clientIp;

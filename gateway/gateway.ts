@@ -23,33 +23,37 @@
  */
 import { ConfigError } from "../core/errors.ts";
 import { log, safeCall } from "../core/log.ts";
-import type { TcpConnection } from "../core/tcp_connection.ts";
+import type { Callback } from "../core/protocol.ts";
+import type { Request } from "../protocols/http/request.ts";
+import type { GatewayConnection } from "./_conn.ts";
 import { Timer } from "../core/timer.ts";
 import { Worker, type WorkerContext } from "../core/worker.ts";
 import { defaultApi, type GatewayApi } from "./api.ts";
+import type { BusinessWorker } from "./business_worker.ts";
 import { ip2long } from "./client_id.ts";
 import { GatewayInner } from "./_inner.ts";
 import { RegisterLinks } from "./_register_link.ts";
 import { gatewayConnectLine } from "./register.ts";
 import { CMD, encodePackage, type GatewayPackage } from "./protocol.ts";
 
-// deno-lint-ignore no-explicit-any
-type Cb = ((...args: any[]) => unknown) | null;
+/** A callback of the Gateway taking one connection (a client's or a BusinessWorker's). */
+type Cb = Callback<[conn: GatewayConnection]> | null;
 
 /**
  * Picks the BusinessWorker connection that gets a client's event (null: none). `workers` maps
  * `<ip>:<name>:<id>` to the connection; `client` is the client's connection.
  */
 export type Router = (
-  workers: Map<string, TcpConnection>,
-  client: TcpConnection,
+  workers: Map<string, GatewayConnection>,
+  client: GatewayConnection,
   cmd: number,
   body: unknown,
-) => TcpConnection | null;
+) => GatewayConnection | null;
 
 /** `Gateway.<name>(...)`: `defaultApi.<name>(...)`, resolved at call time. */
 function apiCall<K extends keyof GatewayApi>(name: K): GatewayApi[K] {
-  return ((...args: unknown[]) => (defaultApi[name] as (...a: unknown[]) => unknown).apply(defaultApi, args)) as GatewayApi[K];
+  return ((...args: unknown[]) =>
+    (defaultApi[name] as (...a: unknown[]) => unknown).apply(defaultApi, args)) as GatewayApi[K];
 }
 
 /** Seconds between keep-alive pings to BusinessWorkers (only when `lanIp` is not 127.0.0.1). */
@@ -64,7 +68,11 @@ const MAX_CONNECTION_ID = 4294967295;
  * ping goes out unless the count is 0 or (with a limit) odd. Ticks come every
  * `pingInterval / 2` seconds with a limit, every `pingInterval` without.
  */
-export function heartbeatTick(count: number, limit: number, hasPingData: boolean): { count: number; action: "destroy" | "ping" | "none" } {
+export function heartbeatTick(
+  count: number,
+  limit: number,
+  hasPingData: boolean,
+): { count: number; action: "destroy" | "ping" | "none" } {
   if (limit > 0 && count >= limit * 2) return { count, action: "destroy" };
   const next = count + 1;
   const skip = !hasPingData || next === 0 || (limit > 0 && next % 2 === 1);
@@ -72,10 +80,10 @@ export function heartbeatTick(count: number, limit: number, hasPingData: boolean
 }
 
 /** Bind each client to the worker with the fewest clients bound; rebind when it is gone. */
-export const routerLeastConnections: Router = (workers, client) => {
+export const routerLeastConnections: Router = (workers, client): GatewayConnection | null => {
   const bound = client.gatewayWorkerKey as string | undefined;
   if (bound !== undefined && workers.has(bound)) return workers.get(bound)!;
-  let best: [string, TcpConnection] | null = null;
+  let best: [string, GatewayConnection] | null = null;
   for (const entry of workers) {
     if (!best || (entry[1].gatewayClientCount ?? 0) < (best[1].gatewayClientCount ?? 0)) best = entry;
   }
@@ -83,7 +91,7 @@ export const routerLeastConnections: Router = (workers, client) => {
 };
 
 /** Bind each client to a random worker; rebind when it is gone. */
-export const routerRandom: Router = (workers, client) => {
+export const routerRandom: Router = (workers, client): GatewayConnection | null => {
   const bound = client.gatewayWorkerKey as string | undefined;
   if (bound !== undefined && workers.has(bound)) return workers.get(bound)!;
   if (workers.size === 0) return null;
@@ -92,12 +100,13 @@ export const routerRandom: Router = (workers, client) => {
   return bindClient(client, key, workers.get(key)!);
 };
 
-function bindClient(client: TcpConnection, key: string, worker: TcpConnection): TcpConnection {
+function bindClient(client: GatewayConnection, key: string, worker: GatewayConnection): GatewayConnection {
   client.gatewayWorkerKey = key;
   worker.gatewayClientCount = (worker.gatewayClientCount ?? 0) + 1;
   return worker;
 }
 
+/** Holds the client connections and forwards their events to the BusinessWorkers; never reloaded, so clients stay connected. */
 export class Gateway extends Worker {
   /** How clients are spread over BusinessWorkers by default: `router_least_connections` or `router_random`. */
   static selectLoadBalancingMode: "router_least_connections" | "router_random" = "router_least_connections";
@@ -133,18 +142,18 @@ export class Gateway extends Worker {
    */
   protocolAccelerate = false;
   /** `(workerConnection)` when a BusinessWorker connected and authenticated. */
-  onBusinessWorkerConnected: Cb = null;
+  onBusinessWorkerConnected: Callback<[conn: GatewayConnection]> | null = null;
   /** `(workerConnection)` when a BusinessWorker's connection closed. */
-  onBusinessWorkerClose: Cb = null;
+  onBusinessWorkerClose: Callback<[conn: GatewayConnection]> | null = null;
 
   /** Clients of this process by connection id. */
-  readonly clientConnections = new Map<number, TcpConnection>();
+  readonly clientConnections: Map<number, GatewayConnection> = new Map();
   /** Authenticated BusinessWorker connections by `<ip>:<name>:<id>`. */
-  readonly workerConnections = new Map<string, TcpConnection>();
+  readonly workerConnections: Map<string, GatewayConnection> = new Map();
   /** Members of each group, by connection id. */
-  readonly groupConnections = new Map<string, Map<number, TcpConnection>>();
+  readonly groupConnections: Map<string, Map<number, GatewayConnection>> = new Map();
   /** Connections bound to each uid, by connection id. */
-  readonly uidConnections = new Map<string, Map<number, TcpConnection>>();
+  readonly uidConnections: Map<string, Map<number, GatewayConnection>> = new Map();
 
   private _lastConnectionId = 0;
   private _startTime = 0;
@@ -152,8 +161,9 @@ export class Gateway extends Worker {
   private _inner: GatewayInner | null = null;
   private _userOnConnect: Cb = null;
   private _userOnClose: Cb = null;
-  private _userOnWebSocketConnect: Cb = null;
+  private _userOnWebSocketConnect: Callback<[conn: GatewayConnection, request: Request]> | null = null;
 
+  /** A Gateway listening for clients on `socketName` (`websocket://`, `text://`, `frame://` or a custom protocol). */
   constructor(socketName: string, context: WorkerContext = {}) {
     super(socketName, context);
     this.name = "Gateway";
@@ -162,46 +172,120 @@ export class Gateway extends Worker {
 
   // The API for business code (GatewayWorker's static Lib\Gateway), bound to this process's
   // BusinessWorker: see GatewayApi for what each call does.
-  static readonly sendToAll = apiCall("sendToAll");
-  static readonly sendToClient = apiCall("sendToClient");
-  static readonly sendToCurrentClient = apiCall("sendToCurrentClient");
-  static readonly sendToUid = apiCall("sendToUid");
-  static readonly sendToGroup = apiCall("sendToGroup");
-  static readonly closeClient = apiCall("closeClient");
-  static readonly closeCurrentClient = apiCall("closeCurrentClient");
-  static readonly destroyClient = apiCall("destroyClient");
-  static readonly destroyCurrentClient = apiCall("destroyCurrentClient");
-  static readonly bindUid = apiCall("bindUid");
-  static readonly unbindUid = apiCall("unbindUid");
-  static readonly joinGroup = apiCall("joinGroup");
-  static readonly leaveGroup = apiCall("leaveGroup");
-  static readonly ungroup = apiCall("ungroup");
-  static readonly isOnline = apiCall("isOnline");
-  static readonly getClientIdByUid = apiCall("getClientIdByUid");
-  static readonly isUidOnline = apiCall("isUidOnline");
-  static readonly getUidByClientId = apiCall("getUidByClientId");
-  static readonly getClientIdListByGroup = apiCall("getClientIdListByGroup");
-  static readonly getClientSessionsByGroup = apiCall("getClientSessionsByGroup");
-  static readonly getClientCountByGroup = apiCall("getClientCountByGroup");
-  static readonly getAllClientCount = apiCall("getAllClientCount");
-  static readonly getAllClientIdList = apiCall("getAllClientIdList");
-  static readonly getAllClientSessions = apiCall("getAllClientSessions");
-  static readonly getAllUidList = apiCall("getAllUidList");
-  static readonly getAllGroupIdList = apiCall("getAllGroupIdList");
-  static readonly getAllUidCount = apiCall("getAllUidCount");
-  static readonly getUidListByGroup = apiCall("getUidListByGroup");
-  static readonly getUidCountByGroup = apiCall("getUidCountByGroup");
-  static readonly getAllGroupClientIdList = apiCall("getAllGroupClientIdList");
-  static readonly getAllGroupClientIdCount = apiCall("getAllGroupClientIdCount");
-  static readonly getAllGroupUidList = apiCall("getAllGroupUidList");
-  static readonly getAllGroupUidCount = apiCall("getAllGroupUidCount");
-  static readonly isUidsOnline = apiCall("isUidsOnline");
-  static readonly batchGetClientIdByUid = apiCall("batchGetClientIdByUid");
-  static readonly batchGetClientCountByGroup = apiCall("batchGetClientCountByGroup");
-  static readonly setSession = apiCall("setSession");
-  static readonly setSocketSession = apiCall("setSocketSession");
-  static readonly updateSession = apiCall("updateSession");
-  static readonly getSession = apiCall("getSession");
+  /**
+   * Send to every client of every gateway, minus `exclude`; with a non-empty `clientIds`, only
+   * to those (an empty list sends nothing).
+   */
+  static readonly sendToAll: GatewayApi["sendToAll"] = apiCall("sendToAll");
+  /** Send to one client (false for an invalid client_id or an unreachable gateway). */
+  static readonly sendToClient: GatewayApi["sendToClient"] = apiCall("sendToClient");
+  /** Send to the client of the event being handled (synchronous part of a handler only). */
+  static readonly sendToCurrentClient: GatewayApi["sendToCurrentClient"] = apiCall("sendToCurrentClient");
+  /** Send to every client bound to `uid` (or to any of the uids). */
+  static readonly sendToUid: GatewayApi["sendToUid"] = apiCall("sendToUid");
+  /** Send to every member of `group` (or of any of the groups), except the `exclude` client_ids. */
+  static readonly sendToGroup: GatewayApi["sendToGroup"] = apiCall("sendToGroup");
+  /** Send `message` (if given), then close the client once it is flushed. */
+  static readonly closeClient: GatewayApi["closeClient"] = apiCall("closeClient");
+  /** `closeClient` for the client of the event being handled. */
+  static readonly closeCurrentClient: GatewayApi["closeCurrentClient"] = apiCall("closeCurrentClient");
+  /** Close the client now, discarding what is not yet sent. */
+  static readonly destroyClient: GatewayApi["destroyClient"] = apiCall("destroyClient");
+  /** `destroyClient` for the client of the event being handled. */
+  static readonly destroyCurrentClient: GatewayApi["destroyCurrentClient"] = apiCall("destroyCurrentClient");
+  /** Bind a client to `uid` (a client has at most one uid; a uid may have many clients). */
+  static readonly bindUid: GatewayApi["bindUid"] = apiCall("bindUid");
+  /** Remove the client's uid. */
+  static readonly unbindUid: GatewayApi["unbindUid"] = apiCall("unbindUid");
+  /** Add a client to `group` (a client may be in many groups). */
+  static readonly joinGroup: GatewayApi["joinGroup"] = apiCall("joinGroup");
+  /** Remove a client from `group`. */
+  static readonly leaveGroup: GatewayApi["leaveGroup"] = apiCall("leaveGroup");
+  /** Dissolve `group`: every member leaves it. */
+  static readonly ungroup: GatewayApi["ungroup"] = apiCall("ungroup");
+  /** Whether the client is connected. */
+  static readonly isOnline: GatewayApi["isOnline"] = apiCall("isOnline");
+  /** The client_ids bound to `uid`. */
+  static readonly getClientIdByUid: GatewayApi["getClientIdByUid"] = apiCall("getClientIdByUid");
+  /** Whether at least one client is bound to `uid`. */
+  static readonly isUidOnline: GatewayApi["isUidOnline"] = apiCall("isUidOnline");
+  /** The uid a client is bound to (null: none, or offline). */
+  static readonly getUidByClientId: GatewayApi["getUidByClientId"] = apiCall("getUidByClientId");
+  /** `{client_id: client_id}` of the members of `group`. */
+  static readonly getClientIdListByGroup: GatewayApi["getClientIdListByGroup"] = apiCall("getClientIdListByGroup");
+  /** `{client_id: session}` of the members of `group`. */
+  static readonly getClientSessionsByGroup: GatewayApi["getClientSessionsByGroup"] = apiCall(
+    "getClientSessionsByGroup",
+  );
+  /** How many clients are in `group` (`""`: all clients). */
+  static readonly getClientCountByGroup: GatewayApi["getClientCountByGroup"] = apiCall("getClientCountByGroup");
+  /** How many clients are connected. */
+  static readonly getAllClientCount: GatewayApi["getAllClientCount"] = apiCall("getAllClientCount");
+  /** `{client_id: client_id}` of every client. */
+  static readonly getAllClientIdList: GatewayApi["getAllClientIdList"] = apiCall("getAllClientIdList");
+  /** `{client_id: session}` of every client (of `group` when given). */
+  static readonly getAllClientSessions: GatewayApi["getAllClientSessions"] = apiCall("getAllClientSessions");
+  /** `{uid: uid}` of every bound uid. */
+  static readonly getAllUidList: GatewayApi["getAllUidList"] = apiCall("getAllUidList");
+  /** `{group: group}` of every group with members. */
+  static readonly getAllGroupIdList: GatewayApi["getAllGroupIdList"] = apiCall("getAllGroupIdList");
+  /** How many distinct uids are bound. */
+  static readonly getAllUidCount: GatewayApi["getAllUidCount"] = apiCall("getAllUidCount");
+  /** `{uid: uid}` of the members of `group` that are bound to a uid. */
+  static readonly getUidListByGroup: GatewayApi["getUidListByGroup"] = apiCall("getUidListByGroup");
+  /** How many distinct uids the members of `group` are bound to. */
+  static readonly getUidCountByGroup: GatewayApi["getUidCountByGroup"] = apiCall("getUidCountByGroup");
+  /** `{group: {client_id: client_id}}` of every group. */
+  static readonly getAllGroupClientIdList: GatewayApi["getAllGroupClientIdList"] = apiCall("getAllGroupClientIdList");
+  /** `{group: number of clients}` of every group. */
+  static readonly getAllGroupClientIdCount: GatewayApi["getAllGroupClientIdCount"] = apiCall(
+    "getAllGroupClientIdCount",
+  );
+  /** `{group: {uid: uid}}` of every group, for its members bound to a uid. */
+  static readonly getAllGroupUidList: GatewayApi["getAllGroupUidList"] = apiCall("getAllGroupUidList");
+  /** `{group: number of distinct uids}` of every group. */
+  static readonly getAllGroupUidCount: GatewayApi["getAllGroupUidCount"] = apiCall("getAllGroupUidCount");
+  /** `{uid: 0|1}`: which of the uids have a client bound. */
+  static readonly isUidsOnline: GatewayApi["isUidsOnline"] = apiCall("isUidsOnline");
+  /** `{uid: [client_id, ...]}` for the uids that have clients bound. */
+  static readonly batchGetClientIdByUid: GatewayApi["batchGetClientIdByUid"] = apiCall("batchGetClientIdByUid");
+  /** `{group: count}` for each of the groups. */
+  static readonly batchGetClientCountByGroup: GatewayApi["batchGetClientCountByGroup"] = apiCall(
+    "batchGetClientCountByGroup",
+  );
+  /** Replace the client's session (also the `ctx.session` of its running handlers). */
+  static readonly setSession: GatewayApi["setSession"] = apiCall("setSession");
+  /** Low level: store `serialized` (a PHP-serialized array, or `""`) as the client's session as is. */
+  static readonly setSocketSession: GatewayApi["setSocketSession"] = apiCall("setSocketSession");
+  /** Merge `session` into the client's session, recursively (also into running handlers' `ctx.session`). */
+  static readonly updateSession: GatewayApi["updateSession"] = apiCall("updateSession");
+  /** The client's session: `{}` when empty, null when the client is offline or the client_id invalid. */
+  static readonly getSession: GatewayApi["getSession"] = apiCall("getSession");
+  // GatewayWorker's other names for some of the above.
+  /** How many clients are in `group` (`""`: all clients): GatewayWorker's primary name of `getClientCountByGroup`. */
+  static readonly getClientIdCountByGroup: GatewayApi["getClientIdCountByGroup"] = apiCall("getClientIdCountByGroup");
+  /** How many clients are connected: GatewayWorker's primary name of `getAllClientCount`. */
+  static readonly getAllClientIdCount: GatewayApi["getAllClientIdCount"] = apiCall("getAllClientIdCount");
+  /** `{client_id: session}` of every client (of `group` when given): GatewayWorker's old name of `getAllClientSessions`. */
+  static readonly getAllClientInfo: GatewayApi["getAllClientInfo"] = apiCall("getAllClientInfo");
+  /** `{client_id: session}` of the members of `group`: GatewayWorker's old name of `getClientSessionsByGroup`. */
+  static readonly getClientInfoByGroup: GatewayApi["getClientInfoByGroup"] = apiCall("getClientInfoByGroup");
+  /** `{group: count}` for each of the groups: GatewayClient's name of `batchGetClientCountByGroup`. */
+  static readonly batchGetClientIdCountByGroup: GatewayApi["batchGetClientIdCountByGroup"] = apiCall(
+    "batchGetClientIdCountByGroup",
+  );
+  /** `destroyClient` under GatewayWorker's spelling. */
+  static readonly destoryClient: GatewayApi["destoryClient"] = apiCall("destoryClient");
+  /** `destroyCurrentClient` under GatewayWorker's spelling. */
+  static readonly destoryCurrentClient: GatewayApi["destoryCurrentClient"] = apiCall("destoryCurrentClient");
+
+  /**
+   * Make `Gateway.*` use `worker`'s connections to the gateways. A BusinessWorker does this
+   * itself when it starts (one per process); kept for code ported from GatewayWorker.
+   */
+  static setBusinessWorker(worker: BusinessWorker): void {
+    defaultApi.backend = worker.apiBackend;
+  }
 
   /** Also refuses what a Gateway cannot do: HTTP clients, an unreachable `lanIp`. */
   override validate(): void {
@@ -221,14 +305,17 @@ export class Gateway extends Worker {
     super.validate();
   }
 
+  /** Listen for clients and on the inner port, announce it to the Register(s), run `onWorkerStart`. */
   override async run(): Promise<void> {
-    if (this.onMessage) log(`Gateway ${this.name}: onMessage is ignored (client messages go to the BusinessWorkers' eventHandler)`);
+    if (this.onMessage) {
+      log(`Gateway ${this.name}: onMessage is ignored (client messages go to the BusinessWorkers' eventHandler)`);
+    }
     this._userOnConnect = this.onConnect;
     this._userOnClose = this.onClose;
     this._userOnWebSocketConnect = this.onWebSocketConnect;
-    this.onConnect = (conn: TcpConnection) => this._onClientConnect(conn);
-    this.onMessage = (conn: TcpConnection, data: unknown) => this._onClientMessage(conn, data);
-    this.onClose = (conn: TcpConnection) => this._onClientClose(conn);
+    this.onConnect = (conn: GatewayConnection) => this._onClientConnect(conn);
+    this.onMessage = (conn: GatewayConnection, data: unknown) => this._onClientMessage(conn, data);
+    this.onClose = (conn: GatewayConnection) => this._onClientClose(conn);
     this.onWebSocketConnect = null;
     this._startTime = Date.now();
     this._inner = new GatewayInner(this);
@@ -247,6 +334,7 @@ export class Gateway extends Worker {
     await super.run();
   }
 
+  /** Stop the inner port and the Register links, then the client connections. */
   override async stop(graceful = false, timeout = Worker.stopTimeout): Promise<void> {
     this._register?.close();
     this._inner?.close();
@@ -259,6 +347,7 @@ export class Gateway extends Worker {
     return isPrivateIp(this.lanIp) ? this.lanIp : "0.0.0.0";
   }
 
+  /** The next client connection id of this process (wraps at 2^32 - 1, skipping ids in use). */
   private _nextConnectionId(): number {
     do {
       this._lastConnectionId = this._lastConnectionId >= MAX_CONNECTION_ID ? 1 : this._lastConnectionId + 1;
@@ -266,7 +355,8 @@ export class Gateway extends Worker {
     return this._lastConnectionId;
   }
 
-  private _onClientConnect(conn: TcpConnection): void {
+  /** A client connected: give it its id and header, tell a BusinessWorker. */
+  private _onClientConnect(conn: GatewayConnection): void {
     const id = this._nextConnectionId();
     conn.gatewayConnectionId = id;
     conn.gatewayHeader = {
@@ -282,11 +372,12 @@ export class Gateway extends Worker {
     conn.maxSendBufferSize = this.sendToClientBufferSize;
     this.clientConnections.set(id, conn);
     if (this._userOnConnect) safeCall(() => `onConnect of gateway ${this.name}`, this._userOnConnect, conn);
-    conn.onWebSocketConnect = (c: TcpConnection, request: unknown) => this._onWebSocketConnect(c, request);
+    conn.onWebSocketConnect = (c: GatewayConnection, request: Request) => this._onWebSocketConnect(c, request);
     if (conn.getStatus() === 2) this.sendToWorker(CMD.ON_CONNECT, conn);
   }
 
-  private _onWebSocketConnect(conn: TcpConnection, request: unknown): void {
+  /** A WebSocket client's handshake: run the user's callback, then forward it to a BusinessWorker. */
+  private _onWebSocketConnect(conn: GatewayConnection, request: Request): void {
     if (this._userOnWebSocketConnect) {
       safeCall(() => `onWebSocketConnect of gateway ${this.name}`, this._userOnWebSocketConnect, conn, request);
       if (conn.getStatus() !== 2) return;
@@ -294,12 +385,14 @@ export class Gateway extends Worker {
     this.sendToWorker(CMD.ON_WEBSOCKET_CONNECT, conn, webSocketData(conn, request));
   }
 
-  private _onClientMessage(conn: TcpConnection, data: unknown): void {
+  /** A client's message: forward it to its BusinessWorker. */
+  private _onClientMessage(conn: GatewayConnection, data: unknown): void {
     conn.pingNotResponseCount = -1;
     this.sendToWorker(CMD.ON_MESSAGE, conn, data);
   }
 
-  private _onClientClose(conn: TcpConnection): void {
+  /** A client closed: forget its uid and groups, tell its BusinessWorker. */
+  private _onClientClose(conn: GatewayConnection): void {
     if (this._userOnClose) safeCall(() => `onClose of gateway ${this.name}`, this._userOnClose, conn);
     if (this.workerConnections.size > 0) this.sendToWorker(CMD.ON_CLOSE, conn);
     const id = conn.gatewayConnectionId as number;
@@ -318,15 +411,15 @@ export class Gateway extends Worker {
   }
 
   /** Remove a client from its uid's set (it keeps no uid). */
-  removeFromUid(conn: TcpConnection): void {
-    const members = this.uidConnections.get(conn.uid);
+  removeFromUid(conn: GatewayConnection): void {
+    const members = this.uidConnections.get(conn.uid!);
     members?.delete(conn.gatewayConnectionId);
-    if (members && members.size === 0) this.uidConnections.delete(conn.uid);
+    if (members && members.size === 0) this.uidConnections.delete(conn.uid!);
     conn.uid = null;
   }
 
   /** Forward a client's event (with its header and session) to its BusinessWorker. */
-  sendToWorker(cmd: number, conn: TcpConnection, body: unknown = ""): boolean {
+  sendToWorker(cmd: number, conn: GatewayConnection, body: unknown = ""): boolean {
     const router = this.router ??
       (Gateway.selectLoadBalancingMode === "router_random" ? routerRandom : routerLeastConnections);
     const worker = this.workerConnections.size > 0 ? router(this.workerConnections, conn, cmd, body) : null;
@@ -340,7 +433,12 @@ export class Gateway extends Worker {
       conn.destroy();
       return false;
     }
-    const packet: Partial<GatewayPackage> & { cmd: number } = { ...conn.gatewayHeader, cmd, body, extData: conn.session };
+    const packet: Partial<GatewayPackage> & { cmd: number } = {
+      ...conn.gatewayHeader,
+      cmd,
+      body,
+      extData: conn.session,
+    };
     if (worker.send(encodePackage(packet)) === false) {
       this._logLater(
         "SendBufferToWorker fail. May be the send buffer are overflow. See http://doc2.workerman.net/send-buffer-overflow.html",
@@ -368,6 +466,7 @@ export class Gateway extends Worker {
     }
   }
 
+  /** Keep-alive pings to the BusinessWorkers (links crossing machines). */
   private _pingWorkers(): void {
     const ping = encodePackage({ cmd: CMD.PING });
     for (const worker of this.workerConnections.values()) worker.send(ping);
@@ -389,7 +488,7 @@ interface HandshakeRequest {
 }
 
 /** `{get, server, cookie}` of a websocket handshake, as `$_GET`/`$_SERVER`/`$_COOKIE` would hold it. */
-function webSocketData(conn: TcpConnection, request: unknown): Record<string, unknown> {
+function webSocketData(conn: GatewayConnection, request: unknown): Record<string, unknown> {
   const r = request as HandshakeRequest | null;
   if (!r || typeof r.header !== "function") return { get: {}, server: {}, cookie: {} };
   const server: Record<string, unknown> = {

@@ -20,10 +20,19 @@
  */
 export { Register } from "./register.ts";
 export { Gateway, type Router, routerLeastConnections, routerRandom } from "./gateway.ts";
+export type { GatewayConnection, GatewayConnectionFields } from "./_conn.ts";
 export { BusinessWorker, type EventHandler } from "./business_worker.ts";
 export { GatewayApi, type GatewayBackend, type Message } from "./api.ts";
+export { ApiTransport } from "./_api_transport.ts";
 export { GatewayClient, type GatewayClientOptions } from "./client.ts";
 export { Context, currentClient, type EventServer } from "./context.ts";
 export { type ClientAddress, clientIdDecode, clientIdEncode } from "./client_id.ts";
-export { CMD, decodePackage, encodePackage, type GatewayPackage, GatewayProtocol } from "./protocol.ts";
+export {
+  CMD,
+  decodePackage,
+  encodePackage,
+  type GatewayPackage,
+  GatewayProtocol,
+  type PackageFields,
+} from "./protocol.ts";
 export type { Session } from "./session.ts";

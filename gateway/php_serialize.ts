@@ -155,7 +155,9 @@ class Reader {
   /** `<len>:"<len bytes>"` then `end`. */
   string(end = ";"): Uint8Array {
     const n = this.length();
-    if (this.bytes[this.at] !== QUOTE || this.at + 1 + n >= this.bytes.length || this.bytes[this.at + 1 + n] !== QUOTE) {
+    if (
+      this.bytes[this.at] !== QUOTE || this.at + 1 + n >= this.bytes.length || this.bytes[this.at + 1 + n] !== QUOTE
+    ) {
       this.fail("bad string");
     }
     const s = this.bytes.subarray(this.at + 1, this.at + 1 + n);

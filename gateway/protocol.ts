@@ -79,15 +79,25 @@ export const CMD = {
 
 /** One decoded package. `body` is a `Bytes` (flag 0x01) or the unserialized value. */
 export interface GatewayPackage {
+  /** The command (see {@link CMD}). */
   cmd: number;
+  /** The gateway's inner IP, as a number. */
   localIp: number;
+  /** The gateway's inner port. */
   localPort: number;
+  /** The client's IP, as a number. */
   clientIp: number;
+  /** The client's port. */
   clientPort: number;
+  /** The client's connection id in its gateway process. */
   connectionId: number;
+  /** Flag bits: 0x01 the body is a plain string, 0x02 send it raw, 0x04 binary. */
   flag: number;
+  /** The gateway's client-facing port. */
   gatewayPort: number;
+  /** Extra data: a session, a group, a JSON list of connections. */
   extData: string;
+  /** The message or the command's argument. */
   body: unknown;
 }
 
@@ -199,7 +209,11 @@ export const GatewayProtocol: Protocol = {
     } catch (err) {
       // An ext_len past the package or a body that is not PHP-serialized: bad input, so only
       // this peer is cut off, with one log line (no stack: nothing in the code went wrong).
-      log(`Error package. ${err instanceof Error ? err.message : String(err)}, closing connection ${conn.id} from ${conn.getRemoteAddress()}`);
+      log(
+        `Error package. ${
+          err instanceof Error ? err.message : String(err)
+        }, closing connection ${conn.id} from ${conn.getRemoteAddress()}`,
+      );
       conn.destroy();
       return NO_MESSAGE;
     }

@@ -71,7 +71,10 @@ export function parseRegisterLine(line: string, secretKey: string, ip: string): 
         return { event: "reject", message: `Register: address not found in ${line} from ${ip}` };
       }
       if (!isGatewayAddress(data.address)) {
-        return { event: "reject", message: `Register: bad address ${JSON.stringify(data.address)} from ${ip} (expected <lanIp>:<port>)` };
+        return {
+          event: "reject",
+          message: `Register: bad address ${JSON.stringify(data.address)} from ${ip} (expected <lanIp>:<port>)`,
+        };
       }
       return keyOk ? { event: "gateway_connect", address: data.address } : badKey();
     case "worker_connect":
@@ -86,6 +89,7 @@ export function parseRegisterLine(line: string, secretKey: string, ip: string): 
   }
 }
 
+/** The directory of the Gateway model: Gateways announce their inner addresses, BusinessWorkers and GatewayClients learn them. */
 export class Register extends Worker {
   /** Shared with the Gateways, BusinessWorkers and push clients; empty = no authentication. */
   secretKey = "";
@@ -111,11 +115,14 @@ export class Register extends Worker {
   override validate(): void {
     super.validate();
     if (this.count !== 1) {
-      log(`Register ${this.name}: count must be 1 (the directory lives in one process); using 1 instead of ${this.count}`);
+      log(
+        `Register ${this.name}: count must be 1 (the directory lives in one process); using 1 instead of ${this.count}`,
+      );
       this.count = 1;
     }
   }
 
+  /** Listen and serve registrations. */
   override run(): Promise<void> {
     this.onConnect = (conn: TcpConnection) => this._onConnect(conn);
     this.onMessage = (conn: TcpConnection, line: string) => this._onMessage(conn, line);
@@ -123,26 +130,35 @@ export class Register extends Worker {
     return super.run();
   }
 
+  /** A peer connected: it must authenticate within a few seconds when a secret key is set. */
   private _onConnect(conn: TcpConnection): void {
-    const timer = Timer.add(REGISTER_AUTH_TIMEOUT, () => {
-      this._authTimers.delete(conn);
-      log(`Register auth timeout (${conn.getRemoteIp()}). See http://doc2.workerman.net/register-auth-timeout.html`);
-      conn.close();
-    }, [], false);
+    const timer = Timer.add(
+      REGISTER_AUTH_TIMEOUT,
+      () => {
+        this._authTimers.delete(conn);
+        log(`Register auth timeout (${conn.getRemoteIp()}). See http://doc2.workerman.net/register-auth-timeout.html`);
+        conn.close();
+      },
+      [],
+      false,
+    );
     this._authTimers.set(conn, timer);
   }
 
+  /** The peer is authenticated: stop its authentication timer. */
   private _authenticated(conn: TcpConnection): void {
     const timer = this._authTimers.get(conn);
     if (timer !== undefined) Timer.del(timer);
     this._authTimers.delete(conn);
   }
 
+  /** Log and close a peer that failed to authenticate. */
   private _reject(conn: TcpConnection, message: string): void {
     log(message);
     conn.close(message);
   }
 
+  /** A registration line from a Gateway, BusinessWorker or GatewayClient. */
   private _onMessage(conn: TcpConnection, line: string): void {
     const request = parseRegisterLine(line, this.secretKey, conn.getRemoteIp());
     switch (request.event) {
@@ -163,6 +179,7 @@ export class Register extends Worker {
     }
   }
 
+  /** A peer left: a Gateway's address is withdrawn and announced to the BusinessWorkers. */
   private _onClose(conn: TcpConnection): void {
     this._authenticated(conn);
     this._workers.delete(conn);

@@ -11,10 +11,11 @@
  *
  * @module
  */
-import { asBytes, toBytes } from "../core/bytes.ts";
+import { asBytes, type Bytes, toBytes } from "../core/bytes.ts";
 import type { Protocol } from "../core/protocol.ts";
 
-export const Frame: Protocol = {
+/** `frame://`: each package is a 4-byte big-endian total length, then the payload (bytes in, a string or bytes out). */
+export const Frame: Protocol<Bytes, string | Uint8Array> = {
   input(buffer) {
     if (buffer.length < 4) return 0;
     const length = ((buffer[0] << 24) | (buffer[1] << 16) | (buffer[2] << 8) | buffer[3]) >>> 0;

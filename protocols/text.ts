@@ -25,7 +25,8 @@ function lineEnd(buffer: Uint8Array, start: number, end: number): number {
   return end;
 }
 
-export const Text: Protocol = {
+/** `text://`: one message per line (`\n`, a trailing `\r` dropped); `send(text)` appends the `\n`. */
+export const Text: Protocol<string, string> = {
   input(buffer, conn) {
     const end = buffer.indexOf(LF);
     if (end !== -1) return end + 1; // above maxPackageSize the framework rejects it

@@ -42,7 +42,9 @@ export interface DenoListener {
 /** The subset of the `Deno` namespace used by the adapter. */
 export interface DenoNamespace {
   /** `reusePort` needs --unstable-net: without it Deno exits the process. */
-  listen(options: { transport?: "tcp"; hostname?: string; port?: number; tcpBacklog?: number; reusePort?: boolean }): DenoListener;
+  listen(
+    options: { transport?: "tcp"; hostname?: string; port?: number; tcpBacklog?: number; reusePort?: boolean },
+  ): DenoListener;
   listen(options: { transport: "unix"; path: string }): DenoListener;
   listenTls(
     options: { hostname?: string; port?: number; tcpBacklog?: number; reusePort?: boolean; cert: string; key: string },
@@ -58,7 +60,9 @@ export interface DenoNamespace {
   /** Lets the event loop finish while this timer is pending. */
   unrefTimer(id: unknown): void;
   execPath(): string;
-  readonly permissions: { querySync(descriptor: { name: "read"; path: string }): { state: "granted" | "denied" | "prompt" } };
+  readonly permissions: {
+    querySync(descriptor: { name: "read"; path: string }): { state: "granted" | "denied" | "prompt" };
+  };
   readonly mainModule: string;
   readonly args: string[];
   readonly version: { deno: string };

@@ -16,7 +16,15 @@ import * as zlib from "node:zlib";
 import type { RawZlibStream } from "./types.ts";
 
 interface ZlibHandle {
-  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Uint8Array,
+    outOff: number,
+    outLen: number,
+  ): void;
   reset(): void;
   onerror: (message: string, errno: number) => void;
 }

@@ -54,8 +54,8 @@ import type {
   ConnectOptions,
   ConnHandler,
   Datagram,
-  ListenOptions,
   Listener,
+  ListenOptions,
   LookupAddress,
   Runtime,
   SharedSocket,
@@ -497,7 +497,13 @@ function serverTls(options: ListenOptions): BunTlsOptions | undefined {
 }
 
 /** The {@link Listener} of a Bun listener; `unixPath` is removed on close (the socket file this process made). */
-function listenerOf(listener: BunListener, host: string, port: number, path: string | undefined, unixPath: string | undefined): Listener {
+function listenerOf(
+  listener: BunListener,
+  host: string,
+  port: number,
+  path: string | undefined,
+  unixPath: string | undefined,
+): Listener {
   let closed = false;
   return {
     host,
@@ -606,7 +612,8 @@ function connect(options: ConnectOptions): Promise<Conn> {
     const request = new ConnectRequest(resolve, reject, ssl);
     let tls: BunTlsOptions | undefined;
     if (ssl) {
-      const servername = options.tls?.servername ?? (options.host && !net.isIP(options.host) ? options.host : undefined);
+      const servername = options.tls?.servername ??
+        (options.host && !net.isIP(options.host) ? options.host : undefined);
       tls = { rejectUnauthorized: options.tls?.verify !== false };
       if (servername) tls.serverName = servername;
       if (options.tls?.ca) tls.ca = options.tls.ca;
@@ -1084,7 +1091,11 @@ const inheritedFds: number[] = (process.env[FDS_ENV] ?? "").split(",").filter((x
 // Not for this process's own children: they get their own list, or none.
 delete process.env[FDS_ENV];
 
-async function listenInherited(index: number, options: ListenOptions, onConnection: (conn: Conn) => void): Promise<Listener> {
+async function listenInherited(
+  index: number,
+  options: ListenOptions,
+  onConnection: (conn: Conn) => void,
+): Promise<Listener> {
   const inherited = inheritedFds[index];
   if (inherited === undefined) {
     throw new Error(`no inherited listening socket #${index} (this process got ${inheritedFds.length})`);
@@ -1098,7 +1109,12 @@ async function listenInherited(index: number, options: ListenOptions, onConnecti
   if (fd < 0) throw systemError("dup", c.errno());
   let listener: BunListener;
   try {
-    listener = bun.listen<BunConn>({ fd, tls, allowHalfOpen: true, socket: serverHandler(onConnection, tls !== undefined) });
+    listener = bun.listen<BunConn>({
+      fd,
+      tls,
+      allowHalfOpen: true,
+      socket: serverHandler(onConnection, tls !== undefined),
+    });
   } catch (err) {
     c.close(fd);
     throw err;
@@ -1197,7 +1213,9 @@ function spawnChild(options: SpawnOptions, daemon: boolean): Child {
         if (exited) return;
         exited = true;
         if (detached) return;
-        const signal = typeof signalCode === "number" ? (signalNames.get(signalCode) ?? String(signalCode)) : signalCode;
+        const signal = typeof signalCode === "number"
+          ? (signalNames.get(signalCode) ?? String(signalCode))
+          : signalCode;
         options.onExit(signal ? null : exitCode, signal ?? null);
       },
     });

@@ -127,8 +127,9 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  *   `Deno.Conn.write` at once (no copy, no extra tick) and returns true: nothing of ours
  *   is ahead of it and the kernel took all of it, except when the peer has stopped reading
  *   and the send buffer is full to the last few KiB. In that (rare, detected a microtask
- *   later) case the tail is kept, written first, counted in `bufferedAmount`, and the next
- *   `write()` reports false, so back-pressure engages one write late, never lost;
+ *   later) case the tail is kept, written first, counted in `bufferedAmount`, the next
+ *   `write()` reports false, so back-pressure engages one write late, never lost, and
+ *   `handleDrain` follows once the tail is written;
  * - a larger write with no write in flight also starts at once but returns false (it may
  *   well not fit), and `handleDrain` follows once Deno confirms it was written;
  * - while a write is in flight, `write()` queues the bytes (by reference) and returns
@@ -261,7 +262,12 @@ class DenoConn implements Conn {
         let n = await conn.write(chunk);
         if (this.flags & CLOSED) return;
         if (counted) this.bufferedAmount -= n;
-        else if (n < chunk.byteLength) this.bufferedAmount += chunk.byteLength - n;
+        else if (n < chunk.byteLength) {
+          // The sure write left a tail: a drain is owed for it as for a queued write (the
+          // core may wait for one after onBufferFull, when no later write comes).
+          this.bufferedAmount += chunk.byteLength - n;
+          this.flags |= OWE_DRAIN;
+        }
         while (n < chunk.byteLength) {
           chunk = chunk.subarray(n);
           n = await conn.write(chunk);

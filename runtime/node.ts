@@ -486,17 +486,19 @@ export async function udp(options: UdpOptions, onDatagram: (d: Datagram) => void
  * (`_stopReceiving`, DEP0112) has no public replacement.
  */
 function quietly<T>(fn: () => T): T {
-  const before = process.noDeprecation;
-  process.noDeprecation = true;
+  // Node's own property; Deno's type of `process` (a Deno project type-checking this file) lacks it.
+  const proc = process as { noDeprecation?: boolean };
+  const before = proc.noDeprecation;
+  proc.noDeprecation = true;
   try {
     return fn();
   } finally {
-    process.noDeprecation = before;
+    proc.noDeprecation = before;
   }
 }
 
 /**
- * The master binds a `dgram.Socket` and stops it from reading at once (`_stopReceiving`), so
+ * The master binds a `dgram.Socket` and stops it from reading at once (`stopReceiving`), so
  * every datagram goes to a child. It passes the socket over the fork channel
  * (`child.send(message, socket)`), and the child gets a `dgram.Socket` on the same kernel
  * socket. Used on Node and Deno; Bun's `_stopReceiving` does not stop reading (checked on
@@ -504,7 +506,7 @@ function quietly<T>(fn: () => T): T {
  */
 export async function bindSharedUdp(options: UdpOptions, receiveInFlight = false): Promise<SharedSocket> {
   const socket = await bindDgram({ ...options, reusePort: false });
-  quietly(() => (socket as unknown as { _stopReceiving(): void })._stopReceiving());
+  stopReceiving(socket);
   if (receiveInFlight) await satisfyReceive(socket);
   const address = socket.address();
   const shared: NodeSharedSocket = {
@@ -518,6 +520,30 @@ export async function bindSharedUdp(options: UdpOptions, receiveInFlight = false
     },
   };
   return shared;
+}
+
+/**
+ * Stop a bound `dgram.Socket` from reading without closing it. `_stopReceiving()` does that up
+ * to Node 25 and in Deno's node:dgram; Node 26 removed it (DEP0112 reached end of life), so there
+ * the same two steps are taken on the socket's internal state: stop the handle's receive loop
+ * and mark the socket as not receiving (nodejs/node lib/dgram.js).
+ */
+function stopReceiving(socket: dgram.Socket): void {
+  const legacy = socket as unknown as { _stopReceiving?: () => void };
+  if (typeof legacy._stopReceiving === "function") {
+    quietly(() => legacy._stopReceiving!());
+    return;
+  }
+  const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === "state symbol");
+  const state = key &&
+    (socket as unknown as Record<symbol, { handle?: { recvStop?: () => void }; receiving?: boolean }>)[key];
+  if (!state || typeof state.handle?.recvStop !== "function") {
+    throw new Error(
+      `cannot share a UDP socket on Node ${process.versions.node}: its dgram internals are not the expected ones`,
+    );
+  }
+  state.handle.recvStop();
+  state.receiving = false;
 }
 
 /**

@@ -11,7 +11,9 @@
 
 /** TLS material, PEM encoded. */
 export interface TlsOptions {
+  /** The certificate (chain), PEM. */
   cert: string;
+  /** The private key, PEM. */
   key: string;
 }
 
@@ -19,11 +21,15 @@ export interface TlsOptions {
 export interface ListenOptions {
   /** `tcp` and `ssl` bind host:port, `unix` binds `path`. */
   transport: "tcp" | "ssl" | "unix";
+  /** The address to bind (tcp, ssl). */
   host?: string;
+  /** The port to bind (tcp, ssl; 0: any free port). */
   port?: number;
+  /** The socket file (unix). */
   path?: string;
   /** Required when transport is `ssl`. */
   tls?: TlsOptions;
+  /** Length of the queue of connections not yet accepted. */
   backlog?: number;
   /** Bind with SO_REUSEPORT so several processes can each own a socket on one port. */
   reusePort?: boolean;
@@ -52,7 +58,10 @@ export interface ConnectOptions {
 export interface ConnHandler {
   /** Bytes arrived. The array is owned by the receiver from now on. */
   handleData(chunk: Uint8Array): void;
-  /** Everything queued by `write` has been handed to the kernel. Fires only after a write returned false. */
+  /**
+   * Everything queued by `write` has been handed to the kernel. Fires only after a write
+   * returned false (or, on Deno, a write that returned true turned out to leave a tail).
+   */
   handleDrain(): void;
   /** The peer half-closed its side (EOF). The socket stays writable until `end()`/`destroy()`. */
   handleEnd(): void;
@@ -62,9 +71,13 @@ export interface ConnHandler {
 
 /** One stream socket, the same shape on every runtime. */
 export interface Conn {
+  /** The peer's address. */
   readonly remoteAddress: string;
+  /** The peer's port. */
   readonly remotePort: number;
+  /** The local address. */
   readonly localAddress: string;
+  /** The local port. */
   readonly localPort: number;
   /** Attach the handler and start reading. Called once. */
   start(handler: ConnHandler): void;
@@ -78,6 +91,7 @@ export interface Conn {
   readonly bufferedAmount: number;
   /** Stop reading from the socket (real back-pressure: the kernel buffer fills, the peer's TCP window closes). */
   pause(): void;
+  /** Read again after `pause()`. */
   resume(): void;
   /** Flush what is queued, then send FIN. The socket closes when the peer has closed too. */
   end(): void;
@@ -109,9 +123,13 @@ export interface Listener {
  * while children are replaced.
  */
 export interface SharedSocket {
+  /** The address bound. */
   readonly host: string;
+  /** The port bound (0 resolved). */
   readonly port: number;
+  /** The socket file of a unix socket. */
   readonly path?: string;
+  /** Close the socket (the master does, once every process of the Worker has exited). */
   close(): void;
 }
 

@@ -11,7 +11,17 @@
  * Usage: `npm run build`
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -19,12 +29,37 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "npm");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")], {
-  stdio: "inherit",
-  cwd: root,
-});
+execFileSync(
+  process.execPath,
+  [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")],
+  {
+    stdio: "inherit",
+    cwd: root,
+  },
+);
+
+// tsc rewrites `.ts` specifiers to `.js` in the emitted JavaScript but leaves them in the
+// declarations, where a consumer (tsc with node16/nodenext or bundler resolution, deno check)
+// finds no `./core/mod.ts` beside `./core/mod.js`: point them at the `.js` files, whose
+// `.d.ts` files sit beside them.
+for (const file of walk(join(out, "esm"))) {
+  if (!file.endsWith(".d.ts")) continue;
+  const text = readFileSync(file, "utf8");
+  const fixed = text.replace(
+    /((?:from|import|import\(|declare module)\s*["'])(\.{1,2}\/[^"']*?)\.ts(["'])/g,
+    "$1$2.js$3",
+  );
+  if (fixed !== text) writeFileSync(file, fixed);
+}
 
 const npmPackage = {
   name: pkg.name,

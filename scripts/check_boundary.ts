@@ -69,7 +69,9 @@ export function checkSource(file: string, source: string): string[] {
     if (!specifier.startsWith(".")) {
       problems.push(`${file}:${line()}: imports "${specifier}"; only runtime/ may import non-relative modules`);
     } else if (/(^|\/)runtime\/(?!mod\.ts$|types\.ts$)/.test(specifier)) {
-      problems.push(`${file}:${line()}: imports "${specifier}"; reach the runtime through runtime/mod.ts (the adapter) and runtime/types.ts only`);
+      problems.push(
+        `${file}:${line()}: imports "${specifier}"; reach the runtime through runtime/mod.ts (the adapter) and runtime/types.ts only`,
+      );
     }
   }
   codeOnly(source).split("\n").forEach((text, index) => {

@@ -7,7 +7,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const missing = ["tsx", "tsc", "vitest", "deno", "bun"].filter((bin) => !existsSync(join(root, "node_modules", ".bin", bin)))
+const missing = ["tsx", "tsc", "vitest", "deno", "bun"].filter((bin) =>
+  !existsSync(join(root, "node_modules", ".bin", bin))
+)
   .concat(["node24", "node26"].filter((pkg) => !existsSync(join(root, "node_modules", pkg, "bin", "node"))));
 if (missing.length > 0) {
   console.log(`First run: ${missing.join(", ")} not installed yet; running npm install`);

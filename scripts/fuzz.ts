@@ -37,12 +37,16 @@ for (const name of names) {
       const result = await fc.check(target[kind] as fc.IAsyncProperty<unknown[]>, { numRuns: BATCH, seed });
       counts[kind] += result.numRuns;
       if (result.failed) {
-        console.error(`${name} ${kind} FAILED after ${counts.hostile + counts.valid} cases\n${fc.defaultReportMessage(result)}`);
+        console.error(
+          `${name} ${kind} FAILED after ${counts.hostile + counts.valid} cases\n${fc.defaultReportMessage(result)}`,
+        );
         process.exit(1);
       }
     }
   }
   console.log(
-    `${name}: ${counts.hostile + counts.valid} cases in ${minutes} min (${counts.hostile} hostile, ${counts.valid} valid), no failure`,
+    `${name}: ${
+      counts.hostile + counts.valid
+    } cases in ${minutes} min (${counts.hostile} hostile, ${counts.valid} valid), no failure`,
   );
 }

@@ -1,7 +1,10 @@
 /**
  * `npm test`: everything CI runs, in order — the npm build, the runtime boundary check, the
- * type check, then every vitest suite (unit tests, and end-to-end tests that run each
- * behaviour under Node, Deno and Bun). Ends with one line `N passed, M failed` and exits
+ * version check (deno.json and core/version.ts carry package.json's version), the type check,
+ * no `any` in the built declarations, the README's examples type-checked, `deno check mod.ts`
+ * and `deno doc --lint mod.ts`, `deno lint` and `deno fmt --check` (configured in deno.json),
+ * then every vitest suite (unit tests, type tests, and end-to-end tests that run each behaviour
+ * under Node 20, 24 and 26, Deno and Bun). Ends with one line `N passed, M failed` and exits
  * non-zero when anything failed.
  *
  * Extra arguments go to vitest (`npm test -- test/e2e/tcp.test.ts`).
@@ -28,7 +31,14 @@ function step(name: string, command: string, args: string[]): boolean {
 
 const built = step("build", bin("tsx"), ["scripts/build_npm.ts"]);
 step("boundary", bin("tsx"), ["scripts/check_boundary.ts"]);
+step("version", bin("tsx"), ["scripts/check_version.ts"]);
 step("typecheck", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
+if (built) step("no any in the published declarations", bin("tsx"), ["scripts/check_any.ts"]);
+step("README and examples type-check", bin("tsx"), ["scripts/check_examples.ts"]);
+step("deno check", bin("deno"), ["check", "mod.ts"]);
+step("deno doc --lint", bin("tsx"), ["scripts/check_docs.ts"]);
+step("deno lint", bin("deno"), ["lint", "--quiet"]);
+step("deno fmt --check", bin("deno"), ["fmt", "--check", "--quiet"]);
 
 if (built) {
   const report = join(root, ".test-results", "vitest.json");
@@ -49,7 +59,9 @@ if (built) {
     // A file that failed without a failed test (it did not load, or a beforeAll/afterAll hook
     // threw and its tests only show as skipped) counts as one failure.
     failed += results.testResults.filter((r: { status: string; assertionResults: { status: string }[] }) =>
-      r.status === "failed" && !r.assertionResults.some((a) => a.status === "failed")
+      r.status === "failed" && !r.assertionResults.some((a) =>
+        a.status === "failed"
+      )
     ).length;
   } catch {
     console.log(`vitest wrote no report (exit ${run.status}); counting it as one failure`);

@@ -37,6 +37,7 @@ import {
   maxOf,
   median,
   parseOptions,
+  RUNNER_OPTIONS,
   runtimeCommand,
   runtimeVersions,
   type Server,
@@ -44,7 +45,6 @@ import {
   waitQuiet,
   withBenchLock,
   writeSection,
-  RUNNER_OPTIONS,
 } from "../lib.ts";
 
 const opts = parseOptions(import.meta.url, {
@@ -106,7 +106,9 @@ async function untilNewPid(port: number, old: number, timeoutMs: number): Promis
   for (;;) {
     const pid = await askPid(port);
     if (pid !== 0 && pid !== old) return pid;
-    if (performance.now() > deadline) throw new Error(`no new pid on port ${port} within ${timeoutMs} ms (still ${old})`);
+    if (performance.now() > deadline) {
+      throw new Error(`no new pid on port ${port} within ${timeoutMs} ms (still ${old})`);
+    }
     await sleep(POLL_MS);
   }
 }
@@ -140,15 +142,23 @@ async function measure(runtime: RuntimeName): Promise<Row> {
   let server: Server | undefined;
   try {
     row.otherCpu = await waitQuiet(Number(opts["wait-quiet"]), Number(opts.noise));
-    server = await launchServer(`${runtime} file_monitor`, runtimeCommand(runtime, "test/fixtures/file_monitor.ts", ["start"]), {
-      env,
-      ready: /FileMonitor: watching/,
-      address: /text:\/\/127\.0\.0\.1:(\d+)/,
-    });
+    server = await launchServer(
+      `${runtime} file_monitor`,
+      runtimeCommand(runtime, "test/fixtures/file_monitor.ts", ["start"]),
+      {
+        env,
+        ready: /FileMonitor: watching/,
+        address: /text:\/\/127\.0\.0\.1:(\d+)/,
+      },
+    );
     for (let n = 1; n <= TRIALS; n++) {
       const t = await trial(server, appFile, n);
       row.trials.push(t);
-      log(`  ${runtime} trial ${n}: log line ${t.logged.toFixed(0)} ms, new pid ${t.answered.toFixed(0)} ms${t.extraReloads ? `, ${t.extraReloads} extra reload(s)` : ""}`);
+      log(
+        `  ${runtime} trial ${n}: log line ${t.logged.toFixed(0)} ms, new pid ${t.answered.toFixed(0)} ms${
+          t.extraReloads ? `, ${t.extraReloads} extra reload(s)` : ""
+        }`,
+      );
     }
   } catch (err) {
     row.error = (err as Error).message;
@@ -174,8 +184,12 @@ function table(rows: Row[]): string {
     const stats = (xs: number[]) => `${ms(median(xs))} (${ms(quantile(xs, 0.9))} / ${ms(maxOf(xs))})`;
     const over = r.trials.filter((t) => Math.max(t.logged, t.answered) > LIMIT_MS).length;
     lines.push(
-      `| ${r.runtime}${r.error ? ` (failed: ${r.error.split("\n")[0]})` : ""} | ${r.trials.length} | ${stats(logged)} | ${stats(answered)} | ` +
-        `${ms(median(r.trials.map((t) => t.answered - t.logged)))} | ${over} | ${r.trials.reduce((a, t) => a + t.extraReloads, 0)} | ${r.otherCpu.toFixed(0)}% |`,
+      `| ${r.runtime}${r.error ? ` (failed: ${r.error.split("\n")[0]})` : ""} | ${r.trials.length} | ${
+        stats(logged)
+      } | ${stats(answered)} | ` +
+        `${ms(median(r.trials.map((t) => t.answered - t.logged)))} | ${over} | ${
+          r.trials.reduce((a, t) => a + t.extraReloads, 0)
+        } | ${r.otherCpu.toFixed(0)}% |`,
     );
   }
   return lines.join("\n");
@@ -185,7 +199,9 @@ async function main(): Promise<void> {
   if (!opts["no-build"] && RUNTIMES.includes("node")) buildNpm();
   const startedAt = new Date();
   const rows: Row[] = [];
-  for (const runtime of RUNTIMES) rows.push(await withBenchLock(opts.lock, `file-monitor ${runtime}`, () => measure(runtime)));
+  for (const runtime of RUNTIMES) {
+    rows.push(await withBenchLock(opts.lock, `file-monitor ${runtime}`, () => measure(runtime)));
+  }
   const versions = runtimeVersions();
   const command = `npx tsx bench/components/file_monitor.ts ${process.argv.slice(2).join(" ")}`.trim();
   const section = [
@@ -193,10 +209,10 @@ async function main(): Promise<void> {
     "",
     `Command: \`${command}\`. Runtimes: ${RUNTIMES.map((r) => `${r} ${versions[r]}`).join(", ")}.`,
     `test/fixtures/file_monitor.ts in the foreground (one App worker, FileMonitor debounce ${DEBOUNCE_MS} ms); ${TRIALS} trials per runtime, ` +
-      `each one write of WATCH_DIR/app.ts, timed until the \`update and reload\` log line arrives and until a new pid answers ` +
-      `on the worker's text port (asked every ${POLL_MS} ms); then \`reload done\` and ${SETTLE_MS} ms of settling. ` +
-      `"over 1 s": trials where either time exceeded ${LIMIT_MS} ms (issue 8). "extra reloads": further reloads one write caused. ` +
-      `"other CPU": the rest of the machine before the runtime's trials, % of one core.`,
+    `each one write of WATCH_DIR/app.ts, timed until the \`update and reload\` log line arrives and until a new pid answers ` +
+    `on the worker's text port (asked every ${POLL_MS} ms); then \`reload done\` and ${SETTLE_MS} ms of settling. ` +
+    `"over 1 s": trials where either time exceeded ${LIMIT_MS} ms (issue 8). "extra reloads": further reloads one write caused. ` +
+    `"other CPU": the rest of the machine before the runtime's trials, % of one core.`,
     "",
     table(rows),
   ].join("\n");

@@ -54,17 +54,32 @@ async function startEmbedded(): Promise<{ server: Server; channel: string; globa
     : RUNTIME === "bun"
     ? [join(BIN, "bun"), [script, "start"]]
     : [join(BIN, "tsx"), [script, "start"]];
-  const server = await launchServer("the embedded servers", command, { env: { PID_FILE: `/tmp/wm-bench-components-${process.pid}.pid` } });
+  const server = await launchServer("the embedded servers", command, {
+    env: { PID_FILE: `/tmp/wm-bench-components-${process.pid}.pid` },
+  });
   const ports = [...server.out.text.matchAll(/tcp:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]);
   return { server, channel: `127.0.0.1:${ports[0]}`, global: `127.0.0.1:${ports[1]}` };
 }
 
 async function startRedis(): Promise<{ proc: ChildProcess; url: string }> {
   const port = await freePort();
-  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+  const proc = spawn("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ], {
     stdio: "ignore",
   });
-  await until(() => spawnSync("redis-cli", ["-p", String(port), "ping"]).stdout?.toString().includes("PONG"), "redis", 10_000);
+  await until(
+    () => spawnSync("redis-cli", ["-p", String(port), "ping"]).stdout?.toString().includes("PONG"),
+    "redis",
+    10_000,
+  );
   return { proc, url: `redis://127.0.0.1:${port}` };
 }
 
@@ -149,13 +164,19 @@ try {
   redis.proc.kill("SIGKILL");
 }
 
-console.log(`\n${RUNTIME} clients, ${ROUNDS} rounds, medians (min–max of publish→deliver/s); load average ${Math.min(...loads)}–${Math.max(...loads)} on ${availableParallelism()} cores\n`);
+console.log(
+  `\n${RUNTIME} clients, ${ROUNDS} rounds, medians (min–max of publish→deliver/s); load average ${Math.min(...loads)}–${
+    Math.max(...loads)
+  } on ${availableParallelism()} cores\n`,
+);
 console.log("| backend | publish→deliver msgs/s | latency p50 ms | latency p99 ms | GlobalData increments/s |");
 console.log("| --- | ---: | ---: | ---: | ---: |");
 for (const [name, rs] of Object.entries(results)) {
   const rate = rs.map((r) => r.perSecond);
   console.log(
-    `| ${name} | ${Math.round(median(rate)).toLocaleString("en")} (${Math.round(Math.min(...rate) / 1000)}k–${Math.round(Math.max(...rate) / 1000)}k) | ` +
+    `| ${name} | ${Math.round(median(rate)).toLocaleString("en")} (${Math.round(Math.min(...rate) / 1000)}k–${
+      Math.round(Math.max(...rate) / 1000)
+    }k) | ` +
       `${median(rs.map((r) => r.p50)).toFixed(3)} | ${median(rs.map((r) => r.p99)).toFixed(3)} | ` +
       `${Math.round(median(rs.map((r) => r.increments))).toLocaleString("en")} |`,
   );

@@ -32,15 +32,15 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import {
   buildNpm,
-  freePort,
   type Client,
+  freePort,
   launchClient,
   launchServer,
   log,
   median,
   parseOptions,
   processTree,
-  ROOT,
+  RUNNER_OPTIONS,
   runtimeCommand,
   runtimeVersions,
   sampleWindow,
@@ -49,7 +49,6 @@ import {
   waitQuiet,
   withBenchLock,
   writeSection,
-  RUNNER_OPTIONS,
 } from "../lib.ts";
 
 const opts = parseOptions(import.meta.url, {
@@ -86,7 +85,11 @@ async function startServer(runtime: RuntimeName, kind: Kind, workload: Workload)
   };
   // The banner also names the Register's text:// address: the clients' port is the websocket one.
   const address = /websocket:\/\/127\.0\.0\.1:(\d+)/;
-  const server = await launchServer(`${runtime} ${kind} ${workload} server`, runtimeCommand(runtime, script, ["start"]), { env, ready: address, address });
+  const server = await launchServer(
+    `${runtime} ${kind} ${workload} server`,
+    runtimeCommand(runtime, script, ["start"]),
+    { env, ready: address, address },
+  );
   await untilServing(server, workload);
   return server;
 }
@@ -112,7 +115,9 @@ async function untilServing(server: Server, workload: Workload): Promise<void> {
       ws.on("close", () => finish(false));
     });
     if (answered) return;
-    if (Date.now() > deadline) throw new Error(`${server.label} answers no WebSocket client:\n${server.out.text.slice(-2000)}`);
+    if (Date.now() > deadline) {
+      throw new Error(`${server.label} answers no WebSocket client:\n${server.out.text.slice(-2000)}`);
+    }
     await sleep(200);
   }
 }
@@ -150,7 +155,9 @@ async function measure(server: Server, client: Client): Promise<Sample> {
   return { rate: w.msgs, perCpu: w.perCpu, serverCpu: w.serverCpu, clientCpu: w.clientCpu, otherPct: w.otherCpu };
 }
 
-const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
+const fmt = (
+  x: number,
+) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
 
 interface Row {
   runtime: RuntimeName;
@@ -173,7 +180,11 @@ async function runWorkload(runtime: RuntimeName, workload: Workload): Promise<Ro
       for (const kind of ["gateway", "plain"] as Kind[]) {
         const s = await measure(servers[kind]!, clients[kind]!);
         row.samples[kind].push(s);
-        log(`  ${runtime} ${workload} round ${round + 1} ${kind}: ${fmt(s.rate)}/s, server CPU ${s.serverCpu.toFixed(2)} cores, client CPU ${s.clientCpu.toFixed(2)} cores, other CPU ${s.otherPct.toFixed(0)}%`);
+        log(
+          `  ${runtime} ${workload} round ${round + 1} ${kind}: ${fmt(s.rate)}/s, server CPU ${
+            s.serverCpu.toFixed(2)
+          } cores, client CPU ${s.clientCpu.toFixed(2)} cores, other CPU ${s.otherPct.toFixed(0)}%`,
+        );
       }
     }
   } finally {
@@ -198,9 +209,13 @@ function table(rows: Row[]): string {
     const perCpu = (xs: Sample[]) => median(xs.map((s) => s.perCpu));
     const clientCpu = (xs: Sample[]) => `${(100 * median(xs.map((s) => s.clientCpu))).toFixed(0)}%`;
     lines.push(
-      `| ${r.runtime} | ${r.workload} (${unit[r.workload]}) | ${fmt(median(g.map((s) => s.rate)))} | ${fmt(median(p.map((s) => s.rate)))} | ` +
+      `| ${r.runtime} | ${r.workload} (${unit[r.workload]}) | ${fmt(median(g.map((s) => s.rate)))} | ${
+        fmt(median(p.map((s) => s.rate)))
+      } | ` +
         `${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) | ` +
-        `${fmt(perCpu(g))} | ${fmt(perCpu(p))} | ${(perCpu(g) / perCpu(p)).toFixed(2)} | ${clientCpu(g)} / ${clientCpu(p)} | ` +
+        `${fmt(perCpu(g))} | ${fmt(perCpu(p))} | ${(perCpu(g) / perCpu(p)).toFixed(2)} | ${clientCpu(g)} / ${
+          clientCpu(p)
+        } | ` +
         `${Math.max(...[...g, ...p].map((s) => s.otherPct)).toFixed(0)}% |`,
     );
   }
@@ -212,18 +227,24 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const rows: Row[] = [];
   for (const runtime of RUNTIMES) {
-    for (const workload of WORKLOADS) rows.push(await withBenchLock(opts.lock, `gateway ${runtime} ${workload}`, () => runWorkload(runtime, workload)));
+    for (const workload of WORKLOADS) {
+      rows.push(await withBenchLock(opts.lock, `gateway ${runtime} ${workload}`, () => runWorkload(runtime, workload)));
+    }
   }
   const versions = runtimeVersions();
   const command = `npx tsx bench/gateway/run.ts ${process.argv.slice(2).join(" ")}`.trim();
   const section = [
     `## Gateway: run of ${startedAt.toISOString().replace("T", " ").slice(0, 19)} UTC`,
     "",
-    `Command: \`${command}\`. Runtimes: ${RUNTIMES.map((r) => `${r} ${versions[r]}`).join(", ")}; load client: ${opts.client}.`,
+    `Command: \`${command}\`. Runtimes: ${
+      RUNTIMES.map((r) => `${r} ${versions[r]}`).join(", ")
+    }; load client: ${opts.client}.`,
     `broadcast: ${opts.conns} clients on one Gateway process (+ Register, one BusinessWorker), ${opts.depth} broadcasts in flight, 32-byte payload; ` +
-      `reference: one plain \`websocket://\` process looping over its connections. echo: ${opts["echo-conns"]} clients × ${opts["echo-depth"]} ` +
-      `messages of 32 bytes in flight, answered by the BusinessWorker with sendToCurrentClient; reference: a plain websocket echo process. ` +
-      `Medians of ${ROUNDS} interleaved rounds of ${DURATION} s; server CPU = utime+stime of the whole server process tree.`,
+    `reference: one plain \`websocket://\` process looping over its connections. echo: ${
+      opts["echo-conns"]
+    } clients × ${opts["echo-depth"]} ` +
+    `messages of 32 bytes in flight, answered by the BusinessWorker with sendToCurrentClient; reference: a plain websocket echo process. ` +
+    `Medians of ${ROUNDS} interleaved rounds of ${DURATION} s; server CPU = utime+stime of the whole server process tree.`,
     "",
     table(rows),
   ].join("\n");

@@ -153,7 +153,16 @@ function onData(st: State, chunk: Uint8Array): void {
 }
 
 function newState(): State {
-  return { upgraded: false, head: "", onOpen: null, hdr: new Uint8Array(10), hdrLen: 0, skip: 0, out: null, write: () => {} };
+  return {
+    upgraded: false,
+    head: "",
+    onOpen: null,
+    hdr: new Uint8Array(10),
+    hdrLen: 0,
+    skip: 0,
+    out: null,
+    write: () => {},
+  };
 }
 
 // ---- Bun --------------------------------------------------------------------------------------
@@ -229,7 +238,7 @@ async function openAll(n: number): Promise<Array<{ socket: any; st: State }>> {
 function start(conns: Array<{ socket: any; st: State }>): void {
   if (running) return;
   running = true;
-  if (MODE === "echo") for (const c of conns) c.st.write(batch);
+  if (MODE === "echo") { for (const c of conns) c.st.write(batch); }
   else {
     triggers = (frames / CONNS) | 0; // whatever was in flight has drained
     maybeTrigger();

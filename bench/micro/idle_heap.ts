@@ -55,7 +55,15 @@ function snapshot(): Snapshot {
 
 /** Open `n` idle connections from a client process; resolves (with its stdin to quit it) once all are open. */
 function openIdle(port: number, n: number): Promise<() => void> {
-  const args = ["bench/client.ts", "idle", "--port", String(port), "--conns", String(n), ...(kind === "ws" ? ["--kind", "ws"] : [])];
+  const args = [
+    "bench/client.ts",
+    "idle",
+    "--port",
+    String(port),
+    "--conns",
+    String(n),
+    ...(kind === "ws" ? ["--kind", "ws"] : []),
+  ];
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     child.on("exit", (code) => reject(new Error(`client exited with ${code}`)));

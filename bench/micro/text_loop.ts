@@ -42,5 +42,9 @@ function run(reads: number): number {
 
 run(20_000); // warm up
 const samples = Array.from({ length: 7 }, () => run(50_000)).sort((a, b) => a - b);
-const name = (globalThis as { Deno?: unknown; Bun?: unknown }).Bun ? "bun" : (globalThis as { Deno?: unknown }).Deno ? "deno" : "node";
+const name = (globalThis as { Deno?: unknown; Bun?: unknown }).Bun
+  ? "bun"
+  : (globalThis as { Deno?: unknown }).Deno
+  ? "deno"
+  : "node";
 console.log(`${name}: ${samples[0].toFixed(0)} ns per message (fastest of 7 runs; ${written} bytes written)`);

@@ -92,7 +92,9 @@ function startBackend(): Promise<{ server: Server; port: number }> {
     };
     socket.on("data", onHead);
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, port: (server.address() as { port: number }).port })));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve({ server, port: (server.address() as { port: number }).port }))
+  );
 }
 
 // ---- the proxies ------------------------------------------------------------------------
@@ -107,7 +109,10 @@ interface Proxy {
 async function startProxy(runtime: RuntimeName, kind: Kind, backendPort: number): Promise<Proxy> {
   const script = kind === "framework" ? "pipe_proxy" : "raw_proxy";
   const command = runtimeCommand(runtime, `bench/proxy/${script}.ts`, kind === "framework" ? ["start"] : []);
-  const server = await launchServer(`${runtime} ${kind} proxy`, command, { env: { BACKEND_PORT: String(backendPort) }, ready: /PROXY PID \d+/ });
+  const server = await launchServer(`${runtime} ${kind} proxy`, command, {
+    env: { BACKEND_PORT: String(backendPort) },
+    ready: /PROXY PID \d+/,
+  });
   const pid = Number(/PROXY PID (\d+)/.exec(server.out.text)![1]);
   return { port: server.port, pid, stop: () => server.stop() };
 }
@@ -176,14 +181,23 @@ function transfer(port: number, direction: Direction, onProgress: (bytes: number
   });
 }
 
-async function measure(runtime: RuntimeName, kind: Kind, proxy: Proxy, direction: Direction, round: number): Promise<Run> {
+async function measure(
+  runtime: RuntimeName,
+  kind: Kind,
+  proxy: Proxy,
+  direction: Direction,
+  round: number,
+): Promise<Run> {
   await sleep(300); // let the previous transfer's garbage settle
   const idleRss = rssMB(proxy.pid);
   const cpuBefore = procCpu(proxy.pid);
   const samples: Sample[] = [];
   let bytes = 0;
   const started = performance.now();
-  const sampler = setInterval(() => samples.push({ ms: performance.now() - started, bytes, rss: rssMB(proxy.pid) }), 100);
+  const sampler = setInterval(
+    () => samples.push({ ms: performance.now() - started, bytes, rss: rssMB(proxy.pid) }),
+    100,
+  );
   await transfer(proxy.port, direction, (b) => (bytes = b));
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
@@ -216,8 +230,12 @@ function report(runs: Run[], versions: Record<RuntimeName, string>, startedAt: D
   const lines: string[] = [];
   lines.push(`## Pipe proxy: ${SIZE / MB} MB through \`pipe()\`, flat memory`, "");
   lines.push(
-    `Written by \`npx tsx bench/proxy/run.ts\` (bench/proxy/) on ${startedAt.toISOString().replace("T", " ").slice(0, 19)} UTC ` +
-      `in ${f0(wallSeconds)} s: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; ${ROUNDS} interleaved round(s) ` +
+    `Written by \`npx tsx bench/proxy/run.ts\` (bench/proxy/) on ${
+      startedAt.toISOString().replace("T", " ").slice(0, 19)
+    } UTC ` +
+      `in ${
+        f0(wallSeconds)
+      } s: Node ${versions.node}, Deno ${versions.deno}, Bun ${versions.bun}; ${ROUNDS} interleaved round(s) ` +
       `per runtime, direction and proxy.`,
     "",
     `The framework proxy is the manual's \`pipe()\` proxy (a TcpConnection piped both ways to an AsyncTcpConnection, ` +
@@ -227,8 +245,8 @@ function report(runs: Run[], versions: Record<RuntimeName, string>, startedAt: D
     "",
   );
   lines.push(
-    "MB/s and CPU are medians over rounds; \"vs reference\" is the median of the per-round ratios pipe() / node:net. " +
-      "RSS columns are of the last round, except the peak (all rounds); \"10% → 100%\" is how much the RSS grew " +
+    'MB/s and CPU are medians over rounds; "vs reference" is the median of the per-round ratios pipe() / node:net. ' +
+      'RSS columns are of the last round, except the peak (all rounds); "10% → 100%" is how much the RSS grew ' +
       "between the first and the last tenth of the bytes: flat memory is a growth near 0 however many bytes move.",
     "",
     "| runtime | direction | proxy | MB/s | vs reference | proxy CPU-s per GB | RSS before | RSS peak | RSS growth 10% → 100% | RSS at each tenth of the bytes (MB) |",
@@ -244,17 +262,31 @@ function report(runs: Run[], versions: Record<RuntimeName, string>, startedAt: D
         const ratios = rs.map((r) => r.mbPerSecond / (raw.find((x) => x.round === r.round)?.mbPerSecond ?? NaN));
         const growth = last.tenths[9] - last.tenths[0];
         lines.push(
-          `| ${runtime} | ${direction} | ${kind === "framework" ? "pipe()" : "node:net pipe"} | ${f0(median(rs.map((r) => r.mbPerSecond)))} | ` +
+          `| ${runtime} | ${direction} | ${kind === "framework" ? "pipe()" : "node:net pipe"} | ${
+            f0(median(rs.map((r) => r.mbPerSecond)))
+          } | ` +
             `${kind === "framework" ? `${f0(median(ratios) * 100)}%` : "(reference)"} | ` +
-            `${f1(median(rs.map((r) => (r.cpu / SIZE) * 1024 * MB)))} | ${f0(last.idleRss)} MB | ${f0(Math.max(...rs.map((r) => r.peakRss)))} MB | ` +
+            `${f1(median(rs.map((r) => (r.cpu / SIZE) * 1024 * MB)))} | ${f0(last.idleRss)} MB | ${
+              f0(Math.max(...rs.map((r) => r.peakRss)))
+            } MB | ` +
             `${growth >= 0 ? "+" : ""}${f0(growth)} MB | ${last.tenths.map(f0).join(" → ")} |`,
         );
       }
     }
   }
-  lines.push("", "Every round:", "", "| runtime | direction | proxy | round | seconds | MB/s | proxy CPU-s |", "| --- | --- | --- | ---: | ---: | ---: | ---: |");
+  lines.push(
+    "",
+    "Every round:",
+    "",
+    "| runtime | direction | proxy | round | seconds | MB/s | proxy CPU-s |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+  );
   for (const r of runs) {
-    lines.push(`| ${r.runtime} | ${r.direction} | ${r.kind} | ${r.round} | ${r.seconds.toFixed(2)} | ${f0(r.mbPerSecond)} | ${r.cpu.toFixed(2)} |`);
+    lines.push(
+      `| ${r.runtime} | ${r.direction} | ${r.kind} | ${r.round} | ${r.seconds.toFixed(2)} | ${f0(r.mbPerSecond)} | ${
+        r.cpu.toFixed(2)
+      } |`,
+    );
   }
   return lines.join("\n") + "\n";
 }
@@ -280,8 +312,12 @@ async function main(): Promise<void> {
               const run = await measure(runtime, kind, proxies[kind], direction, round);
               runs.push(run);
               log(
-                `${runtime} ${direction} ${kind} round ${round}: ${f0(run.mbPerSecond)} MB/s, ${run.seconds.toFixed(2)} s, ` +
-                  `cpu ${run.cpu.toFixed(2)} s, RSS ${f0(run.idleRss)} → peak ${f0(run.peakRss)} MB (${run.tenths.map(f0).join(" ")})`,
+                `${runtime} ${direction} ${kind} round ${round}: ${f0(run.mbPerSecond)} MB/s, ${
+                  run.seconds.toFixed(2)
+                } s, ` +
+                  `cpu ${run.cpu.toFixed(2)} s, RSS ${f0(run.idleRss)} → peak ${f0(run.peakRss)} MB (${
+                    run.tenths.map(f0).join(" ")
+                  })`,
               );
             }
           }

@@ -54,7 +54,12 @@ interface Subject {
 }
 const SUBJECTS: Subject[] = [
   { label: "node:net, no byte exchanged", script: "bench/ws/servers/raw_node.ts", args: ["silent"], kind: "tcp" },
-  { label: "node:net, one handshake read and write", script: "bench/ws/servers/raw_node.ts", args: ["handshake"], kind: "ws" },
+  {
+    label: "node:net, one handshake read and write",
+    script: "bench/ws/servers/raw_node.ts",
+    args: ["handshake"],
+    kind: "ws",
+  },
   { label: "framework websocket://", script: "bench/ws/servers/framework.ts", args: ["start"], kind: "ws" },
   { label: "ws package", script: "bench/ws/servers/native.ts", args: [], kind: "ws" },
 ];

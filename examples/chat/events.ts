@@ -50,7 +50,9 @@ async function roomUsers(room: string): Promise<User[]> {
 async function login(clientId: string, session: ChatSession, message: Record<string, unknown>): Promise<void> {
   const name = cleanText(message.name, MAX_NAME);
   const room = cleanText(message.room, MAX_NAME);
-  if (!name || !room) return void Gateway.sendToClient(clientId, encode({ type: "error", message: "a nickname and a room are needed" }));
+  if (!name || !room) {
+    return void Gateway.sendToClient(clientId, encode({ type: "error", message: "a nickname and a room are needed" }));
+  }
   if (session.room) {
     Gateway.leaveGroup(clientId, session.room);
     Gateway.sendToGroup(session.room, encode({ type: "leave", user: { id: clientId, name: session.name } }));
@@ -67,7 +69,9 @@ async function login(clientId: string, session: ChatSession, message: Record<str
 
 async function say(clientId: string, session: ChatSession, message: Record<string, unknown>): Promise<void> {
   const content = cleanText(message.content, MAX_CONTENT);
-  if (!session.name || !session.room) return void Gateway.sendToClient(clientId, encode({ type: "error", message: "log in first" }));
+  if (!session.name || !session.room) {
+    return void Gateway.sendToClient(clientId, encode({ type: "error", message: "log in first" }));
+  }
   if (!content) return;
   const from = { id: clientId, name: session.name };
   const base = { type: "say", from, content, time: Date.now(), handler: process.pid };
@@ -100,6 +104,8 @@ export const events = {
 
   onClose(clientId: string, ctx: Context): void {
     const session = ctx.session as ChatSession;
-    if (session.room) Gateway.sendToGroup(session.room, encode({ type: "leave", user: { id: clientId, name: session.name } }));
+    if (session.room) {
+      Gateway.sendToGroup(session.room, encode({ type: "leave", user: { id: clientId, name: session.name } }));
+    }
   },
 };

@@ -38,9 +38,12 @@ gateway.registerAddress = registerAddress;
 // A ping every 25 s keeps idle connections open through proxies; browsers need not answer.
 gateway.pingInterval = 25;
 gateway.pingData = JSON.stringify({ type: "ping" });
-// Each gateway process says when a BusinessWorker process joins it (clients are served once one has).
+// Each gateway process says when a BusinessWorker process joins it (clients are served once one
+// has), and its inner port: the port a client_id names, so a client's gateway process can be found.
 gateway.onBusinessWorkerConnected = () =>
-  console.log(`ChatGateway process ${process.pid} has ${gateway.workerConnections.size} business worker(s)`);
+  console.log(
+    `ChatGateway process ${process.pid} (inner port ${gateway.lanPort}) has ${gateway.workerConnections.size} business worker(s)`,
+  );
 
 const business = new BusinessWorker();
 business.name = "ChatBusiness";

@@ -9,7 +9,8 @@
 import { concatAll } from "../../core/bytes.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { boundaryOf, MultipartParser } from "./multipart.ts";
-import { ChunkedDecoder, type HeadInfo } from "./parser.ts";
+import { ChunkedDecoder } from "./chunked.ts";
+import type { HeadInfo } from "./parser.ts";
 import type { HttpOptions } from "./protocol.ts";
 import type { Request } from "./request.ts";
 import { UploadCollector } from "./upload.ts";

@@ -9,7 +9,7 @@
  */
 import { concat, utf8Encode } from "../../core/bytes.ts";
 import { runtime } from "../../runtime/mod.ts";
-import { acceptsGzip, compressible, FORCED, type GzipSettings, gzipBody } from "./compress.ts";
+import { acceptsGzip, compressible, FORCED, gzipBody, type GzipSettings } from "./compress.ts";
 import { FILE_PIECE, FileStream, type Segment } from "./file_stream.ts";
 import { mimeType } from "./mime.ts";
 import {
@@ -30,6 +30,7 @@ import {
   HttpState,
   STREAM_CHUNKED,
   STREAM_FILE,
+  STREAM_NONE,
   STREAM_RAW,
 } from "./state.ts";
 
@@ -85,12 +86,34 @@ function utf8Length(s: string): number {
 }
 
 // Flags gathered from the user's headers by userHeaders() (one shared scratch object).
-const seen = { lines: "", type: false, typeLine: "", encoding: false, vary: false, server: false, date: false, length: -1, chunked: false, eventStream: false, close: false, disposition: false };
+const seen = {
+  lines: "",
+  type: false,
+  typeLine: "",
+  encoding: false,
+  vary: false,
+  server: false,
+  date: false,
+  length: -1,
+  chunked: false,
+  eventStream: false,
+  close: false,
+  disposition: false,
+};
 
 /** The user's header lines (validated) and what they say. Skips the ones the protocol writes itself. */
 function userHeaders(r: Response): typeof seen {
   seen.lines = seen.typeLine = "";
-  seen.type = seen.encoding = seen.vary = seen.server = seen.date = seen.chunked = seen.eventStream = seen.close = seen.disposition = false;
+  seen.type =
+    seen.encoding =
+    seen.vary =
+    seen.server =
+    seen.date =
+    seen.chunked =
+    seen.eventStream =
+    seen.close =
+    seen.disposition =
+      false;
   seen.length = -1;
   const headers = r._headers;
   if (headers === null) return seen;
@@ -144,8 +167,15 @@ function userHeaders(r: Response): typeof seen {
 
 /** Bytes for what the application sends (see the module doc of `response.ts`). */
 export function encodeMessage(data: unknown, conn: Conn): string | Uint8Array {
-  let s: HttpState | undefined = conn.__http;
+  let s = conn.__http as HttpState | undefined;
   if (s === undefined) s = conn.__http = new HttpState();
+  if (s.keepAlive && s.busy && s.stream === STREAM_NONE && conn.closesAfterAnswer?.()) {
+    // The process is stopping and this response (its head not sent yet) is the connection's
+    // last: say so, as nginx does while shutting down, so that the client sends its next
+    // request on a new connection instead of on this one, which closes after the response.
+    s.keepAlive = false;
+    s.closing = true;
+  }
   if (typeof data === "string") return encodeText(s, conn, data);
   if (data instanceof Response) return encodeResponse(s, conn, data);
   if (data instanceof Chunk) return encodeChunk(s, conn, data);
@@ -309,7 +339,10 @@ function planFile(s: HttpState, r: Response, etag: string): FilePlan {
   if (r._status !== 200 || req === null) return whole;
   const ifMatch = req.header("if-match") as string | null;
   const ifUnmodified = ifMatch === null ? req.header("if-unmodified-since") as string | null : null;
-  if ((ifMatch !== null && !ifMatchHolds(ifMatch, etag)) || (ifUnmodified !== null && !unmodifiedSince(ifUnmodified, f.mtimeMs))) {
+  if (
+    (ifMatch !== null && !ifMatchHolds(ifMatch, etag)) ||
+    (ifUnmodified !== null && !unmodifiedSince(ifUnmodified, f.mtimeMs))
+  ) {
     return { status: 412, contentRange: "", ranges: [] };
   }
   const inm = req.header("if-none-match") as string | null;
@@ -323,7 +356,9 @@ function planFile(s: HttpState, r: Response, etag: string): FilePlan {
   if (ifRange !== null && !ifRangeHolds(ifRange, etag, f.mtimeMs)) return whole;
   const ranges = parseRanges(wanted, size);
   if (ranges === null) return whole;
-  if (ranges === "unsatisfiable") return { status: 416, contentRange: `Content-Range: bytes */${size}\r\n`, ranges: [] };
+  if (ranges === "unsatisfiable") {
+    return { status: 416, contentRange: `Content-Range: bytes */${size}\r\n`, ranges: [] };
+  }
   const [first, last] = ranges[0];
   const contentRange = ranges.length === 1 ? `Content-Range: bytes ${first}-${last}/${size}\r\n` : "";
   return { status: 206, contentRange, ranges };
@@ -394,7 +429,9 @@ function encodeByteRanges(
   for (let i = 0; i < ranges.length; i++) {
     const [first, last] = ranges[i];
     const partHead = utf8Encode(
-      `${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${first}-${last}/${size}\r\n\r\n`,
+      `${
+        i === 0 ? "" : "\r\n"
+      }--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${first}-${last}/${size}\r\n\r\n`,
     );
     segments.push(partHead, { position: first, length: last - first + 1 });
     length += partHead.length + last - first + 1;

@@ -75,5 +75,7 @@ export function mimeType(path: string): string | null {
   const ext = path.slice(dot + 1).toLowerCase();
   if (!Object.hasOwn(TYPES, ext)) return null;
   const type = TYPES[ext];
-  return type.startsWith("text/") || type === "application/json" || type === "image/svg+xml" ? `${type};charset=utf-8` : type;
+  return type.startsWith("text/") || type === "application/json" || type === "image/svg+xml"
+    ? `${type};charset=utf-8`
+    : type;
 }

@@ -20,13 +20,23 @@
  *
  * @module
  */
-import type { TcpConnection } from "../../core/tcp_connection.ts";
+import type { ConnectionData, TcpConnection } from "../../core/tcp_connection.ts";
+import type { Request } from "./request.ts";
 import type { Chunk, Response, ServerSentEvents } from "./response.ts";
 
 export { Http, type HttpOptions, HttpProtocol } from "./protocol.ts";
+export type { Conn as HttpProtocolConnection } from "./state.ts";
+export type { FileBody } from "./response.ts";
 export type { GzipOptions } from "./compress.ts";
-export { Request } from "./request.ts";
-export { Chunk, type CookieOptions, type HeaderValue, Response, ServerSentEvents, type ServerSentEvent } from "./response.ts";
+export { type FormFiles, Request, type RequestData } from "./request.ts";
+export {
+  Chunk,
+  type CookieOptions,
+  type HeaderValue,
+  Response,
+  type ServerSentEvent,
+  ServerSentEvents,
+} from "./response.ts";
 export { FileSessionHandler, Session, type SessionHandler } from "./session.ts";
 export {
   UPLOAD_ERR_CANT_WRITE,
@@ -43,11 +53,7 @@ export type { Form, FormValue } from "./query.ts";
 export type HttpMessage = string | Uint8Array | Response | Chunk | ServerSentEvents;
 
 /**
- * A TcpConnection of an `http://` Worker, typed for what it sends. Optional: a plain
- * `TcpConnection` takes any message too; this narrows `send()`/`close()` to what `http://`
- * encodes (`(conn: HttpConnection, request: Request) => ...`).
+ * A connection of an `http://` Worker: `onMessage` receives a {@link Request}, `send()` and
+ * `close()` take an {@link HttpMessage}; with the application's {@link ConnectionData}.
  */
-export interface HttpConnection extends TcpConnection {
-  send(data: HttpMessage, raw?: boolean): boolean | null;
-  close(data?: HttpMessage, raw?: boolean): void;
-}
+export interface HttpConnection extends TcpConnection<Request, HttpMessage>, ConnectionData {}

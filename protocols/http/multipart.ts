@@ -95,7 +95,9 @@ export function partInfo(headers: string): PartInfo {
         }
       }
       // Only the base name counts: a path sent by an old client never reaches the app.
-      if (filename !== null) filename = filename.slice(Math.max(filename.lastIndexOf("/"), filename.lastIndexOf("\\")) + 1);
+      if (filename !== null) {
+        filename = filename.slice(Math.max(filename.lastIndexOf("/"), filename.lastIndexOf("\\")) + 1);
+      }
       info.filename = filename;
     } else if (name === "content-type") {
       info.type = value;
@@ -171,7 +173,9 @@ export class MultipartParser {
             this.done = true;
             return;
           }
-          if (buf[p] !== 13 || buf[p + 1] !== 10) throw httpError("ERR_HTTP_MULTIPART", "a delimiter not followed by CRLF or --");
+          if (buf[p] !== 13 || buf[p + 1] !== 10) {
+            throw httpError("ERR_HTTP_MULTIPART", "a delimiter not followed by CRLF or --");
+          }
           pos = p + 2;
           this.state = M_HEADERS;
           break;

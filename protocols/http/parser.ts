@@ -9,40 +9,61 @@
  * | what                                                   | code                                 |
  * | ------------------------------------------------------ | ------------------------------------ |
  * | LF without CR, CR without LF                           | ERR_HTTP_BARE_LF, ERR_HTTP_BARE_CR   |
- * | method not a token, target with whitespace/CTL         | ERR_HTTP_METHOD, ERR_HTTP_TARGET     |
+ * | method not a token, or longer than any registered one  | ERR_HTTP_METHOD, ..._METHOD_TOO_LONG (501) |
+ * | target with a byte outside RFC 3986, or too long       | ERR_HTTP_TARGET, ..._URI_TOO_LONG (414) |
+ * | `*` without OPTIONS, authority-form, CONNECT           | ERR_HTTP_TARGET_FORM, ..._CONNECT (501) |
  * | whitespace before a header's colon, obs-fold           | ERR_HTTP_SPACE_BEFORE_COLON, ..._OBS_FOLD |
- * | Content-Length twice, not digits (so never negative)   | ERR_HTTP_CONTENT_LENGTH(_DUPLICATE)  |
+ * | Content-Length twice, not digits, above 2^53-1         | ERR_HTTP_CONTENT_LENGTH(_DUPLICATE)  |
  * | Transfer-Encoding with Content-Length, or in HTTP/1.0  | ERR_HTTP_TE_WITH_CONTENT_LENGTH, ..._TE_HTTP10 |
  * | Transfer-Encoding other than one `chunked`             | ERR_HTTP_TE_NOT_CHUNKED / ..._UNSUPPORTED |
  * | HTTP/1.1 without exactly one Host                      | ERR_HTTP_MISSING_HOST, ..._DUPLICATE_HOST |
+ * | Host not `uri-host [":" port]`                         | ERR_HTTP_HOST                        |
  *
- * A chunked body is decoded by {@link ChunkedDecoder}, a byte state machine that can stop and
- * resume anywhere and refuses invalid sizes, extensions and framing.
+ * A chunked body is decoded by `ChunkedDecoder` (`chunked.ts`).
  *
  * @module
  */
 
-const CR = 13;
-const LF = 10;
-const SP = 32;
-const HTAB = 9;
+export const CR = 13;
+export const LF = 10;
+export const SP = 32;
+export const HTAB = 9;
 const COLON = 58;
+const SLASH = 47;
 
 /** tchar (RFC 9110 §5.6.2): the bytes of a method or a header name. */
-const TCHAR = new Uint8Array(256);
-/** Bytes allowed in a request target: visible ASCII and obs-text, no whitespace, no CTL. */
+export const TCHAR = new Uint8Array(256);
+/**
+ * Bytes allowed in a request target: the characters of RFC 3986 (unreserved, reserved and "%")
+ * but "#" (a fragment is never sent), plus `\ ^ ` { | }`, which browsers and fetch send
+ * unencoded in a query (WHATWG URL). So no whitespace, CTL, DEL, `"`, `<`, `>` nor byte above 0x7F.
+ */
 const TARGET = new Uint8Array(256);
+/** Bytes of a Host's reg-name (unreserved, sub-delims) but ",", which would make it a list. */
+const REG_NAME = new Uint8Array(256);
+/** Bytes of a scheme after its first letter (RFC 3986 §3.1). */
+const SCHEME = new Uint8Array(256);
 /** Bytes allowed inside a field value: VCHAR, obs-text, SP, HTAB. */
-const FIELD = new Uint8Array(256);
+export const FIELD = new Uint8Array(256);
 /** Hex digit values plus one (0 = not a hex digit). */
-const HEX = new Uint8Array(256);
+export const HEX = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
   const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-  TCHAR[c] = alnum || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)) ? 1 : 0;
-  TARGET[c] = c > 32 && c !== 127 ? 1 : 0;
+  const ch = String.fromCharCode(c);
+  TCHAR[c] = alnum || "!#$%&'*+-.^_`|~".includes(ch) ? 1 : 0;
+  TARGET[c] = alnum || "-._~:/?@[]!$&'()*+,;=%\\^`{|}".includes(ch) ? 1 : 0;
+  REG_NAME[c] = alnum || "-._~!$&'()*+;=".includes(ch) ? 1 : 0;
+  SCHEME[c] = alnum || "+-.".includes(ch) ? 1 : 0;
   FIELD[c] = (c >= 32 && c !== 127) || c === HTAB ? 1 : 0;
   HEX[c] = c >= 48 && c <= 57 ? c - 47 : c >= 65 && c <= 70 ? c - 54 : c >= 97 && c <= 102 ? c - 86 : 0;
 }
+
+/**
+ * The longest method taken, in bytes: UPDATEREDIRECTREF, the longest in the IANA HTTP Method
+ * Registry. Any token up to this length reaches the application; a longer one is refused with
+ * 501 before the rest of the request line is waited for.
+ */
+export const MAX_METHOD_LENGTH = 17;
 
 /** What one request head says, as offsets into the bytes it was parsed from. Reused between requests. */
 export class HeadInfo {
@@ -127,23 +148,82 @@ function trimEnd(buf: Uint8Array, v0: number, v1: number): number {
 /** What {@link parseHead} returns when the head has not all arrived yet. */
 export const INCOMPLETE = "incomplete";
 
+/** The limits {@link parseHead} applies (HttpOptions has both). */
+export interface HeadLimits {
+  /** Most header fields: more → ERR_HTTP_TOO_MANY_HEADERS. */
+  maxHeaderCount: number;
+  /** Most bytes of the request target: more → ERR_HTTP_URI_TOO_LONG, as soon as they are seen. */
+  maxTargetSize: number;
+}
+
+const FORM_ORIGIN = 0;
+const FORM_ABSOLUTE = 1;
+const FORM_ASTERISK = 2;
+/** Neither of the above: authority-form (`host:port`, for CONNECT), or nothing valid. */
+const FORM_OTHER = 3;
+
+/**
+ * The form of the request target buf[t0, t1) (RFC 9112 §3.2). Absolute-form is taken as
+ * `scheme://...`, as clients send it to a proxy; `host:port` is left to CONNECT.
+ */
+function targetForm(buf: Uint8Array, t0: number, t1: number): number {
+  const c = buf[t0];
+  if (c === SLASH) return FORM_ORIGIN;
+  if (c === 42) return t1 - t0 === 1 ? FORM_ASTERISK : FORM_OTHER; // '*'
+  if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return FORM_OTHER;
+  let i = t0 + 1;
+  while (i < t1 && SCHEME[buf[i]] === 1) i++;
+  return i + 3 <= t1 && buf[i] === COLON && buf[i + 1] === SLASH && buf[i + 2] === SLASH ? FORM_ABSOLUTE : FORM_OTHER;
+}
+
+/**
+ * True when buf[s, e) is a Host value: `uri-host [":" port]` (RFC 9110 §7.2), where uri-host is
+ * an IP literal (`[::1]`) or a reg-name (which IPv4 addresses are too) that is not empty (an
+ * "http" URI with an empty host is invalid, RFC 9110 §4.2.1). Userinfo, a path and a list
+ * (two values joined with ",") are not.
+ */
+function isHost(buf: Uint8Array, s: number, e: number): boolean {
+  let i = s;
+  if (buf[i] === 91) { // '[': IPv6 (hex digits, ':' and the '.' of an embedded IPv4)
+    i++;
+    while (i < e && (HEX[buf[i]] !== 0 || buf[i] === COLON || buf[i] === 46)) i++;
+    if (i === s + 1 || i >= e || buf[i] !== 93) return false;
+    i++;
+  } else {
+    while (i < e) {
+      const c = buf[i];
+      if (REG_NAME[c] === 1) i++;
+      else if (c === 37 && i + 2 < e && HEX[buf[i + 1]] !== 0 && HEX[buf[i + 2]] !== 0) i += 3; // pct-encoded
+      else break;
+    }
+    if (i === s) return false;
+  }
+  if (i === e) return true;
+  if (buf[i] !== COLON) return false;
+  for (i++; i < e; i++) if (buf[i] < 48 || buf[i] > 57) return false;
+  return true;
+}
+
 /**
  * Validate the head starting at `start` in buf[0, len) and fill `info` (its end in `info.end`),
  * in one pass. Returns "" when the request is acceptable, {@link INCOMPLETE} when the head runs
  * past `len` (unless `complete`: then `len` is known to end the head and running past it is an
- * error), else the refusal code.
+ * error), else the refusal code. A method or target already too long is refused before the
+ * request line has all arrived.
  */
 export function parseHead(
   buf: Uint8Array,
   start: number,
   len: number,
   info: HeadInfo,
-  maxHeaderCount: number,
+  limits: HeadLimits,
   complete = false,
 ): string {
   let i = start;
   // request-line = method SP request-target SP HTTP-version CRLF
-  while (TCHAR[buf[i]] === 1) i++;
+  const methodEnd = start + MAX_METHOD_LENGTH + 1;
+  while (i < methodEnd && TCHAR[buf[i]] === 1) i++;
+  if (i === methodEnd) return "ERR_HTTP_METHOD_TOO_LONG";
   if (i >= len) return complete ? "ERR_HTTP_METHOD" : INCOMPLETE;
   if (i === start || buf[i] !== SP) {
     return buf[i] === LF ? "ERR_HTTP_BARE_LF" : buf[i] === CR && i > start ? "ERR_HTTP_TARGET" : "ERR_HTTP_METHOD";
@@ -151,6 +231,7 @@ export function parseHead(
   const m1 = i;
   const t0 = ++i;
   while (TARGET[buf[i]] === 1) i++;
+  if (i - t0 > limits.maxTargetSize) return "ERR_HTTP_URI_TOO_LONG";
   if (i >= len) return complete ? "ERR_HTTP_TARGET" : INCOMPLETE;
   if (i === t0 || buf[i] !== SP) return buf[i] === LF ? "ERR_HTTP_BARE_LF" : "ERR_HTTP_TARGET";
   const t1 = i++;
@@ -170,6 +251,12 @@ export function parseHead(
   if (buf[i + 5] !== 49) return "ERR_HTTP_VERSION_UNSUPPORTED";
   const minor = buf[i + 7] - 48;
   i += 10;
+  // Not a proxy: CONNECT is not implemented, and the target is a path, or a URL, or * for OPTIONS.
+  if (m1 - start === 7 && bytesAre(buf, start, "CONNECT")) return "ERR_HTTP_CONNECT";
+  const form = targetForm(buf, t0, t1);
+  if (form === FORM_OTHER || (form === FORM_ASTERISK && !(m1 - start === 7 && bytesAre(buf, start, "OPTIONS")))) {
+    return "ERR_HTTP_TARGET_FORM";
+  }
 
   let contentLength = -1;
   let hosts = 0;
@@ -189,7 +276,7 @@ export function parseHead(
     }
     if (c === LF) return "ERR_HTTP_BARE_LF";
     if (c === SP || c === HTAB) return "ERR_HTTP_OBS_FOLD";
-    if (++count > maxHeaderCount) return "ERR_HTTP_TOO_MANY_HEADERS";
+    if (++count > limits.maxHeaderCount) return "ERR_HTTP_TOO_MANY_HEADERS";
     const n0 = i;
     while (TCHAR[buf[i]] === 1) i++;
     const n1 = i;
@@ -210,7 +297,12 @@ export function parseHead(
     i += 2;
     switch (n1 - n0) {
       case 4:
-        if (nameIs(buf, n0, "host")) hosts++;
+        if (nameIs(buf, n0, "host")) {
+          hosts++;
+          // empty: allowed where the target names no authority of its own to fill in (RFC 9112 §3.2)
+          const e = trimEnd(buf, v0, v1);
+          if (e === v0 ? form === FORM_ORIGIN && minor >= 1 : !isHost(buf, v0, e)) return "ERR_HTTP_HOST";
+        }
         break;
       case 6:
         if (nameIs(buf, n0, "expect")) {
@@ -235,19 +327,22 @@ export function parseHead(
         }
         break;
       case 12:
-        if (nameIs(buf, n0, "content-type") && v1 - v0 >= 19 && nameIs(buf, v0, "multipart/form-data")) multipart = true;
+        if (nameIs(buf, n0, "content-type") && v1 - v0 >= 19 && nameIs(buf, v0, "multipart/form-data")) {
+          multipart = true;
+        }
         break;
       case 14:
         if (nameIs(buf, n0, "content-length")) {
           if (contentLength !== -1) return "ERR_HTTP_CONTENT_LENGTH_DUPLICATE";
           const e = trimEnd(buf, v0, v1);
           if (e === v0) return "ERR_HTTP_CONTENT_LENGTH";
-          if (e - v0 > 15) return "ERR_HTTP_BODY_TOO_LARGE"; // beyond any limit, and beyond exact doubles
           let n = 0;
           for (let k = v0; k < e; k++) {
             const d = buf[k] - 48;
             if (d < 0 || d > 9) return "ERR_HTTP_CONTENT_LENGTH";
             n = n * 10 + d;
+            // exact up to here; beyond, no length can be honoured: malformed rather than too large
+            if (n > Number.MAX_SAFE_INTEGER) return "ERR_HTTP_CONTENT_LENGTH";
           }
           contentLength = n;
         }
@@ -293,143 +388,4 @@ export function parseHead(
   info.multipart = multipart;
   info.count = count;
   return "";
-}
-
-// ---- chunked bodies ----------------------------------------------------------------------
-
-const C_SIZE = 0;
-const C_SIZE_MORE = 1;
-const C_EXT = 2;
-const C_SIZE_LF = 3;
-const C_DATA = 4;
-const C_DATA_CR = 5;
-const C_DATA_LF = 6;
-const C_TRAILER = 7;
-const C_TRAILER_LINE = 8;
-const C_TRAILER_LF = 9;
-const C_END_LF = 10;
-const C_DONE = 11;
-
-/** Longest chunk extension accepted (the extensions themselves are ignored). */
-const MAX_CHUNK_EXTENSION = 1024;
-
-/**
- * Decodes a chunked body (RFC 9112 §7.1) as it arrives: `feed` consumes bytes up to the end of
- * the body and hands each run of data to `onData` (views into the input, not copies).
- * Extensions and trailer fields are read and dropped.
- */
-export class ChunkedDecoder {
-  /** Set when the body ended (last chunk, trailers and final CRLF consumed). */
-  done = false;
-  /** The refusal code once the input was found invalid. */
-  error = "";
-  private state = C_SIZE;
-  private size = 0;
-  private digits = 0;
-  private ext = 0;
-  private trailer = 0;
-  private readonly maxTrailerSize: number;
-
-  constructor(maxTrailerSize: number) {
-    this.maxTrailerSize = maxTrailerSize;
-  }
-
-  /**
-   * Consume buf[from, to). Returns how many bytes were consumed: fewer than offered only when
-   * the body ended (the rest belongs to the next request) or on error (`error` is set, -1 returned).
-   */
-  feed(buf: Uint8Array, from: number, to: number, onData: (data: Uint8Array) => void): number {
-    let i = from;
-    while (i < to) {
-      const c = buf[i];
-      switch (this.state) {
-        case C_SIZE:
-        case C_SIZE_MORE: {
-          const h = HEX[c];
-          if (h !== 0) {
-            if (++this.digits > 8) return this.fail("ERR_HTTP_CHUNK_SIZE");
-            this.size = this.size * 16 + h - 1;
-            this.state = C_SIZE_MORE;
-          } else if (this.state === C_SIZE) {
-            return this.fail("ERR_HTTP_CHUNK_SIZE");
-          } else if (c === CR) {
-            this.state = C_SIZE_LF;
-          } else if (c === 59) { // ';'
-            this.state = C_EXT;
-            this.ext = 0;
-          } else {
-            return this.fail(c === LF ? "ERR_HTTP_BARE_LF" : "ERR_HTTP_CHUNK_SIZE");
-          }
-          i++;
-          break;
-        }
-        case C_EXT:
-          if (c === CR) this.state = C_SIZE_LF;
-          else if (c === LF) return this.fail("ERR_HTTP_BARE_LF");
-          else if (FIELD[c] === 0 || ++this.ext > MAX_CHUNK_EXTENSION) return this.fail("ERR_HTTP_CHUNK_EXTENSION");
-          i++;
-          break;
-        case C_SIZE_LF:
-          if (c !== LF) return this.fail("ERR_HTTP_BARE_CR");
-          i++;
-          this.state = this.size === 0 ? C_TRAILER : C_DATA;
-          break;
-        case C_DATA: {
-          const n = Math.min(this.size, to - i);
-          onData(buf.subarray(i, i + n));
-          i += n;
-          this.size -= n;
-          if (this.size === 0) this.state = C_DATA_CR;
-          break;
-        }
-        case C_DATA_CR:
-          if (c !== CR) return this.fail("ERR_HTTP_CHUNK_FRAMING");
-          this.state = C_DATA_LF;
-          i++;
-          break;
-        case C_DATA_LF:
-          if (c !== LF) return this.fail("ERR_HTTP_CHUNK_FRAMING");
-          this.state = C_SIZE;
-          this.digits = 0;
-          i++;
-          break;
-        case C_TRAILER: // start of a trailer line, or the final CRLF
-          if (c === CR) {
-            this.state = C_END_LF;
-          } else if (c === LF) {
-            return this.fail("ERR_HTTP_BARE_LF");
-          } else {
-            this.state = C_TRAILER_LINE;
-            continue;
-          }
-          i++;
-          break;
-        case C_TRAILER_LINE:
-          if (++this.trailer > this.maxTrailerSize) return this.fail("ERR_HTTP_TRAILERS_TOO_LARGE");
-          if (c === CR) this.state = C_TRAILER_LF;
-          else if (c === LF) return this.fail("ERR_HTTP_BARE_LF");
-          else if (FIELD[c] === 0) return this.fail("ERR_HTTP_HEADER_VALUE");
-          i++;
-          break;
-        case C_TRAILER_LF:
-          if (c !== LF) return this.fail("ERR_HTTP_BARE_CR");
-          this.state = C_TRAILER;
-          i++;
-          break;
-        case C_END_LF:
-          if (c !== LF) return this.fail("ERR_HTTP_BARE_CR");
-          this.state = C_DONE;
-          this.done = true;
-          return i + 1 - from;
-        default:
-          return i - from;
-      }
-    }
-    return i - from;
-  }
-
-  private fail(code: string): number {
-    this.error = code;
-    return -1;
-  }
 }

@@ -31,12 +31,18 @@ import { type GzipOptions, type GzipSettings, gzipSettings } from "./compress.ts
 import { encodeMessage } from "./encode.ts";
 import { findHeadEnd, INCOMPLETE, parseHead } from "./parser.ts";
 import { Request } from "./request.ts";
+import type { HttpMessage } from "./mod.ts";
 import { type Conn, HttpState, PHASE_BODY, PHASE_BODY_START, PHASE_HEAD, STREAM_RAW } from "./state.ts";
 
 /** Limits of the `http://` protocol; every one has a default. */
 export interface HttpOptions {
-  /** Most bytes of a request head (request line and headers), and of a chunked trailer: 16 KiB → 431. */
+  /**
+   * Most bytes of a request head (request line and headers), and of a chunked trailer: 16 KiB →
+   * 431 (414 when the head fills it before its request line ends: the target is what is long).
+   */
   maxHeaderSize?: number;
+  /** Most bytes of a request target (path and query): 16 KiB → 414. */
+  maxTargetSize?: number;
   /** Most header fields in a request: 100 → 431. */
   maxHeaderCount?: number;
   /** Most bytes of a body held in memory (anything but multipart/form-data): 10 MiB → 413. */
@@ -68,6 +74,7 @@ const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
 const DEFAULTS: Required<HttpOptions> = {
   maxHeaderSize: 16384,
+  maxTargetSize: 16384,
   maxHeaderCount: 100,
   maxBodySize: 10 * 1024 * 1024,
   maxUploadSize: 1024 * 1024 * 1024,
@@ -82,12 +89,13 @@ const DEFAULTS: Required<HttpOptions> = {
  * The `http://` protocol. `Http` (registered as "http") uses the default limits; for others,
  * set `worker.protocol = new HttpProtocol({ maxBodySize: ... })`.
  */
-export class HttpProtocol implements Protocol {
+export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
   /** The limits in force (defaults filled in). */
   readonly options: Required<HttpOptions>;
 
   private readonly _gzip: GzipSettings | null;
 
+  /** An `http://` protocol with its own limits and options (see {@link HttpOptions}). */
   constructor(options: HttpOptions = {}) {
     this.options = { ...DEFAULTS, ...options };
     this._gzip = gzipSettings(this.options.gzip);
@@ -95,7 +103,7 @@ export class HttpProtocol implements Protocol {
 
   /** How long the next package is (see the module doc). */
   input(buffer: Uint8Array, conn: Conn): number {
-    let s: HttpState | undefined = conn.__http;
+    let s = conn.__http as HttpState | undefined;
     if (s === undefined) {
       s = conn.__http = new HttpState();
       s.gzip = this._gzip;
@@ -117,9 +125,9 @@ export class HttpProtocol implements Protocol {
     let error: string;
     if (s.scan === 0) {
       // The common case: the whole head is in this read; validated and measured in one pass.
-      error = parseHead(buffer, start, buffer.length, info, this.options.maxHeaderCount);
+      error = parseHead(buffer, start, buffer.length, info, this.options);
       if (error === INCOMPLETE) {
-        if (buffer.length > max) return this._reject(s, conn, "ERR_HTTP_HEADERS_TOO_LARGE");
+        if (buffer.length > max) return this._tooLarge(s, conn, buffer, start);
         s.scan = buffer.length;
         return 0;
       }
@@ -128,16 +136,16 @@ export class HttpProtocol implements Protocol {
       const end = findHeadEnd(buffer, start, s.scan > start ? s.scan : start);
       if (end <= 0) {
         if (end < 0) return this._reject(s, conn, "ERR_HTTP_BARE_LF");
-        if (buffer.length > max) return this._reject(s, conn, "ERR_HTTP_HEADERS_TOO_LARGE");
+        if (buffer.length > max) return this._tooLarge(s, conn, buffer, start);
         s.scan = buffer.length;
         return 0;
       }
       s.scan = 0;
-      error = parseHead(buffer, start, end, info, this.options.maxHeaderCount, true);
+      error = parseHead(buffer, start, end, info, this.options, true);
     }
     if (error !== "") return this._reject(s, conn, error);
     const end = info.end;
-    if (end > max) return this._reject(s, conn, "ERR_HTTP_HEADERS_TOO_LARGE");
+    if (end > max) return this._tooLarge(s, conn, buffer, start);
     if (info.chunked) {
       s.phase = PHASE_BODY_START;
       return end;
@@ -155,6 +163,7 @@ export class HttpProtocol implements Protocol {
     return end;
   }
 
+  /** Frame a piece of a request body. */
   private _inputBody(s: HttpState, buffer: Uint8Array, conn: Conn): number {
     const body = s.body!;
     const piece = Math.min(BODY_PIECE, conn.maxPackageSize);
@@ -169,7 +178,7 @@ export class HttpProtocol implements Protocol {
 
   /** The Request of a framed package, or nothing for a piece of a body still arriving. */
   decode(pkg: Uint8Array, conn: Conn): Request | typeof NO_MESSAGE {
-    const s: HttpState = conn.__http;
+    const s = conn.__http as HttpState; // input() created it
     const info = s.info;
     if (s.phase === PHASE_HEAD) {
       const req = new Request(pkg, info);
@@ -213,6 +222,7 @@ export class HttpProtocol implements Protocol {
     return this._deliver(s, conn, body.finish());
   }
 
+  /** A request is complete: pause reading until it is answered and hand it over. */
   private _deliver(s: HttpState, conn: Conn, req: Request): Request {
     req.connection = conn as never;
     s.busy = true;
@@ -222,6 +232,18 @@ export class HttpProtocol implements Protocol {
     s.minor = s.info.minor;
     if (!s.keepAlive) s.closing = true;
     return req;
+  }
+
+  /**
+   * The head starting at `start` exceeds maxHeaderSize: refused with what is wrong in what has
+   * arrived, else 414 when its request line alone fills the limit, else 431.
+   */
+  private _tooLarge(s: HttpState, conn: Conn, buffer: Uint8Array, start: number): number {
+    const error = parseHead(buffer, start, buffer.length, s.info, this.options);
+    if (error !== "" && error !== INCOMPLETE) return this._reject(s, conn, error);
+    const lf = buffer.indexOf(10, start);
+    const lineTooLong = lf === -1 || lf - start > this.options.maxHeaderSize;
+    return this._reject(s, conn, lineTooLong ? "ERR_HTTP_URI_TOO_LONG" : "ERR_HTTP_HEADERS_TOO_LARGE");
   }
 
   /** Refuse: answer with the code, close the connection. */
@@ -238,14 +260,14 @@ export class HttpProtocol implements Protocol {
 
   /** True while a request head is expected or arriving: the connection's headerTimeout applies (then 408). */
   receivingHead(conn: Conn): boolean {
-    const s: HttpState | undefined = conn.__http;
+    const s = conn.__http as HttpState | undefined;
     if (s === undefined) return true; // nothing received yet: the first head is expected
     return s.phase === PHASE_HEAD && !s.busy && !s.closing && s.scan > 0;
   }
 
   /** Between requests on a keep-alive connection: `keepAliveTimeout`. */
   idleTimeout(conn: Conn): number | undefined {
-    const s: HttpState | undefined = conn.__http;
+    const s = conn.__http as HttpState | undefined;
     if (s === undefined || s.phase !== PHASE_HEAD || s.busy || s.scan > 0) return undefined;
     return this.options.keepAliveTimeout > 0 ? this.options.keepAliveTimeout : undefined;
   }
@@ -256,7 +278,7 @@ export class HttpProtocol implements Protocol {
   }
 
   /** Bytes for what the application sends (see `encode.ts`). */
-  encode(data: unknown, conn: Conn): string | Uint8Array {
+  encode(data: HttpMessage, conn: Conn): string | Uint8Array {
     return encodeMessage(data, conn);
   }
 
@@ -265,13 +287,13 @@ export class HttpProtocol implements Protocol {
    * for it. A body that ends when the connection closes (an event stream) does not count.
    */
   busy(conn: Conn): boolean {
-    const s: HttpState | undefined = conn.__http;
+    const s = conn.__http as HttpState | undefined;
     return s !== undefined && s.busy && s.stream !== STREAM_RAW;
   }
 
   /** The connection closed: stop what is in flight and remove temp files. */
   onClose(conn: Conn): void {
-    const s: HttpState | undefined = conn.__http;
+    const s = conn.__http as HttpState | undefined;
     if (s === undefined) return;
     s.body?.abort();
     s.body = null;

@@ -14,6 +14,7 @@ import { utf8Decode } from "../../core/bytes.ts";
 
 /** A decoded form: strings, lists and nested forms. */
 export type FormValue = string | FormValue[] | { [key: string]: FormValue };
+/** A query string or form body decoded with PHP's `parse_str` rules. */
 export type Form = Record<string, FormValue>;
 
 /** Decode one form component (`+` → space, `%XX` → byte, UTF-8), keeping malformed escapes. */

@@ -14,10 +14,13 @@ import type { TcpConnection } from "../../core/tcp_connection.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { httpError } from "./errors.ts";
 import { boundaryOf, MultipartParser } from "./multipart.ts";
-import { HeadInfo, INCOMPLETE, latin1, parseHead } from "./parser.ts";
-import { type Form, formDecode, parseForm } from "./query.ts";
+import { HeadInfo, type HeadLimits, INCOMPLETE, latin1, parseHead } from "./parser.ts";
+import { type Form, formDecode, type FormValue, parseForm } from "./query.ts";
 import { Session } from "./session.ts";
-import { removeAll, UploadCollector, type UploadLimits } from "./upload.ts";
+import { removeAll, UploadCollector, type UploadedFile, type UploadLimits } from "./upload.ts";
+
+/** The files of a `name[]` or `name[key]` upload field: a list or a record of them. */
+export type FormFiles = UploadedFile[] | { [key: string]: UploadedFile | FormFiles };
 
 /** Limits used when a Request built by hand parses its own multipart body. */
 export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
@@ -27,21 +30,33 @@ export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
   tmpDir: "",
 };
 
-// deno-lint-ignore no-explicit-any
-type Any = any;
+/** A head given by hand is already in memory: only its validity is checked. */
+const BY_HAND: HeadLimits = { maxHeaderCount: 10000, maxTargetSize: Infinity };
 
-function pick(obj: Record<string, unknown>, name: string | undefined, def: unknown): Any {
+/** One value of `obj` (or `def`), or all of `obj` when `name` is undefined; the overloads type it. */
+// deno-lint-ignore no-explicit-any
+function pick(obj: Record<string, unknown>, name: string | undefined, def: unknown): any {
   if (name === undefined) return obj;
   return Object.hasOwn(obj, name) ? obj[name] : def;
 }
 
+/**
+ * Properties an application adds to requests (`request.user = ...`, as in PHP): declare them
+ * once, typed, by declaration merging:
+ * `declare module "workerman-ts" { interface RequestData { user: User } }`.
+ */
+// deno-lint-ignore no-empty-interface
+export interface RequestData {}
+
+/** A Request carries the application's {@link RequestData}. */
+export interface Request extends RequestData {}
+
+/** An HTTP request as `onMessage` receives it on an `http://` Worker (parsed lazily). */
 export class Request {
   /** The connection the request arrived on (null for a Request built by hand). */
   connection: TcpConnection | null = null;
-  /** Properties the application adds (`request.user = ...`), as in PHP. */
-  [key: string]: Any;
 
-  /** @internal the bytes holding the head (and, for a small body, the body after it) */
+  /** @ignore @internal the bytes holding the head (and, for a small body, the body after it) */
   _buf: Uint8Array;
   private readonly _start: number;
   private readonly _end: number;
@@ -49,14 +64,14 @@ export class Request {
   private readonly _targetStart: number;
   private readonly _targetEnd: number;
   private readonly _minor: number;
-  /** @internal */ readonly _keepAlive: boolean;
-  /** @internal set when the body did not come inside `_buf` */
+  /** @ignore @internal */ readonly _keepAlive: boolean;
+  /** @ignore @internal set when the body did not come inside `_buf` */
   _bodyBytes: Uint8Array | null = null;
-  /** @internal */ _tmpFiles: string[] | null = null;
-  /** @internal a new session id to hand to the client in the response */
+  /** @ignore @internal */ _tmpFiles: string[] | null = null;
+  /** @ignore @internal a new session id to hand to the client in the response */
   _setCookie: string | null = null;
-  /** @internal */ _post: Form | null = null;
-  /** @internal */ _files: Form | null = null;
+  /** @ignore @internal */ _post: Form | null = null;
+  /** @ignore @internal */ _files: Form | null = null;
   private _uri: string | null = null;
   private _headers: Record<string, string> | null = null;
   private _get: Form | null = null;
@@ -76,7 +91,7 @@ export class Request {
       info = new HeadInfo();
       let start = 0;
       while (buf[start] === 13 && buf[start + 1] === 10) start += 2;
-      const error = parseHead(buf, start, buf.length, info, 10000);
+      const error = parseHead(buf, start, buf.length, info, BY_HAND);
       if (error === INCOMPLETE) throw httpError("ERR_HTTP_VERSION", "the head does not end with an empty line");
       if (error !== "") throw httpError(error);
     }
@@ -90,6 +105,7 @@ export class Request {
     this._keepAlive = info.keepAlive;
   }
 
+  /** The request method (`GET`, `POST`, ...). */
   method(): string {
     return this._method;
   }
@@ -124,11 +140,15 @@ export class Request {
 
   /** Every header (names lower-cased), or one header's value. */
   header(): Record<string, string>;
-  header(name: string, def?: Any): Any;
-  header(name?: string, def: Any = null): Any {
+  /** One header's value (name in any case), null when absent. */
+  header(name: string): string | null;
+  /** One header's value, or `def` when absent. */
+  header<D>(name: string, def: D): string | D;
+  header(name?: string, def: unknown = null): unknown {
     return pick(this._headers ??= this._parseHeaders(), name?.toLowerCase(), def);
   }
 
+  /** The headers by lower-case name (repeated ones joined with `, `, cookies with `; `). */
   private _parseHeaders(): Record<string, string> {
     const headers: Record<string, string> = Object.create(null);
     const text = utf8Decode(this._buf.subarray(this._start, this._end - 4));
@@ -161,8 +181,11 @@ export class Request {
 
   /** The query (`parse_str` rules: `b[]=2` → `{ b: ["2"] }`), or one value. */
   get(): Form;
-  get(name: string, def?: Any): Any;
-  get(name?: string, def: Any = null): Any {
+  /** One query parameter, null when absent. */
+  get(name: string): FormValue | null;
+  /** One query parameter, or `def` when absent. */
+  get<D>(name: string, def: D): FormValue | D;
+  get(name?: string, def: unknown = null): unknown {
     return pick(this._get ??= parseForm(this.queryString()), name, def);
   }
 
@@ -171,27 +194,35 @@ export class Request {
    * invalid one gives `{}`), otherwise the body read as urlencoded.
    */
   post(): Form;
-  post(name: string, def?: Any): Any;
-  post(name?: string, def: Any = null): Any {
+  /** One form (or JSON body) field, null when absent. */
+  post(name: string): FormValue | null;
+  /** One form (or JSON body) field, or `def` when absent. */
+  post<D>(name: string, def: D): FormValue | D;
+  post(name?: string, def: unknown = null): unknown {
     if (this._post === null) this._parseBody();
     return pick(this._post!, name, def);
   }
 
   /** Uploaded files (`{ name, tmp_name, size, error, type }` each), or one of them. */
   file(): Form;
-  file(name: string): Any;
-  file(name?: string): Any {
+  /** One uploaded file (a list or record of them for `name[]` / `name[key]` fields), null when absent. */
+  file(name: string): UploadedFile | FormFiles | null;
+  file(name?: string): unknown {
     if (this._files === null) this._parseBody();
     return pick(this._files!, name, null);
   }
 
+  /** Parse the body into `post()` and `file()` (multipart, JSON or urlencoded). */
   private _parseBody(): void {
     const type = (this.header("content-type") as string | null) ?? "";
     const boundary = /^multipart\/form-data/i.test(type) ? boundaryOf(type) : null;
     this._files = {};
     if (boundary !== null) {
       // Only a Request built by hand gets here: the protocol parses multipart bodies as they arrive.
-      const sink = new UploadCollector({ ...DEFAULT_UPLOAD_LIMITS, tmpDir: DEFAULT_UPLOAD_LIMITS.tmpDir || runtime.tempDir() });
+      const sink = new UploadCollector({
+        ...DEFAULT_UPLOAD_LIMITS,
+        tmpDir: DEFAULT_UPLOAD_LIMITS.tmpDir || runtime.tempDir(),
+      });
       try {
         new MultipartParser(boundary, sink).write(this.rawBodyBytes());
       } catch {
@@ -217,8 +248,11 @@ export class Request {
 
   /** Every cookie, or one (values percent-decoded). */
   cookie(): Record<string, string>;
-  cookie(name: string, def?: Any): Any;
-  cookie(name?: string, def: Any = null): Any {
+  /** One cookie, null when absent. */
+  cookie(name: string): string | null;
+  /** One cookie, or `def` when absent. */
+  cookie<D>(name: string, def: D): string | D;
+  cookie(name?: string, def: unknown = null): unknown {
     if (this._cookie === null) {
       const cookies: Record<string, string> = Object.create(null);
       const header = this.header("cookie") as string | null;
@@ -254,7 +288,9 @@ export class Request {
   /** The session id: from the session cookie when it is valid, else a new one (sent back in a Set-Cookie). */
   sessionId(newId?: string): string {
     if (newId !== undefined) {
-      if (!Session.isValidId(newId)) throw httpError("ERR_HTTP_SESSION_ID", "a session id is 16-128 letters and digits");
+      if (!Session.isValidId(newId)) {
+        throw httpError("ERR_HTTP_SESSION_ID", "a session id is 16-128 letters and digits");
+      }
       this._sid = newId;
       this._setCookie = Session.cookieLine(newId);
       this._session = null;
@@ -276,23 +312,28 @@ export class Request {
     return (this._session ??= Session.load(this.sessionId()));
   }
 
+  /** The client's IP (of the connection the request arrived on). */
   getRemoteIp(): string {
     return this.connection?.getRemoteIp() ?? "";
   }
+  /** The client's port. */
   getRemotePort(): number {
     return this.connection?.getRemotePort() ?? 0;
   }
+  /** `ip:port` of the client. */
   getRemoteAddress(): string {
     return this.connection?.getRemoteAddress() ?? "";
   }
+  /** The server's IP the request arrived at. */
   getLocalIp(): string {
     return this.connection?.getLocalIp() ?? "";
   }
+  /** The server's port the request arrived at. */
   getLocalPort(): number {
     return this.connection?.getLocalPort() ?? 0;
   }
 
-  /**
+  /** @ignore
    * @internal The response has been sent: remove the temp files and save the session if it
    * changed. Returns the save (so errors can be reported), or null.
    */
@@ -303,6 +344,7 @@ export class Request {
     return session.then((s) => s.save());
   }
 
+  /** The raw request: head and body as text. */
   toString(): string {
     return utf8Decode(this._buf.subarray(0, this._end)) + this.rawBody();
   }

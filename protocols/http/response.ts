@@ -87,21 +87,31 @@ export type HeaderValue = string | number | (string | number)[];
 export interface CookieOptions {
   /** Seconds; 0 or negative expires the cookie now. */
   maxAge?: number | null;
+  /** An absolute expiry (`Expires`). */
   expires?: Date;
+  /** The `Path` the cookie applies to. */
   path?: string;
+  /** The `Domain` the cookie applies to. */
   domain?: string;
+  /** Send the cookie over HTTPS only. */
   secure?: boolean;
+  /** Hide the cookie from scripts. */
   httpOnly?: boolean;
+  /** The `SameSite` attribute ("" leaves it out). */
   sameSite?: "Strict" | "Lax" | "None" | "";
 }
 
 /** A file to send as the body (see {@link Response.withFile}). */
 export interface FileBody {
+  /** The file's path. */
   path: string;
+  /** Where the body starts in the file. */
   offset: number;
   /** 0 = to the end of the file. */
   length: number;
+  /** The file's size in bytes. */
   size: number;
+  /** The file's modification time (ms since the epoch), for `Last-Modified` and the ETag. */
   mtimeMs: number;
 }
 
@@ -118,26 +128,30 @@ export function checkHeader(name: string, value: string): void {
   }
 }
 
+/** An HTTP response: status, headers, a body (or a file to stream); `conn.send(response)` sends it. */
 export class Response {
-  /** @internal */ _status: number;
-  /** @internal */ _reason: string | null = null;
-  /** @internal null while there are none (the common case costs nothing). */
+  /** @ignore @internal */ _status: number;
+  /** @ignore @internal */ _reason: string | null = null;
+  /** @ignore @internal null while there are none (the common case costs nothing). */
   _headers: Record<string, HeaderValue> | null = null;
-  /** @internal */ _body: string | Uint8Array;
-  /** @internal */ _version = "1.1";
-  /** @internal */ _file: FileBody | null = null;
-  /** @internal true/false: this response asked for gzip or refused it; null: the protocol's `gzip` option decides. */
+  /** @ignore @internal */ _body: string | Uint8Array;
+  /** @ignore @internal */ _version = "1.1";
+  /** @ignore @internal */ _file: FileBody | null = null;
+  /** @ignore @internal true/false: this response asked for gzip or refused it; null: the protocol's `gzip` option decides. */
   _compress: boolean | null = null;
 
+  /** A response with `status`, `headers` and `body`. */
   constructor(status = 200, headers: Record<string, HeaderValue> = {}, body: string | Uint8Array = "") {
     this._status = status;
     this._body = body;
-    for (const name in headers) {
+    // A copy only when there are headers (most responses are built without): the first key found ends the loop.
+    for (const _ in headers) {
       this._headers = { ...headers };
       break;
     }
   }
 
+  /** The header name as stored, for `name` in any case. */
   private _find(name: string): string | null {
     const headers = this._headers;
     if (headers === null) return null;
@@ -158,10 +172,12 @@ export class Response {
   header(name: string, value: HeaderValue): this {
     return this.withHeader(name, value);
   }
+  /** Set several headers. */
   withHeaders(headers: Record<string, HeaderValue>): this {
     for (const name in headers) this.withHeader(name, headers[name]);
     return this;
   }
+  /** Remove a header (any case). */
   withoutHeader(name: string): this {
     const existing = this._find(name);
     if (existing !== null) delete this._headers![existing];
@@ -172,37 +188,50 @@ export class Response {
     const existing = this._find(name);
     return existing === null ? null : this._headers![existing];
   }
+  /** Every header as set. */
   getHeaders(): Record<string, HeaderValue> {
     return { ...this._headers };
   }
   /** Set the status (and a reason phrase other than the standard one); a reason with CR, LF or NUL throws ERR_HTTP_INVALID_HEADER. */
   withStatus(code: number, reason: string | null = null): this {
     if (reason !== null && BAD_HEADER_VALUE.test(reason)) {
-      throw new HttpError("ERR_HTTP_INVALID_HEADER", `reason phrase holds CR, LF or NUL: ${JSON.stringify(reason)}`, 500);
+      throw new HttpError(
+        "ERR_HTTP_INVALID_HEADER",
+        `reason phrase holds CR, LF or NUL: ${JSON.stringify(reason)}`,
+        500,
+      );
     }
     this._status = code;
     this._reason = reason;
     return this;
   }
+  /** The status code. */
   getStatusCode(): number {
     return this._status;
   }
+  /** The reason phrase (the standard one unless set). */
   getReasonPhrase(): string {
     return this._reason ?? REASONS[this._status] ?? "";
   }
   /** `"1.1"` or `"1.0"` (any `<digit>.<digit>`; anything else throws ERR_HTTP_INVALID_HEADER). */
   withProtocolVersion(version: string): this {
     if (!/^\d\.\d$/.test(version)) {
-      throw new HttpError("ERR_HTTP_INVALID_HEADER", `protocol version must be <digit>.<digit>: ${JSON.stringify(version)}`, 500);
+      throw new HttpError(
+        "ERR_HTTP_INVALID_HEADER",
+        `protocol version must be <digit>.<digit>: ${JSON.stringify(version)}`,
+        500,
+      );
     }
     this._version = version;
     return this;
   }
+  /** Replace the body. */
   withBody(body: string | Uint8Array): this {
     this._body = body;
     this._file = null;
     return this;
   }
+  /** The body as set. */
   rawBody(): string | Uint8Array {
     return this._body;
   }
@@ -280,7 +309,9 @@ function hex(n: number): string {
  * it). `new Chunk("")` ends the response.
  */
 export class Chunk {
+  /** The chunk's content (empty: the last chunk). */
   readonly data: string | Uint8Array;
+  /** A chunk of a `Transfer-Encoding: chunked` response; `new Chunk("")` ends it. */
   constructor(data: string | Uint8Array = "") {
     this.data = data;
   }
@@ -294,10 +325,15 @@ export class Chunk {
 
 /** Fields of one server-sent event; the `""` key is a comment line. */
 export interface ServerSentEvent {
+  /** A comment line. */
   ""?: string;
+  /** The event's type. */
   event?: string;
+  /** The event's data (several lines allowed). */
   data?: string;
+  /** The event's id (the client's `Last-Event-ID`). */
   id?: string | number;
+  /** Milliseconds the client waits before reconnecting. */
   retry?: number;
 }
 
@@ -312,10 +348,13 @@ function oneLine(value: string | number): string {
  * its own `data:` line), then a blank line.
  */
 export class ServerSentEvents {
+  /** The event's fields. */
   readonly fields: ServerSentEvent;
+  /** One event of a `text/event-stream` response. */
   constructor(fields: ServerSentEvent) {
     this.fields = fields;
   }
+  /** The event as it is written to the stream. */
   toString(): string {
     const f = this.fields;
     let out = "";

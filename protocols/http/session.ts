@@ -31,7 +31,9 @@ import { runtime } from "../../runtime/mod.ts";
 export interface SessionHandler {
   /** The data last written for `id`, or null when there is none (or it expired). */
   read(id: string): string | null | Promise<string | null>;
+  /** Store the data of session `id`. */
   write(id: string, data: string): void | Promise<void>;
+  /** Delete session `id`. */
   destroy(id: string): void | Promise<void>;
   /** Remove the sessions unused for more than `maxLifetime` seconds. */
   gc(maxLifetime: number): void | Promise<void>;
@@ -39,12 +41,15 @@ export interface SessionHandler {
 
 /** Stores each session as `session_<id>` (JSON) in a directory, by default the temp dir. */
 export class FileSessionHandler implements SessionHandler {
+  /** The directory the session files live in. */
   readonly savePath: string;
 
+  /** Sessions as files in `savePath` (the temp dir by default). */
   constructor(savePath: string = runtime.tempDir()) {
     this.savePath = savePath;
   }
 
+  /** The file of session `id`. */
   private file(id: string): string {
     return `${this.savePath}/session_${id}`;
   }
@@ -60,6 +65,7 @@ export class FileSessionHandler implements SessionHandler {
     return runtime.readFile(file);
   }
 
+  /** Store session `id` in its file. */
   write(id: string, data: string): void {
     runtime.files.mkdir(this.savePath);
     // Write beside, then rename: a reader never sees half a session.
@@ -68,6 +74,7 @@ export class FileSessionHandler implements SessionHandler {
     runtime.files.rename(tmp, this.file(id));
   }
 
+  /** Delete session `id`'s file. */
   destroy(id: string): void {
     runtime.removeFile(this.file(id));
   }
@@ -101,10 +108,15 @@ export class Session {
   static lifetime = 1440;
   /** Cookie `Max-Age` in seconds; 0 = until the browser closes. */
   static cookieLifetime = 0;
+  /** The session cookie's `Path`. */
   static cookiePath = "/";
+  /** The session cookie's `Domain` (empty: the request's host). */
   static domain = "";
+  /** Send the session cookie over HTTPS only. */
   static secure = false;
+  /** Hide the session cookie from scripts. */
   static httpOnly = true;
+  /** The session cookie's `SameSite`. */
   static sameSite = "Lax";
   /** Garbage collection runs on `gcProbability[0]` in `gcProbability[1]` session starts. */
   static gcProbability: [number, number] = [1, 1000];
@@ -160,21 +172,28 @@ export class Session {
   private _data: Record<string, unknown>;
   private _dirty = false;
 
+  /** Session `id` holding `data` (use `await request.session()`). */
   constructor(id: string, data: Record<string, unknown> = {}) {
     this._id = id;
     this._data = data;
   }
 
+  /** The session id (the cookie's value). */
   getId(): string {
     return this._id;
   }
-  // deno-lint-ignore no-explicit-any
-  get(name: string, def: any = null): any {
+  /** The value of `name` (`def`, default null, when absent); `T` says what the application stored there. */
+  get<T = unknown>(name: string): T | null;
+  /** The value of `name`, or `def` when absent. */
+  get<T>(name: string, def: T): T;
+  get(name: string, def: unknown = null): unknown {
     return Object.hasOwn(this._data, name) ? this._data[name] : def;
   }
+  /** Store `value` under `name`. */
   set(name: string, value: unknown): void {
-    if (name === "__proto__") Object.defineProperty(this._data, name, { value, writable: true, enumerable: true, configurable: true });
-    else this._data[name] = value;
+    if (name === "__proto__") {
+      Object.defineProperty(this._data, name, { value, writable: true, enumerable: true, configurable: true });
+    } else this._data[name] = value;
     this._dirty = true;
   }
   /** Set one key, or several from an object. */
@@ -182,6 +201,7 @@ export class Session {
     if (typeof key === "string") this.set(key, value);
     else for (const [k, v] of Object.entries(key)) this.set(k, v);
   }
+  /** Remove `name`. */
   delete(name: string): void {
     if (!Object.hasOwn(this._data, name)) return;
     delete this._data[name];
@@ -192,15 +212,19 @@ export class Session {
     for (const n of typeof name === "string" ? [name] : name) this.delete(n);
   }
   /** Get and remove. */
-  // deno-lint-ignore no-explicit-any
-  pull(name: string, def: any = null): any {
+  pull<T = unknown>(name: string): T | null;
+  /** Get and remove; `def` when absent. */
+  pull<T>(name: string, def: T): T;
+  pull(name: string, def: unknown = null): unknown {
     const value = this.get(name, def);
     this.delete(name);
     return value;
   }
+  /** Everything stored. */
   all(): Record<string, unknown> {
     return this._data;
   }
+  /** Remove everything. */
   flush(): void {
     this._data = {};
     this._dirty = true;

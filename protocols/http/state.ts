@@ -12,8 +12,15 @@ import type { FileStream } from "./file_stream.ts";
 import { HeadInfo } from "./parser.ts";
 import type { Request } from "./request.ts";
 
-// deno-lint-ignore no-explicit-any
-export type Conn = ProtocolConnection & Record<string, any>;
+/** A connection as the `http://` protocol sees it: with its state in `__http`. */
+export type Conn = ProtocolConnection & {
+  /**
+   * The protocol's state of this connection: an `HttpState` (internal, so typed as an opaque
+   * object here; the protocol's code reads it as `conn.__http as HttpState | undefined`).
+   * @internal
+   */
+  __http?: object;
+};
 
 export const PHASE_HEAD = 0;
 export const PHASE_BODY_START = 1;
@@ -46,7 +53,7 @@ export class HttpState {
   stream = STREAM_NONE;
   file: FileStream | null = null;
   /** The head being parsed (reused). */
-  readonly info = new HeadInfo();
+  readonly info: HeadInfo = new HeadInfo();
   body: BodyReceiver | null = null;
   /** The protocol's `gzip` option (null: off). */
   gzip: GzipSettings | null = null;

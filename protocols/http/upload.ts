@@ -22,6 +22,7 @@ export interface UploadedFile {
   name: string;
   /** Where the content was saved ("" when nothing was saved). */
   tmp_name: string;
+  /** Bytes saved. */
   size: number;
   /** One of the UPLOAD_ERR_* codes. */
   error: number;
@@ -29,9 +30,13 @@ export interface UploadedFile {
   type: string;
 }
 
+/** The file was received whole. */
 export const UPLOAD_ERR_OK = 0;
+/** The field carried no file. */
 export const UPLOAD_ERR_NO_FILE = 4;
+/** There was no temp directory to save it to. */
 export const UPLOAD_ERR_NO_TMP_DIR = 6;
+/** The file could not be written. */
 export const UPLOAD_ERR_CANT_WRITE = 7;
 
 /** Limits of one multipart body. */
@@ -45,7 +50,6 @@ export interface UploadLimits {
   /** Directory of the temp files. */
   tmpDir: string;
 }
-
 
 /** A {@link MultipartSink} that saves files to temp files and collects fields. */
 export class UploadCollector implements MultipartSink {

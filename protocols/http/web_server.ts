@@ -27,14 +27,17 @@
  *
  * @module
  */
+import type { Callback } from "../../core/protocol.ts";
 import { Worker, type WorkerContext } from "../../core/worker.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { type HttpOptions, HttpProtocol } from "./protocol.ts";
 import type { Request } from "./request.ts";
+import type { HttpConnection } from "./mod.ts";
 import { type HeaderValue, Response } from "./response.ts";
 
 /** One document root, as `addRoot` takes it (Workerman's `{root, additionHeader, custom404}`). */
 export interface WebRoot {
+  /** The directory served. */
   root: string;
   /** Headers added to every file response from this root. */
   additionHeader?: Record<string, HeaderValue>;
@@ -47,21 +50,21 @@ interface Site extends WebRoot {
   real: string | null;
 }
 
-// deno-lint-ignore no-explicit-any
-type Handler = ((...args: any[]) => unknown) | null;
-// deno-lint-ignore no-explicit-any
-type Conn = any;
+type Conn = HttpConnection;
+type Handler = Callback<[conn: HttpConnection, request: Request]> | null;
 
-const NOT_FOUND = "<html><head><title>404 File not found</title></head><body><center><h3>404 Not Found</h3></center></body></html>";
+const NOT_FOUND =
+  "<html><head><title>404 File not found</title></head><body><center><h3>404 Not Found</h3></center></body></html>";
 
-export class WebServer extends Worker {
+/** A Worker serving static files from roots per Host, and `onMessage` for what no file answers. */
+export class WebServer extends Worker<`http://${string}`, undefined> {
   private readonly _sites = new Map<string, Site>();
   private _first: Site | null = null;
   private _fallback: Handler = null;
 
   /** `socketName` is `http://host:port`; `options` sets the HTTP limits. */
-  constructor(socketName: string, context: WorkerContext = {}, options?: HttpOptions) {
-    super(socketName, context);
+  constructor(socketName: string, context: WorkerContext<undefined> = {}, options?: HttpOptions) {
+    super(socketName as `http://${string}`, context);
     this.name = "WebServer";
     if (options !== undefined) this.protocol = new HttpProtocol(options);
     const serve = (conn: Conn, request: Request) => this._serve(conn, request);
@@ -84,11 +87,13 @@ export class WebServer extends Worker {
     return this;
   }
 
+  /** Answer 404 (the root's `custom404` page when it has one). */
   private _notFound(conn: Conn, site: Site | null): unknown {
     if (site?.custom404) return conn.send(new Response(404).withFile(site.custom404));
     return conn.send(new Response(404, {}, NOT_FOUND));
   }
 
+  /** Serve a request from the files of its Host's root, or hand it to `onMessage`. */
   private _serve(conn: Conn, request: Request): unknown {
     const method = request.method();
     if (method !== "GET" && method !== "HEAD") {
@@ -105,7 +110,9 @@ export class WebServer extends Worker {
     } catch {
       return conn.send(new Response(400, {}, "<h3>400 Bad Request</h3>"));
     }
-    if (decoded[0] !== "/" || decoded.includes("\0")) return conn.send(new Response(400, {}, "<h3>400 Bad Request</h3>"));
+    if (decoded[0] !== "/" || decoded.includes("\0")) {
+      return conn.send(new Response(400, {}, "<h3>400 Bad Request</h3>"));
+    }
     const segments = decoded.split("/");
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i];

@@ -15,8 +15,14 @@
  * @module
  */
 import { reportError } from "../../core/log.ts";
+import type { AsyncTcpConnection } from "../../core/async_tcp_connection.ts";
 import { Timer } from "../../core/timer.ts";
-import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
+import {
+  type Callback,
+  NO_MESSAGE,
+  type Protocol,
+  type ProtocolConnection as CoreConnection,
+} from "../../core/protocol.ts";
 import { findHeadEnd, latin1 } from "../http/parser.ts";
 import { base64, webSocketAccept } from "./sha1.ts";
 import { BINARY_TYPE_ARRAYBUFFER, BINARY_TYPE_BLOB, buildFrame } from "./frame.ts";
@@ -32,9 +38,36 @@ import {
   options,
   releaseState,
   takeQueue,
+  type WebSocketSettings,
   wsState,
 } from "./server.ts";
 import { acceptResponse, CLIENT_OFFER, PerMessageDeflate } from "./deflate.ts";
+
+/** What a `ws://` / `wss://` client connection may set before `connect()`, and learns from the handshake. */
+export interface WebSocketClientSettings extends WebSocketSettings {
+  /** The `Sec-WebSocket-Protocol` offered. */
+  websocketClientProtocol?: string;
+  /** The `Origin` sent. */
+  websocketOrigin?: string;
+  /** Seconds between heartbeat pings while open (unset or 0: none). */
+  websocketPingInterval?: number;
+  /** The sub-protocol the server chose (after the handshake; "" when none). */
+  websocketServerProtocol?: string;
+  /** `(conn, responseHead)` once the handshake succeeded. */
+  onWebSocketConnect?: Callback<[conn: AsyncTcpConnection, responseHead: string]> | null;
+  /** `(conn, payload)` on a pong. */
+  onWebSocketPong?: Callback<[conn: AsyncTcpConnection, payload: Uint8Array]> | null;
+}
+
+/** What this protocol uses of a connection. */
+type ProtocolConnection = CoreConnection & WebSocketClientSettings & {
+  getRemoteHost(): string;
+  getRemoteURI(): string;
+  readonly worker?: { readonly name: string; readonly websocketDeflate?: boolean } | null;
+};
+
+/** The connection type the `ws://` client protocol's hooks take. */
+export type WebSocketClientProtocolConnection = ProtocolConnection;
 
 const KEY = Symbol("websocket client key");
 const HEARTBEAT = Symbol("websocket client heartbeat timer");
@@ -62,13 +95,17 @@ function userHeaders(headers: unknown): string[] {
   return Object.entries(headers as Record<string, unknown>).map(([k, v]) => `${k}: ${v}`);
 }
 
-function failHandshake(conn: ProtocolConnection, why: string): unknown {
+function failHandshake(conn: ProtocolConnection, why: string): typeof NO_MESSAGE {
   reportError(`ws:// client (connection ${conn.id})`, new Error(`WebSocket handshake failed: ${why}`));
   conn.destroy?.();
   return NO_MESSAGE;
 }
 
-export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYBUFFER: string } = {
+/** `ws://` / `wss://` client protocol (for AsyncTcpConnection): handshakes on connect, masks what it sends. */
+export const WsClient: Protocol<string | Uint8Array, string | Uint8Array, WebSocketClientProtocolConnection> & {
+  BINARY_TYPE_BLOB: string;
+  BINARY_TYPE_ARRAYBUFFER: string;
+} = {
   BINARY_TYPE_BLOB,
   BINARY_TYPE_ARRAYBUFFER,
   onConnect(conn) {
@@ -137,7 +174,9 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
     conn.websocketServerProtocol = headers["sec-websocket-protocol"] ?? "";
     const deflate = acceptResponse(headers["sec-websocket-extensions"]);
     if (typeof deflate === "string") return failHandshake(conn, deflate);
-    if (deflate !== null && !deflateWanted(conn)) return failHandshake(conn, "permessage-deflate accepted but not offered");
+    if (deflate !== null && !deflateWanted(conn)) {
+      return failHandshake(conn, "permessage-deflate accepted but not offered");
+    }
     state.deflate = deflate && new PerMessageDeflate(deflate);
     openState(conn);
     // What was sent while connecting goes first, so messages keep the order they were sent in.
@@ -147,8 +186,10 @@ export const WsClient: Protocol & { BINARY_TYPE_BLOB: string; BINARY_TYPE_ARRAYB
     const onConnect = conn.onWebSocketConnect;
     if (typeof onConnect === "function") {
       try {
-        const r = onConnect(conn, head + "\r\n\r\n");
-        if (r && typeof r.then === "function") r.then(undefined, (err: unknown) => reportError(`onWebSocketConnect (connection ${conn.id})`, err));
+        const r = onConnect(conn as unknown as AsyncTcpConnection, head + "\r\n\r\n") as Promise<unknown> | undefined;
+        if (r && typeof r.then === "function") {
+          r.then(undefined, (err: unknown) => reportError(`onWebSocketConnect (connection ${conn.id})`, err));
+        }
       } catch (err) {
         reportError(`onWebSocketConnect (connection ${conn.id})`, err);
       }

@@ -85,7 +85,12 @@ export function acceptOffer(
   for (const offer of parseExtensions(header)) {
     if (offer.name !== "permessage-deflate" || offer.duplicate) continue;
     const p = offer.params;
-    const known = ["server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits", "client_max_window_bits"];
+    const known = [
+      "server_no_context_takeover",
+      "client_no_context_takeover",
+      "server_max_window_bits",
+      "client_max_window_bits",
+    ];
     if ([...p.keys()].some((k) => !known.includes(k))) continue;
     if (p.has("server_no_context_takeover") && p.get("server_no_context_takeover") !== true) continue;
     if (p.has("client_no_context_takeover") && p.get("client_no_context_takeover") !== true) continue;

@@ -18,6 +18,12 @@
  * @module
  */
 export { BINARY_TYPE_ARRAYBUFFER, BINARY_TYPE_BLOB, buildFrame, closeFrame, isValidCloseCode } from "./frame.ts";
-export { Websocket, type WebsocketOptions } from "./server.ts";
-export { WsClient } from "./client.ts";
+export {
+  Websocket,
+  type WebSocketConnection,
+  type WebsocketOptions,
+  type WebSocketProtocolConnection,
+  type WebSocketSettings,
+} from "./server.ts";
+export { type WebSocketClientProtocolConnection, type WebSocketClientSettings, WsClient } from "./client.ts";
 export { base64, sha1 } from "./sha1.ts";

@@ -22,9 +22,15 @@
  */
 import { asBytes, concatAll, utf8Decode } from "../../core/bytes.ts";
 import { log, reportError } from "../../core/log.ts";
-import { NO_MESSAGE, type Protocol, type ProtocolConnection } from "../../core/protocol.ts";
+import {
+  type Callback,
+  NO_MESSAGE,
+  type Protocol,
+  type ProtocolConnection as CoreConnection,
+} from "../../core/protocol.ts";
+import type { ConnectionData, TcpConnection } from "../../core/tcp_connection.ts";
 import { REJECTIONS } from "../http/errors.ts";
-import { findHeadEnd, HeadInfo, nameIs, parseHead } from "../http/parser.ts";
+import { findHeadEnd, HeadInfo, type HeadLimits, nameIs, parseHead } from "../http/parser.ts";
 import { Request } from "../http/request.ts";
 import { checkHeader } from "../http/response.ts";
 import { isWebSocketKey, webSocketAccept } from "./sha1.ts";
@@ -43,6 +49,47 @@ import {
   OP_TEXT,
   unmask,
 } from "./frame.ts";
+
+/** What a WebSocket connection may set to shape its handshake and frames (both sides). */
+export interface WebSocketSettings {
+  /** {@link BINARY_TYPE_BLOB} (every frame sent is text) or {@link BINARY_TYPE_ARRAYBUFFER} (binary); unset: by the data's type. */
+  websocketType?: string;
+  /** Extra headers of the handshake response (or, on a client, request): `["Name: value"]`, `"Name: value\r\n..."` or `{ Name: "value" }`. */
+  headers?: readonly string[] | string | Record<string, string> | null;
+  /** The `Sec-WebSocket-Protocol` to answer with (chosen in `onWebSocketConnect`). */
+  websocketProtocol?: string;
+  /** false: no permessage-deflate on this connection (set in `onWebSocketConnect`). */
+  websocketDeflate?: boolean;
+  /** Messages shorter than this many bytes go uncompressed (default `Websocket.options.deflateThreshold`). */
+  websocketDeflateThreshold?: number;
+  /** Largest message accepted (default `Websocket.options.maxPayload`). */
+  websocketMaxPayload?: number;
+}
+
+/**
+ * A connection of a `websocket://` Worker: a string per text message and bytes per binary
+ * message in, a string (text frame) or bytes (binary frame) out, plus the WebSocket settings
+ * and callbacks.
+ */
+export interface WebSocketConnection
+  extends TcpConnection<string | Uint8Array, string | Uint8Array>, WebSocketSettings, ConnectionData {
+  /** `(conn, request)` before the 101 is sent (the Worker's when unset); `conn.close()` inside rejects. */
+  onWebSocketConnect?: Callback<[conn: WebSocketConnection, request: Request]> | null;
+  /** `(conn, code, reason)` on a close frame; when unset the close is echoed. */
+  onWebSocketClose?: Callback<[conn: WebSocketConnection, code: number, reason: string]> | null;
+  /** `(conn, payload)` on a ping; when unset a pong is sent automatically. */
+  onWebSocketPing?: Callback<[conn: WebSocketConnection, payload: Uint8Array]> | null;
+  /** `(conn, payload)` on a pong. */
+  onWebSocketPong?: Callback<[conn: WebSocketConnection, payload: Uint8Array]> | null;
+}
+
+/** What this protocol uses of a connection: the core's, plus the WebSocket settings. */
+type ProtocolConnection = CoreConnection & WebSocketSettings & {
+  readonly worker?: { readonly name: string; readonly websocketDeflate?: boolean } | null;
+};
+
+/** The connection type the `websocket://` protocol's hooks take. */
+export type WebSocketProtocolConnection = ProtocolConnection;
 
 const STATE = Symbol("websocket state");
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -169,10 +216,17 @@ export function releaseState(conn: ProtocolConnection): void {
 }
 
 function callback(conn: ProtocolConnection, name: string): ((...args: unknown[]) => unknown) | null {
-  return conn[name] ?? conn.worker?.[name] ?? null;
+  type Named = Record<string, ((...args: unknown[]) => unknown) | null | undefined>;
+  return (conn as unknown as Named)[name] ?? (conn.worker as unknown as Named | null | undefined)?.[name] ?? null;
 }
 
-function call(conn: ProtocolConnection, name: string, fn: (...args: unknown[]) => unknown, a?: unknown, b?: unknown): void {
+function call(
+  conn: ProtocolConnection,
+  name: string,
+  fn: (...args: unknown[]) => unknown,
+  a?: unknown,
+  b?: unknown,
+): void {
   const where = `${name} (connection ${conn.id})`;
   try {
     const r = fn(conn, a, b) as Promise<unknown> | undefined;
@@ -211,7 +265,11 @@ export const HANDSHAKE_REJECTIONS: Record<string, readonly [status: string, mess
 function reject(conn: ProtocolConnection, code: string, extra = ""): number {
   const [status, message] = HANDSHAKE_REJECTIONS[code] ?? ["400 Bad Request", REJECTIONS[code]?.[1] ?? "bad request"];
   const body = `${status.slice(4)}: ${message} (${code})\n`;
-  log(`WebSocket handshake refused with ${status.slice(0, 3)} ${code} (${message}), connection ${conn.id} from ${conn.getRemoteAddress?.()}`);
+  log(
+    `WebSocket handshake refused with ${
+      status.slice(0, 3)
+    } ${code} (${message}), connection ${conn.id} from ${conn.getRemoteAddress?.()}`,
+  );
   conn.close(
     `HTTP/1.1 ${status}\r\n${extra}Content-Type: text/plain;charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
       `Connection: close\r\nServer: workerman\r\n\r\n${body}`,
@@ -250,7 +308,9 @@ export function frameInput(buffer: Uint8Array, conn: ProtocolConnection): number
   if ((b0 & 0x70) !== 0) {
     // RSV1 marks the first frame of a compressed message, and only that, when deflate is on
     if ((b0 & 0x70) !== 0x40 || state.deflate === null) return fail(conn, 1002, "reserved bits set");
-    if (opcode !== OP_TEXT && opcode !== OP_BINARY) return fail(conn, 1002, "RSV1 set on a continuation or control frame");
+    if (opcode !== OP_TEXT && opcode !== OP_BINARY) {
+      return fail(conn, 1002, "RSV1 set on a continuation or control frame");
+    }
   }
   if (opcode >= 8) {
     if (opcode > OP_PONG) return fail(conn, 1002, `invalid opcode ${opcode}`);
@@ -295,7 +355,7 @@ export function frameInput(buffer: Uint8Array, conn: ProtocolConnection): number
  * Decode a validated frame: the message it completes (string or bytes), or NO_MESSAGE for a
  * control frame, a fragment, or after failing the connection.
  */
-export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unknown {
+export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): string | Uint8Array | typeof NO_MESSAGE {
   const b0 = buffer[0];
   const b1 = buffer[1];
   const opcode = b0 & 0x0f;
@@ -331,7 +391,10 @@ export function frameDecode(buffer: Uint8Array, conn: ProtocolConnection): unkno
       }
       const onClose = callback(conn, "onWebSocketClose");
       if (onClose) call(conn, "onWebSocketClose", onClose, code, reason);
-      else conn.close(code === 1005 ? buildFrame(0x88, new Uint8Array(0), maskFor(conn)) : closeFrame(code, "", maskFor(conn)), true);
+      else {conn.close(
+          code === 1005 ? buildFrame(0x88, new Uint8Array(0), maskFor(conn)) : closeFrame(code, "", maskFor(conn)),
+          true,
+        );}
       return NO_MESSAGE;
     }
     const data = asBytes(payload);
@@ -399,20 +462,26 @@ export function joinParts(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Inflate a compressed message: over `maxPayload` closes with 1009, corrupt data with 1007. */
-function inflateMessage(conn: ProtocolConnection, kind: number, parts: Uint8Array[]): unknown {
+function inflateMessage(
+  conn: ProtocolConnection,
+  kind: number,
+  parts: Uint8Array[],
+): string | Uint8Array | typeof NO_MESSAGE {
   const maxPayload = conn.websocketMaxPayload ?? options.maxPayload;
   let payload: Uint8Array;
   try {
     payload = peekState(conn).deflate!.decompress(parts, maxPayload);
   } catch (err) {
-    if (err instanceof RangeError) return fail(conn, 1009, `inflated message exceeds maxPayload ${maxPayload}`), NO_MESSAGE;
+    if (err instanceof RangeError) {
+      return fail(conn, 1009, `inflated message exceeds maxPayload ${maxPayload}`), NO_MESSAGE;
+    }
     return fail(conn, 1007, `invalid compressed data: ${(err as Error).message}`), NO_MESSAGE;
   }
   return message(conn, kind, payload);
 }
 
 /** The message a complete payload carries: a string for text (1007 when not UTF-8), else bytes. */
-function message(conn: ProtocolConnection, kind: number, payload: Uint8Array): unknown {
+function message(conn: ProtocolConnection, kind: number, payload: Uint8Array): string | Uint8Array | typeof NO_MESSAGE {
   if (kind === OP_TEXT) {
     try {
       return fatalUtf8.decode(payload);
@@ -435,14 +504,20 @@ export function frameEncode(data: unknown, conn: ProtocolConnection): Uint8Array
     data = String(data);
     first = type === BINARY_TYPE_ARRAYBUFFER ? 0x82 : 0x81;
   } else {
-    throw new TypeError(`You can't send(${data === null ? "null" : typeof data}) to client, you need to convert it to a string.`);
+    throw new TypeError(
+      `You can't send(${data === null ? "null" : typeof data}) to client, you need to convert it to a string.`,
+    );
   }
   const mask = maskFor(conn);
   const deflate = peekState(conn).deflate;
-  if (deflate === null && mask === null && typeof data === "string" && data.length <= SHARED_MAX) return sharedTextFrame(first, data);
+  if (deflate === null && mask === null && typeof data === "string" && data.length <= SHARED_MAX) {
+    return sharedTextFrame(first, data);
+  }
   if (deflate !== null) {
     const threshold = conn.websocketDeflateThreshold ?? options.deflateThreshold;
-    const bytes = typeof data === "string" ? (data.length * 3 < threshold ? null : textEncoder.encode(data)) : data as Uint8Array;
+    const bytes = typeof data === "string"
+      ? (data.length * 3 < threshold ? null : textEncoder.encode(data))
+      : data as Uint8Array;
     if (bytes !== null && bytes.length >= threshold) return buildFrame(first | 0x40, deflate.compress(bytes), mask);
   }
   return buildFrame(first, data as string | Uint8Array, mask);
@@ -523,13 +598,15 @@ function hasToken(value: string | null, token: string): boolean {
 
 /** The head being parsed: one for all, as parsing is synchronous and `Request` copies what it keeps. */
 const headInfo = new HeadInfo();
+/** The handshake's head as a whole is bounded by `maxHeaderSize` before it is parsed. */
+const HANDSHAKE_LIMITS: HeadLimits = { maxHeaderCount: 100, maxTargetSize: Infinity };
 
 /** No response headers added by the application. */
 const NO_HEADERS: readonly string[] = Object.freeze([]);
 
-function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
+function handshake(buffer: Uint8Array, conn: ProtocolConnection): typeof NO_MESSAGE {
   const info = headInfo;
-  const error = parseHead(buffer, 0, buffer.length, info, 100, true);
+  const error = parseHead(buffer, 0, buffer.length, info, HANDSHAKE_LIMITS, true);
   if (error !== "") return reject(conn, REJECTIONS[error] ? error : "ERR_WS_HEAD"), NO_MESSAGE;
   const h = handshakeHeaders(buffer, info);
   const key = h.key ?? "";
@@ -560,7 +637,9 @@ function handshake(buffer: Uint8Array, conn: ProtocolConnection): unknown {
   const accept = webSocketAccept(key);
   let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
     `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
-  const agreed = typeof offer === "string" && deflateWanted(conn) ? acceptOffer(offer, options.serverNoContextTakeover) : null;
+  const agreed = typeof offer === "string" && deflateWanted(conn)
+    ? acceptOffer(offer, options.serverNoContextTakeover)
+    : null;
   if (agreed) head += `Sec-WebSocket-Extensions: ${agreed.response}\r\n`;
   const extra: readonly string[] = conn.headers === undefined || conn.headers === null
     ? NO_HEADERS
@@ -615,7 +694,7 @@ function hasServerHeader(extra: readonly string[]): boolean {
  * `"Name: value"`, one string, or a record) adds response headers, `conn.close()` rejects;
  * `conn.websocketMaxPayload` overrides `options.maxPayload` for one connection.
  */
-export const Websocket: Protocol & {
+export const Websocket: Protocol<string | Uint8Array, string | Uint8Array, WebSocketProtocolConnection> & {
   BINARY_TYPE_BLOB: string;
   BINARY_TYPE_ARRAYBUFFER: string;
   options: WebsocketOptions;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { freePort } from "../helpers/ports.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 
 describe.each(RUNTIMES)("AsyncTcpConnection on %s", (runtime) => {
   let server: RunningServer;
@@ -29,7 +29,9 @@ describe.each(RUNTIMES)("AsyncTcpConnection on %s", (runtime) => {
   it("a refused connect gives onError(1, 'connect <host>:<port> fail after <n> seconds'), then onClose", async () => {
     const port = await freePort();
     expect(await run(`fail ${port}`)).toMatch(
-      new RegExp(`^error:1:connect 127\\.0\\.0\\.1:${port} fail after \\d+(\\.\\d{1,4})? seconds:CLOSING\\|close:CLOSED$`),
+      new RegExp(
+        `^error:1:connect 127\\.0\\.0\\.1:${port} fail after \\d+(\\.\\d{1,4})? seconds:CLOSING\\|close:CLOSED$`,
+      ),
     );
   });
 

@@ -6,13 +6,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { ROOT, RUNTIMES, type RuntimeName, runFixture, startServer } from "../helpers/server.ts";
+import { nodeBinary, ROOT, runFixture, type RuntimeName, RUNTIMES, startServer } from "../helpers/server.ts";
 import { isRunning, until } from "../helpers/wait.ts";
 
 /** Run `command` through `sh` in the repository, as a user pastes it. */
 function shell(command: string, env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
-    const proc = spawn("sh", ["-c", command], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn("sh", ["-c", command], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     proc.stdout.on("data", (c: Buffer) => (out += c.toString()));
@@ -23,7 +27,9 @@ function shell(command: string, env: Record<string, string>): Promise<{ code: nu
 
 /** Where the fixture `name` lives as the runtime runs it (Node runs the npm build). */
 function fixturePath(runtime: RuntimeName, name: string): string {
-  return runtime === "node" ? join("npm", "esm", "test", "fixtures", `${name}.js`) : join("test", "fixtures", `${name}.ts`);
+  return runtime === "node"
+    ? join("npm", "esm", "test", "fixtures", `${name}.js`)
+    : join("test", "fixtures", `${name}.ts`);
 }
 
 /** The command printed in `Input "<command> stop" to stop.` */
@@ -34,7 +40,10 @@ function stopHint(output: string): string {
 }
 
 const HINT: Record<RuntimeName, (script: string) => RegExp> = {
-  node: (script) => new RegExp(`^(node|/\\S+/node) ${script}$`),
+  // the machine's node by name when PATH finds it, else the binary's path (node_modules/node24/bin/node)
+  node: (script) => new RegExp(`^(node|\\S*/node) ${script}$`),
+  node24: (script) => new RegExp(`^(node|\\S*/node) ${script}$`),
+  node26: (script) => new RegExp(`^(node|\\S*/node) ${script}$`),
   deno: (script) => new RegExp(`^\\S*deno run -A --config=\\S+/deno\\.json ${script}$`),
   bun: (script) => new RegExp(`^\\S*bun(\\.exe)? ${script}$`),
 };
@@ -71,12 +80,17 @@ describe.each(RUNTIMES)("the command line on %s", (runtime) => {
     await until(() => /printed by \d+/.test(readFileSync(logFile, "utf8")), "the daemon's output in the log file");
     const log = readFileSync(logFile, "utf8");
     expect(log).toMatch(/pid:\d+ Workerman\[daemon_log\.[jt]s\] start in DAEMON mode/);
-    expect(log).toMatch(/pid:\d+ Error in onMessage of worker Thrower \(connection \d+\): Error: thrown in onMessage by \d+\n\s+at /);
+    expect(log).toMatch(
+      /pid:\d+ Error in onMessage of worker Thrower \(connection \d+\): Error: thrown in onMessage by \d+\n\s+at /,
+    );
 
     const status = await shell(`${hint} status --json`, env);
     expect(status.code, status.err).toBe(0);
     const report = JSON.parse(status.out);
-    expect(report).toMatchObject({ runtime: expect.stringMatching(/^(Node|Deno|Bun)$/), uptimeSeconds: expect.any(Number) });
+    expect(report).toMatchObject({
+      runtime: expect.stringMatching(/^(Node|Deno|Bun)$/),
+      uptimeSeconds: expect.any(Number),
+    });
     expect(report.workers).toEqual([{ name: "Thrower", listening: `text://127.0.0.1:${port}`, count: 1, exits: [] }]);
     expect(report.processes).toHaveLength(1);
     expect(report.processes[0]).toMatchObject({ worker: "Thrower", status: "idle", connections: 1, totalRequest: 2 });
@@ -86,7 +100,12 @@ describe.each(RUNTIMES)("the command line on %s", (runtime) => {
     expect(connections.code, connections.err).toBe(0);
     const rows = JSON.parse(connections.out);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ worker: "Thrower", transport: "tcp", status: "ESTABLISHED", local: `127.0.0.1:${port}` });
+    expect(rows[0]).toMatchObject({
+      worker: "Thrower",
+      transport: "tcp",
+      status: "ESTABLISHED",
+      local: `127.0.0.1:${port}`,
+    });
     c.close();
 
     const stop = await shell(`${hint} stop`, env);
@@ -149,9 +168,29 @@ describe.each(RUNTIMES)("the command line on %s", (runtime) => {
     const server = await startServer(runtime, "socket_name", ["start"], { ...env, SOCKET: "http://0.0.0.0:0" });
     try {
       const port = server.ports[0];
-      expect(server.output()).toMatch(new RegExp(`^tcp\\s+\\S+\\s+Named\\s+http://0\\.0\\.0\\.0:${port}\\s+1\\s+\\[OK\\]\\s+http://127\\.0\\.0\\.1:${port}$`, "m"));
+      expect(server.output()).toMatch(
+        new RegExp(
+          `^tcp\\s+\\S+\\s+Named\\s+http://0\\.0\\.0\\.0:${port}\\s+1\\s+\\[OK\\]\\s+http://127\\.0\\.0\\.1:${port}$`,
+          "m",
+        ),
+      );
       const res = await fetch(`http://127.0.0.1:${port}/`);
       expect(await res.text()).toBe("hello");
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it("the banner shows a ws:// address on 127.0.0.1 beside a websocket worker listening on 0.0.0.0", async () => {
+    const server = await startServer(runtime, "socket_name", ["start"], { ...env, SOCKET: "websocket://0.0.0.0:0" });
+    try {
+      const port = server.ports[0];
+      expect(server.output()).toMatch(
+        new RegExp(
+          `^tcp\\s+\\S+\\s+Named\\s+websocket://0\\.0\\.0\\.0:${port}\\s+1\\s+\\[OK\\]\\s+ws://127\\.0\\.0\\.1:${port}$`,
+          "m",
+        ),
+      );
     } finally {
       expect(await server.stop()).toBe(0);
     }
@@ -162,7 +201,8 @@ describe.each(RUNTIMES)("the command line on %s", (runtime) => {
 function stopHintFree(runtime: RuntimeName): string {
   const bin = join(ROOT, "node_modules", ".bin");
   const script = fixturePath(runtime, "daemon_log");
-  if (runtime === "node") return `${process.execPath} ${script}`;
+  const node = nodeBinary(runtime);
+  if (node !== null) return `${node} ${script}`;
   if (runtime === "deno") return `${join(bin, "deno")} run -A --config=deno.json ${script}`;
   return `${join(bin, "bun")} ${script}`;
 }

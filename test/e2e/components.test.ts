@@ -8,7 +8,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { freePort } from "../helpers/ports.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { until } from "../helpers/wait.ts";
 
 const HAS_REDIS = spawnSync("redis-server", ["--version"]).status === 0;
@@ -17,10 +17,22 @@ const BACKENDS = ["embedded", ...(HAS_REDIS ? ["redis"] : [])] as const;
 
 /** A private redis-server without persistence on `port`; resolves once it answers. */
 async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+  const proc = spawn("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ], {
     stdio: "ignore",
   });
-  await until(() => spawnSync("redis-cli", ["-p", String(port), "ping"]).stdout?.toString().includes("PONG"), "redis-server");
+  await until(
+    () => spawnSync("redis-cli", ["-p", String(port), "ping"]).stdout?.toString().includes("PONG"),
+    "redis-server",
+  );
   return proc;
 }
 
@@ -30,7 +42,16 @@ async function stopRedis(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
-type Message = { dropped?: unknown; probe?: number; event?: string; queued?: string; data?: unknown; id?: number; result?: unknown; error?: string };
+type Message = {
+  dropped?: unknown;
+  probe?: number;
+  event?: string;
+  queued?: string;
+  data?: unknown;
+  id?: number;
+  result?: unknown;
+  error?: string;
+};
 
 /** A WebSocket client of one probe process of the app fixture. */
 class Probe {
@@ -122,9 +143,10 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
       await startBackend();
       // GlobalData keys are sharded over two servers: two embedded ones, or two Redis databases.
       const redisUrl = `redis://127.0.0.1:${redisPort}`;
-      env = backend === "redis"
-        ? { CHANNEL: redisUrl, GLOBAL: `${redisUrl}/1,${redisUrl}/2` }
-        : { CHANNEL: `127.0.0.1:${servers!.ports[0]}`, GLOBAL: `127.0.0.1:${servers!.ports[1]},127.0.0.1:${servers!.ports[2]}` };
+      env = backend === "redis" ? { CHANNEL: redisUrl, GLOBAL: `${redisUrl}/1,${redisUrl}/2` } : {
+        CHANNEL: `127.0.0.1:${servers!.ports[0]}`,
+        GLOBAL: `127.0.0.1:${servers!.ports[1]},127.0.0.1:${servers!.ports[2]}`,
+      };
       env.PID_FILE = join(dir, "app.pid");
       app = await startServer(runtime, "components_app", ["start"], env);
       probes = await Promise.all(app.ports.slice(0, 4).map((p) => Probe.open(p)));
@@ -243,7 +265,8 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
       for (const k of keys) await probes[0].run("gd", { method: "set", args: [k, k] });
       for (const k of keys) expect(await probes[1].run("gd", { method: "get", args: [k] })).toBe(k);
       const inDb = (db: number) =>
-        spawnSync("redis-cli", ["-p", String(redisPort), "-n", String(db), "keys", "globaldata:spread-*"]).stdout.toString().trim().split("\n").filter(Boolean);
+        spawnSync("redis-cli", ["-p", String(redisPort), "-n", String(db), "keys", "globaldata:spread-*"]).stdout
+          .toString().trim().split("\n").filter(Boolean);
       const [one, two] = [inDb(1), inDb(2)];
       expect(one.length).toBeGreaterThan(0);
       expect(two.length).toBeGreaterThan(0);
@@ -263,37 +286,44 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
       }));
       const one = new Map(clients.map((c) => [c.worker, c]));
       for (const [worker, c] of one) {
-        const res = await fetch(`http://127.0.0.1:${webPort}/push?to_worker_id=${worker}&to_connection_id=${c.conn}&content=hi${worker}`);
+        const res = await fetch(
+          `http://127.0.0.1:${webPort}/push?to_worker_id=${worker}&to_connection_id=${c.conn}&content=hi${worker}`,
+        );
         expect(await res.text()).toBe("ok");
         await until(() => c.texts.includes(`hi${worker}`), "the pushed message");
       }
       await fetch(`http://127.0.0.1:${webPort}/broadcast?content=everyone`);
       for (const c of clients) await until(() => c.texts.includes("everyone"), "the group message");
-      for (const c of clients) expect(c.texts.filter((t) => t.startsWith("hi"))).toEqual(one.get(c.worker) === c ? [`hi${c.worker}`] : []);
+      for (const c of clients) {
+        expect(c.texts.filter((t) => t.startsWith("hi"))).toEqual(one.get(c.worker) === c ? [`hi${c.worker}`] : []);
+      }
       for (const c of clients) c.ws.close();
     });
 
-    it.skipIf(backend !== "embedded")("the embedded servers close a connection that sends bad input, saying why; others go on", async () => {
-      const frame = (text: string) => {
-        const payload = Buffer.from(text);
-        const head = Buffer.alloc(4);
-        head.writeUInt32BE(payload.length + 4);
-        return Buffer.concat([head, payload]);
-      };
-      const cases: [number, string, RegExp][] = [
-        [servers!.ports[0], "not json", /bad request/],
-        [servers!.ports[0], JSON.stringify({ type: "shout", channels: [] }), /bad type shout/],
-        [servers!.ports[1], JSON.stringify({ cmd: "get" }), /bad request/],
-        [servers!.ports[1], JSON.stringify({ cmd: "drop", key: "k" }), /bad cmd drop/],
-      ];
-      for (const [port, text, error] of cases) {
-        const c = await TestClient.connect(port);
-        c.write(frame(text));
-        await c.untilClosed();
-        expect(c.text).toMatch(error);
-      }
-      expect(await probes[0].run("gd", { method: "add", args: ["still-serving", 1] })).toBe(true);
-    });
+    it.skipIf(backend !== "embedded")(
+      "the embedded servers close a connection that sends bad input, saying why; others go on",
+      async () => {
+        const frame = (text: string) => {
+          const payload = Buffer.from(text);
+          const head = Buffer.alloc(4);
+          head.writeUInt32BE(payload.length + 4);
+          return Buffer.concat([head, payload]);
+        };
+        const cases: [number, string, RegExp][] = [
+          [servers!.ports[0], "not json", /bad request/],
+          [servers!.ports[0], JSON.stringify({ type: "shout", channels: [] }), /bad type shout/],
+          [servers!.ports[1], JSON.stringify({ cmd: "get" }), /bad request/],
+          [servers!.ports[1], JSON.stringify({ cmd: "drop", key: "k" }), /bad cmd drop/],
+        ];
+        for (const [port, text, error] of cases) {
+          const c = await TestClient.connect(port);
+          c.write(frame(text));
+          await c.untilClosed();
+          expect(c.text).toMatch(error);
+        }
+        expect(await probes[0].run("gd", { method: "add", args: ["still-serving", 1] })).toBe(true);
+      },
+    );
 
     it("sessions: one visitor's session is shared by the HTTP processes (in Redis with the Redis backend)", async () => {
       const webPort = app.ports[5];
@@ -307,7 +337,8 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
         pids.add(pid);
       }
       if (backend === "redis") {
-        const keys = spawnSync("redis-cli", ["-p", String(redisPort), "keys", "test-session:*"]).stdout.toString().trim();
+        const keys = spawnSync("redis-cli", ["-p", String(redisPort), "keys", "test-session:*"]).stdout.toString()
+          .trim();
         expect(keys).toBe(`test-session:${cookie.split("=")[1]}`);
       }
     });

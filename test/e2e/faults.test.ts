@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { runFixture, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { createServer, type Server } from "node:net";
 
 describe.each(RUNTIMES)("faults on %s", (runtime) => {
@@ -15,7 +15,9 @@ describe.each(RUNTIMES)("faults on %s", (runtime) => {
   it("a throwing onMessage is logged with the worker name and stack; the connection keeps being served", async () => {
     const c = await TestClient.connect(server.ports[0]);
     await c.request("throw\nafter\n", "echo after\n");
-    await server.waitForOutput(/Error in onMessage of worker Faulty \(connection \d+\): Error: boom from onMessage\n\s+at /);
+    await server.waitForOutput(
+      /Error in onMessage of worker Faulty \(connection \d+\): Error: boom from onMessage\n\s+at /,
+    );
     c.close();
   });
 
@@ -45,7 +47,9 @@ describe.each(RUNTIMES)("start-up errors on %s", (runtime) => {
   it("an unknown protocol scheme fails at start, naming the scheme and how to register it", async () => {
     const run = runFixture(runtime, "bad_scheme");
     expect(await run.exited).toBe(1);
-    expect(run.output()).toMatch(/unknown protocol "jsonl" in "jsonl:\/\/127\.0\.0\.1:0"; known: tcp, udp, unix, ssl, text, frame, http, websocket\. A protocol of your own: register it before Worker\.runAll\(\) with registerProtocol\("jsonl"/);
+    expect(run.output()).toMatch(
+      /unknown protocol "jsonl" in "jsonl:\/\/127\.0\.0\.1:0"; known: tcp, udp, unix, ssl, text, frame, http, websocket\. A protocol of your own: register it before Worker\.runAll\(\) with registerProtocol\("jsonl"/,
+    );
   });
 
   it("a port already in use fails at start naming the address, with a non-zero exit", async () => {
@@ -64,7 +68,9 @@ describe.each(RUNTIMES)("start-up errors on %s", (runtime) => {
   it("no command prints the usage and exits non-zero", async () => {
     const run = runFixture(runtime, "bad_scheme", []);
     expect(await run.exited).toBe(64);
-    expect(run.output()).toMatch(/Usage: \S+ (run -A --config=\S+ )?\S*bad_scheme\.\w+ <command> \[mode\]\nCommands: \nstart\t\tStart worker in DEBUG mode\./);
+    expect(run.output()).toMatch(
+      /Usage: \S+ (run -A --config=\S+ )?\S*bad_scheme\.\w+ <command> \[mode\]\nCommands: \nstart\t\tStart worker in DEBUG mode\./,
+    );
   });
 });
 

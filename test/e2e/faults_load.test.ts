@@ -9,16 +9,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { runFixture, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { isRunning } from "../helpers/wait.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 /** Latest pid of each process id of worker `name`, from the fixture's STARTED lines. */
 function started(output: string, name: string): Map<number, number> {
   const ids = new Map<number, number>();
-  for (const m of output.matchAll(new RegExp(`STARTED ${name} id=(\\d+) pid=(\\d+)`, "g"))) ids.set(Number(m[1]), Number(m[2]));
+  for (const m of output.matchAll(new RegExp(`STARTED ${name} id=(\\d+) pid=(\\d+)`, "g"))) {
+    ids.set(Number(m[1]), Number(m[2]));
+  }
   return ids;
 }
 
@@ -90,10 +91,14 @@ class HttpClient {
         const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? -1);
         if (data.length < end + 4 + length) return;
         if (!head.startsWith("HTTP/1.1 200 ")) return finish({ error: `status ${head.split("\r\n")[0]}` });
-        if (/\r\nconnection: close/i.test(head)) s.end();
+        if (/\r\nconnection: close/i.test(head)) {
+          s.end();
+          this.socket = null; // the server closes it: the next request goes on a new connection
+        }
         finish({ body: data.subarray(end + 4, end + 4 + length).toString() });
       };
-      const onClose = () => finish({ error: `closed after ${data.length} bytes`, idleClose: reused && data.length === 0 });
+      const onClose = () =>
+        finish({ error: `closed after ${data.length} bytes`, idleClose: reused && data.length === 0 });
       const timer = setTimeout(() => finish({ error: "no answer within 10 s" }), 10_000);
       s.on("data", onData);
       s.on("close", onClose);
@@ -251,7 +256,11 @@ describe.each(RUNTIMES)("faults under load on %s", (runtime) => {
     const before = { http: traffic.http.ok, ws: traffic.ws.ok };
     await sleep(1500); // service continues after the last kill
     await traffic.stop();
-    console.log(`${runtime} kills ${JSON.stringify(killed)}: http ${JSON.stringify(traffic.http)} ws ${JSON.stringify(traffic.ws)}`);
+    console.log(
+      `${runtime} kills ${JSON.stringify(killed)}: http ${JSON.stringify(traffic.http)} ws ${
+        JSON.stringify(traffic.ws)
+      }`,
+    );
 
     expect(traffic.http.failures).toEqual([]);
     expect(traffic.ws.failures).toEqual([]);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, runFixture, startServer } from "../helpers/server.ts";
+import { runFixture, RUNTIMES, startServer } from "../helpers/server.ts";
 
 async function askPid(port: number): Promise<number> {
   const c = await TestClient.connect(port);
@@ -17,7 +17,12 @@ describe.each(RUNTIMES)("FileMonitor on %s", (runtime) => {
   const dir = mkdtempSync(join(tmpdir(), "wm-monitor-"));
   const watched = join(dir, "src");
   mkdirSync(join(watched, "node_modules"), { recursive: true });
-  const env = { PID_FILE: join(dir, "app.pid"), STDOUT_FILE: join(dir, "stdout.log"), LOG_FILE: join(dir, "app.log"), WATCH_DIR: watched };
+  const env = {
+    PID_FILE: join(dir, "app.pid"),
+    STDOUT_FILE: join(dir, "stdout.log"),
+    LOG_FILE: join(dir, "app.log"),
+    WATCH_DIR: watched,
+  };
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("in the foreground a saved source file reloads the workers; node_modules and other files do not", async () => {

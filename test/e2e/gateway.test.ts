@@ -8,14 +8,13 @@ import { clientIdDecode, GatewayClient } from "../../mod.ts";
 import { TestClient } from "../helpers/client.ts";
 import { GatewayLineClient } from "../helpers/gateway.ts";
 import { freePort } from "../helpers/ports.ts";
-import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { runFixture, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { isRunning, until } from "../helpers/wait.ts";
 
 const SECRET = "s3cret";
 
 /** The gateway inner port a client_id names. */
 const gatewayOf = (clientId: string) => clientIdDecode(clientId)!.port;
-
 
 describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) => {
   let server: RunningServer;
@@ -41,7 +40,11 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     server = await startServer(runtime, "gateway", ["start"], env);
     textPort = server.ports[2];
     // Clients are dropped while no BusinessWorker is connected: wait for 2 workers x 4 gateway processes.
-    await until(() => server.output().match(/WORKER CONNECTED TO/g)?.length === 8, "the BusinessWorkers to connect", 20_000);
+    await until(
+      () => server.output().match(/WORKER CONNECTED TO/g)?.length === 8,
+      "the BusinessWorkers to connect",
+      20_000,
+    );
     silentAtRegister = await TestClient.connect(port);
     a = await GatewayLineClient.connect(textPort);
     // Connect until some client lands on the other gateway process (the kernel picks the process).
@@ -74,7 +77,11 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
   });
 
   it("the handler's context has the client's address, the gateway's address and the session set in onConnect", async () => {
-    const who = await a.call("whoami") as { clientId: string; server: Record<string, unknown>; session: Record<string, unknown> };
+    const who = await a.call("whoami") as {
+      clientId: string;
+      server: Record<string, unknown>;
+      session: Record<string, unknown>;
+    };
     expect(who.clientId).toBe(a.clientId);
     expect(who.server).toEqual({
       REMOTE_ADDR: "127.0.0.1",
@@ -139,8 +146,13 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     await a.call("joinGroup", b.clientId, "g1");
     await a.call("joinGroup", c.clientId, "g2");
     expect(await a.call("getClientCountByGroup", "g1")).toBe(2);
-    expect(await a.call("getClientIdListByGroup", "g1")).toEqual({ [a.clientId]: a.clientId, [b.clientId]: b.clientId });
+    expect(await a.call("getClientIdCountByGroup", "g1")).toBe(2); // GatewayWorker's primary name
+    expect(await a.call("getClientIdListByGroup", "g1")).toEqual({
+      [a.clientId]: a.clientId,
+      [b.clientId]: b.clientId,
+    });
     expect(await a.call("getClientSessionsByGroup", "g2")).toEqual({ [c.clientId]: { joined: 1 } });
+    expect(await a.call("getClientInfoByGroup", "g2")).toEqual({ [c.clientId]: { joined: 1 } });
     expect(await a.call("getAllGroupIdList")).toEqual({ g1: "g1", g2: "g2" });
     await a.call("bindUid", b.clientId, "ub");
     expect(await a.call("getUidListByGroup", "g1")).toEqual({ ub: "ub" });
@@ -174,7 +186,10 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     // The client's next event carries the written-back session; other processes see it once
     // the gateway has applied the write, which follows the handler's reply.
     const sessionOfA = (expected: unknown) =>
-      until(async () => JSON.stringify(await b.call("getSession", a.clientId)) === JSON.stringify(expected), JSON.stringify(expected));
+      until(
+        async () => JSON.stringify(await b.call("getSession", a.clientId)) === JSON.stringify(expected),
+        JSON.stringify(expected),
+      );
     await a.call("setLocal", { x: 1 });
     expect(((await a.call("whoami")) as { session: unknown }).session).toEqual({ joined: 1, x: 1 });
     await sessionOfA({ joined: 1, x: 1 });
@@ -189,8 +204,12 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     const all = await b.call("getAllClientSessions") as Record<string, unknown>;
     expect(Object.keys(all).sort()).toEqual([a.clientId, b.clientId, c.clientId].sort());
     expect(all[a.clientId]).toEqual({ x: 2, y: 3, nested: { k: 1, j: 2 } });
+    expect(await b.call("getAllClientInfo")).toEqual(all);
     expect(await b.call("getAllClientCount")).toBe(3);
-    expect(Object.keys(await b.call("getAllClientIdList") as object).sort()).toEqual([a.clientId, b.clientId, c.clientId].sort());
+    expect(await b.call("getAllClientIdCount")).toBe(3);
+    expect(Object.keys(await b.call("getAllClientIdList") as object).sort()).toEqual(
+      [a.clientId, b.clientId, c.clientId].sort(),
+    );
   });
 
   it("isOnline; closeClient sends a last message then closes; closeCurrentClient; destroyClient; onClose runs", async () => {
@@ -199,6 +218,7 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     const d = await GatewayLineClient.connect(textPort);
     const e = await GatewayLineClient.connect(textPort);
     const f = await GatewayLineClient.connect(textPort);
+    const g = await GatewayLineClient.connect(textPort);
     expect(await watcher.call("isOnline", d.clientId)).toBe(true);
     await watcher.call("joinGroup", d.clientId, "only-d");
     await watcher.call("bindUid", d.clientId, "uid-d");
@@ -216,6 +236,9 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     await watcher.call("destroyClient", f.clientId);
     await f.tc.untilClosed();
     await watcher.untilLine(`left ${f.clientId}`);
+    expect(await watcher.call("destoryClient", g.clientId)).toBe(true); // GatewayWorker's spelling
+    await g.tc.untilClosed();
+    await watcher.untilLine(`left ${g.clientId}`);
     expect(await watcher.call("getAllClientCount")).toBe(3);
     await watcher.call("leaveGroup", watcher.clientId, "watchers");
   });
@@ -227,13 +250,13 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     const closed = new Promise((resolve) => ws.once("close", resolve));
     try {
       await until(() => messages.some((m) => m.startsWith("ws ")), "the websocket greeting");
-    expect(messages).toContain("ws ann /chat?name=ann true");
-    const id = messages.find((m) => m.startsWith("hello "))!.slice(6);
-    ws.send(JSON.stringify({ id: 1, fn: "whoami" }));
-    await until(() => messages.some((m) => m.startsWith('{"id":1')), "the whoami answer");
-    const who = JSON.parse(messages.find((m) => m.startsWith('{"id":1'))!).result;
-    expect(who.clientId).toBe(id);
-    expect(who.session).toEqual({ joined: 1, name: "ann" });
+      expect(messages).toContain("ws ann /chat?name=ann true");
+      const id = messages.find((m) => m.startsWith("hello "))!.slice(6);
+      ws.send(JSON.stringify({ id: 1, fn: "whoami" }));
+      await until(() => messages.some((m) => m.startsWith('{"id":1')), "the whoami answer");
+      const who = JSON.parse(messages.find((m) => m.startsWith('{"id":1'))!).result;
+      expect(who.clientId).toBe(id);
+      expect(who.session).toEqual({ joined: 1, name: "ann" });
     } finally {
       ws.close();
       await closed;
@@ -276,6 +299,13 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
       expect(await push.isUidsOnline(["pushed-uid", "nobody"])).toEqual({ "pushed-uid": 1, nobody: 0 });
       expect(await push.batchGetClientIdByUid(["pushed-uid"])).toEqual({ "pushed-uid": [b.clientId] });
       expect(await push.batchGetClientCountByGroup(["pushed-group", "none"])).toEqual({ "pushed-group": 1, none: 0 });
+      expect(await push.batchGetClientIdCountByGroup(["pushed-group", "none"])).toEqual({ "pushed-group": 1, none: 0 });
+      expect(await push.getClientIdCountByGroup("pushed-group")).toBe(1);
+      expect(await push.getAllClientIdCount()).toBe(3);
+      expect(Object.keys(await push.getClientInfoByGroup("pushed-group"))).toEqual([c.clientId]);
+      const sessions = await push.getAllClientInfo();
+      expect(Object.keys(sessions).sort()).toEqual([a.clientId, b.clientId, c.clientId].sort());
+      expect(sessions).toEqual(await push.getAllClientSessions());
       await push.sendToUid("pushed-uid", "to the uid");
       await b.untilLine("to the uid");
       await push.sendToGroup("pushed-group", "to the group");
@@ -399,7 +429,11 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     const mark = server.output().length;
     process.kill(Number(pid), "SIGKILL");
     await until(() => started.test(server.output().slice(mark)), "the replacement gateway", 20_000);
-    await until(() => server.output().slice(mark).match(/WORKER CONNECTED TO PingGateway/g)?.length === 2, "both workers to join it", 20_000);
+    await until(
+      () => server.output().slice(mark).match(/WORKER CONNECTED TO PingGateway/g)?.length === 2,
+      "both workers to join it",
+      20_000,
+    );
     const [, , newInner] = server.output().slice(mark).match(started)!;
     expect(newInner).not.toBe(inner);
     const fresh = await GatewayLineClient.connect(server.ports[3]);
@@ -424,7 +458,10 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
 
   it("reload replaces the BusinessWorkers while the clients stay connected, with their sessions", async () => {
     await a.call("setLocal", { kept: "through reload" });
-    await until(async () => ((await b.call("getSession", a.clientId)) as { kept?: string }).kept === "through reload", "the session write");
+    await until(
+      async () => ((await b.call("getSession", a.clientId)) as { kept?: string }).kept === "through reload",
+      "the session write",
+    );
     const before = new Set([...server.output().matchAll(/EVENTS STARTED id=\d pid=(\d+)/g)].map((m) => Number(m[1])));
     const mark = server.output().length;
     const reload = runFixture(runtime, "gateway", ["reload"], env);

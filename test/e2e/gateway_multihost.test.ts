@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { createHosts, type Network, netnsUnavailable } from "../helpers/netns.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { createHosts, netnsUnavailable, type Network } from "../helpers/netns.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { isRunning, until } from "../helpers/wait.ts";
 
 const unavailable = netnsUnavailable();
@@ -82,7 +82,11 @@ describe.skipIf(unavailable !== null).each(RUNTIMES)("Gateway and BusinessWorker
   it("clients from another network reach BusinessWorkers on both hosts through the gateway on A", async () => {
     // Each of the two gateway processes is connected to each of the four BusinessWorker processes.
     for (const host of network.hosts.slice(1)) {
-      await until(() => count(hub.output(), `BUSINESS CONNECTED ${host.ip}\n`) === 4, `the gateways to accept ${host.ns}'s BusinessWorkers`, 20_000);
+      await until(
+        () => count(hub.output(), `BUSINESS CONNECTED ${host.ip}\n`) === 4,
+        `the gateways to accept ${host.ns}'s BusinessWorkers`,
+        20_000,
+      );
     }
     const hosts = new Map<string, number>();
     // Least-connections routing spreads new clients over the four processes.
@@ -110,7 +114,11 @@ describe.skipIf(unavailable !== null).each(RUNTIMES)("Gateway and BusinessWorker
 
     // The gateway learns of B's death from the closed connections (a line it forwarded to B
     // before that would be lost with B): both gateway processes drop both of B's processes.
-    await until(() => count(hub.output(), `BUSINESS CLOSED ${network.hosts[1].ip}\n`) === 4, "the gateways to drop host B's connections", 5000);
+    await until(
+      () => count(hub.output(), `BUSINESS CLOSED ${network.hosts[1].ip}\n`) === 4,
+      "the gateways to drop host B's connections",
+      5000,
+    );
     const after = await Promise.all(clients.map((c) => who(c)));
     for (let i = 0; i < clients.length; i++) {
       expect(clients[i].closed).toBe(false);

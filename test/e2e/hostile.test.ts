@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,7 +21,12 @@ async function trickle(client: TestClient, text: string, everyMs: number): Promi
 
 describe.each(RUNTIMES)("hostile clients on %s", (runtime) => {
   let server: RunningServer;
-  let httpPort: number, wsPort: number, idlePort: number, limitedPort: number, floodPort: number, idleByConnPort: number;
+  let httpPort: number,
+    wsPort: number,
+    idlePort: number,
+    limitedPort: number,
+    floodPort: number,
+    idleByConnPort: number;
   beforeAll(async () => {
     server = await startServer(runtime, "hostile");
     [httpPort, wsPort, idlePort, limitedPort, floodPort, idleByConnPort] = server.ports;
@@ -114,20 +119,29 @@ describe.each(RUNTIMES)("hostile clients on %s", (runtime) => {
     },
   );
 
-  it.each(["/inject", "/inject-protocol"])("a WebSocket handshake whose extra headers hold CR/LF (%s) is refused with 500 and logged", async (path) => {
-    const client = await TestClient.connect(wsPort);
-    client.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n`);
-    await client.untilClosed(5000);
-    expect(client.text).toMatch(/^HTTP\/1\.1 500 /);
-    expect(client.text).not.toMatch(/Set-Cookie/i);
-    await server.waitForOutput(/Error in onWebSocketConnect response headers \(connection \d+\): [^\n]*CR, LF or NUL/);
-  });
+  it.each(["/inject", "/inject-protocol"])(
+    "a WebSocket handshake whose extra headers hold CR/LF (%s) is refused with 500 and logged",
+    async (path) => {
+      const client = await TestClient.connect(wsPort);
+      client.write(
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n`,
+      );
+      await client.untilClosed(5000);
+      expect(client.text).toMatch(/^HTTP\/1\.1 500 /);
+      expect(client.text).not.toMatch(/Set-Cookie/i);
+      await server.waitForOutput(
+        /Error in onWebSocketConnect response headers \(connection \d+\): [^\n]*CR, LF or NUL/,
+      );
+    },
+  );
 
   it("a WebSocket handshake with valid extra headers still gets them", async () => {
     const client = await TestClient.connect(wsPort);
-    client.write(`GET /fine HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    client.write(
+      `GET /fine HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     await client.untilText("\r\n\r\n");
     expect(client.text).toMatch(/^HTTP\/1\.1 101 [\s\S]*\r\nX-Fine: yes\r\n/);
     client.close();
@@ -137,7 +151,10 @@ describe.each(RUNTIMES)("hostile clients on %s", (runtime) => {
     const client = await TestClient.connect(floodPort);
     client.socket.pause();
     client.write("flood\n");
-    const m = await server.waitForOutput(/EVENT flood sends=(\d+) refused=(\d+) maxQueued=(\d+) limit=(\d+) rssGrowth=(-?\d+)/, 15_000);
+    const m = await server.waitForOutput(
+      /EVENT flood sends=(\d+) refused=(\d+) maxQueued=(\d+) limit=(\d+) rssGrowth=(-?\d+)/,
+      15_000,
+    );
     const [sends, refused, maxQueued, limit, rssGrowth] = m.slice(1).map(Number);
     const attempted = sends * 65536;
     expect(attempted).toBeGreaterThan(100 * limit); // far more than the limit was offered...
@@ -165,7 +182,11 @@ describe.each(RUNTIMES)("running out of file descriptors on %s", (runtime) => {
       client.write("hi\n");
       clients.push(client);
     }
-    await Promise.all(clients.map((c) => c.until((x) => x.closed || x.text.includes("echo hi"), "an answer or a close", 10_000).catch(() => {})));
+    await Promise.all(
+      clients.map((c) =>
+        c.until((x) => x.closed || x.text.includes("echo hi"), "an answer or a close", 10_000).catch(() => {})
+      ),
+    );
     const served = clients.filter((c) => c.text.includes("echo hi")).length;
     expect(served).toBeGreaterThan(0);
     expect(served).toBeLessThan(64);

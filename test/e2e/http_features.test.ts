@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { nodeBinary, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import type { Browser } from "playwright-core";
 import { launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
 import { makeTestCerts, type TestCerts } from "../fixtures/http_certs.ts";
@@ -96,7 +96,11 @@ interface Got {
 }
 
 /** One request with node:http (Host, method and body as given); the body is hashed as it streams. */
-function get(port: number, path: string, options: { host?: string; method?: string; headers?: Record<string, string>; keep?: boolean } = {}): Promise<Got> {
+function get(
+  port: number,
+  path: string,
+  options: { host?: string; method?: string; headers?: Record<string, string>; keep?: boolean } = {},
+): Promise<Got> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({
       host: "127.0.0.1",
@@ -114,7 +118,17 @@ function get(port: number, path: string, options: { host?: string; method?: stri
         length += d.length;
         if (options.keep !== false && length <= 4 * MB) parts.push(d);
       });
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts), sha256: hash.digest("hex"), length }));
+      res.on(
+        "end",
+        () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            body: Buffer.concat(parts),
+            sha256: hash.digest("hex"),
+            length,
+          }),
+      );
       res.on("error", reject);
     });
     req.on("error", reject);
@@ -138,7 +152,10 @@ function uploadLarge(port: number, size: number): Promise<{ status: number; json
       path: "/upload",
       method: "POST",
       agent: false,
-      headers: { "Content-Type": `multipart/form-data; boundary=${boundary}`, "Content-Length": head.length + size + tail.length },
+      headers: {
+        "Content-Type": `multipart/form-data; boundary=${boundary}`,
+        "Content-Length": head.length + size + tail.length,
+      },
     }, (res) => {
       let text = "";
       res.on("data", (d) => (text += d));
@@ -151,7 +168,9 @@ function uploadLarge(port: number, size: number): Promise<{ status: number; json
       while (sent < size) {
         const n = Math.min(256 * 1024, size - sent);
         const piece = Buffer.alloc(n);
-        for (let i = 0; i < n; i += 65536) block.copy(piece, i, (sent + i) % MB, Math.min((sent + i) % MB + Math.min(65536, n - i), MB));
+        for (let i = 0; i < n; i += 65536) {
+          block.copy(piece, i, (sent + i) % MB, Math.min((sent + i) % MB + Math.min(65536, n - i), MB));
+        }
         hash.update(piece);
         sent += n;
         if (!req.write(piece)) return req.once("drain", pump);
@@ -164,7 +183,12 @@ function uploadLarge(port: number, size: number): Promise<{ status: number; json
 
 function run(cmd: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { timeout: 30_000, maxBuffer: 1 << 26 }, (_err, stdout, stderr) => resolve({ stdout, stderr }));
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: 30_000, maxBuffer: 1 << 26 },
+      (_err, stdout, stderr) => resolve({ stdout, stderr }),
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 }
@@ -180,14 +204,18 @@ function byteRangeParts(body: Buffer, contentType: string): { range: string; dat
     if (body.subarray(start, start + 2).toString() === "--") break;
     const headEnd = body.indexOf("\r\n\r\n", start);
     const next = body.indexOf(Buffer.concat([Buffer.from("\r\n"), delimiter]), headEnd);
-    parts.push({ range: /Content-Range: (.*)\r\n/.exec(body.subarray(start, headEnd + 2).toString())![1], data: body.subarray(headEnd + 4, next) });
+    parts.push({
+      range: /Content-Range: (.*)\r\n/.exec(body.subarray(start, headEnd + 2).toString())![1],
+      data: body.subarray(headEnd + 4, next),
+    });
     at = next + 2;
   }
   return parts;
 }
 
 /** Bytes `first`..`last` of the 100 MB file. */
-const bigBytes = (first: number, last: number) => Buffer.from(Array.from({ length: last - first + 1 }, (_, i) => patternAt(first + i)));
+const bigBytes = (first: number, last: number) =>
+  Buffer.from(Array.from({ length: last - first + 1 }, (_, i) => patternAt(first + i)));
 
 interface Memory {
   rss: number;
@@ -199,7 +227,12 @@ const memory = async (url: string) => (await (await fetch(url)).json()) as Memor
 const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
 
 /** Download `path` whole (hashing it); once `pauseAt` bytes are in, stop reading and call `paused` first. */
-function download(port: number, path: string, pauseAt: number, paused: () => Promise<void>): Promise<{ length: number; sha256: string }> {
+function download(
+  port: number,
+  path: string,
+  pauseAt: number,
+  paused: () => Promise<void>,
+): Promise<{ length: number; sha256: string }> {
   return new Promise((resolve, reject) => {
     httpRequest({ host: "127.0.0.1", port, path, agent: false }, (res) => {
       const hash = createHash("sha256");
@@ -233,7 +266,11 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
       HTTP_TLS_DIR: certs.dir,
       PID_FILE: join(tmpdir(), `wm-http-features-${runtime}-${process.pid}.pid`),
       // A gc() to call, so the fixture can tell memory held from garbage not yet collected.
-      ...(runtime === "node" ? { NODE_OPTIONS: "--expose-gc" } : runtime === "deno" ? { DENO_V8_FLAGS: "--expose-gc" } : {}),
+      ...(nodeBinary(runtime) !== null
+        ? { NODE_OPTIONS: "--expose-gc" }
+        : runtime === "deno"
+        ? { DENO_V8_FLAGS: "--expose-gc" }
+        : {}),
     });
     [app, appTls, web, statics, gz] = server.ports;
   });
@@ -284,9 +321,26 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
 
   it("curl uploads a chunked body and one with Expect: 100-continue, and both arrive whole", async () => {
     const body = "q".repeat(300_000);
-    const chunked = await run("curl", ["-sS", "-H", "Transfer-Encoding: chunked", "-H", "Content-Type: text/plain", "--data-binary", "@-", `http://127.0.0.1:${app}/echo`], body);
+    const chunked = await run("curl", [
+      "-sS",
+      "-H",
+      "Transfer-Encoding: chunked",
+      "-H",
+      "Content-Type: text/plain",
+      "--data-binary",
+      "@-",
+      `http://127.0.0.1:${app}/echo`,
+    ], body);
     expect(JSON.parse(chunked.stdout).bodyLength).toBe(body.length);
-    const cont = await run("curl", ["-sS", "-v", "-H", "Expect: 100-continue", "-F", "f=@-;filename=x.txt", `http://127.0.0.1:${app}/upload`], body);
+    const cont = await run("curl", [
+      "-sS",
+      "-v",
+      "-H",
+      "Expect: 100-continue",
+      "-F",
+      "f=@-;filename=x.txt",
+      `http://127.0.0.1:${app}/upload`,
+    ], body);
     expect(cont.stderr).toContain("HTTP/1.1 100 Continue");
     expect(JSON.parse(cont.stdout).files.f.size).toBe(body.length);
   });
@@ -299,7 +353,11 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
     expect(up.json.files.file).toMatchObject({ name: "big.bin", size: UPLOAD, error: 0 });
     expect(up.json.files.file.sha256).toBe(up.sha256);
     const after: Memory = up.json.memory; // measured by the handler: the whole upload has arrived
-    console.log(`${runtime}: 50 MB upload: held ${mb(after.live - before.live)} more at its end; RSS ${mb(before.rss)} → peak ${mb(after.peak)}`);
+    console.log(
+      `${runtime}: 50 MB upload: held ${mb(after.live - before.live)} more at its end; RSS ${mb(before.rss)} → peak ${
+        mb(after.peak)
+      }`,
+    );
     expect(after.live - before.live).toBeLessThan(FLAT);
   });
 
@@ -317,7 +375,11 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
     expect(part.length).toBe(53477376 - 52428700);
     expect([...part.body.subarray(0, 64)]).toEqual(Array.from({ length: 64 }, (_, i) => patternAt(52428700 + i)));
     const after = await memory(`http://127.0.0.1:${web}/api/memory`);
-    console.log(`${runtime}: 100 MB download: held ${mb(during!.live - before.live)} more halfway; RSS ${mb(before.rss)} → peak ${mb(after.peak)}`);
+    console.log(
+      `${runtime}: 100 MB download: held ${mb(during!.live - before.live)} more halfway; RSS ${mb(before.rss)} → peak ${
+        mb(after.peak)
+      }`,
+    );
     expect(during!.live - before.live).toBeLessThan(FLAT);
   });
 
@@ -329,7 +391,9 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
     const id = cookie.split(";")[0];
     expect(await (await fetch(`http://127.0.0.1:${app}/session`, { headers: { Cookie: id } })).text()).toBe("count=2");
     expect(await (await fetch(`http://127.0.0.1:${app}/session`, { headers: { Cookie: id } })).text()).toBe("count=3");
-    const forged = await fetch(`http://127.0.0.1:${app}/session`, { headers: { Cookie: "PHPSID=../../../../etc/passwd" } });
+    const forged = await fetch(`http://127.0.0.1:${app}/session`, {
+      headers: { Cookie: "PHPSID=../../../../etc/passwd" },
+    });
     expect(await forged.text()).toBe("count=1");
     expect(forged.headers.get("set-cookie")).toMatch(/^PHPSID=[0-9a-f]{32};/);
   });
@@ -400,21 +464,24 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
   });
 
   describe("the WebServer", () => {
-    it.skipIf(skipBrowser)("a page it serves runs in Chromium: a module script, a fetch, a multipart and a urlencoded post", async () => {
-      const page = await browser!.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (e) => errors.push(String(e)));
-      await page.goto(`http://127.0.0.1:${web}/app.html`);
-      await page.waitForFunction('document.title === "done"', undefined, { timeout: 10_000 });
-      expect(errors).toEqual([]);
-      expect(await page.textContent("#hello")).toBe("hello world");
-      const form = JSON.parse((await page.textContent("#form"))!);
-      expect(form.post).toEqual({ name: "chromium" });
-      expect(form.files.file).toMatchObject({ name: "b.txt", size: 16, error: 0, type: "text/plain" });
-      expect(JSON.parse((await page.textContent("#urlencoded"))!).post).toEqual({ q: "a b", list: ["1"] });
-      expect(await page.evaluate("getComputedStyle(document.body).color")).toBe("rgb(255, 0, 0)");
-      await page.close();
-    });
+    it.skipIf(skipBrowser)(
+      "a page it serves runs in Chromium: a module script, a fetch, a multipart and a urlencoded post",
+      async () => {
+        const page = await browser!.newPage();
+        const errors: string[] = [];
+        page.on("pageerror", (e) => errors.push(String(e)));
+        await page.goto(`http://127.0.0.1:${web}/app.html`);
+        await page.waitForFunction('document.title === "done"', undefined, { timeout: 10_000 });
+        expect(errors).toEqual([]);
+        expect(await page.textContent("#hello")).toBe("hello world");
+        const form = JSON.parse((await page.textContent("#form"))!);
+        expect(form.post).toEqual({ name: "chromium" });
+        expect(form.files.file).toMatchObject({ name: "b.txt", size: 16, error: 0, type: "text/plain" });
+        expect(JSON.parse((await page.textContent("#urlencoded"))!).post).toEqual({ q: "a b", list: ["1"] });
+        expect(await page.evaluate("getComputedStyle(document.body).color")).toBe("rgb(255, 0, 0)");
+        await page.close();
+      },
+    );
 
     it("serves each virtual host from its root, and the first root for an unknown Host", async () => {
       expect((await get(web, "/", { host: `a.test:${web}` })).body.toString()).toBe("<h1>site a</h1>");
@@ -449,7 +516,16 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
       const again = await fetch(`http://127.0.0.1:${web}/style.css`, { headers: { "If-None-Match": etag } });
       expect(again.status).toBe(304);
       expect(again.headers.get("etag")).toBe(etag);
-      const curl = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", `If-None-Match: W/${etag}`, `http://127.0.0.1:${web}/style.css`]);
+      const curl = await run("curl", [
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        `If-None-Match: W/${etag}`,
+        `http://127.0.0.1:${web}/style.css`,
+      ]);
       expect(curl.stdout).toBe("304");
       const changed = await run("curl", ["-sS", "-H", 'If-None-Match: "old"', `http://127.0.0.1:${web}/style.css`]);
       expect(changed.stdout).toBe("body{color:red}");
@@ -468,7 +544,16 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
       parts.forEach((p, i) => expect(p.data.equals(bigBytes(...wanted[i]))).toBe(true));
 
       const file = join(data, "ranges.out");
-      const curl = await run("curl", ["-sS", "-r", "0-9,20-29,-5", "-D", "-", "-o", file, `http://127.0.0.1:${web}/big.bin`]);
+      const curl = await run("curl", [
+        "-sS",
+        "-r",
+        "0-9,20-29,-5",
+        "-D",
+        "-",
+        "-o",
+        file,
+        `http://127.0.0.1:${web}/big.bin`,
+      ]);
       expect(curl.stdout).toMatch(/^HTTP\/1\.1 206 Partial Content\r\n/);
       const curlType = /content-type: (.*)\r\n/i.exec(curl.stdout)![1];
       const curlParts = byteRangeParts(readFileSync(file), curlType);
@@ -488,7 +573,16 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
       const stale = await fetch(url, { headers: { Range: "bytes=0-3", "If-Range": '"stale"' } });
       expect(stale.status).toBe(200);
       expect(await stale.text()).toBe("body{color:red}");
-      const refused = await run("curl", ["-sS", "-r", `${BIG}-`, "-D", "-", "-o", "/dev/null", `http://127.0.0.1:${web}/big.bin`]);
+      const refused = await run("curl", [
+        "-sS",
+        "-r",
+        `${BIG}-`,
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        `http://127.0.0.1:${web}/big.bin`,
+      ]);
       expect(refused.stdout).toMatch(/^HTTP\/1\.1 416 Range Not Satisfiable\r\n/);
       expect(refused.stdout).toContain(`Content-Range: bytes */${BIG}\r\n`);
       expect(refused.stdout).toContain("Content-Length: 0\r\n");
@@ -503,7 +597,16 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
       const failed = await fetch(url, { headers: { "If-Match": '"old"' } });
       expect(failed.status).toBe(412);
       expect(await failed.text()).toBe("");
-      const older = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", "If-Unmodified-Since: Mon, 01 Jan 2024 00:00:00 GMT", url]);
+      const older = await run("curl", [
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        "If-Unmodified-Since: Mon, 01 Jan 2024 00:00:00 GMT",
+        url,
+      ]);
       expect(older.stdout).toBe("412");
       const same = await run("curl", ["-sS", "-H", "If-Unmodified-Since: Tue, 02 Jan 2024 03:04:05 GMT", url]);
       expect(same.stdout).toBe("body{color:red}");

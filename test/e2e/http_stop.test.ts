@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { runFixture, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 
 const QUICK = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 const WAIT = "GET /wait?ms=600 HTTP/1.1\r\nHost: x\r\n\r\n";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 
 describe.each(RUNTIMES)("the manual's examples on %s", (runtime) => {
   let server: RunningServer;
@@ -15,7 +15,7 @@ describe.each(RUNTIMES)("the manual's examples on %s", (runtime) => {
   it("the banner lists both workers with their bound addresses", () => {
     expect(server.ports).toHaveLength(2);
     expect(server.output()).toMatch(/TcpEcho\s+tcp:\/\/127\.0\.0\.1:\d+\s+1/);
-    expect(server.output()).toMatch(/ChatRoom\s+text:\/\/127\.0\.0\.1:\d+\s+1/);
+    expect(server.output()).toMatch(/ChatRoom\s+Text:\/\/127\.0\.0\.1:\d+\s+1/);
   });
 
   it("the tcp echo answers 'hello ' + data", async () => {

@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { nodeVersion, runFixture, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { isRunning, until } from "../helpers/wait.ts";
-
 
 /** Run a control command of the fixture to completion. */
 async function command(runtime: (typeof RUNTIMES)[number], env: Record<string, string>, ...args: string[]) {
@@ -261,9 +260,8 @@ describe.each(RUNTIMES)("process options on %s", (runtime) => {
 
   it("reusePort gives each process its own socket where the runtime has SO_REUSEPORT, and a clear error where it has not", async () => {
     const env = { PID_FILE: join(dir, "reuse.pid"), REUSE_PORT: "1" };
-    const [major, minor] = process.versions.node.split(".").map(Number);
-    const nodeHasIt = major > 22 || (major === 22 && minor >= 12);
-    if (runtime === "node" && !nodeHasIt) {
+    const node = nodeVersion(runtime);
+    if (node !== null && !(node[0] > 22 || (node[0] === 22 && node[1] >= 12))) {
       const run = runFixture(runtime, "options", ["start"], env);
       expect(await run.exited).toBe(1);
       expect(run.output()).toMatch(/reusePort, which needs SO_REUSEPORT support.*remove "reusePort = true"/);
@@ -302,7 +300,10 @@ describe.each(RUNTIMES)("process options on %s", (runtime) => {
   it("when the master is killed with SIGKILL every process notices and exits: no orphan keeps the port", async () => {
     const env = { PID_FILE: join(dir, "orphan.pid") };
     const server = await startServer(runtime, "cluster", ["start"], env);
-    await until(() => started(server.output(), "Echo").size === 4 && started(server.output(), "Keeper").size === 1, "4 Echo processes and the Keeper");
+    await until(
+      () => started(server.output(), "Echo").size === 4 && started(server.output(), "Keeper").size === 1,
+      "4 Echo processes and the Keeper",
+    );
     const children = [...started(server.output(), "Echo").values(), ...started(server.output(), "Keeper").values()];
     server.proc.kill("SIGKILL");
     await until(() => children.every((pid) => !isRunning(pid)), "every process to exit", 10_000);

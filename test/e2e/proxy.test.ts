@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Backend, pattern, startBackend } from "../helpers/backend.ts";
 import { TestClient } from "../helpers/client.ts";
 import { freePort } from "../helpers/ports.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { until } from "../helpers/wait.ts";
 
 describe.each(RUNTIMES)("the manual's proxies to a backend on %s", (runtime) => {

@@ -2,7 +2,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 
 const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 
@@ -75,7 +75,9 @@ describe.each(RUNTIMES)("the PROXY protocol on %s", (runtime) => {
   it("from an untrusted address a header is plain data: nobody can forge an address", async () => {
     const c = await TestClient.connect(server.ports[1]);
     await c.request("PROXY TCP4 203.0.113.7 10.0.0.1 51234 80\r\n", "\n");
-    expect(c.text).toBe(`PROXY TCP4 203.0.113.7 10.0.0.1 51234 80 ip=127.0.0.1 port=${c.socket.localPort} at-connect=127.0.0.1\n`);
+    expect(c.text).toBe(
+      `PROXY TCP4 203.0.113.7 10.0.0.1 51234 80 ip=127.0.0.1 port=${c.socket.localPort} at-connect=127.0.0.1\n`,
+    );
     c.close();
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 
 const BIG = 8 * 1024 * 1024;
 
@@ -22,7 +22,9 @@ describe.each(RUNTIMES)("send buffer and back-pressure on %s", (runtime) => {
   });
 
   const events = (id: number) =>
-    server.output().split("\n").filter((l) => l.startsWith("EVENT ") && (l.includes(` ${id}`) || l.includes("->") || l.includes("after close")));
+    server.output().split("\n").filter((l) =>
+      l.startsWith("EVENT ") && (l.includes(` ${id}`) || l.includes("->") || l.includes("after close"))
+    );
 
   it("a client that stops reading: send() gives true, then null with onBufferFull, then false with onError(2); close() flushes everything, then onBufferDrain and onClose once", async () => {
     const { client, id } = await connectWithId(server.ports[0]);

@@ -5,16 +5,32 @@ import { join } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, runFixture, startServer } from "../helpers/server.ts";
+import { runFixture, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { until } from "../helpers/wait.ts";
 
 /** A CA and a leaf it signed (localhost, 127.0.0.1, ::1), made with the openssl CLI. */
 function makeCertificates(dir: string): void {
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   openssl(
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=workerman-ts test CA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=workerman-ts test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
   );
   writeFileSync(
     join(dir, "leaf.ext"),
@@ -28,20 +44,50 @@ function makeCertificates(dir: string): void {
 function leaf(dir: string, cn: string, name: string): void {
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   openssl(
-    "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`,
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    `/CN=${cn}`,
   );
   openssl(
-    "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-    "-out", `${name}.pem`, "-days", "2", "-extfile", "leaf.ext",
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    `${name}.pem`,
+    "-days",
+    "2",
+    "-extfile",
+    "leaf.ext",
   );
 }
 
 /** A TLS client trusting the test CA; resolves once the handshake is done. */
-function tlsClient(port: number, ca: string, servername = "localhost"): Promise<{ socket: TLSSocket; text: () => string }> {
+function tlsClient(
+  port: number,
+  ca: string,
+  servername = "localhost",
+): Promise<{ socket: TLSSocket; text: () => string }> {
   return new Promise((resolve, reject) => {
     let received = "";
-    const socket = tlsConnect({ host: "127.0.0.1", port, ca, servername }, () => resolve({ socket, text: () => received }));
+    const socket = tlsConnect(
+      { host: "127.0.0.1", port, ca, servername },
+      () => resolve({ socket, text: () => received }),
+    );
     socket.on("data", (d) => (received += d.toString()));
     socket.once("error", reject);
   });
@@ -126,7 +172,9 @@ describe.each(RUNTIMES)("TLS on %s", (runtime) => {
   it("AsyncTcpConnection rejects a certificate no trusted CA signed: onError(1, 'connect ... fail after ...') then onClose", async () => {
     const c = await TestClient.connect(server.ports[3]);
     await c.request(`ssl://localhost:${server.ports[0]} system hi\n`, "close\n");
-    expect(c.text).toMatch(new RegExp(`^error:1:connect localhost:${server.ports[0]} fail after \\d+(\\.\\d+)? seconds\\|close\\n$`));
+    expect(c.text).toMatch(
+      new RegExp(`^error:1:connect localhost:${server.ports[0]} fail after \\d+(\\.\\d+)? seconds\\|close\\n$`),
+    );
     c.close();
   });
 
@@ -140,7 +188,9 @@ describe.each(RUNTIMES)("TLS on %s", (runtime) => {
   it("a TLS client connecting to a plain-text server fails cleanly: onError(1, ...) then onClose", async () => {
     const c = await TestClient.connect(server.ports[3]);
     await c.request(`ssl://127.0.0.1:${server.ports[2]} ca hi\n`, "close\n");
-    expect(c.text).toMatch(new RegExp(`^error:1:connect 127\\.0\\.0\\.1:${server.ports[2]} fail after [\\d.]+ seconds\\|close\\n$`));
+    expect(c.text).toMatch(
+      new RegExp(`^error:1:connect 127\\.0\\.0\\.1:${server.ports[2]} fail after [\\d.]+ seconds\\|close\\n$`),
+    );
     c.close();
   });
 

@@ -3,8 +3,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { TestClient } from "../helpers/client.ts";
-import { ROOT, RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
-import { binary, closePayload, cont, frame, headEnd, parseFrames, text, WS_ACCEPT, wsRequest } from "../helpers/ws_frames.ts";
+import { nodeBinary, ROOT, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
+import {
+  binary,
+  closePayload,
+  cont,
+  frame,
+  headEnd,
+  parseFrames,
+  text,
+  WS_ACCEPT,
+  wsRequest,
+} from "../helpers/ws_frames.ts";
 
 const cat = (...parts: Uint8Array[]) => Buffer.concat(parts);
 
@@ -24,6 +34,8 @@ function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }
 const BIN = join(ROOT, "node_modules", ".bin");
 const BUILTIN_CLIENTS: Record<string, [string, string[]]> = {
   "Node 20": [process.execPath, ["--experimental-websocket", "--no-warnings", "--input-type=module", "-e"]],
+  "Node 24": [nodeBinary("node24")!, ["--input-type=module", "-e"]],
+  "Node 26": [nodeBinary("node26")!, ["--input-type=module", "-e"]],
   Deno: [join(BIN, "deno"), ["eval"]],
   Bun: [join(BIN, "bun"), ["-e"]],
 };
@@ -83,13 +95,16 @@ describe.each(RUNTIMES)("websocket:// on %s", (runtime) => {
   });
 
   it.each(Object.keys(BUILTIN_CLIENTS))("the manual's example answers %s's built-in WebSocket", async (client) => {
-    const out = await builtin(client, `
+    const out = await builtin(
+      client,
+      `
       const ws = new WebSocket(${JSON.stringify(hello)});
       ws.onopen = () => ws.send("builtin");
       ws.onmessage = (e) => { console.log("got:" + e.data); ws.close(1000); };
       ws.onclose = (e) => { console.log("closed:" + e.code); };
       ws.onerror = (e) => { console.log("error:" + e.message); process.exit(1); };
-    `);
+    `,
+    );
     expect(out).toContain("got:hello builtin");
     expect(out).toContain("closed:1000");
   });
@@ -205,20 +220,48 @@ describe.each(RUNTIMES)("websocket:// on %s", (runtime) => {
   it("raw socket: fragments and a ping between them are reassembled into one message", async () => {
     const c = await TestClient.connect(server.ports[1]);
     c.write(cat(Buffer.from(wsRequest()), text("hel", false), frame(0x89, "p"), cont("lo")));
-    await c.until((cl) => parseFrames(new Uint8Array(cl.received.subarray(headEnd(cl.received)))).frames.length >= 2, "pong and echo");
+    await c.until(
+      (cl) => parseFrames(new Uint8Array(cl.received.subarray(headEnd(cl.received)))).frames.length >= 2,
+      "pong and echo",
+    );
     const frames = parseFrames(new Uint8Array(c.received.subarray(headEnd(c.received)))).frames;
     expect(frames.map((f) => [f.opcode, Buffer.from(f.payload).toString()])).toEqual([[10, "p"], [1, "hello"]]);
     c.write(binary(new Uint8Array([1, 2, 3])));
-    await c.until((cl) => parseFrames(new Uint8Array(cl.received.subarray(headEnd(cl.received)))).frames.length >= 3, "binary echo");
+    await c.until(
+      (cl) => parseFrames(new Uint8Array(cl.received.subarray(headEnd(cl.received)))).frames.length >= 3,
+      "binary echo",
+    );
     c.close();
   });
 
-  for (const [what, req, status, reason] of [
-    ["no Upgrade header", wsRequest({ Upgrade: null }), "400", "Bad Request: missing Upgrade: websocket (ERR_WS_UPGRADE)"],
-    ["no Sec-WebSocket-Key", wsRequest({ "Sec-WebSocket-Key": null }), "400", "Bad Request: missing Sec-WebSocket-Key (ERR_WS_MISSING_KEY)"],
-    ["a POST", wsRequest().replace("GET", "POST"), "400", "Bad Request: a WebSocket handshake is a GET request (ERR_WS_METHOD)"],
-    ["wrong version", wsRequest({ "Sec-WebSocket-Version": "8" }), "426", "Upgrade Required: only Sec-WebSocket-Version 13 is served (ERR_WS_VERSION)"],
-  ] as const) {
+  for (
+    const [what, req, status, reason] of [
+      [
+        "no Upgrade header",
+        wsRequest({ Upgrade: null }),
+        "400",
+        "Bad Request: missing Upgrade: websocket (ERR_WS_UPGRADE)",
+      ],
+      [
+        "no Sec-WebSocket-Key",
+        wsRequest({ "Sec-WebSocket-Key": null }),
+        "400",
+        "Bad Request: missing Sec-WebSocket-Key (ERR_WS_MISSING_KEY)",
+      ],
+      [
+        "a POST",
+        wsRequest().replace("GET", "POST"),
+        "400",
+        "Bad Request: a WebSocket handshake is a GET request (ERR_WS_METHOD)",
+      ],
+      [
+        "wrong version",
+        wsRequest({ "Sec-WebSocket-Version": "8" }),
+        "426",
+        "Upgrade Required: only Sec-WebSocket-Version 13 is served (ERR_WS_VERSION)",
+      ],
+    ] as const
+  ) {
     it(`raw socket: a handshake with ${what} → ${status} whose body names the reason and its code, a log line, and the worker still serves`, async () => {
       const c = await TestClient.connect(server.ports[1]);
       c.write(req);
@@ -227,7 +270,9 @@ describe.each(RUNTIMES)("websocket:// on %s", (runtime) => {
       expect(c.text.slice(headEnd(c.received))).toBe(`${reason}\n`);
       if (status === "426") expect(c.text).toContain("Sec-WebSocket-Version: 13\r\n");
       const code = /\((ERR_WS_\w+)\)/.exec(reason)![1];
-      await server.waitForOutput(new RegExp(`WebSocket handshake refused with ${status} ${code} .*from 127\\.0\\.0\\.1:\\d+`));
+      await server.waitForOutput(
+        new RegExp(`WebSocket handshake refused with ${status} ${code} .*from 127\\.0\\.0\\.1:\\d+`),
+      );
       await stillServes();
     });
   }

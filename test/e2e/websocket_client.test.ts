@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 
 describe.each(RUNTIMES)("ws:// client (AsyncTcpConnection) on %s", (runtime) => {
   let server: RunningServer;
@@ -54,7 +54,9 @@ describe.each(RUNTIMES)("ws:// client (AsyncTcpConnection) on %s", (runtime) => 
     it(`talks to the ws library's server${flag}: sub-protocol, masked frames accepted, close 1000`, async () => {
       const port = (wss.address() as { port: number }).port;
       const ctl = await TestClient.connect(server.ports[1]);
-      const closed = new Promise<number>((resolve) => wss.once("connection", (ws) => ws.once("close", (code) => resolve(code))));
+      const closed = new Promise<number>((resolve) =>
+        wss.once("connection", (ws) => ws.once("close", (code) => resolve(code)))
+      );
       ctl.write(`ws://127.0.0.1:${port}/path${flag}\n`);
       await ctl.untilText("closed after");
       expect(ctl.text.trim().split("\n")).toEqual(expected("chat", deflate));
@@ -67,7 +69,8 @@ describe.each(RUNTIMES)("ws:// client (AsyncTcpConnection) on %s", (runtime) => 
   }
 
   for (const target of ["our own server", "the ws library's server"]) {
-    const url = () => `ws://127.0.0.1:${target === "our own server" ? server.ports[0] : (wss.address() as { port: number }).port}/`;
+    const url = () =>
+      `ws://127.0.0.1:${target === "our own server" ? server.ports[0] : (wss.address() as { port: number }).port}/`;
 
     it(`websocketPingInterval sends pings to ${target}; its pongs reach onWebSocketPong`, async () => {
       const ctl = await TestClient.connect(server.ports[1]);

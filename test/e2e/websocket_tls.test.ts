@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { makeTestCerts, type TestCerts } from "../fixtures/http_certs.ts";
 import { TestClient } from "../helpers/client.ts";
-import { RUNTIMES, type RunningServer, startServer } from "../helpers/server.ts";
+import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 
 let certs: TestCerts;
 beforeAll(() => {
@@ -16,7 +16,11 @@ describe.each(RUNTIMES)("wss on %s", (runtime) => {
   let https: Server;
   let httpsPort = 0;
   beforeAll(async () => {
-    server = await startServer(runtime, "ws_tls", ["start"], { TLS_CERT: certs.cert, TLS_KEY: certs.key, TLS_CA: certs.ca });
+    server = await startServer(runtime, "ws_tls", ["start"], {
+      TLS_CERT: certs.cert,
+      TLS_KEY: certs.key,
+      TLS_CA: certs.ca,
+    });
     // an independent wss server: the ws library on Node's https
     https = createHttpsServer({ cert: readFileSync(certs.cert), key: readFileSync(certs.key) });
     new WebSocketServer({ server: https }).on("connection", (ws) => {
@@ -38,7 +42,10 @@ describe.each(RUNTIMES)("wss on %s", (runtime) => {
       ws.once("error", reject);
     });
     expect(ws.extensions).toBe("permessage-deflate");
-    const next = () => new Promise<{ data: Buffer; isBinary: boolean }>((r) => ws.once("message", (data, isBinary) => r({ data: data as Buffer, isBinary })));
+    const next = () =>
+      new Promise<{ data: Buffer; isBinary: boolean }>((r) =>
+        ws.once("message", (data, isBinary) => r({ data: data as Buffer, isBinary }))
+      );
     let reply = next();
     ws.send("z".repeat(70000));
     expect(String((await reply).data)).toBe("z".repeat(70000));

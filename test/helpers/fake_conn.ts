@@ -1,5 +1,32 @@
 /** An in-memory {@link Conn} for unit tests: records writes, simulates a kernel that takes only `capacity` bytes. */
-import { type Protocol, TcpConnection } from "../../mod.ts";
+import {
+  type ConnectionData,
+  type GatewayConnectionFields,
+  type Protocol,
+  TcpConnection,
+  type WebSocketClientSettings,
+  type WebSocketConnection,
+} from "../../mod.ts";
+
+/**
+ * A connection as the unit tests drive it, whatever its protocol: the WebSocket settings and
+ * callbacks (server and client), the Gateway's fields and the application's ConnectionData.
+ */
+type AnyCallback = ((...args: never[]) => unknown) | null;
+export type TestConnection =
+  & TcpConnection
+  & Omit<WebSocketConnection, keyof TcpConnection | `onWebSocket${string}`>
+  & Omit<WebSocketClientSettings, `onWebSocket${string}`>
+  & {
+    onWebSocketConnect?: AnyCallback;
+    onWebSocketClose?: AnyCallback;
+    onWebSocketPing?: AnyCallback;
+    onWebSocketPong?: AnyCallback;
+    getRemoteHost(): string;
+    getRemoteURI(): string;
+  }
+  & Partial<Omit<GatewayConnectionFields, "uid" | "onWebSocketConnect">>
+  & Partial<ConnectionData>;
 import type { Conn, ConnHandler } from "../../runtime/types.ts";
 
 export class FakeConn implements Conn {
@@ -60,10 +87,12 @@ export class FakeConn implements Conn {
  * A server-side TcpConnection speaking `protocol` over a fresh {@link FakeConn}, registered with
  * a stand-in worker (`owner`) and started, as a worker's accept would.
  */
-export function fakeConnection(protocol: Protocol | null): { socket: FakeConn; conn: TcpConnection; owner: { name: string; connections: Map<number, TcpConnection> } } {
+export function fakeConnection(
+  protocol: Protocol | null,
+): { socket: FakeConn; conn: TestConnection; owner: { name: string; connections: Map<number, TcpConnection> } } {
   const socket = new FakeConn();
   const owner = { name: "test", connections: new Map<number, TcpConnection>() };
-  const conn = new TcpConnection(socket, owner, protocol);
+  const conn = new TcpConnection(socket, owner, protocol) as TestConnection;
   owner.connections.set(conn.id, conn);
   socket.start(conn);
   return { socket, conn, owner };

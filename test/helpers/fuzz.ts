@@ -331,24 +331,35 @@ const websocket: Target = {
   hostile: hostile(wsStream.map((list) => cat(list.map(wsFrames))), (chunks) => runWs([handshakeBytes, ...chunks])),
   valid: fc.asyncProperty(wsStream, cuts, async (list, at) => {
     const out = await runWs(split(cat([handshakeBytes, ...list.map(wsFrames)]), at));
-    equalMessages(out.messages.map((m) => (typeof m === "string" ? m : new Uint8Array(m as Uint8Array))), list.map((m) => (m.binary ? m.bytes : m.text)));
+    equalMessages(
+      out.messages.map((m) => (typeof m === "string" ? m : new Uint8Array(m as Uint8Array))),
+      list.map((m) => (m.binary ? m.bytes : m.text)),
+    );
   }),
 };
 
 // ---- websocket:// handshake --------------------------------------------------------------------
 
-const handshakeHeaders = fc.dictionary(token.filter((n) => !/^(host|upgrade|connection|sec-websocket-.*)$/i.test(n)), fieldValue, {
-  maxKeys: 6,
-});
-const handshakeRequest = fc.tuple(handshakeHeaders, fc.stringMatching(/^\/[A-Za-z0-9/?=&]{0,30}$/)).map(([extra, path]) =>
-  enc(wsRequest(extra, path))
+const handshakeHeaders = fc.dictionary(
+  token.filter((n) => !/^(host|upgrade|connection|sec-websocket-.*)$/i.test(n)),
+  fieldValue,
+  {
+    maxKeys: 6,
+  },
 );
+const handshakeRequest = fc.tuple(handshakeHeaders, fc.stringMatching(/^\/[A-Za-z0-9/?=&]{0,30}$/)).map((
+  [extra, path],
+) => enc(wsRequest(extra, path)));
 
 /** The server answered the handshake with 101, or refused it with a 4xx and closed. */
 function assertHandshakeAnswer(out: Outcome, mustAccept: boolean): void {
   const text = new TextDecoder().decode(out.written);
-  if (mustAccept && !text.startsWith("HTTP/1.1 101 ")) throw new Error(`not accepted: ${JSON.stringify(text.slice(0, 200))}`);
-  if (out.closed && !/^HTTP\/1\.1 (101|4\d\d) /.test(text)) throw new Error(`closed without an answer: ${JSON.stringify(text.slice(0, 200))}`);
+  if (mustAccept && !text.startsWith("HTTP/1.1 101 ")) {
+    throw new Error(`not accepted: ${JSON.stringify(text.slice(0, 200))}`);
+  }
+  if (out.closed && !/^HTTP\/1\.1 (101|4\d\d) /.test(text)) {
+    throw new Error(`closed without an answer: ${JSON.stringify(text.slice(0, 200))}`);
+  }
 }
 
 const handshake: Target = {
@@ -376,7 +387,11 @@ const gateway: Target = {
     const out = await runGateway(split(gatewayStream(list), at));
     const expected = list.map(expectedPackage);
     if (out.closed || !isDeepStrictEqual(out.messages, expected)) {
-      throw new Error(`decoded ${inspect(out.messages, { depth: 6 })}${out.closed ? " and closed" : ""}\nexpected ${inspect(expected, { depth: 6 })}`);
+      throw new Error(
+        `decoded ${inspect(out.messages, { depth: 6 })}${out.closed ? " and closed" : ""}\nexpected ${
+          inspect(expected, { depth: 6 })
+        }`,
+      );
     }
   }),
 };

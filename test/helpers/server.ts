@@ -1,23 +1,53 @@
 /**
- * Starts a fixture script as a real process under Node (from the npm build), Deno or Bun,
- * waits for the banner's `Start success.` line, and reads the bound addresses from it.
+ * Starts a fixture script as a real process under Node 20 (the machine's, running the npm
+ * build), Node 24 and 26 (the devDependencies `node24` and `node26`, running the TypeScript
+ * fixture directly: type stripping), Deno or Bun, waits for the banner's `Start success.` line,
+ * and reads the bound addresses from it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
-export const RUNTIMES = ["node", "deno", "bun"] as const;
+export const RUNTIMES = ["node", "node24", "node26", "deno", "bun"] as const;
 export type RuntimeName = typeof RUNTIMES[number];
 
 const BIN = join(ROOT, "node_modules", ".bin");
+
+/** The Node binary behind a runtime name, or null for Deno and Bun. */
+export function nodeBinary(runtime: RuntimeName): string | null {
+  if (runtime === "node") return process.execPath;
+  if (runtime === "node24" || runtime === "node26") return join(ROOT, "node_modules", runtime, "bin", "node");
+  return null;
+}
+
+/** The Node version a runtime name runs (`[major, minor]`), or null for Deno and Bun. */
+export function nodeVersion(runtime: RuntimeName): [number, number] | null {
+  const bin = nodeBinary(runtime);
+  if (bin === null) return null;
+  const version = bin === process.execPath
+    ? process.versions.node
+    : execFileSync(bin, ["-p", "process.versions.node"], { encoding: "utf8" }).trim();
+  const [major, minor] = version.split(".").map(Number);
+  return [major, minor];
+}
 
 /** The command line that runs `test/fixtures/<fixture>.ts` on `runtime`. */
 export function fixtureCommand(runtime: RuntimeName, fixture: string, args: string[]): [string, string[]] {
   switch (runtime) {
     case "node":
       return [process.execPath, [join(ROOT, "npm", "esm", "test", "fixtures", `${fixture}.js`), ...args]];
+    case "node24":
+    case "node26":
+      // `import "workerman-ts"` resolves through the root package.json's exports to the npm build.
+      return [nodeBinary(runtime)!, [join(ROOT, "test", "fixtures", `${fixture}.ts`), ...args]];
     case "deno":
-      return [join(BIN, "deno"), ["run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, "test", "fixtures", `${fixture}.ts`), ...args]];
+      return [join(BIN, "deno"), [
+        "run",
+        "-A",
+        `--config=${join(ROOT, "deno.json")}`,
+        join(ROOT, "test", "fixtures", `${fixture}.ts`),
+        ...args,
+      ]];
     case "bun":
       return [join(BIN, "bun"), [join(ROOT, "test", "fixtures", `${fixture}.ts`), ...args]];
   }
@@ -122,7 +152,7 @@ export function runFixture(
   return server;
 }
 
-/** Start a fixture and wait until it has printed `Start success.`. */
+/** Start a fixture and wait until it has printed `Start success.` (stopping it if it does not). */
 export async function startServer(
   runtime: RuntimeName,
   fixture: string,
@@ -131,8 +161,18 @@ export async function startServer(
   options: SpawnOptions = {},
 ): Promise<RunningServer> {
   const server = runFixture(runtime, fixture, args, env, options);
-  await server.waitForOutput(/Start success\./);
-  server.ports = [...server.output().matchAll(/^\S+\s+\S+\s+\S+\s+[a-z][\w+.-]*:\/\/(?:\[[^\]]+\]|[^\s:]+):(\d+)\s/gmi)]
-    .map((m) => Number(m[1]));
+  try {
+    await server.waitForOutput(/Start success\./);
+  } catch (err) {
+    await server.stop(); // a master that never got ready must not outlive the test with its processes
+    throw err;
+  }
+  server.ports = bannerPorts(server.output());
   return server;
+}
+
+/** Ports of a start banner's listen column, in Worker order (`none` rows are skipped). */
+export function bannerPorts(output: string): number[] {
+  return [...output.matchAll(/^\S+\s+\S+\s+\S+\s+[a-z][\w+.-]*:\/\/(?:\[[^\]]+\]|[^\s:]+):(\d+)\s/gmi)]
+    .map((m) => Number(m[1]));
 }

@@ -27,7 +27,12 @@ export function acceptFor(key: string): string {
 }
 
 /** One frame; masked with a random key unless `mask` is false. `first` is FIN|RSV|opcode. */
-export function frame(first: number, payload: string | Uint8Array, mask: boolean | Uint8Array = true, lengthOverride?: number): Uint8Array {
+export function frame(
+  first: number,
+  payload: string | Uint8Array,
+  mask: boolean | Uint8Array = true,
+  lengthOverride?: number,
+): Uint8Array {
   const data = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
   const len = lengthOverride ?? data.length;
   const head: number[] = [first];
@@ -48,7 +53,7 @@ export function frame(first: number, payload: string | Uint8Array, mask: boolean
 
 export const text = (s: string, fin = true) => frame((fin ? 0x80 : 0) | 1, s);
 export const binary = (b: Uint8Array, fin = true) => frame((fin ? 0x80 : 0) | 2, b);
-export const cont = (p: string | Uint8Array, fin = true) => frame((fin ? 0x80 : 0), p);
+export const cont = (p: string | Uint8Array, fin = true) => frame(fin ? 0x80 : 0, p);
 export function closePayload(code: number, reason = ""): Uint8Array {
   const r = new TextEncoder().encode(reason);
   const out = new Uint8Array(2 + r.length);
@@ -86,7 +91,13 @@ export function parseFrames(bytes: Uint8Array): { frames: ParsedFrame[]; rest: n
     const masked = (bytes[i + 1] & 0x80) !== 0;
     if (masked) at += 4;
     if (bytes.length < at + len) break;
-    frames.push({ fin: (bytes[i] & 0x80) !== 0, rsv: bytes[i] & 0x70, opcode: bytes[i] & 15, masked, payload: bytes.slice(at, at + len) });
+    frames.push({
+      fin: (bytes[i] & 0x80) !== 0,
+      rsv: bytes[i] & 0x70,
+      opcode: bytes[i] & 15,
+      masked,
+      payload: bytes.slice(at, at + len),
+    });
     i = at + len;
   }
   return { frames, rest: bytes.length - i };

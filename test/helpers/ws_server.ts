@@ -1,6 +1,6 @@
 /** A websocket:// server connection over an in-memory socket, for unit tests. */
 import { TcpConnection, Websocket } from "../../mod.ts";
-import { fakeConnection } from "./fake_conn.ts";
+import { fakeConnection, type TestConnection } from "./fake_conn.ts";
 import { cat, headEnd, parseFrames } from "./ws_frames.ts";
 
 /**
@@ -8,10 +8,10 @@ import { cat, headEnd, parseFrames } from "./ws_frames.ts";
  * arrives; `messages` collects what onMessage received, `output()` is everything written,
  * `head()` the handshake response and `frames()` the frames written after it.
  */
-export function wsServer(setup: (conn: TcpConnection) => void = () => {}) {
+export function wsServer(setup: (conn: TestConnection) => void = () => {}) {
   const { socket, conn } = fakeConnection(Websocket);
   const messages: unknown[] = [];
-  conn.onMessage = (_c: TcpConnection, m: unknown) => {
+  conn.onMessage = (_c: TestConnection, m: unknown) => {
     messages.push(m);
   };
   setup(conn);

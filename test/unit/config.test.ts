@@ -100,7 +100,10 @@ describe("Timer", () => {
 
 describe("runtime boundary check", () => {
   it("flags node: imports, bare imports and runtime globals in code", () => {
-    const problems = checkSource("core/x.ts", 'import * as net from "node:net";\nconst p = process.pid;\nBuffer.from("x");\n');
+    const problems = checkSource(
+      "core/x.ts",
+      'import * as net from "node:net";\nconst p = process.pid;\nBuffer.from("x");\n',
+    );
     expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/imports "node:net"/);
   });
@@ -119,7 +122,9 @@ describe("runtime boundary check", () => {
   });
 
   it("ignores the same words in comments and strings", () => {
-    expect(checkSource("core/x.ts", '// Deno.exit and process\nconst s = "Bun process";\nimport { a } from "./a.ts";\n'))
+    expect(
+      checkSource("core/x.ts", '// Deno.exit and process\nconst s = "Bun process";\nimport { a } from "./a.ts";\n'),
+    )
       .toEqual([]);
   });
 });

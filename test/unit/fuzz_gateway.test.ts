@@ -29,7 +29,8 @@ import { gatewayConnectLine, parseRegisterLine, workerConnectLine } from "../../
 import { sessionDecode, sessionEncode } from "../../gateway/session.ts";
 import { Text } from "../../protocols/text.ts";
 import { runtime } from "../../runtime/mod.ts";
-import { FakeConn } from "../helpers/fake_conn.ts";
+import { FakeConn, type TestConnection } from "../helpers/fake_conn.ts";
+import type { GatewayConnection } from "../../gateway/_conn.ts";
 import { cat, split } from "../helpers/fuzz.ts";
 import { expectedPackage, packageFields, phpShape, phpValue } from "../helpers/gateway_arbitraries.ts";
 
@@ -52,7 +53,7 @@ afterAll(() => {
  */
 function gatewayConnection() {
   const socket = new FakeConn();
-  const owner = { name: "fuzz", connections: new Map<number, TcpConnection>() };
+  const owner = { name: "fuzz", connections: new Map<number, TestConnection>() };
   const counted = { taken: 0 };
   const protocol: Protocol = {
     ...GatewayProtocol,
@@ -61,12 +62,12 @@ function gatewayConnection() {
       return GatewayProtocol.decode(buffer, c);
     },
   };
-  const conn = new TcpConnection(socket, owner, protocol);
+  const conn = new TcpConnection(socket, owner, protocol) as TestConnection;
   conn.maxPackageSize = LIMIT;
   owner.connections.set(conn.id, conn);
   socket.start(conn);
   const packages: GatewayPackage[] = [];
-  conn.onMessage = (_c: TcpConnection, p: GatewayPackage) => packages.push(p);
+  conn.onMessage = (_c: TestConnection, p: GatewayPackage) => packages.push(p);
   const closed = () => conn.getStatus() === TcpConnection.STATUS_CLOSED || socket.destroyed || socket.ended;
   return { conn, packages, closed, counted };
 }
@@ -144,14 +145,18 @@ describe("GatewayProtocol framing (TcpConnection + GatewayProtocol)", () => {
 
   it("a valid stream decodes to exactly the encoded packages, however it is split", () => {
     fc.assert(
-      fc.property(fc.array(packageFields, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 12 }), (list, cuts) => {
-        const encoded = list.map(encodePackage);
-        fc.pre(encoded.every((e) => e.length <= LIMIT));
-        const c = feedChecked(split(cat(encoded), cuts));
-        expect(c.closed()).toBe(false);
-        expect(c.packages).toEqual(list.map(expectedPackage));
-        expect(c.packages).toEqual(encoded.map(decodePackage));
-      }),
+      fc.property(
+        fc.array(packageFields, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (list, cuts) => {
+          const encoded = list.map(encodePackage);
+          fc.pre(encoded.every((e) => e.length <= LIMIT));
+          const c = feedChecked(split(cat(encoded), cuts));
+          expect(c.closed()).toBe(false);
+          expect(c.packages).toEqual(list.map(expectedPackage));
+          expect(c.packages).toEqual(encoded.map(decodePackage));
+        },
+      ),
       RUNS,
     );
   });
@@ -181,12 +186,16 @@ describe("encode → decode round trips", () => {
 
   it("a bytes body reads back as bytes and a string body as a string, whatever the bytes are", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 255 }), fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.string({ unit: "binary", maxLength: 40 })), (cmd, body) => {
-        const p = decodePackage(encodePackage({ cmd, body }));
-        const message = bodyMessage(p.body, p.flag);
-        if (typeof body === "string") expect(message).toBe(body);
-        else expect(message).toEqual(asBytes(body));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 255 }),
+        fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.string({ unit: "binary", maxLength: 40 })),
+        (cmd, body) => {
+          const p = decodePackage(encodePackage({ cmd, body }));
+          const message = bodyMessage(p.body, p.flag);
+          if (typeof body === "string") expect(message).toBe(body);
+          else expect(message).toEqual(asBytes(body));
+        },
+      ),
       RUNS,
     );
   });
@@ -203,7 +212,10 @@ describe("encode → decode round trips", () => {
   });
 
   it("sessions round-trip through their stored string", () => {
-    const session = fc.dictionary(fc.string({ unit: "binary", minLength: 1, maxLength: 8 }), phpValue, { minKeys: 1, maxKeys: 5 });
+    const session = fc.dictionary(fc.string({ unit: "binary", minLength: 1, maxLength: 8 }), phpValue, {
+      minKeys: 1,
+      maxKeys: 5,
+    });
     fc.assert(
       fc.property(session, (s) => {
         expect(sessionDecode(sessionEncode(s))).toEqual(phpShape(s));
@@ -237,7 +249,9 @@ describe("encode → decode round trips", () => {
       expect(phpUnserialize(phpSerialize(n))).toBe(n);
       expect(sessionDecode(sessionEncode({ score: n }))).toEqual({ score: n });
     }
-    expect(phpSerialize([Infinity, -Infinity, NaN, -0, 1e21])).toBe("a:5:{i:0;d:INF;i:1;d:-INF;i:2;d:NAN;i:3;d:-0;i:4;d:1e+21;}");
+    expect(phpSerialize([Infinity, -Infinity, NaN, -0, 1e21])).toBe(
+      "a:5:{i:0;d:INF;i:1;d:-INF;i:2;d:NAN;i:3;d:-0;i:4;d:1e+21;}",
+    );
     expect(phpUnserialize("d:NAN;")).toBeNaN();
     expect(phpUnserialize(phpSerialize(1e20))).toBe(1e20); // beyond 2^53: a float, not a bigint
     const proto = JSON.parse('{"__proto__":{"admin":true},"a":1}');
@@ -270,11 +284,16 @@ describe("encode → decode round trips", () => {
 describe("client_id", () => {
   it("encode → decode gives back any IPv4 address, port and connection id", () => {
     fc.assert(
-      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffffffff }), (ip, port, id) => {
-        const clientId = clientIdEncode(ip, port, id);
-        expect(clientId).toMatch(/^[0-9a-f]{20}$/);
-        expect(clientIdDecode(clientId)).toEqual({ ip: ip.split(".").map(Number).join("."), port, connectionId: id });
-      }),
+      fc.property(
+        fc.ipV4(),
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (ip, port, id) => {
+          const clientId = clientIdEncode(ip, port, id);
+          expect(clientId).toMatch(/^[0-9a-f]{20}$/);
+          expect(clientIdDecode(clientId)).toEqual({ ip: ip.split(".").map(Number).join("."), port, connectionId: id });
+        },
+      ),
       RUNS,
     );
   });
@@ -282,11 +301,18 @@ describe("client_id", () => {
   it("decoding any 20-character string never throws: null unless it is hex, else an address that encodes back", () => {
     const hexish = fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEFxyz- "), minLength: 20, maxLength: 20 });
     fc.assert(
-      fc.property(fc.oneof(fc.string({ minLength: 20, maxLength: 20 }), fc.string({ unit: "binary", minLength: 20, maxLength: 20 }), hexish), (s) => {
-        const address = clientIdDecode(s);
-        if (!/^[0-9a-fA-F]{20}$/.test(s)) expect(address).toBe(null);
-        else expect(clientIdEncode(address!.ip, address!.port, address!.connectionId)).toBe(s.toLowerCase());
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ minLength: 20, maxLength: 20 }),
+          fc.string({ unit: "binary", minLength: 20, maxLength: 20 }),
+          hexish,
+        ),
+        (s) => {
+          const address = clientIdDecode(s);
+          if (!/^[0-9a-fA-F]{20}$/.test(s)) expect(address).toBe(null);
+          else expect(clientIdEncode(address!.ip, address!.port, address!.connectionId)).toBe(s.toLowerCase());
+        },
+      ),
       RUNS,
     );
   });
@@ -311,20 +337,36 @@ describe("the Register's JSON lines", () => {
 
   it("any line gives a request or a rejection with a message, never an exception", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 60 }), json.map((v) => JSON.stringify(v)), requestish), (line) => {
-        const request = parseRegisterLine(line, key, "10.0.0.1");
-        expect(["gateway_connect", "worker_connect", "ping", "reject"]).toContain(request.event);
-        if (request.event === "reject") expect(request.message).toMatch(/Register/);
-        if (request.event === "gateway_connect") expect(typeof request.address).toBe("string");
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit: "binary", maxLength: 60 }), json.map((v) => JSON.stringify(v)), requestish),
+        (line) => {
+          const request = parseRegisterLine(line, key, "10.0.0.1");
+          expect(["gateway_connect", "worker_connect", "ping", "reject"]).toContain(request.event);
+          if (request.event === "reject") expect(request.message).toMatch(/Register/);
+          if (request.event === "gateway_connect") expect(typeof request.address).toBe("string");
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it("regression: a gateway_connect whose address is not <IPv4>:<port> is rejected", () => {
     // It was listed, and the BusinessWorkers' connect to it threw, so they skipped the gateways after it.
-    for (const address of ["x", "10.0.0.1", "10.0.0.1:0", "10.0.0.1:70000", "300.0.0.1:2900", "[::1]:2900", " 10.0.0.1:2900"]) {
-      expect(parseRegisterLine(gatewayConnectLine(address, key), key, "ip")).toMatchObject({ event: "reject", message: /bad address/ });
+    for (
+      const address of [
+        "x",
+        "10.0.0.1",
+        "10.0.0.1:0",
+        "10.0.0.1:70000",
+        "300.0.0.1:2900",
+        "[::1]:2900",
+        " 10.0.0.1:2900",
+      ]
+    ) {
+      expect(parseRegisterLine(gatewayConnectLine(address, key), key, "ip")).toMatchObject({
+        event: "reject",
+        message: /bad address/,
+      });
     }
     expect(parseRegisterLine(gatewayConnectLine("10.0.0.1:2900", key), key, "ip").event).toBe("gateway_connect");
   });
@@ -334,7 +376,8 @@ describe("the Register's JSON lines", () => {
     const request = parseRegisterLine('{"event":{"toString":[],"valueOf":[]}}', key, "10.0.0.1");
     expect(request).toEqual({
       event: "reject",
-      message: 'Register unknown event:{"toString":[],"valueOf":[]} IP: 10.0.0.1 Buffer:{"event":{"toString":[],"valueOf":[]}}',
+      message:
+        'Register unknown event:{"toString":[],"valueOf":[]} IP: 10.0.0.1 Buffer:{"event":{"toString":[],"valueOf":[]}}',
     });
   });
 
@@ -342,7 +385,10 @@ describe("the Register's JSON lines", () => {
     fc.assert(
       fc.property(fc.ipV4(), fc.integer({ min: 1, max: 65535 }), fc.string({ maxLength: 10 }), (ip, port, other) => {
         const address = `${ip}:${port}`;
-        expect(parseRegisterLine(gatewayConnectLine(address, key), key, "ip")).toEqual({ event: "gateway_connect", address });
+        expect(parseRegisterLine(gatewayConnectLine(address, key), key, "ip")).toEqual({
+          event: "gateway_connect",
+          address,
+        });
         expect(parseRegisterLine(workerConnectLine(key), key, "ip")).toEqual({ event: "worker_connect" });
         fc.pre(other !== key);
         expect(parseRegisterLine(gatewayConnectLine(address, other), key, "ip").event).toBe("reject");
@@ -355,15 +401,24 @@ describe("the Register's JSON lines", () => {
 
 /** Commands the inner port answers (every other known command gets no answer). */
 const QUERIES = new Set<number>([
-  CMD.IS_ONLINE, CMD.GET_SESSION_BY_CLIENT_ID, CMD.GET_ALL_CLIENT_SESSIONS, CMD.GET_CLIENT_SESSIONS_BY_GROUP,
-  CMD.GET_CLIENT_COUNT_BY_GROUP, CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP, CMD.GET_CLIENT_ID_BY_UID,
-  CMD.BATCH_GET_CLIENT_ID_BY_UID, CMD.GET_GROUP_ID_LIST, CMD.SELECT,
+  CMD.IS_ONLINE,
+  CMD.GET_SESSION_BY_CLIENT_ID,
+  CMD.GET_ALL_CLIENT_SESSIONS,
+  CMD.GET_CLIENT_SESSIONS_BY_GROUP,
+  CMD.GET_CLIENT_COUNT_BY_GROUP,
+  CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP,
+  CMD.GET_CLIENT_ID_BY_UID,
+  CMD.BATCH_GET_CLIENT_ID_BY_UID,
+  CMD.GET_GROUP_ID_LIST,
+  CMD.SELECT,
 ]);
 /** Client events: a gateway sends them, so its inner port answers them as unknown commands. */
 const EVENTS = new Set<number>([CMD.ON_CONNECT, CMD.ON_MESSAGE, CMD.ON_CLOSE, CMD.ON_WEBSOCKET_CONNECT]);
 /** Commands that change state or send (and the keep-alive), answered with nothing. */
 const SILENT = new Set<number>(
-  Object.values(CMD).filter((c) => !QUERIES.has(c) && !EVENTS.has(c) && c !== CMD.WORKER_CONNECT && c !== CMD.GATEWAY_CLIENT_CONNECT),
+  Object.values(CMD).filter((c) =>
+    !QUERIES.has(c) && !EVENTS.has(c) && c !== CMD.WORKER_CONNECT && c !== CMD.GATEWAY_CLIENT_CONNECT
+  ),
 );
 
 /** A Gateway's inner port (no secret) with two text clients, and one authorized peer connection to it. */
@@ -373,15 +428,15 @@ function innerPort() {
   const inner = new GatewayInner(gateway);
   // The inner port's Worker: its callbacks are what a peer's connection runs (not listening here).
   const worker = (inner as unknown as { _worker: Worker })._worker;
-  const owner = { name: "inner", connections: new Map<number, TcpConnection>() };
+  const owner = { name: "inner", connections: new Map<number, TestConnection>() };
   for (const id of [1, 2]) {
-    const client = new TcpConnection(new FakeConn(), owner, Text);
+    const client = new TcpConnection(new FakeConn(), owner, Text) as TestConnection & GatewayConnection;
     client.gatewayConnectionId = id;
     client.session = "";
     gateway.clientConnections.set(id, client);
   }
   const socket = new FakeConn();
-  const peer = new TcpConnection(socket, owner, GatewayProtocol);
+  const peer = new TcpConnection(socket, owner, GatewayProtocol) as TestConnection;
   socket.start(peer);
   worker.onConnect!(peer);
   peer.onMessage = worker.onMessage;
@@ -412,12 +467,15 @@ describe("the gateway's inner port", () => {
     expect(sessionDecode("not serialized")).toBe(null);
   });
 
-
   const json = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v));
   const command = fc.record({
     cmd: fc.oneof(fc.constantFrom(...QUERIES, ...SILENT), fc.integer({ min: 0, max: 255 })),
     connectionId: fc.constantFrom(1, 2, 3),
-    extData: fc.oneof(json, fc.string({ maxLength: 12 }), fc.constantFrom('{"group":5}', '{"fields":1,"where":{"uid":7}}', "[1,[2]]")),
+    extData: fc.oneof(
+      json,
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom('{"group":5}', '{"fields":1,"where":{"uid":7}}', "[1,[2]]"),
+    ),
     body: fc.oneof(fc.string({ maxLength: 12 }), phpValue),
   });
 

@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { GatewayApi, type GatewayBackend } from "../../gateway/api.ts";
 import { Gateway, heartbeatTick, routerLeastConnections, routerRandom } from "../../gateway/gateway.ts";
-import type { TcpConnection } from "../../core/tcp_connection.ts";
+import { GatewayClient } from "../../gateway/client.ts";
+import type { GatewayConnection } from "../../gateway/_conn.ts";
 import "../../protocols/mod.ts";
 import { clientIdDecode, clientIdEncode, ip2long, long2ip } from "../../gateway/client_id.ts";
 import {
@@ -40,7 +41,7 @@ describe("GatewayProtocol header", () => {
       clientPort: 53548,
       connectionId: 1,
       gatewayPort: 23601,
-      extData: "a:1:{s:1:\"a\";i:1;}",
+      extData: 'a:1:{s:1:"a";i:1;}',
       body: "hi",
     });
     expect(bytes.length).toBe(28 + 18 + 2);
@@ -67,7 +68,9 @@ describe("GatewayProtocol header", () => {
     const data = { get: { name: "ann" }, server: { REMOTE_PORT: 5 }, cookie: {} };
     const bytes = encodePackage({ cmd: CMD.ON_WEBSOCKET_CONNECT, body: data });
     expect(bytes[21]).toBe(0); // flag: serialized
-    expect(text(bytes.subarray(28))).toBe('a:3:{s:3:"get";a:1:{s:4:"name";s:3:"ann";}s:6:"server";a:1:{s:11:"REMOTE_PORT";i:5;}s:6:"cookie";a:0:{}}');
+    expect(text(bytes.subarray(28))).toBe(
+      'a:3:{s:3:"get";a:1:{s:4:"name";s:3:"ann";}s:6:"server";a:1:{s:11:"REMOTE_PORT";i:5;}s:6:"cookie";a:0:{}}',
+    );
     expect(decodePackage(bytes).body).toEqual({ get: { name: "ann" }, server: { REMOTE_PORT: 5 }, cookie: [] });
   });
 
@@ -84,13 +87,36 @@ describe("GatewayProtocol header", () => {
 
   it("command codes are GatewayWorker's", () => {
     expect(CMD).toEqual({
-      ON_CONNECT: 1, ON_MESSAGE: 3, ON_CLOSE: 4, SEND_TO_ONE: 5, SEND_TO_ALL: 6, KICK: 7, DESTROY: 8,
-      UPDATE_SESSION: 9, GET_ALL_CLIENT_SESSIONS: 10, IS_ONLINE: 11, BIND_UID: 12, UNBIND_UID: 13,
-      SEND_TO_UID: 14, GET_CLIENT_ID_BY_UID: 15, BATCH_GET_CLIENT_ID_BY_UID: 16, JOIN_GROUP: 20,
-      LEAVE_GROUP: 21, SEND_TO_GROUP: 22, GET_CLIENT_SESSIONS_BY_GROUP: 23, GET_CLIENT_COUNT_BY_GROUP: 24,
-      SELECT: 25, GET_GROUP_ID_LIST: 26, UNGROUP: 27, BATCH_GET_CLIENT_COUNT_BY_GROUP: 28,
-      WORKER_CONNECT: 200, PING: 201, GATEWAY_CLIENT_CONNECT: 202, GET_SESSION_BY_CLIENT_ID: 203,
-      SET_SESSION: 204, ON_WEBSOCKET_CONNECT: 205,
+      ON_CONNECT: 1,
+      ON_MESSAGE: 3,
+      ON_CLOSE: 4,
+      SEND_TO_ONE: 5,
+      SEND_TO_ALL: 6,
+      KICK: 7,
+      DESTROY: 8,
+      UPDATE_SESSION: 9,
+      GET_ALL_CLIENT_SESSIONS: 10,
+      IS_ONLINE: 11,
+      BIND_UID: 12,
+      UNBIND_UID: 13,
+      SEND_TO_UID: 14,
+      GET_CLIENT_ID_BY_UID: 15,
+      BATCH_GET_CLIENT_ID_BY_UID: 16,
+      JOIN_GROUP: 20,
+      LEAVE_GROUP: 21,
+      SEND_TO_GROUP: 22,
+      GET_CLIENT_SESSIONS_BY_GROUP: 23,
+      GET_CLIENT_COUNT_BY_GROUP: 24,
+      SELECT: 25,
+      GET_GROUP_ID_LIST: 26,
+      UNGROUP: 27,
+      BATCH_GET_CLIENT_COUNT_BY_GROUP: 28,
+      WORKER_CONNECT: 200,
+      PING: 201,
+      GATEWAY_CLIENT_CONNECT: 202,
+      GET_SESSION_BY_CLIENT_ID: 203,
+      SET_SESSION: 204,
+      ON_WEBSOCKET_CONNECT: 205,
     });
   });
 
@@ -125,7 +151,14 @@ const B = clientIdEncode("127.0.0.1", 2901, 9);
 function parts(bytes: Uint8Array) {
   const p = decodePackage(bytes);
   const body = p.body instanceof Uint8Array ? text(p.body) : p.body;
-  return { cmd: p.cmd, local: `${long2ip(p.localIp)}:${p.localPort}`, connectionId: p.connectionId, flag: p.flag, ext: p.extData, body };
+  return {
+    cmd: p.cmd,
+    local: `${long2ip(p.localIp)}:${p.localPort}`,
+    connectionId: p.connectionId,
+    flag: p.flag,
+    ext: p.extData,
+    body,
+  };
 }
 
 describe("every command as the API sends it", () => {
@@ -157,7 +190,9 @@ describe("every command as the API sends it", () => {
       { ...base, cmd: 9, flag: 1, ext: 'a:1:{s:1:"y";i:3;}', body: "" },
       { ...base, cmd: 204, flag: 1, ext: 'a:1:{s:1:"z";b:1;}', body: "" },
     ]);
-    expect(hex(sent[0].bytes)).toBe("0000001d" + "05" + "7f000001" + "0b54" + "00000000" + "0000" + "00000005" + "01" + "0000" + "00000000" + "6d");
+    expect(hex(sent[0].bytes)).toBe(
+      "0000001d" + "05" + "7f000001" + "0b54" + "00000000" + "0000" + "00000005" + "01" + "0000" + "00000000" + "6d",
+    );
   });
 
   it("closeClient without a message sends a serialized null body", async () => {
@@ -216,14 +251,22 @@ describe("every command as the API sends it", () => {
     const table = sent.map((s) => [parts(s.bytes).cmd, parts(s.bytes).ext]);
     expect(table).toEqual([
       [11, ""],
-      [15, "u1"], [15, "u1"],
-      [24, "g1"], [24, "g1"],
-      [24, ""], [24, ""],
-      [26, ""], [26, ""],
-      [10, ""], [10, ""],
-      [23, "g1"], [23, "g1"],
-      [25, '{"fields":["uid"],"where":{}}'], [25, '{"fields":["uid"],"where":{}}'],
-      [25, '{"fields":["uid"],"where":{"groups":["g1"]}}'], [25, '{"fields":["uid"],"where":{"groups":["g1"]}}'],
+      [15, "u1"],
+      [15, "u1"],
+      [24, "g1"],
+      [24, "g1"],
+      [24, ""],
+      [24, ""],
+      [26, ""],
+      [26, ""],
+      [10, ""],
+      [10, ""],
+      [23, "g1"],
+      [23, "g1"],
+      [25, '{"fields":["uid"],"where":{}}'],
+      [25, '{"fields":["uid"],"where":{}}'],
+      [25, '{"fields":["uid"],"where":{"groups":["g1"]}}'],
+      [25, '{"fields":["uid"],"where":{"groups":["g1"]}}'],
       [203, ""],
     ]);
   });
@@ -238,9 +281,12 @@ describe("every command as the API sends it", () => {
     expect(await api.batchGetClientIdByUid(["U9"])).toEqual({ U9: [A, clientIdEncode("127.0.0.1", 2901, 5)] });
     expect(await api.batchGetClientCountByGroup(["G9", "none"])).toEqual({ G9: 2, none: 0 });
     expect(sent.map((s) => [parts(s.bytes).cmd, parts(s.bytes).ext])).toEqual([
-      [16, '["U9","nobody"]'], [16, '["U9","nobody"]'],
-      [16, '["U9"]'], [16, '["U9"]'],
-      [28, '["G9","none"]'], [28, '["G9","none"]'],
+      [16, '["U9","nobody"]'],
+      [16, '["U9","nobody"]'],
+      [16, '["U9"]'],
+      [16, '["U9"]'],
+      [28, '["G9","none"]'],
+      [28, '["G9","none"]'],
     ]);
   });
 
@@ -257,7 +303,12 @@ describe("every command as the API sends it", () => {
     void known.closeClient(A);
     expect(sent).toEqual([5, 6, 204, 7]); // before any await
     const { api, sent: later } = recordingApi();
-    await Promise.all([api.sendToClient(A, "1"), api.sendToAll("2", [A]), api.setSession(A, { x: 1 }), api.closeClient(A)]);
+    await Promise.all([
+      api.sendToClient(A, "1"),
+      api.sendToAll("2", [A]),
+      api.setSession(A, { x: 1 }),
+      api.closeClient(A),
+    ]);
     expect(later.map((s) => s.bytes[4])).toEqual([5, 6, 204, 7]);
   });
 
@@ -282,6 +333,105 @@ describe("every command as the API sends it", () => {
   });
 });
 
+describe("GatewayWorker's names", () => {
+  // Every public static method of GatewayWorker's src/Lib/Gateway.php (walkor/GatewayWorker),
+  // in the file's order, and the batch queries GatewayClient's Gateway.php adds.
+  const LIB_GATEWAY = [
+    "sendToAll",
+    "sendToClient",
+    "sendToCurrentClient",
+    "isUidOnline",
+    "isOnline",
+    "getAllClientInfo",
+    "getAllClientSessions",
+    "getClientInfoByGroup",
+    "getClientSessionsByGroup",
+    "getAllClientIdCount",
+    "getAllClientCount",
+    "getClientIdCountByGroup",
+    "getClientCountByGroup",
+    "getClientIdListByGroup",
+    "getAllClientIdList",
+    "getClientIdByUid",
+    "getUidListByGroup",
+    "getUidCountByGroup",
+    "getAllUidList",
+    "getAllUidCount",
+    "getUidByClientId",
+    "getAllGroupIdList",
+    "getAllGroupUidCount",
+    "getAllGroupUidList",
+    "getAllGroupClientIdList",
+    "getAllGroupClientIdCount",
+    "closeClient",
+    "closeCurrentClient",
+    "destoryClient",
+    "destoryCurrentClient",
+    "bindUid",
+    "unbindUid",
+    "joinGroup",
+    "leaveGroup",
+    "ungroup",
+    "sendToUid",
+    "sendToGroup",
+    "setSocketSession",
+    "setSession",
+    "updateSession",
+    "getSession",
+    "setBusinessWorker",
+  ];
+  const GATEWAY_CLIENT_ONLY = ["isUidsOnline", "batchGetClientIdByUid", "batchGetClientIdCountByGroup"];
+  /** Binds `Gateway.*` to a BusinessWorker's connections: nothing a push client has. */
+  const BUSINESS_WORKER_ONLY = ["setBusinessWorker"];
+
+  it("every one is a function on Gateway and on a GatewayClient", () => {
+    const client = new GatewayClient("127.0.0.1:1236");
+    const missing = (target: object, names: string[]) =>
+      names.filter((name) => typeof (target as Record<string, unknown>)[name] !== "function");
+    expect(missing(Gateway, [...LIB_GATEWAY, ...GATEWAY_CLIENT_ONLY])).toEqual([]);
+    expect(missing(client, [...LIB_GATEWAY, ...GATEWAY_CLIENT_ONLY].filter((n) => !BUSINESS_WORKER_ONLY.includes(n))))
+      .toEqual([]);
+    client.close();
+  });
+
+  it("every method of the API is also a static of Gateway", () => {
+    const methods = Object.getOwnPropertyNames(GatewayApi.prototype).filter((n) =>
+      n !== "constructor" && !n.startsWith("_")
+    );
+    expect(methods.filter((name) => typeof (Gateway as unknown as Record<string, unknown>)[name] !== "function"))
+      .toEqual([]);
+  });
+
+  it("the other names send the same commands and give the same answers", async () => {
+    const answers: Record<number, unknown> = {
+      [CMD.GET_CLIENT_COUNT_BY_GROUP]: 2,
+      [CMD.GET_ALL_CLIENT_SESSIONS]: { 5: 'a:1:{s:1:"x";i:2;}' },
+      [CMD.GET_CLIENT_SESSIONS_BY_GROUP]: { 5: "" },
+      [CMD.BATCH_GET_CLIENT_COUNT_BY_GROUP]: { G9: 1 },
+    };
+    const { api, sent } = recordingApi((cmd) => answers[cmd]);
+    const pairs: [() => Promise<unknown>, () => Promise<unknown>][] = [
+      [() => api.getClientIdCountByGroup("g1"), () => api.getClientCountByGroup("g1")],
+      [() => api.getAllClientIdCount(), () => api.getAllClientCount()],
+      [() => api.getAllClientInfo(), () => api.getAllClientSessions()],
+      [() => api.getAllClientInfo("g1"), () => api.getAllClientSessions("g1")],
+      [() => api.getClientInfoByGroup("g1"), () => api.getClientSessionsByGroup("g1")],
+      [() => api.batchGetClientIdCountByGroup(["G9"]), () => api.batchGetClientCountByGroup(["G9"])],
+      [() => api.destoryClient(A), () => api.destroyClient(A)],
+    ];
+    for (const [name, other] of pairs) {
+      const mark = sent.length;
+      const result = await name();
+      const packets = sent.slice(mark).map((s) => parts(s.bytes));
+      expect(await other()).toEqual(result);
+      expect(sent.slice(mark + packets.length).map((s) => parts(s.bytes))).toEqual(packets);
+      expect(packets.length).toBeGreaterThan(0);
+    }
+    expect(await api.getAllClientIdCount()).toBe(4);
+    expect(() => api.destoryCurrentClient()).toThrow(/destoryCurrentClient can not be called in async context/);
+  });
+});
+
 describe("the current client", () => {
   it("*CurrentClient calls outside a handler's synchronous part throw, pointing to ctx", () => {
     const { api } = recordingApi();
@@ -292,13 +442,20 @@ describe("the current client", () => {
 
 describe("Register lines", () => {
   it("are GatewayWorker's JSON objects, one per line", () => {
-    expect(gatewayConnectLine("10.0.0.2:2900", "k")).toBe('{"event":"gateway_connect","address":"10.0.0.2:2900","secret_key":"k"}');
+    expect(gatewayConnectLine("10.0.0.2:2900", "k")).toBe(
+      '{"event":"gateway_connect","address":"10.0.0.2:2900","secret_key":"k"}',
+    );
     expect(workerConnectLine("")).toBe('{"event":"worker_connect","secret_key":""}');
-    expect(broadcastAddressesLine(["a:1", "b:2", "a:1"])).toBe('{"event":"broadcast_addresses","addresses":["a:1","b:2"]}');
+    expect(broadcastAddressesLine(["a:1", "b:2", "a:1"])).toBe(
+      '{"event":"broadcast_addresses","addresses":["a:1","b:2"]}',
+    );
   });
 
   it("auth packets carry JSON bodies as plain strings", () => {
-    const bytes = encodePackage({ cmd: CMD.WORKER_CONNECT, body: JSON.stringify({ worker_key: "Events:0", secret_key: "k" }) });
+    const bytes = encodePackage({
+      cmd: CMD.WORKER_CONNECT,
+      body: JSON.stringify({ worker_key: "Events:0", secret_key: "k" }),
+    });
     expect(bytes[4]).toBe(200);
     expect(bytes[21]).toBe(1);
     expect(text(bytes.subarray(28))).toBe('{"worker_key":"Events:0","secret_key":"k"}');
@@ -316,7 +473,9 @@ describe("client_id", () => {
     expect(id).toBe("ffffffffffffffffffff");
     expect(clientIdDecode(id)).toEqual({ ip: "255.255.255.255", port: 65535, connectionId: 4294967295 });
     expect(clientIdEncode("10.1.2.3", 2900, 0)).toBe("0a0102030b5400000000");
-    for (const bad of ["", "7f0000015c940000000", "7f0000015c94000000011", "7f0000015c940000000g"]) expect(clientIdDecode(bad)).toBe(null);
+    for (const bad of ["", "7f0000015c940000000", "7f0000015c94000000011", "7f0000015c940000000g"]) {
+      expect(clientIdDecode(bad)).toBe(null);
+    }
   });
 });
 
@@ -334,7 +493,11 @@ describe("sessions", () => {
   });
 
   it("updateSession merges recursively, as array_replace_recursive", () => {
-    expect(mergeSessions({ a: 1, n: { k: 1, l: 2 } }, { b: 2, n: { l: 3 } })).toEqual({ a: 1, b: 2, n: { k: 1, l: 3 } });
+    expect(mergeSessions({ a: 1, n: { k: 1, l: 2 } }, { b: 2, n: { l: 3 } })).toEqual({
+      a: 1,
+      b: 2,
+      n: { k: 1, l: 3 },
+    });
   });
 });
 
@@ -396,7 +559,7 @@ describe("heartbeat rule", () => {
 });
 
 describe("routing clients to BusinessWorkers", () => {
-  const conn = (props: Record<string, unknown> = {}) => props as unknown as TcpConnection;
+  const conn = (props: Record<string, unknown> = {}) => props as unknown as GatewayConnection;
 
   it("least connections: each new client goes to the worker with the fewest, and stays there", () => {
     const w1 = conn(), w2 = conn();

@@ -4,19 +4,19 @@
  */
 import { describe, expect, it } from "vitest";
 import { HttpProtocol, type Protocol, TcpConnection, Text, Websocket } from "../../mod.ts";
-import { FakeConn } from "../helpers/fake_conn.ts";
+import { FakeConn, type TestConnection } from "../helpers/fake_conn.ts";
 import { wsRequest } from "../helpers/ws_frames.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-function connection(protocol: Protocol | null, setup: (c: TcpConnection) => void = () => {}) {
+function connection(protocol: Protocol | null, setup: (c: TestConnection) => void = () => {}) {
   const socket = new FakeConn();
-  const owner = { name: "test", connections: new Map<number, TcpConnection>() };
-  const conn = new TcpConnection(socket, owner, protocol);
+  const owner = { name: "test", connections: new Map<number, TestConnection>() };
+  const conn = new TcpConnection(socket, owner, protocol) as TestConnection;
   owner.connections.set(conn.id, conn);
   setup(conn);
   socket.start(conn);
-  conn.onMessage = (c: TcpConnection, m: unknown) => {
+  conn.onMessage = (c: TestConnection, m: unknown) => {
     if (protocol instanceof HttpProtocol) c.send("ok");
     else if (typeof m === "string") c.send(m);
   };
@@ -135,19 +135,21 @@ describe("idle timeout", () => {
 describe("response safety", () => {
   it("a reason phrase or protocol version with CR/LF throws ERR_HTTP_INVALID_HEADER", async () => {
     const { Response } = await import("../../mod.ts");
-    expect(() => new Response(200).withStatus(200, "OK\r\nSet-Cookie: a=1")).toThrow(/reason phrase holds CR, LF or NUL/);
+    expect(() => new Response(200).withStatus(200, "OK\r\nSet-Cookie: a=1")).toThrow(
+      /reason phrase holds CR, LF or NUL/,
+    );
     expect(() => new Response(200).withProtocolVersion("1.1\r\nX: y")).toThrow(/<digit>\.<digit>/);
     expect(new Response(200).withStatus(299, "Fine").getReasonPhrase()).toBe("Fine");
   });
 
   it.each([
-    ["a header line with CRLF", (c: TcpConnection) => (c.headers = ["X-A: 1\r\nSet-Cookie: evil=1"])],
-    ["a record value with LF", (c: TcpConnection) => (c.headers = { "X-A": "1\nSet-Cookie: evil=1" })],
-    ["a line without a colon", (c: TcpConnection) => (c.headers = ["Set-Cookie"])],
-    ["a sub-protocol with CRLF", (c: TcpConnection) => (c.websocketProtocol = "chat\r\nSet-Cookie: evil=1")],
+    ["a header line with CRLF", (c: TestConnection) => (c.headers = ["X-A: 1\r\nSet-Cookie: evil=1"])],
+    ["a record value with LF", (c: TestConnection) => (c.headers = { "X-A": "1\nSet-Cookie: evil=1" })],
+    ["a line without a colon", (c: TestConnection) => (c.headers = ["Set-Cookie"])],
+    ["a sub-protocol with CRLF", (c: TestConnection) => (c.websocketProtocol = "chat\r\nSet-Cookie: evil=1")],
   ])("a WebSocket handshake with %s is refused with 500, nothing injected", (_what, set) => {
     const { conn, socket, closed } = connection(Websocket);
-    conn.onWebSocketConnect = (c: TcpConnection) => set(c);
+    conn.onWebSocketConnect = (c: TestConnection) => set(c);
     conn.handleData(enc(wsRequest()));
     expect(socket.written).toMatch(/^HTTP\/1\.1 500 /);
     expect(socket.written).not.toMatch(/Set-Cookie/i);

@@ -1,12 +1,33 @@
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { Chunk, Http, type HttpConnection, HttpProtocol, Request, Response, ServerSentEvents, TcpConnection } from "../../mod.ts";
-import { ChunkedDecoder, findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
+import {
+  Chunk,
+  Http,
+  type HttpConnection,
+  HttpProtocol,
+  type Request,
+  Response,
+  ServerSentEvents,
+  type TcpConnection,
+} from "../../mod.ts";
+import { ChunkedDecoder } from "../../protocols/http/chunked.ts";
+import { findHeadEnd, HeadInfo, parseHead } from "../../protocols/http/parser.ts";
 import { acceptsGzip } from "../../protocols/http/compress.ts";
-import { fileETag, ifMatchHolds, ifRangeHolds, MAX_RANGES, noneMatch, parseRanges, unmodifiedSince } from "../../protocols/http/ranges.ts";
+import {
+  fileETag,
+  ifMatchHolds,
+  ifRangeHolds,
+  MAX_RANGES,
+  noneMatch,
+  parseRanges,
+  unmodifiedSince,
+} from "../../protocols/http/ranges.ts";
 import { fakeConnection } from "../helpers/fake_conn.ts";
+import { STRICT_ACCEPTED, STRICT_REFUSALS } from "../helpers/http_strict.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
+/** One byte per character: raw bytes above 0x7F written as latin1. */
+const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 // deno-lint-ignore no-explicit-any
 type Handler = (conn: HttpConnection, request: Request) => any;
@@ -75,7 +96,7 @@ function responses(text: string): Parsed[] {
 /** Feed `bytes` whole (cut -2), byte by byte (cut -1), or in two reads split at `cut`. */
 function feed(conn: TcpConnection, bytes: Uint8Array, cut: number) {
   if (cut === -2) conn.handleData(bytes.slice());
-  else if (cut === -1) for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1));
+  else if (cut === -1) { for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1)); }
   else {
     conn.handleData(bytes.slice(0, cut));
     conn.handleData(bytes.slice(cut));
@@ -97,7 +118,12 @@ describe("http:// framing", () => {
       const { conn, requests, socket } = server();
       feed(conn, stream, cut);
       const seen = requests.map((r) => `${r.method()} ${r.uri()} ${r.rawBody()}`);
-      expect(seen, `cut at ${cut}`).toEqual(["GET /a?x=1 ", "POST /form k=v&z=9", "PUT /chunked abcdefg", "DELETE /last "]);
+      expect(seen, `cut at ${cut}`).toEqual([
+        "GET /a?x=1 ",
+        "POST /form k=v&z=9",
+        "PUT /chunked abcdefg",
+        "DELETE /last ",
+      ]);
       expect(responses(socket.written).map((r) => r.body), `cut at ${cut}`).toEqual([
         "GET /a?x=1",
         "POST /form",
@@ -130,7 +156,9 @@ describe("http:// framing", () => {
     one.conn.handleData(enc("GET / HTTP/1.0\r\n\r\n"));
     expect(one.closed()).toBe(true);
     const two = server((c) => c.send("x"));
-    two.conn.handleData(enc("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    two.conn.handleData(
+      enc("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+    );
     expect(two.closed()).toBe(false);
     expect(responses(two.socket.written)).toHaveLength(2);
   });
@@ -156,9 +184,38 @@ describe("http:// framing", () => {
       await new Promise((res) => setTimeout(res, delays[r.path()]));
       c.send(r.path());
     });
-    conn.handleData(enc("GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /fast HTTP/1.1\r\nHost: h\r\n\r\nGET /mid HTTP/1.1\r\nHost: h\r\n\r\n"));
+    conn.handleData(
+      enc(
+        "GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /fast HTTP/1.1\r\nHost: h\r\n\r\nGET /mid HTTP/1.1\r\nHost: h\r\n\r\n",
+      ),
+    );
     for (let i = 0; i < 100 && responses(socket.written).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     expect(responses(socket.written).map((r) => r.body)).toEqual(["/slow", "/fast", "/mid"]);
+  });
+
+  it("while its process stops, a request that arrives is answered with Connection: close, then the connection closes", () => {
+    const { conn, socket, closed } = server((c) => c.send("x"));
+    conn.handleData(enc("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"));
+    conn.closeWhenIdle(60_000); // it just talked: its next request may be on its way
+    expect(closed()).toBe(false);
+    conn.handleData(enc("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"));
+    expect(closed()).toBe(true);
+    expect(responses(socket.written).map((r) => r.headers.connection)).toEqual(["keep-alive", "close"]);
+  });
+
+  it("a stop while an async answer is pending: a request already received behind it is answered too, the last with Connection: close", async () => {
+    const { conn, socket, closed } = server(async (c, r) => {
+      await new Promise((res) => setTimeout(res, 5));
+      c.send(r.path());
+    });
+    conn.handleData(enc("GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /queued HTTP/1.1\r\nHost: h\r\n\r\n"));
+    conn.closeWhenIdle();
+    for (let i = 0; i < 100 && !closed(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(responses(socket.written).map((r) => `${r.body} ${r.headers.connection}`)).toEqual([
+      "/slow keep-alive",
+      "/queued close",
+    ]);
+    expect(socket.ended).toBe(true);
   });
 
   it("Expect: 100-continue gets 100 Continue before the body is sent, then the answer", () => {
@@ -179,7 +236,9 @@ describe("http:// framing", () => {
   it("a chunked body larger than 1 MiB and a Content-Length body above 1 MiB arrive whole", () => {
     const big = "y".repeat(1_500_000);
     const { conn, requests } = server((c, r) => c.send(String(r.rawBody().length)));
-    const chunked = `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`;
+    const chunked = `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${
+      big.length.toString(16)
+    }\r\n${big}\r\n0\r\n\r\n`;
     const fixed = `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${big.length}\r\n\r\n${big}`;
     const bytes = enc(chunked + fixed);
     for (let i = 0; i < bytes.length; i += 65536) conn.handleData(bytes.slice(i, i + 65536));
@@ -189,7 +248,9 @@ describe("http:// framing", () => {
   it("body pieces that complete no request never reach onMessage", () => {
     const { conn, requests } = server();
     const body = "z".repeat(3_000_000);
-    const bytes = enc(`POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /next HTTP/1.1\r\nHost: h\r\n\r\n`);
+    const bytes = enc(
+      `POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /next HTTP/1.1\r\nHost: h\r\n\r\n`,
+    );
     for (let i = 0; i < bytes.length; i += 4096) conn.handleData(bytes.slice(i, i + 4096));
     expect(requests.map((r) => r.uri())).toEqual(["/big", "/next"]);
   });
@@ -197,21 +258,81 @@ describe("http:// framing", () => {
 
 describe("http:// refuses what request smuggling relies on, answers with the code and closes", () => {
   const cases: [string, string, number, string][] = [
-    ["Transfer-Encoding with Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "ERR_HTTP_TE_WITH_CONTENT_LENGTH"],
-    ["duplicate Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400, "ERR_HTTP_CONTENT_LENGTH_DUPLICATE"],
-    ["non-numeric Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3a\r\n\r\nabc", 400, "ERR_HTTP_CONTENT_LENGTH"],
-    ["negative Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400, "ERR_HTTP_CONTENT_LENGTH"],
-    ["Content-Length with a plus sign", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\nabc", 400, "ERR_HTTP_CONTENT_LENGTH"],
-    ["a list as Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc", 400, "ERR_HTTP_CONTENT_LENGTH"],
-    ["an invalid chunk size", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400, "ERR_HTTP_CHUNK_SIZE"],
-    ["a chunk size of more than 8 hex digits", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n000000001\r\na\r\n0\r\n\r\n", 400, "ERR_HTTP_CHUNK_SIZE"],
-    ["a chunk size followed by whitespace", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n", 400, "ERR_HTTP_CHUNK_SIZE"],
-    ["chunk data longer than its size", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n", 400, "ERR_HTTP_CHUNK_FRAMING"],
-    ["a bare LF in a chunk size line", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 400, "ERR_HTTP_BARE_LF"],
+    [
+      "Transfer-Encoding with Content-Length",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+      400,
+      "ERR_HTTP_TE_WITH_CONTENT_LENGTH",
+    ],
+    [
+      "duplicate Content-Length",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH_DUPLICATE",
+    ],
+    [
+      "non-numeric Content-Length",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3a\r\n\r\nabc",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH",
+    ],
+    [
+      "negative Content-Length",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH",
+    ],
+    [
+      "Content-Length with a plus sign",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\nabc",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH",
+    ],
+    [
+      "a list as Content-Length",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH",
+    ],
+    [
+      "an invalid chunk size",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_CHUNK_SIZE",
+    ],
+    [
+      "a chunk size of more than 8 hex digits",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n000000001\r\na\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_CHUNK_SIZE",
+    ],
+    [
+      "a chunk size followed by whitespace",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_CHUNK_SIZE",
+    ],
+    [
+      "chunk data longer than its size",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_CHUNK_FRAMING",
+    ],
+    [
+      "a bare LF in a chunk size line",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_BARE_LF",
+    ],
     ["a bare LF ending a header line", "GET / HTTP/1.1\r\nHost: h\nX: 1\r\n\r\n", 400, "ERR_HTTP_BARE_LF"],
     ["a bare LF ending the request line", "GET / HTTP/1.1\nHost: h\r\n\r\n", 400, "ERR_HTTP_BARE_LF"],
     ["a bare CR inside a header value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", 400, "ERR_HTTP_BARE_CR"],
-    ["whitespace before a header's colon", "GET / HTTP/1.1\r\nHost: h\r\nContent-Length : 0\r\n\r\n", 400, "ERR_HTTP_SPACE_BEFORE_COLON"],
+    [
+      "whitespace before a header's colon",
+      "GET / HTTP/1.1\r\nHost: h\r\nContent-Length : 0\r\n\r\n",
+      400,
+      "ERR_HTTP_SPACE_BEFORE_COLON",
+    ],
     ["a folded header line", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", 400, "ERR_HTTP_OBS_FOLD"],
     ["an invalid method token", "G@T / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_METHOD"],
     ["an empty method", " / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_METHOD"],
@@ -221,17 +342,67 @@ describe("http:// refuses what request smuggling relies on, answers with the cod
     ["HTTP/2.0 in a request line", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505, "ERR_HTTP_VERSION_UNSUPPORTED"],
     ["a missing Host on HTTP/1.1", "GET / HTTP/1.1\r\nX: 1\r\n\r\n", 400, "ERR_HTTP_MISSING_HOST"],
     ["two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "ERR_HTTP_DUPLICATE_HOST"],
-    ["a header name with a non-token character", "GET / HTTP/1.1\r\nHost: h\r\nX(y): 1\r\n\r\n", 400, "ERR_HTTP_HEADER_NAME"],
+    [
+      "a header name with a non-token character",
+      "GET / HTTP/1.1\r\nHost: h\r\nX(y): 1\r\n\r\n",
+      400,
+      "ERR_HTTP_HEADER_NAME",
+    ],
     ["a NUL in a header value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n", 400, "ERR_HTTP_HEADER_VALUE"],
-    ["Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "ERR_HTTP_TE_HTTP10"],
-    ["Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, "ERR_HTTP_TE_NOT_CHUNKED"],
-    ["chunked twice", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "ERR_HTTP_TE_NOT_CHUNKED"],
-    ["a transfer coding other than chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, "ERR_HTTP_TE_UNSUPPORTED"],
-    ["an expectation other than 100-continue", "POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n", 417, "ERR_HTTP_EXPECTATION"],
-    ["a body above maxBodySize", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 20000000\r\n\r\n", 413, "ERR_HTTP_BODY_TOO_LARGE"],
-    ["a head above maxHeaderSize", `GET / HTTP/1.1\r\nHost: h\r\nX: ${"a".repeat(17000)}\r\n\r\n`, 431, "ERR_HTTP_HEADERS_TOO_LARGE"],
-    ["a head that never ends, above maxHeaderSize", `GET / HTTP/1.1\r\nHost: h\r\nX: ${"a".repeat(17000)}`, 431, "ERR_HTTP_HEADERS_TOO_LARGE"],
-    ["more than maxHeaderCount headers", `GET / HTTP/1.1\r\nHost: h\r\n${"X: 1\r\n".repeat(100)}\r\n`, 431, "ERR_HTTP_TOO_MANY_HEADERS"],
+    [
+      "Transfer-Encoding in HTTP/1.0",
+      "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      400,
+      "ERR_HTTP_TE_HTTP10",
+    ],
+    [
+      "Transfer-Encoding not ending in chunked",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+      400,
+      "ERR_HTTP_TE_NOT_CHUNKED",
+    ],
+    [
+      "chunked twice",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+      400,
+      "ERR_HTTP_TE_NOT_CHUNKED",
+    ],
+    [
+      "a transfer coding other than chunked",
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+      501,
+      "ERR_HTTP_TE_UNSUPPORTED",
+    ],
+    [
+      "an expectation other than 100-continue",
+      "POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n",
+      417,
+      "ERR_HTTP_EXPECTATION",
+    ],
+    [
+      "a body above maxBodySize",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 20000000\r\n\r\n",
+      413,
+      "ERR_HTTP_BODY_TOO_LARGE",
+    ],
+    [
+      "a head above maxHeaderSize",
+      `GET / HTTP/1.1\r\nHost: h\r\nX: ${"a".repeat(17000)}\r\n\r\n`,
+      431,
+      "ERR_HTTP_HEADERS_TOO_LARGE",
+    ],
+    [
+      "a head that never ends, above maxHeaderSize",
+      `GET / HTTP/1.1\r\nHost: h\r\nX: ${"a".repeat(17000)}`,
+      431,
+      "ERR_HTTP_HEADERS_TOO_LARGE",
+    ],
+    [
+      "more than maxHeaderCount headers",
+      `GET / HTTP/1.1\r\nHost: h\r\n${"X: 1\r\n".repeat(100)}\r\n`,
+      431,
+      "ERR_HTTP_TOO_MANY_HEADERS",
+    ],
   ];
 
   for (const [what, raw, status, code] of cases) {
@@ -259,6 +430,124 @@ describe("http:// refuses what request smuggling relies on, answers with the cod
     const { conn, socket } = server((c) => c.send("fine"));
     conn.handleData(enc("GET / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\n\r\n"));
     expect(responses(socket.written).map((r) => r.status)).toEqual([200, 400]);
+  });
+});
+
+describe("http:// takes only what RFC 9110/9112 allow", () => {
+  const CHUNKED = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const cases: [string, string, number, string][] = [
+    ...STRICT_REFUSALS.map(([what, status, code, raw]): [string, string, number, string] => [what, raw, status, code]),
+    ["a Host that is only a port", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["a Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["a Host with a port that is not digits", "GET / HTTP/1.1\r\nHost: h:8x\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["an IPv6 Host without its ]", "GET / HTTP/1.1\r\nHost: [::1:80\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["an IPv6 Host with a name inside", "GET / HTTP/1.1\r\nHost: [example.com]\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["a Host with a broken percent-encoding", "GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["an invalid Host on HTTP/1.0", "GET / HTTP/1.0\r\nHost: u@h\r\n\r\n", 400, "ERR_HTTP_HOST"],
+    ["a target starting with * that is not *", "OPTIONS *x HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET_FORM"],
+    ["a target with a scheme but no //", "GET urn:x HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET_FORM"],
+    ["a target neither /path nor a URL", "GET index.html HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET_FORM"],
+    ["CONNECT in HTTP/1.0 with a path", "CONNECT / HTTP/1.0\r\n\r\n", 501, "ERR_HTTP_CONNECT"],
+    ["a DEL in the target", "GET /a\x7fb HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET"],
+    ["a '>' in the target", "GET /a>b HTTP/1.1\r\nHost: h\r\n\r\n", 400, "ERR_HTTP_TARGET"],
+    [
+      "a chunk extension with whitespace before CRLF",
+      `${CHUNKED}5;a \r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a chunk extension value with whitespace before CRLF",
+      `${CHUNKED}5;a=b \r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a quoted chunk extension that does not end",
+      `${CHUNKED}5;a="x\r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a byte after a quoted chunk extension",
+      `${CHUNKED}5;a="x"y\r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a chunk extension value that is not a token",
+      `${CHUNKED}5;a=b/c\r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a chunk extension longer than 1024 bytes",
+      `${CHUNKED}5;a=${"b".repeat(1030)}\r\nhello\r\n0\r\n\r\n`,
+      400,
+      "ERR_HTTP_CHUNK_EXTENSION",
+    ],
+    [
+      "a Content-Length of 2^53",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9007199254740992\r\n\r\n",
+      400,
+      "ERR_HTTP_CONTENT_LENGTH",
+    ],
+  ];
+
+  for (const [what, raw, status, code] of cases) {
+    it(`${what}: ${status} ${code}, whole or byte by byte`, () => {
+      for (const cut of [-2, -1]) {
+        const { conn, socket, requests, closed } = server();
+        feed(conn, bytes(raw), cut);
+        expect(requests).toHaveLength(0);
+        const [r] = responses(socket.written);
+        expect(r.status, `cut ${cut}`).toBe(status);
+        expect(r.headers.connection).toBe("close");
+        expect(r.body).toContain(code);
+        expect(closed()).toBe(true);
+      }
+    });
+  }
+
+  for (const [what, raw] of STRICT_ACCEPTED) {
+    it(`${what} is taken`, () => {
+      const { conn, socket, requests } = server();
+      conn.handleData(bytes(raw));
+      expect(requests).toHaveLength(1);
+      expect(responses(socket.written)[0].status).toBe(200);
+      if (raw.includes("chunked")) expect(requests[0].rawBody()).toBe("hello");
+    });
+  }
+
+  it("a Content-Length with leading zeros is its value", () => {
+    const { conn, requests } = server();
+    conn.handleData(enc(`POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${"0".repeat(30)}3\r\n\r\nabc`));
+    expect(requests.map((r) => r.rawBody())).toEqual(["abc"]);
+  });
+
+  it("a method or target already too long is refused before its request line has arrived", () => {
+    const protocol = new HttpProtocol({ maxTargetSize: 100 });
+    for (const [head, status] of [["ABCDEFGHIJKLMNOPQR", 501], [`GET /${"a".repeat(100)}`, 414]] as const) {
+      const { conn, socket, closed } = server(undefined, protocol);
+      conn.handleData(enc(head));
+      expect(responses(socket.written)[0].status, head).toBe(status);
+      expect(closed()).toBe(true);
+    }
+  });
+
+  it("a head that fills maxHeaderSize before its request line ends is 414; after it, 431", () => {
+    const protocol = new HttpProtocol({ maxHeaderSize: 1000, maxTargetSize: 5000 });
+    const cases = [[`GET /${"a".repeat(2000)}`, 414], [`GET /${"a".repeat(2000)} HTTP/1.1\r\nHost: h\r\n\r\n`, 414], [
+      `GET / HTTP/1.1\r\nX: ${"a".repeat(2000)}`,
+      431,
+    ]] as const;
+    for (const [head, status] of cases) {
+      for (const cut of [-2, 10]) {
+        const { conn, socket } = server(undefined, protocol);
+        feed(conn, enc(head), cut);
+        expect(responses(socket.written)[0].status, `${head.slice(0, 20)} cut ${cut}`).toBe(status);
+      }
+    }
   });
 });
 
@@ -366,9 +655,10 @@ describe("http:// responses", () => {
   });
 
   it("a Uint8Array body is sent as bytes with its length", () => {
-    expect(answer(new Response(200, { "Content-Type": "application/octet-stream" }, new Uint8Array([104, 105]))).text).toMatch(
-      /Content-Length: 2\r\n\r\nhi$/,
-    );
+    expect(answer(new Response(200, { "Content-Type": "application/octet-stream" }, new Uint8Array([104, 105]))).text)
+      .toMatch(
+        /Content-Length: 2\r\n\r\nhi$/,
+      );
   });
 });
 
@@ -385,13 +675,27 @@ describe("http:// parser pieces", () => {
     const info = new HeadInfo();
     const check = (raw: string) => {
       const b = enc(raw);
-      expect(parseHead(b, 0, findHeadEnd(b, 0, 0), info, 100)).toBe("");
+      expect(parseHead(b, 0, findHeadEnd(b, 0, 0), info, { maxHeaderCount: 100, maxTargetSize: 1000 })).toBe("");
       return info.keepAlive;
     };
     expect(check("GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, CLOSE\r\n\r\n")).toBe(false);
     expect(check("GET / HTTP/1.0\r\nConnection: foo,keep-alive\r\n\r\n")).toBe(true);
     expect(check("GET / HTTP/1.0\r\n\r\n")).toBe(false);
     expect(check("GET / HTTP/1.1\r\nHost: h\r\n\r\n")).toBe(true);
+  });
+
+  it("the chunked decoder takes every form of extension whatever the pieces", () => {
+    const body = enc('5 ;a ; b = "q\\"; c" ;c=d\r\nhello\r\n1;x="";y=z\r\n!\r\n0;end\r\n\r\n');
+    for (let cut = 0; cut < body.length; cut++) {
+      const d = new ChunkedDecoder(1000);
+      let data = "";
+      const on = (b: Uint8Array) => (data += new TextDecoder().decode(b));
+      d.feed(body, 0, cut, on);
+      d.feed(body, cut, body.length, on);
+      expect(d.error, `cut ${cut}`).toBe("");
+      expect(d.done).toBe(true);
+      expect(data).toBe("hello!");
+    }
   });
 
   it("the chunked decoder gives the same data whatever the pieces, and stops at the end of the body", () => {
@@ -482,7 +786,10 @@ describe("gzip of responses", () => {
     expect(r.length).toBeLessThan(text.length / 10);
     expect(r.text).toBe(text);
     const json = JSON.stringify({ list: Array.from({ length: 300 }, (_, i) => ({ i })) });
-    const j = exchange((c) => c.send(new Response(200, { "Content-Type": "application/json" }, json)), "Accept-Encoding: *\r\n");
+    const j = exchange(
+      (c) => c.send(new Response(200, { "Content-Type": "application/json" }, json)),
+      "Accept-Encoding: *\r\n",
+    );
     expect(j.gzipped).toBe(true);
     expect(j.text).toBe(json);
   });
@@ -503,11 +810,17 @@ describe("gzip of responses", () => {
   });
 
   it("withCompression() asks for gzip without the option (any size), withCompression(false) refuses it", () => {
-    const asked = exchange((c) => c.send(new Response(200, {}, "tiny").withCompression()), "Accept-Encoding: gzip\r\n", Http);
+    const asked = exchange(
+      (c) => c.send(new Response(200, {}, "tiny").withCompression()),
+      "Accept-Encoding: gzip\r\n",
+      Http,
+    );
     expect(asked.gzipped).toBe(true);
     expect(asked.text).toBe("tiny");
     expect(exchange((c) => c.send(new Response(200, {}, text)), "Accept-Encoding: gzip\r\n", Http).gzipped).toBe(false);
-    expect(exchange((c) => c.send(new Response(200, {}, text).withCompression(false)), "Accept-Encoding: gzip\r\n").gzipped).toBe(false);
+    expect(
+      exchange((c) => c.send(new Response(200, {}, text).withCompression(false)), "Accept-Encoding: gzip\r\n").gzipped,
+    ).toBe(false);
   });
 
   it("acceptsGzip reads q-values and *", () => {

@@ -2,8 +2,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { FileSessionHandler, Http, type HttpConnection, HttpProtocol, Request, Response, Session, TcpConnection } from "../../mod.ts";
-import { type MultipartSink, MultipartParser, type PartInfo } from "../../protocols/http/multipart.ts";
+import {
+  FileSessionHandler,
+  Http,
+  type HttpConnection,
+  HttpProtocol,
+  Request,
+  Response,
+  Session,
+  TcpConnection,
+  type UploadedFile,
+} from "../../mod.ts";
+import { MultipartParser, type MultipartSink, type PartInfo } from "../../protocols/http/multipart.ts";
 import { parseForm } from "../../protocols/http/query.ts";
 import { FakeConn } from "../helpers/fake_conn.ts";
 import { until } from "../helpers/wait.ts";
@@ -50,7 +60,9 @@ describe("Request", () => {
 
   it("post() decodes JSON when the Content-Type says json, and gives {} for invalid JSON", () => {
     const json = (body: string, type = "application/json") =>
-      new Request(`POST / HTTP/1.1\r\nHost: h\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      new Request(
+        `POST / HTTP/1.1\r\nHost: h\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
     expect(json('{"a":[1,2]}').post()).toEqual({ a: [1, 2] });
     expect(json('{"a":1}', "application/vnd.api+json; charset=utf-8").post("a")).toBe(1);
     expect(json("{nope").post()).toEqual({});
@@ -145,15 +157,19 @@ describe("multipart/form-data", () => {
   });
 
   it("post() and file() describe fields and files as PHP does; the temp files are removed after the response", async () => {
-    let seen: { post: unknown; file: Record<string, unknown>; content: string; none: unknown } | null = null;
+    let seen: { post: unknown; file: UploadedFile; content: string; none: unknown } | null = null;
     const protocol = new HttpProtocol({ uploadTmpDir: dir });
     const { conn, socket } = server((c, r) => {
-      const file = r.file("up");
+      const file = r.file("up") as UploadedFile;
       seen = { post: r.post(), file, content: readFileSync(file.tmp_name, "utf8"), none: r.file("none") };
       c.send("ok");
     }, protocol);
     const body = multipart("b0undary", "hello");
-    conn.handleData(enc(`POST /up HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data; boundary=b0undary\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+    conn.handleData(
+      enc(
+        `POST /up HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data; boundary=b0undary\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      ),
+    );
     expect(socket.written).toContain("\r\n\r\nok");
     expect(seen!.post).toEqual({ f1: "v1", list: ["x"] });
     expect(seen!.file).toMatchObject({ name: 'a "q".txt', size: 5, error: 0, type: "text/plain" });
@@ -169,13 +185,15 @@ describe("multipart/form-data", () => {
     let same = false;
     const content = "0123456789".repeat(300_000);
     const { conn } = server((c, r) => {
-      const f = r.file("up");
+      const f = r.file("up") as UploadedFile;
       size = f.size;
       same = readFileSync(f.tmp_name, "utf8") === content;
       c.send("ok");
     }, protocol);
     const body = enc(multipart("bb", content));
-    const head = enc("POST / HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data; boundary=bb\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const head = enc(
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data; boundary=bb\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
     conn.handleData(head);
     for (let i = 0; i < body.length; i += 70_000) {
       const piece = body.slice(i, i + 70_000);
@@ -193,7 +211,11 @@ describe("multipart/form-data", () => {
     const { conn, socket } = server((c) => c.send("ok"), protocol);
     const part = `--b\r\nContent-Disposition: form-data; name="f[]"; filename="x"\r\n\r\nx\r\n`;
     const body = part.repeat(3) + "--b--\r\n";
-    conn.handleData(enc(`POST / HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+    conn.handleData(
+      enc(
+        `POST / HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      ),
+    );
     expect(socket.written).toMatch(/^HTTP\/1\.1 413 [^]*ERR_HTTP_TOO_MANY_PARTS/);
   });
 });
@@ -223,7 +245,9 @@ describe("Response.withFile", () => {
   });
 
   it("an unknown extension is sent as an octet-stream attachment", () => {
-    expect(headOf(get(odd))).toMatch(/Content-Type: application\/octet-stream\r\nContent-Disposition: attachment; filename="data.weird"/);
+    expect(headOf(get(odd))).toMatch(
+      /Content-Type: application\/octet-stream\r\nContent-Disposition: attachment; filename="data.weird"/,
+    );
   });
 
   it("If-Modified-Since at or after the file's time answers 304 without a body", () => {
@@ -260,22 +284,36 @@ describe("Response.withFile", () => {
     expect(headOf(s)).toContain(`ETag: ${etag}`);
     expect(s.written.endsWith("\r\n\r\n")).toBe(true);
     // Another tag: the file is sent, and If-Modified-Since is not consulted.
-    const other = get(small, `If-None-Match: "x"\r\nIf-Modified-Since: ${new Date(Date.now() + 1000).toUTCString()}\r\n`);
+    const other = get(
+      small,
+      `If-None-Match: "x"\r\nIf-Modified-Since: ${new Date(Date.now() + 1000).toUTCString()}\r\n`,
+    );
     expect(other.written).toMatch(/^HTTP\/1\.1 200 [^]*<p>hi<\/p>$/);
   });
 
   it("If-Match / If-Unmodified-Since that fail answer 412 with no body, before If-None-Match and Range are looked at", () => {
     const etag = /ETag: ("[^"]+")/.exec(headOf(get(big)))![1];
-    for (const failing of ['If-Match: "stale"', `If-Match: W/${etag}`, "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT"]) {
+    for (
+      const failing of [
+        'If-Match: "stale"',
+        `If-Match: W/${etag}`,
+        "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT",
+      ]
+    ) {
       const s = get(big, `${failing}\r\nIf-None-Match: ${etag}\r\nRange: bytes=0-9\r\n`);
       expect(headOf(s)).toMatch(/^HTTP\/1\.1 412 Precondition Failed\r\n/);
       expect(headOf(s)).toContain("Content-Length: 0");
       expect(s.written.endsWith("\r\n\r\n")).toBe(true);
     }
     // If-Match decides alone: a stale If-Unmodified-Since beside a matching tag is not consulted.
-    const held = get(big, `If-Match: "x", ${etag}\r\nIf-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\nRange: bytes=0-9\r\n`);
+    const held = get(
+      big,
+      `If-Match: "x", ${etag}\r\nIf-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\nRange: bytes=0-9\r\n`,
+    );
     expect(headOf(held)).toMatch(/^HTTP\/1\.1 206 [^]*Content-Range: bytes 0-9\/300000/);
-    expect(headOf(get(small, `If-Unmodified-Since: ${new Date(Date.now() + 1000).toUTCString()}\r\n`))).toMatch(/^HTTP\/1\.1 200 /);
+    expect(headOf(get(small, `If-Unmodified-Since: ${new Date(Date.now() + 1000).toUTCString()}\r\n`))).toMatch(
+      /^HTTP\/1\.1 200 /,
+    );
   });
 
   it("several ranges answer 206 multipart/byteranges, each part with its Content-Range and bytes", async () => {
@@ -295,7 +333,9 @@ describe("Response.withFile", () => {
     expect(parts.length).toBe(expected.length + 2);
     expected.forEach(([first, last], i) => {
       const part = parts[i + 1];
-      expect(part).toContain(`\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${first}-${last}/300000\r\n\r\n`);
+      expect(part).toContain(
+        `\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${first}-${last}/300000\r\n\r\n`,
+      );
       const data = part.slice(part.indexOf("\r\n\r\n") + 4, -2);
       expect(data).toBe(latin1(bigContent.slice(first, last + 1)));
       expect(part.endsWith("\r\n")).toBe(true);
@@ -306,7 +346,9 @@ describe("Response.withFile", () => {
     const etag = /ETag: ("[^"]+")/.exec(headOf(get(big)))![1];
     const lastModified = statSync(big).mtime.toUTCString();
     for (const ok of [etag, lastModified]) {
-      expect(headOf(get(big, `Range: bytes=0-9\r\nIf-Range: ${ok}\r\n`))).toMatch(/^HTTP\/1\.1 206 [^]*Content-Range: bytes 0-9\/300000/);
+      expect(headOf(get(big, `Range: bytes=0-9\r\nIf-Range: ${ok}\r\n`))).toMatch(
+        /^HTTP\/1\.1 206 [^]*Content-Range: bytes 0-9\/300000/,
+      );
     }
     for (const stale of ['"stale"', `W/${etag}`, "Thu, 01 Jan 1970 00:00:00 GMT"]) {
       const head = headOf(get(big, `Range: bytes=0-9\r\nIf-Range: ${stale}\r\n`));
@@ -390,7 +432,7 @@ describe("sessions", () => {
   async function visit(cookie: string) {
     const { conn, socket } = server(async (c, r) => {
       const s = await r.session();
-      s.set("n", (s.get("n") ?? 0) + 1);
+      s.set("n", (s.get<number>("n") ?? 0) + 1);
       c.send(`n=${s.get("n")}`);
     });
     conn.handleData(enc(`GET / HTTP/1.1\r\nHost: h\r\n${cookie ? `Cookie: ${cookie}\r\n` : ""}\r\n`));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Frame, type Protocol, TcpConnection, Text } from "../../mod.ts";
-import { fakeConnection } from "../helpers/fake_conn.ts";
+import { fakeConnection, type TestConnection } from "../helpers/fake_conn.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -8,17 +8,17 @@ function connection(protocol: Protocol | null) {
   const { socket, conn, owner } = fakeConnection(protocol);
   const messages: unknown[] = [];
   const events: string[] = [];
-  conn.onMessage = (_c: TcpConnection, m: unknown) => messages.push(m);
+  conn.onMessage = (_c: TestConnection, m: unknown) => messages.push(m);
   conn.onClose = () => events.push("close");
-  conn.onError = (_c: TcpConnection, code: number, msg: string) => events.push(`error ${code} ${msg}`);
+  conn.onError = (_c: TestConnection, code: number, msg: string) => events.push(`error ${code} ${msg}`);
   conn.onBufferFull = () => events.push("full");
   conn.onBufferDrain = () => events.push("drain");
   return { socket, conn, messages, events, owner };
 }
 
 /** Feed `bytes` split at `cut` (two reads), or byte by byte when cut is -1. */
-function feed(conn: TcpConnection, bytes: Uint8Array, cut: number) {
-  if (cut === -1) for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1));
+function feed(conn: TestConnection, bytes: Uint8Array, cut: number) {
+  if (cut === -1) { for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1)); }
   else {
     conn.handleData(bytes.slice(0, cut));
     conn.handleData(bytes.slice(cut));
@@ -75,7 +75,7 @@ describe("framing", () => {
     let rest = stream;
     const conn = { maxPackageSize: 1000 } as never;
     for (let n = Text.input(rest, conn); n > 0; n = Text.input(rest, conn)) {
-      lines.push(Text.decode(rest.subarray(0, n), conn));
+      lines.push(Text.decode(rest.subarray(0, n), conn) as string);
       rest = rest.subarray(n);
     }
     expect(lines).toEqual(["one", "twö", "", "three"]);
@@ -129,7 +129,7 @@ describe("framing", () => {
 describe("sending", () => {
   it("everything sent while handling one read goes out in one write", () => {
     const { conn, socket } = connection(Text);
-    conn.onMessage = (c: TcpConnection, line: string) => {
+    conn.onMessage = (c: TestConnection, line: string) => {
       c.send(`a:${line}`);
       c.send(`b:${line}`);
     };
@@ -141,7 +141,7 @@ describe("sending", () => {
   it("what one read sends to other connections (a broadcast) goes out in one write per connection", () => {
     const a = connection(Text);
     const others = [connection(Text), connection(Text)];
-    a.conn.onMessage = (_c: TcpConnection, line: string) => {
+    a.conn.onMessage = (_c: TestConnection, line: string) => {
       for (const o of others) expect(o.conn.send(`news ${line}`)).toBe(null);
     };
     a.conn.handleData(enc("1\n2\n3\n"));
@@ -172,6 +172,41 @@ describe("sending", () => {
     expect(conn.send("after")).toBe(true);
   });
 
+  it("sends collected during a read that fill the buffer: onBufferDrain follows once the kernel takes their write whole", async () => {
+    const { conn, socket, events } = connection(null);
+    conn.maxSendBufferSize = 1000;
+    conn.onMessage = (c: TcpConnection) => {
+      expect(c.send("x".repeat(600))).toBe(null);
+      expect(c.send("x".repeat(600))).toBe(null);
+      expect(c.send("dropped")).toBe(false);
+    };
+    conn.handleData(enc("go"));
+    expect(socket.writes).toHaveLength(1);
+    expect(socket.queued).toBe(0); // no drain event will come from the runtime
+    await Promise.resolve();
+    expect(events).toEqual(["full", "error 2 send buffer full and drop package", "drain"]);
+    socket.drain();
+    expect(conn.send("after")).toBe(true);
+    await Promise.resolve();
+    expect(events.filter((e) => e === "drain")).toHaveLength(1);
+  });
+
+  it("close() after onBufferFull during a read: onBufferDrain, then the FIN, then onClose", async () => {
+    const { conn, socket, events } = connection(null);
+    conn.maxSendBufferSize = 1000;
+    conn.onMessage = (c: TcpConnection) => {
+      c.send("x".repeat(1200));
+      c.close();
+    };
+    conn.handleData(enc("go"));
+    expect(socket.ended).toBe(false);
+    await Promise.resolve();
+    expect(events).toEqual(["full", "drain"]);
+    expect(socket.ended).toBe(true);
+    conn.handleEnd();
+    expect(events).toEqual(["full", "drain", "close"]);
+  });
+
   it("onBufferFull fires on every send that leaves the buffer at or above the limit", () => {
     const { conn, socket, events } = connection(null);
     conn.maxSendBufferSize = 100;
@@ -199,7 +234,7 @@ describe("sending", () => {
 
   it("close() inside onMessage sends the reply of that read, then shuts down", () => {
     const { conn, socket } = connection(Text);
-    conn.onMessage = (c: TcpConnection, line: string) => c.close(`bye ${line}`);
+    conn.onMessage = (c: TestConnection, line: string) => c.close(`bye ${line}`);
     conn.handleData(enc("x\n"));
     expect(socket.written).toBe("bye x\n");
     expect(socket.ended).toBe(true);
@@ -217,21 +252,51 @@ describe("sending", () => {
     expect(owner.connections.size).toBe(0);
   });
 
-  it("closeWhenIdle() answers a request already on its way before closing, and closes an idle connection at once", () => {
+  it("closeWhenIdle(quietMs) answers a request that arrives within quietMs, then closes; a partial one is completed first", () => {
     const fresh = connection(Text);
-    fresh.conn.onMessage = (c: TcpConnection, line: string) => c.send(`re ${line}`);
-    fresh.conn.closeWhenIdle();
+    fresh.conn.onMessage = (c: TestConnection, line: string) => c.send(`re ${line}`);
+    fresh.conn.closeWhenIdle(60_000); // just accepted: a request may be on its way
     expect(fresh.conn.getStatus(false)).toBe("ESTABLISHED");
     fresh.conn.handleData(enc("par"));
     expect(fresh.conn.getStatus(false)).toBe("ESTABLISHED"); // half a request: wait for the rest
+    fresh.conn.closeWhenIdle(); // the quiet time has passed, but half a request is held
+    expect(fresh.conn.getStatus(false)).toBe("ESTABLISHED");
     fresh.conn.handleData(enc("tial\n"));
     expect(fresh.socket.written).toBe("re partial\n");
     expect(fresh.socket.ended).toBe(true);
+  });
+
+  it("closeWhenIdle() closes at once a connection that never sent a byte, and one that has answered everything", () => {
+    const silent = connection(Text);
+    silent.conn.closeWhenIdle();
+    expect(silent.socket.ended).toBe(true);
 
     const idle = connection(Text);
     idle.conn.handleData(enc("done\n"));
     idle.conn.closeWhenIdle();
     expect(idle.socket.ended).toBe(true);
+    expect(idle.conn.finishedWriting()).toBe(true);
+  });
+
+  it("closeWhenIdle(quietMs) waits on a connection that just talked, and closes it when called again", () => {
+    const { conn, socket } = connection(Text);
+    conn.handleData(enc("one\n"));
+    conn.closeWhenIdle(60_000);
+    expect(socket.ended).toBe(false);
+    expect(conn.closesAfterAnswer()).toBe(true);
+    conn.closeWhenIdle();
+    expect(socket.ended).toBe(true);
+  });
+
+  it("closesAfterAnswer() is false while a received request waits its turn behind the one being answered", () => {
+    const { conn } = connection(Text);
+    expect(conn.closesAfterAnswer()).toBe(false);
+    conn.pauseRecv();
+    conn.handleData(enc("queued\n")); // received while paused: held
+    conn.closeWhenIdle(60_000);
+    expect(conn.closesAfterAnswer()).toBe(false);
+    conn.resumeRecv();
+    expect(conn.closesAfterAnswer()).toBe(true);
   });
 
   it("closeWhenIdle() waits while the protocol is busy with an answer, and closes after the send that ends it", () => {
@@ -283,7 +348,7 @@ describe("sending", () => {
 
   it("the peer's half-close gets the pending reply before the connection closes", () => {
     const { conn, socket, events } = connection(Text);
-    conn.onMessage = (c: TcpConnection, line: string) => c.send(`re ${line}`);
+    conn.onMessage = (c: TestConnection, line: string) => c.send(`re ${line}`);
     conn.handleData(enc("last\n"));
     conn.handleEnd();
     expect(socket.written).toBe("re last\n");
@@ -294,7 +359,7 @@ describe("sending", () => {
 describe("receiving", () => {
   it("pauseRecv() pauses the socket and holds data; resumeRecv() delivers it in order", () => {
     const { conn, socket, messages } = connection(Text);
-    conn.onMessage = (c: TcpConnection, line: string) => {
+    conn.onMessage = (c: TestConnection, line: string) => {
       messages.push(line);
       if (line === "pause") c.pauseRecv();
     };
@@ -309,7 +374,7 @@ describe("receiving", () => {
 
   it("a throwing onMessage is reported and the next package is still delivered", () => {
     const { conn, messages } = connection(Text);
-    conn.onMessage = (_c: TcpConnection, line: string) => {
+    conn.onMessage = (_c: TestConnection, line: string) => {
       if (line === "bad") throw new Error("user bug");
       messages.push(line);
     };
@@ -319,7 +384,7 @@ describe("receiving", () => {
 
   it("bytesRead and bytesWritten count the traffic", () => {
     const { conn } = connection(Text);
-    conn.onMessage = (c: TcpConnection, line: string) => c.send(line);
+    conn.onMessage = (c: TestConnection, line: string) => c.send(line);
     conn.handleData(enc("12345\n"));
     expect(conn.bytesRead).toBe(6);
     expect(conn.bytesWritten).toBe(6);

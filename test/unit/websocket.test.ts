@@ -3,15 +3,27 @@ import { describe, expect, it } from "vitest";
 import { TcpConnection, Websocket, Worker, WsClient } from "../../mod.ts";
 import { buildFrame, unmask } from "../../protocols/websocket/frame.ts";
 import { base64, sha1 } from "../../protocols/websocket/sha1.ts";
-import { FakeConn } from "../helpers/fake_conn.ts";
-import { acceptFor, binary, cat, closePayload, cont, frame, headEnd, parseFrames, text, WS_ACCEPT, wsRequest } from "../helpers/ws_frames.ts";
+import { FakeConn, type TestConnection } from "../helpers/fake_conn.ts";
+import {
+  acceptFor,
+  binary,
+  cat,
+  closePayload,
+  cont,
+  frame,
+  headEnd,
+  parseFrames,
+  text,
+  WS_ACCEPT,
+  wsRequest,
+} from "../helpers/ws_frames.ts";
 import { wsServer } from "../helpers/ws_server.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-function feed(conn: TcpConnection, bytes: Uint8Array, cut: number): void {
+function feed(conn: TestConnection, bytes: Uint8Array, cut: number): void {
   if (cut === -2) conn.handleData(bytes.slice());
-  else if (cut === -1) for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1));
+  else if (cut === -1) { for (let i = 0; i < bytes.length; i++) conn.handleData(bytes.slice(i, i + 1)); }
   else {
     conn.handleData(bytes.slice(0, cut));
     conn.handleData(bytes.slice(cut));
@@ -74,7 +86,7 @@ describe("websocket:// server protocol", () => {
 
   it("sends text for strings, binary for bytes, websocketType forces one; frames are never masked", () => {
     const s = wsServer();
-    s.conn.onMessage = (c: TcpConnection, m: unknown) => {
+    s.conn.onMessage = (c: TestConnection, m: unknown) => {
       c.send("hello " + m);
       c.send(enc("raw"));
       c.websocketType = Worker.BINARY_TYPE_ARRAYBUFFER;
@@ -108,7 +120,11 @@ describe("websocket:// server protocol", () => {
     for (const c of conns) c.conn.handleData(enc(wsRequest()));
     for (const text of ["news", "news", "other"]) for (const c of conns) c.conn.send(text);
     const seen = conns.map((c) => c.frames().map((f) => `${f.opcode}:${new TextDecoder().decode(f.payload)}`));
-    expect(seen).toEqual([["1:news", "1:news", "1:other"], ["1:news", "1:news", "1:other"], ["2:news", "2:news", "2:other"]]);
+    expect(seen).toEqual([["1:news", "1:news", "1:other"], ["1:news", "1:news", "1:other"], [
+      "2:news",
+      "2:news",
+      "2:other",
+    ]]);
     const [a, b] = [conns[0].socket.writes.at(-1)!, conns[1].socket.writes.at(-1)!];
     expect(a).toBe(b); // one frame, written to both
   });
@@ -118,7 +134,7 @@ describe("websocket:// server protocol", () => {
     const s = wsServer((conn) => {
       conn.maxSendBufferSize = 1000;
       conn.onBufferFull = () => events.push("full");
-      conn.onError = (_c: TcpConnection, code: number) => events.push(`error ${code}`);
+      conn.onError = (_c: TestConnection, code: number) => events.push(`error ${code}`);
     });
     expect(s.conn.send("a".repeat(600))).toBe(null);
     expect(events).toEqual([]);
@@ -134,7 +150,7 @@ describe("websocket:// server protocol", () => {
 
   it("onWebSocketConnect sees the request, picks a sub-protocol, adds headers, or rejects", () => {
     const s = wsServer((conn) => {
-      conn.onWebSocketConnect = (c: TcpConnection, req: { path(): string; header(n: string): string }) => {
+      conn.onWebSocketConnect = (c: TestConnection, req: { path(): string; header(n: string): string }) => {
         expect(req.path()).toBe("/chat");
         if (req.header("sec-websocket-protocol").split(/,\s*/).includes("chat")) c.websocketProtocol = "chat";
         c.headers = ["X-Test: 1"];
@@ -147,7 +163,7 @@ describe("websocket:// server protocol", () => {
     expect(new TextDecoder().decode(s.frames()[0].payload)).toBe("welcome");
 
     const r = wsServer((conn) => {
-      conn.onWebSocketConnect = (c: TcpConnection) => c.close();
+      conn.onWebSocketConnect = (c: TestConnection) => c.close();
     });
     r.conn.handleData(enc(wsRequest()));
     expect(r.socket.written).not.toContain("101");
@@ -157,9 +173,9 @@ describe("websocket:// server protocol", () => {
   it("ping goes to onWebSocketPing when set (no automatic pong); pong to onWebSocketPong; close to onWebSocketClose", () => {
     const seen: unknown[] = [];
     const s = wsServer((conn) => {
-      conn.onWebSocketPing = (_c: TcpConnection, d: Uint8Array) => seen.push(["ping", String(d)]);
-      conn.onWebSocketPong = (_c: TcpConnection, d: Uint8Array) => seen.push(["pong", String(d)]);
-      conn.onWebSocketClose = (_c: TcpConnection, code: number, reason: string) => seen.push(["close", code, reason]);
+      conn.onWebSocketPing = (_c: TestConnection, d: Uint8Array) => seen.push(["ping", String(d)]);
+      conn.onWebSocketPong = (_c: TestConnection, d: Uint8Array) => seen.push(["pong", String(d)]);
+      conn.onWebSocketClose = (_c: TestConnection, code: number, reason: string) => seen.push(["close", code, reason]);
     });
     s.conn.handleData(cat(enc(wsRequest()), frame(0x89, "a"), frame(0x8a, "b"), frame(0x88, closePayload(4000, "r"))));
     expect(seen).toEqual([["ping", "a"], ["pong", "b"], ["close", 4000, "r"]]);
@@ -176,7 +192,11 @@ describe("websocket:// server protocol", () => {
     ["continuation without a message", cont("x"), 1002],
     ["new message inside a fragmented one", cat(text("a", false), text("b")), 1002],
     ["invalid UTF-8 text", frame(0x81, new Uint8Array([0xc3, 0x28])), 1007],
-    ["invalid UTF-8 across fragments", cat(frame(0x01, new Uint8Array([0xe2, 0x82])), cont(new Uint8Array([0x28]))), 1007],
+    [
+      "invalid UTF-8 across fragments",
+      cat(frame(0x01, new Uint8Array([0xe2, 0x82])), cont(new Uint8Array([0x28]))),
+      1007,
+    ],
     ["close code 1005", frame(0x88, closePayload(1005)), 1002],
     ["close code 999", frame(0x88, closePayload(999)), 1002],
     ["close with 1-byte payload", frame(0x88, new Uint8Array([3])), 1002],
@@ -199,7 +219,12 @@ describe("websocket:// server protocol", () => {
     const saved = Websocket.options.maxPayload;
     Websocket.options.maxPayload = 1000;
     try {
-      for (const bytes of [binary(new Uint8Array(1001)), cat(binary(new Uint8Array(600), false), cont(new Uint8Array(600)))]) {
+      for (
+        const bytes of [
+          binary(new Uint8Array(1001)),
+          cat(binary(new Uint8Array(600), false), cont(new Uint8Array(600))),
+        ]
+      ) {
         const s = wsServer();
         s.conn.handleData(cat(enc(wsRequest()), bytes));
         expect(s.messages).toEqual([]);
@@ -298,10 +323,10 @@ describe("unmask", () => {
 describe("ws:// client protocol", () => {
   function client() {
     const socket = new FakeConn();
-    const conn = new TcpConnection(socket, null, WsClient);
+    const conn = new TcpConnection(socket, null, WsClient) as TestConnection;
     socket.start(conn);
     const messages: unknown[] = [];
-    conn.onMessage = (_c: TcpConnection, m: unknown) => {
+    conn.onMessage = (_c: TestConnection, m: unknown) => {
       messages.push(m);
     };
     conn.send("early");
@@ -309,14 +334,18 @@ describe("ws:// client protocol", () => {
     const request = socket.written;
     const key = /Sec-WebSocket-Key: (\S+)\r\n/.exec(request)![1];
     const response = (accept = acceptFor(key)) =>
-      enc(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: chat\r\n\r\n`);
+      enc(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: chat\r\n\r\n`,
+      );
     const sent = () => parseFrames(cat(...socket.writes).subarray(headEnd(cat(...socket.writes)))).frames;
     return { socket, conn, messages, request, response, sent };
   }
 
   it("sends a valid handshake with a random 16-byte key; queued sends follow the 101", () => {
     const c = client();
-    expect(c.request).toMatch(/^GET \/ HTTP\/1.1\r\nHost: 127\.0\.0\.1:40000\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n/);
+    expect(c.request).toMatch(
+      /^GET \/ HTTP\/1.1\r\nHost: 127\.0\.0\.1:40000\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n/,
+    );
     expect(c.request).toContain("Sec-WebSocket-Version: 13\r\n");
     expect(Buffer.from(/Sec-WebSocket-Key: (\S+)/.exec(c.request)![1], "base64").length).toBe(16);
     expect(c.sent()).toEqual([]);
@@ -336,12 +365,12 @@ describe("ws:// client protocol", () => {
 
   it("data held before the 101 counts against maxSendBufferSize; the handshake itself is never refused", () => {
     const socket = new FakeConn();
-    const conn = new TcpConnection(socket, null, WsClient);
+    const conn = new TcpConnection(socket, null, WsClient) as TestConnection;
     socket.start(conn);
     const events: string[] = [];
     conn.maxSendBufferSize = 1000;
     conn.onBufferFull = () => events.push("full");
-    conn.onError = (_c: TcpConnection, code: number) => events.push(`error ${code}`);
+    conn.onError = (_c: TestConnection, code: number) => events.push(`error ${code}`);
     expect(conn.send("a".repeat(1200))).toBe(null);
     expect(events).toEqual(["full"]);
     expect(conn.send("b")).toBe(false);

@@ -2,7 +2,7 @@ import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { TcpConnection, WsClient } from "../../mod.ts";
 import { acceptOffer, acceptResponse, PerMessageDeflate } from "../../protocols/websocket/deflate.ts";
-import { FakeConn } from "../helpers/fake_conn.ts";
+import { FakeConn, type TestConnection } from "../helpers/fake_conn.ts";
 import { acceptFor, cat, frame, headEnd, parseFrames, wsRequest } from "../helpers/ws_frames.ts";
 import { wsServer } from "../helpers/ws_server.ts";
 
@@ -10,7 +10,8 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const TAIL = new Uint8Array([0, 0, 0xff, 0xff]);
 /** Independent inflate (node:zlib one-shot) of a message's payload, the tail put back. */
-const inflate = (payload: Uint8Array) => new Uint8Array(inflateRawSync(cat(payload, TAIL), { finishFlush: constants.Z_SYNC_FLUSH }));
+const inflate = (payload: Uint8Array) =>
+  new Uint8Array(inflateRawSync(cat(payload, TAIL), { finishFlush: constants.Z_SYNC_FLUSH }));
 /** Independent deflate of one message, the tail taken off. */
 const deflate = (data: Uint8Array) => {
   const out = deflateRawSync(data, { finishFlush: constants.Z_SYNC_FLUSH });
@@ -21,7 +22,7 @@ const HELLO = new Uint8Array([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]); // RFC
 const HELLO_AGAIN = new Uint8Array([0xf2, 0x00, 0x11, 0x00, 0x00]); // §7.2.3.2, with context takeover
 
 /** A websocket:// server connection that has received a handshake offering `extensions`. */
-function server(extensions: string | null, setup: (conn: TcpConnection) => void = () => {}) {
+function server(extensions: string | null, setup: (conn: TestConnection) => void = () => {}) {
   const s = wsServer(setup);
   s.conn.handleData(enc(wsRequest({ "Sec-WebSocket-Extensions": extensions })));
   return s;
@@ -31,11 +32,17 @@ describe("permessage-deflate negotiation", () => {
   it("accepts the first acceptable offer and answers with the parameters it uses", () => {
     expect(acceptOffer("permessage-deflate")?.response).toBe("permessage-deflate");
     expect(acceptOffer("permessage-deflate; client_max_window_bits")?.response).toBe("permessage-deflate");
-    const a = acceptOffer("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10")!;
-    expect(a.response).toBe("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10");
+    const a = acceptOffer(
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10",
+    )!;
+    expect(a.response).toBe(
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10",
+    );
     expect(a.params).toEqual({ sendNoContextTakeover: true, receiveNoContextTakeover: true, sendWindowBits: 10 });
     // an unusable first offer falls back to the next one
-    const b = acceptOffer("permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=12")!;
+    const b = acceptOffer(
+      "permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=12",
+    )!;
     expect(b.params.sendWindowBits).toBe(12);
     expect(acceptOffer("permessage-deflate", true)!.response).toBe("permessage-deflate; server_no_context_takeover");
   });
@@ -61,7 +68,9 @@ describe("permessage-deflate negotiation", () => {
       receiveNoContextTakeover: false,
       sendWindowBits: 10,
     });
-    expect(acceptResponse("permessage-deflate; server_no_context_takeover")).toMatchObject({ receiveNoContextTakeover: true });
+    expect(acceptResponse("permessage-deflate; server_no_context_takeover")).toMatchObject({
+      receiveNoContextTakeover: true,
+    });
     expect(acceptResponse("x-other")).toMatch(/unexpected/);
     expect(acceptResponse("permessage-deflate; client_max_window_bits=8")).toMatch(/unsupported/);
     expect(acceptResponse("permessage-deflate; bogus")).toMatch(/unknown/);
@@ -70,28 +79,48 @@ describe("permessage-deflate negotiation", () => {
 
 describe("PerMessageDeflate codec", () => {
   it("inflates the RFC 7692 examples: 'Hello', then 'Hello' again with context takeover", () => {
-    const codec = new PerMessageDeflate({ sendNoContextTakeover: false, receiveNoContextTakeover: false, sendWindowBits: 15 });
+    const codec = new PerMessageDeflate({
+      sendNoContextTakeover: false,
+      receiveNoContextTakeover: false,
+      sendWindowBits: 15,
+    });
     expect(new TextDecoder().decode(codec.decompress([HELLO], 1000))).toBe("Hello");
     expect(new TextDecoder().decode(codec.decompress([HELLO_AGAIN], 1000))).toBe("Hello");
     codec.close();
   });
 
   it("compresses 'Hello' to the RFC bytes, and the second one to a back-reference with context takeover", () => {
-    const codec = new PerMessageDeflate({ sendNoContextTakeover: false, receiveNoContextTakeover: false, sendWindowBits: 15 });
+    const codec = new PerMessageDeflate({
+      sendNoContextTakeover: false,
+      receiveNoContextTakeover: false,
+      sendWindowBits: 15,
+    });
     expect(hex(codec.compress(enc("Hello")))).toBe(hex(HELLO));
     const second = codec.compress(enc("Hello"));
     expect(hex(second)).toBe(hex(HELLO_AGAIN));
-    const fresh = new PerMessageDeflate({ sendNoContextTakeover: true, receiveNoContextTakeover: false, sendWindowBits: 15 });
+    const fresh = new PerMessageDeflate({
+      sendNoContextTakeover: true,
+      receiveNoContextTakeover: false,
+      sendWindowBits: 15,
+    });
     expect(hex(fresh.compress(enc("Hello")))).toBe(hex(HELLO));
     expect(hex(fresh.compress(enc("Hello")))).toBe(hex(HELLO)); // no context takeover: starts over
   });
 
   it("the inflate limit throws a RangeError (zip bomb) and corrupt data an Error", () => {
-    const codec = new PerMessageDeflate({ sendNoContextTakeover: false, receiveNoContextTakeover: false, sendWindowBits: 15 });
+    const codec = new PerMessageDeflate({
+      sendNoContextTakeover: false,
+      receiveNoContextTakeover: false,
+      sendWindowBits: 15,
+    });
     const bomb = deflate(new Uint8Array(4 << 20));
     expect(bomb.length).toBeLessThan(5000);
     expect(() => codec.decompress([bomb], 1 << 20)).toThrow(RangeError);
-    const other = new PerMessageDeflate({ sendNoContextTakeover: false, receiveNoContextTakeover: false, sendWindowBits: 15 });
+    const other = new PerMessageDeflate({
+      sendNoContextTakeover: false,
+      receiveNoContextTakeover: false,
+      sendWindowBits: 15,
+    });
     expect(() => other.decompress([new Uint8Array([0xff, 0xff, 0xff])], 1000)).toThrow(Error);
   });
 });
@@ -106,7 +135,9 @@ describe("websocket:// server with permessage-deflate", () => {
     s.conn.handleData(frame(0xc1, c1)); // FIN RSV1 text
     // fragmented: RSV1 only on the first frame
     const c2 = deflate(enc("fragmented " + big));
-    s.conn.handleData(cat(frame(0x41, c2.subarray(0, 10)), frame(0x00, c2.subarray(10, 20)), frame(0x80, c2.subarray(20))));
+    s.conn.handleData(
+      cat(frame(0x41, c2.subarray(0, 10)), frame(0x00, c2.subarray(10, 20)), frame(0x80, c2.subarray(20))),
+    );
     s.conn.handleData(frame(0x81, "plain")); // uncompressed messages still work
     expect(s.messages).toEqual([big, "fragmented " + big, "plain"]);
     s.conn.send(big);
@@ -127,7 +158,11 @@ describe("websocket:// server with permessage-deflate", () => {
     expect(f2.payload.length).toBeLessThan(f1.payload.length / 2);
     // an independent inflater with context takeover reads both
     const result: string[] = [];
-    const codec = new PerMessageDeflate({ sendNoContextTakeover: false, receiveNoContextTakeover: false, sendWindowBits: 15 });
+    const codec = new PerMessageDeflate({
+      sendNoContextTakeover: false,
+      receiveNoContextTakeover: false,
+      sendWindowBits: 15,
+    });
     for (const f of [f1, f2]) result.push(new TextDecoder().decode(codec.decompress([f.payload], 1 << 20)));
     expect(result).toEqual([big, big]);
   });
@@ -180,18 +215,20 @@ describe("websocket:// server with permessage-deflate", () => {
 describe("ws:// client with permessage-deflate", () => {
   function client(deflateOn: boolean, answer: string | null) {
     const socket = new FakeConn();
-    const conn = new TcpConnection(socket, null, WsClient);
+    const conn = new TcpConnection(socket, null, WsClient) as TestConnection;
     if (!deflateOn) conn.websocketDeflate = false;
     socket.start(conn);
     const messages: unknown[] = [];
-    conn.onMessage = (_c: TcpConnection, m: unknown) => {
+    conn.onMessage = (_c: TestConnection, m: unknown) => {
       messages.push(m);
     };
     WsClient.onConnect!(conn);
     const request = socket.written;
     const key = /Sec-WebSocket-Key: (\S+)\r\n/.exec(request)![1];
     conn.handleData(enc(
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n` +
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${
+        acceptFor(key)
+      }\r\n` +
         (answer ? `Sec-WebSocket-Extensions: ${answer}\r\n` : "") + "\r\n",
     ));
     const sent = () => parseFrames(cat(...socket.writes).subarray(headEnd(cat(...socket.writes)))).frames;

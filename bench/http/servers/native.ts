@@ -21,7 +21,10 @@ if (runtimeName === "bun") {
   const server = g.Bun.serve({ hostname: HOST, port, fetch: () => new Response("hello world", { headers: HEADERS }) });
   announce(server.port);
 } else if (runtimeName === "deno") {
-  g.Deno.serve({ hostname: HOST, port, onListen: (addr: { port: number }) => announce(addr.port) }, () => new Response("hello world", { headers: HEADERS }));
+  g.Deno.serve(
+    { hostname: HOST, port, onListen: (addr: { port: number }) => announce(addr.port) },
+    () => new Response("hello world", { headers: HEADERS }),
+  );
 } else {
   const http = await import("node:http");
   const server = http.createServer((_req, res) => {

@@ -29,7 +29,11 @@ if (g.Bun) {
   ready("Bun.serve", server.port);
 } else if (g.Deno) {
   const sockets = new Set<WebSocket>();
-  g.Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: ({ port }: { port: number }) => ready("Deno.upgradeWebSocket", port) }, (req: Request) => {
+  g.Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: ({ port }: { port: number }) => ready("Deno.upgradeWebSocket", port),
+  }, (req: Request) => {
     const { socket, response } = g.Deno.upgradeWebSocket(req);
     socket.onopen = () => sockets.add(socket);
     socket.onclose = () => sockets.delete(socket);
