@@ -245,10 +245,11 @@ export async function waitQuiet(maxSeconds: number, noise: number): Promise<numb
       if (waited) log(`    ${other <= noise ? "quiet now" : "still busy, going on"} (other CPU ${other.toFixed(1)}%)`);
       return other;
     }
-    if (!waited) {
+    // A quiet first sample waits for its second without saying so.
+    if (!waited && other > noise) {
       log(`    machine busy (other CPU ${other.toFixed(1)}% of a core), waiting up to ${maxSeconds} s for quiet ...`);
+      waited = true;
     }
-    waited = true;
   }
 }
 
@@ -463,6 +464,25 @@ export interface Server {
 export { freePort } from "../test/helpers/ports.ts";
 
 /**
+ * A port below the ephemeral range (32768–60999 here) that nobody listens on now: a load
+ * generator opening a connection per request fills the ephemeral range with its own ports in
+ * TIME_WAIT, and a server on a port inside it can collide with them.
+ */
+export async function lowFreePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error("no free port between 20000 and 32000");
+}
+
+/**
  * Start a server (`command`, with `env` added to its environment) and wait for its
  * `Start success.` line and, when given, a line matching `ready`; its port is `port` when given
  * (a server whose banner cannot show it), else the first group of the first match of `address`
@@ -551,25 +571,39 @@ export async function launchClient([cmd, argv]: [string, string[]], readyTimeout
 /** RSS of a server's process tree before and after `opened` idle connections. */
 export interface MemSample {
   before: number;
+  /** RSS once every connection is accepted and the figure is steady (about 1–3 s after the last one). */
   after: number;
   perConn: number; // bytes
   opened: number;
+  /**
+   * RSS `settleSeconds` after the last connection was accepted, with the connections still
+   * open: what stays once the runtime has given back what the accept burst took (V8 shrinks
+   * its young generation and runs its memory reducer a while after the allocation rate drops).
+   * NaN when not measured.
+   */
+  settled: number;
+  perConnSettled: number; // bytes, NaN when not measured
 }
 
 /**
  * RSS per idle connection of `s`: warm its accept path with 100 connections, let it settle,
  * then open `conns` with `openIdle(n)` (a client that connects n and keeps them open) and read
  * the RSS of the whole process tree (the framework serves from a worker under its master) once
- * every connection is accepted and the figure is steady.
+ * every connection is accepted and the figure is steady. With `settleSeconds`, also the RSS
+ * that long after the last accept (`settled`), over a baseline that was given as long to settle.
  */
 export async function idleMemory(
   s: Server,
   openIdle: (conns: number) => Promise<Client>,
   conns: number,
+  settleSeconds = 0,
 ): Promise<MemSample> {
   const warm = await openIdle(100);
   await warm.quit();
-  await sleep(700);
+  // With a settled figure to take, the baseline settles as long first: the runtime gives back
+  // what start-up and the warm-up took too, and a baseline taken before that would make the
+  // settled figure per connection too small.
+  await sleep(settleSeconds > 0 ? settleSeconds * 1000 : 700);
   const pids = processTree(s.pid);
   const rss = () => sumOver(pids, rssBytes);
   const fds = () => sumOver(pids, fdCount);
@@ -580,6 +614,7 @@ export async function idleMemory(
     const opened = Number(client.ready.split(" ")[1]);
     const deadline = Date.now() + 30_000;
     while (fds() < fds0 + conns && Date.now() < deadline) await sleep(100);
+    const lastAccept = Date.now();
     const accepted = fds() - fds0;
     if (accepted < conns * 0.99) throw new Error(`${s.label} holds only ${accepted} of ${conns} connections`);
     // Let lazily started work (read loops, GC) finish; take the RSS once it is steady.
@@ -591,7 +626,21 @@ export async function idleMemory(
       after = now;
       if (steady && i >= 2) break;
     }
-    return { before, after, perConn: (after - before) / conns, opened };
+    let settled = NaN;
+    if (settleSeconds > 0) {
+      await sleep(Math.max(0, lastAccept + settleSeconds * 1000 - Date.now()));
+      // A server that closes idle connections by itself (Deno.serve's WebSockets did) has no settled figure.
+      if (fds() - fds0 >= accepted * 0.99) settled = rss();
+      else log(`    ${s.label} closed idle connections while settling: no settled figure`);
+    }
+    return {
+      before,
+      after,
+      perConn: (after - before) / conns,
+      opened,
+      settled,
+      perConnSettled: (settled - before) / conns,
+    };
   } finally {
     await client.quit();
   }
@@ -619,7 +668,12 @@ export async function memoryRounds(
       fw.push(a);
       const b = await measure(false);
       ref.push(b);
-      log(`  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn, ${refName} ${kb(b.perConn)}/conn`);
+      const settled = (m: MemSample) => (Number.isFinite(m.perConnSettled) ? `, settled ${kb(m.perConnSettled)}` : "");
+      log(
+        `  ${runtime} memory round ${round}: framework ${kb(a.perConn)}/conn${settled(a)}, ${refName} ${
+          kb(b.perConn)
+        }/conn${settled(b)}`,
+      );
     }
   } catch (err) {
     const error = (err as Error).message;

@@ -434,8 +434,8 @@ function roundTables(): string {
       "",
       `"other CPU" = busy CPU of the whole machine minus server, client and runner, in % of one core; rounds above ${NOISE}% are left out of the medians (unless fewer than two quiet rounds would be left).`,
       "",
-      "| runtime | workload | round | server | msgs/s | server CPU | msgs per CPU-s | client CPU | other CPU |",
-      "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+      "| runtime | workload | round | server | msgs/s | server CPU | msgs per CPU-s | client CPU | other CPU | framework / raw per CPU-s |",
+      "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     );
     for (const r of loadResults) {
       for (const p of r.rounds) {
@@ -444,7 +444,8 @@ function roundTables(): string {
           out.push(
             `| ${r.runtime} | ${r.kind} | ${p.round}${p.noisy ? " (noisy)" : ""} | ${name} | ${fmtRate(s.msgs)} | ${
               s.serverCpu.toFixed(2)
-            } | ${fmtRate(s.perCpu)} | ${s.clientCpu.toFixed(2)} | ${s.otherCpu.toFixed(1)}% |`,
+            } | ${fmtRate(s.perCpu)} | ${s.clientCpu.toFixed(2)} | ${s.otherCpu.toFixed(1)}% | ` +
+              `${s === p.fw && p.raw ? pct(p.fw.perCpu / p.raw.perCpu) : ""} |`,
           );
         }
       }
@@ -519,7 +520,7 @@ async function runLoad(runtime: RuntimeName, kind: "tcp" | "text"): Promise<void
         `  ${runtime} ${kind} round ${round}: framework ${fmtRate(pair.fw.msgs)} (${fmtRate(pair.fw.perCpu)}/CPU-s), ` +
           `raw ${fmtRate(pair.raw.msgs)} (${fmtRate(pair.raw.perCpu)}/CPU-s), ratio ${
             pct(pair.fw.msgs / pair.raw.msgs)
-          }, ` +
+          } (per CPU-s ${pct(pair.fw.perCpu / pair.raw.perCpu)}), ` +
           `other CPU ${pair.fw.otherCpu.toFixed(1)}%/${pair.raw.otherCpu.toFixed(1)}%${pair.noisy ? " NOISY" : ""}`,
       );
       return pair.noisy;

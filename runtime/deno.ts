@@ -28,6 +28,7 @@ import type {
 import type { DenoConn as RawConn, DenoListener, DenoNamespace } from "./_deno_types.ts";
 import { commonProcessFacts, displayPath, programName, shellWord } from "./_process.ts";
 import { gzip, rawZlib } from "./_zlib.ts";
+import { adoptAccepts } from "./_deno_uv.ts";
 import {
   bindShared,
   bindSharedUdp,
@@ -627,7 +628,9 @@ export const runtime: Runtime = {
   bindShared,
   // Deno's node:net listener stops accepting for good once an accept fails with EMFILE
   // (checked on 2.9.6: no error event, no further accept4): it can be replaced after one.
-  listenInherited: listenInheritedResumable,
+  // Its TCP connections skip net.Socket (runtime/_deno_uv.ts).
+  listenInherited: (index, options, onConnection) =>
+    listenInheritedResumable(index, options, onConnection, adoptAccepts),
   supportsReusePort: true, // through node:net, see listen()
   // A shared UDP socket is a node:dgram one passed over the fork channel, as on Node. Deno's
   // node:dgram keeps one receive in flight after the master stops reading (checked on 2.9.6),

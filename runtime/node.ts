@@ -318,11 +318,18 @@ async function inheritedHandle(index: number): Promise<unknown> {
   });
 }
 
-/** A server accepting on the `index`-th shared socket. */
+/**
+ * Takes over the accepts of a listening TCP server, handing `onConnection` its own kind of
+ * {@link Conn} (Deno: runtime/_deno_uv.ts); false leaves the server as it is.
+ */
+export type AdoptAccepts = (server: net.Server, onConnection: (conn: Conn) => void) => boolean;
+
+/** A server accepting on the `index`-th shared socket (its TCP accepts taken over by `adopt` when given). */
 async function serveInherited(
   index: number,
   options: ListenOptions,
   onConnection: (conn: Conn) => void,
+  adopt?: AdoptAccepts,
 ): Promise<net.Server> {
   const handle = await inheritedHandle(index);
   // Without its descriptor (dropped by the kernel), listen() would pick a random port instead.
@@ -335,6 +342,7 @@ async function serveInherited(
       resolve();
     });
   });
+  if (adopt && options.transport === "tcp") adopt(server, onConnection);
   return server;
 }
 
@@ -355,8 +363,9 @@ export async function listenInheritedResumable(
   index: number,
   options: ListenOptions,
   onConnection: (conn: Conn) => void,
+  adopt?: AdoptAccepts,
 ): Promise<Listener> {
-  let server = await serveInherited(index, options, onConnection);
+  let server = await serveInherited(index, options, onConnection, adopt);
   const listener = listenerOf(server, options, false);
   let closed = false;
   let resuming = false;
@@ -379,7 +388,7 @@ export async function listenInheritedResumable(
         }
         delete received[index];
         process.send!({ __wm: "relisten", index });
-        serveInherited(index, options, onConnection).then(
+        serveInherited(index, options, onConnection, adopt).then(
           (fresh) => {
             resuming = false;
             if (closed) fresh.close();
