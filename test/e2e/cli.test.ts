@@ -39,11 +39,12 @@ function stopHint(output: string): string {
   return m![1];
 }
 
+// Any Node: the machine's node by name when PATH finds it, else the binary's path (node_modules/node24/bin/node).
+const NODE_HINT = (script: string) => new RegExp(`^(node|\\S*/node) ${script}$`);
 const HINT: Record<RuntimeName, (script: string) => RegExp> = {
-  // the machine's node by name when PATH finds it, else the binary's path (node_modules/node24/bin/node)
-  node: (script) => new RegExp(`^(node|\\S*/node) ${script}$`),
-  node24: (script) => new RegExp(`^(node|\\S*/node) ${script}$`),
-  node26: (script) => new RegExp(`^(node|\\S*/node) ${script}$`),
+  node: NODE_HINT,
+  node24: NODE_HINT,
+  node26: NODE_HINT,
   deno: (script) => new RegExp(`^\\S*deno run -A --config=\\S+/deno\\.json ${script}$`),
   bun: (script) => new RegExp(`^\\S*bun(\\.exe)? ${script}$`),
 };
