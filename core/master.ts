@@ -18,7 +18,9 @@ interface Proc {
   child: Child;
   worker: number;
   id: number;
-  startedAt: number;
+  /** When it reported ready (0 until then): the crash-loop window counts from here, not from the spawn,
+   * so a slow start on a loaded machine does not look like a process that stayed up. */
+  readyAt: number;
   ready: boolean;
   /** The master asked it to exit (stop or reload): its exit is not a crash. */
   expected: boolean;
@@ -78,7 +80,7 @@ export class Master {
       onExit: (code, signal) => this.onExit(pid, code, signal),
     });
     pid = child.pid;
-    this.procs.set(pid, { child, worker, id, startedAt: Date.now(), ready: false, expected: false });
+    this.procs.set(pid, { child, worker, id, readyAt: 0, ready: false, expected: false });
     this.slots[worker][id] = pid;
   }
 
@@ -87,6 +89,7 @@ export class Master {
     if (!proc) return;
     if (message.type === "ready") {
       proc.ready = true;
+      proc.readyAt = Date.now();
       if (this.state === "starting" && [...this.procs.values()].every((p) => p.ready)) {
         this.state = "running";
         this.startupWaiters?.resolve();
@@ -130,7 +133,7 @@ export class Master {
       if (this.procs.size === 0) this.onAllExited?.();
       return;
     }
-    const lived = Date.now() - proc.startedAt;
+    const lived = proc.ready ? Date.now() - proc.readyAt : 0;
     let delay = 0;
     if (!proc.expected && lived < CRASH_WINDOW) {
       const streak = ++this.streaks[proc.worker];
