@@ -33,6 +33,8 @@
  *   --lock PATH | --no-lock      take turns with other runners through a lock directory
  *   --syscalls                   also count the server's syscalls per message (perf stat tracepoints)
  *   --pin                        server on CPU 0, client on CPU 1 (taskset): steadier, client-bound msgs/s
+ *   --reuse-port                 the framework with `reusePort = true` (its own SO_REUSEPORT socket; on
+ *                                Deno a native Deno.listen one) instead of the master's shared socket
  *   --no-build --no-write        skip the npm build (Node runs npm/esm/bench/...) / leave RESULTS.md alone
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -46,6 +48,7 @@ import {
   kb,
   launchClient,
   launchServer,
+  lowFreePort,
   listOption,
   log,
   maxOf,
@@ -89,6 +92,7 @@ const opts = parseOptions(import.meta.url, {
   "extra-rounds": { type: "string", default: "3" },
   syscalls: { type: "boolean", default: false },
   pin: { type: "boolean", default: false },
+  "reuse-port": { type: "boolean", default: false },
   "no-lock": { type: "boolean", default: false },
 });
 
@@ -132,8 +136,16 @@ function serverCommand(runtime: RuntimeName, server: ServerKind, kind: "tcp" | "
   return runtimeCommand(runtime, `bench/servers/${script}.ts`, args);
 }
 
+/** `--reuse-port`: the framework's process binds its own SO_REUSEPORT socket (Deno: native Deno.listen). */
+const REUSE_PORT = opts["reuse-port"]!;
+
 async function startServer(runtime: RuntimeName, server: ServerKind, kind: "tcp" | "text"): Promise<Server> {
-  return launchServer(`${runtime} ${server} ${kind} server`, pinned(0, ...serverCommand(runtime, server, kind)));
+  const label = `${runtime} ${server} ${kind} server`;
+  const command = pinned(0, ...serverCommand(runtime, server, kind));
+  if (!(REUSE_PORT && server === "framework")) return launchServer(label, command);
+  // A reusePort process binds for itself: give it a port (its banner cannot tell one it got from 0).
+  const port = await lowFreePort();
+  return launchServer(label, command, { env: { BENCH_PORT: String(port), BENCH_REUSE_PORT: "1" }, port });
 }
 
 function startClient(args: string[], readyTimeoutMs = 30_000): Promise<Client> {

@@ -542,7 +542,12 @@ function denoRunFlags(): string[] | null {
  * all needs --allow-run, and whatever it runs is not sandboxed anyway.
  */
 function selfCommand(): string[] {
-  return ["run", ...(denoRunFlags() ?? ["-A"]), mainScriptPath(), ...Deno.args];
+  const flags = [...(denoRunFlags() ?? ["-A"])];
+  // A child runs the framework's command line: with --unstable-net a `reusePort` Worker gets a
+  // native Deno.listen socket (faster than node:net) without the user having to know the flag.
+  // It changes nothing else here: UDP stays on node:dgram, shared sockets on the handle path.
+  if (!flags.includes("--unstable-net")) flags.push("--unstable-net");
+  return ["run", ...flags, mainScriptPath(), ...Deno.args];
 }
 
 /** `deno run <flags> <script>` as this process was started (`-A` when its flags are unknown). */

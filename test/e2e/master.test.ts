@@ -280,6 +280,13 @@ describe.each(RUNTIMES)("process options on %s", (runtime) => {
       const pids = new Set<string>();
       for (let i = 0; i < 100 && pids.size < 2; i++) pids.add((await ask(port)).split(" ")[1]);
       expect(pids.size).toBe(2);
+      if (runtime === "deno") {
+        // The master starts Deno children with --unstable-net, so reusePort gets native Deno.listen
+        // sockets (the fast path) without the user adding the flag.
+        for (const pid of pids) {
+          expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("--unstable-net");
+        }
+      }
     } finally {
       expect(await server.stop()).toBe(0);
     }
