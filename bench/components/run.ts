@@ -14,13 +14,13 @@
  * Usage: npx tsx bench/components/run.ts | deno run -A --config=deno.json bench/components/run.ts |
  *        bun bench/components/run.ts   [--rounds 3 --messages 50000 --pings 2000 --increments 50000 --inflight 100]
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { ChannelClient, GlobalDataClient } from "../../mod.ts";
-import { BIN, freePort, launchServer, median, parseOptions, ROOT, type Server, sleep } from "../lib.ts";
+import { startRedis } from "../../test/helpers/services.ts";
+import { BIN, launchServer, median, parseOptions, ROOT, type Server, sleep } from "../lib.ts";
 
 const values = parseOptions(import.meta.url, {
   rounds: { type: "string", default: "3" },
@@ -59,28 +59,6 @@ async function startEmbedded(): Promise<{ server: Server; channel: string; globa
   });
   const ports = [...server.out.text.matchAll(/tcp:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]);
   return { server, channel: `127.0.0.1:${ports[0]}`, global: `127.0.0.1:${ports[1]}` };
-}
-
-async function startRedis(): Promise<{ proc: ChildProcess; url: string }> {
-  const port = await freePort();
-  const proc = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ], {
-    stdio: "ignore",
-  });
-  await until(
-    () => spawnSync("redis-cli", ["-p", String(port), "ping"]).stdout?.toString().includes("PONG"),
-    "redis",
-    10_000,
-  );
-  return { proc, url: `redis://127.0.0.1:${port}` };
 }
 
 interface Result {
@@ -151,7 +129,8 @@ const load = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 const loads: number[] = [];
 
 const embedded = await startEmbedded();
-const redis = await startRedis();
+const redisDir = mkdtempSync(join(tmpdir(), "wm-bench-redis-"));
+const redis = await startRedis(redisDir);
 const results: Record<string, Result[]> = { embedded: [], redis: [] };
 try {
   for (let round = 0; round < ROUNDS; round++) {
@@ -161,7 +140,8 @@ try {
   }
 } finally {
   await embedded.server.stop();
-  redis.proc.kill("SIGKILL");
+  await redis.stop();
+  rmSync(redisDir, { recursive: true, force: true });
 }
 
 console.log(

@@ -1,6 +1,6 @@
 // Channel and GlobalData between real worker processes, one suite run against both backends
 // (the embedded servers and Redis) on every runtime; and the manual's cluster push example.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,38 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { freePort } from "../helpers/ports.ts";
 import { type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
+import { type Service, startRedis } from "../helpers/services.ts";
 import { until } from "../helpers/wait.ts";
 
 const HAS_REDIS = spawnSync("redis-server", ["--version"]).status === 0;
 if (!HAS_REDIS) console.warn("components.test.ts: redis-server is not installed; the Redis backend tests are skipped");
 const BACKENDS = ["embedded", ...(HAS_REDIS ? ["redis"] : [])] as const;
-
-/** A private redis-server without persistence on `port`; resolves once it answers. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ], {
-    stdio: "ignore",
-  });
-  await until(
-    () => spawnSync("redis-cli", ["-p", String(port), "ping"]).stdout?.toString().includes("PONG"),
-    "redis-server",
-  );
-  return proc;
-}
-
-async function stopRedis(proc: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => proc.once("exit", r));
-  proc.kill("SIGKILL");
-  await exited;
-}
 
 type Message = {
   dropped?: unknown;
@@ -112,7 +86,7 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
   describe.each(BACKENDS)("with the %s backend", (backend) => {
     const dir = mkdtempSync(join(tmpdir(), "wm-components-"));
     let servers: RunningServer | null = null;
-    let redis: ChildProcess | null = null;
+    let redis: Service | null = null;
     let redisPort = 0;
     let app: RunningServer;
     let probes: Probe[] = [];
@@ -121,7 +95,7 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
     async function startBackend(ports: string[] = []): Promise<void> {
       if (backend === "redis") {
         redisPort ||= await freePort();
-        redis = await startRedis(redisPort);
+        redis = await startRedis(dir, redisPort);
         return;
       }
       servers = await startServer(runtime, "components_servers", ["start"], {
@@ -133,7 +107,7 @@ describe.each(RUNTIMES)("components on %s", (runtime) => {
     }
 
     async function stopBackend(): Promise<void> {
-      if (redis) await stopRedis(redis);
+      await redis?.stop();
       redis = null;
       await servers?.stop();
       servers = null;

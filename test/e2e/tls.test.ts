@@ -1,80 +1,12 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeCa, makeLeaf } from "../fixtures/http_certs.ts";
 import { TestClient } from "../helpers/client.ts";
 import { runFixture, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { until } from "../helpers/wait.ts";
-
-/** A CA and a leaf it signed (localhost, 127.0.0.1, ::1), made with the openssl CLI. */
-function makeCertificates(dir: string): void {
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=workerman-ts test CA",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  );
-  writeFileSync(
-    join(dir, "leaf.ext"),
-    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\n" +
-      "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
-  );
-  leaf(dir, "localhost", "leaf");
-}
-
-/** A leaf certificate `<name>.pem` / `<name>.key` with common name `cn`, signed by the CA in `dir`. */
-function leaf(dir: string, cn: string, name: string): void {
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  openssl(
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${cn}`,
-  );
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    `${name}.pem`,
-    "-days",
-    "2",
-    "-extfile",
-    "leaf.ext",
-  );
-}
 
 /** A TLS client trusting the test CA; resolves once the handshake is done. */
 function tlsClient(
@@ -97,7 +29,8 @@ let certDir: string;
 let ca: string;
 beforeAll(() => {
   certDir = mkdtempSync(join(tmpdir(), "wm-tls-"));
-  makeCertificates(certDir);
+  makeCa(certDir);
+  makeLeaf(certDir, "localhost", "leaf.pem", "leaf.key");
   ca = readFileSync(join(certDir, "ca.pem"), "utf8");
 });
 afterAll(() => rmSync(certDir, { recursive: true, force: true }));
@@ -210,7 +143,7 @@ describe.each(RUNTIMES)("TLS on %s", (runtime) => {
 
 /** Replace the leaf certificate in `dir` with a fresh one of common name `cn` (same CA, same names). */
 function leafInto(dir: string, cn: string): void {
-  leaf(certDir, cn, "renewed");
+  makeLeaf(certDir, cn, "renewed.pem", "renewed.key");
   writeFileSync(join(dir, "leaf.pem"), readFileSync(join(certDir, "renewed.pem")));
   writeFileSync(join(dir, "leaf.key"), readFileSync(join(certDir, "renewed.key")));
 }

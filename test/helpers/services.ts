@@ -105,9 +105,9 @@ export async function startMariadb(dir: string): Promise<Service> {
   };
 }
 
-/** redis-server without persistence. */
-export async function startRedis(dir: string): Promise<Service & { admin: Redis }> {
-  const port = await freePort();
+/** redis-server without persistence (on `port` when given: a restart keeps the clients' address). */
+export async function startRedis(dir: string, port = 0): Promise<Service & { admin: Redis }> {
+  port ||= await freePort();
   const proc = daemon("redis-server", [
     "--port",
     String(port),
