@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientIdDecode } from "../../mod.ts";
-import { launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
+import { gotoPage, launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
 import { freePorts } from "../helpers/ports.ts";
 import { runFixture, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import { isRunning, until } from "../helpers/wait.ts";
@@ -40,7 +40,7 @@ const gatewaysWith = (output: string, n: number) =>
   new Set(gatewayLines(output).filter(([, , workers]) => workers >= n).map(([pid]) => pid)).size;
 
 async function join_(page: Page, url: string, name: string, room: string): Promise<void> {
-  await page.goto(url);
+  await gotoPage(page, url);
   await page.locator("#status", { hasText: "connected" }).waitFor();
   await page.fill("#name", name);
   await page.fill("#roomName", room);
@@ -108,7 +108,7 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
 
   it("the login box has the nickname focused and its inputs aligned; the page asks for nothing that is missing (favicon)", async () => {
     const screenshots = process.env.CHAT_SCREENSHOTS;
-    await alice.goto(url);
+    await gotoPage(alice, url);
     await alice.locator("#status", { hasText: "connected" }).waitFor();
     expect(await alice.evaluate("document.activeElement?.id")).toBe("name");
     for (const width of [1280, 390]) {

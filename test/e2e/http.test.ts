@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { fixtureCommand, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
-import { skipBrowser } from "../fixtures/http_browser.ts";
+import { gotoPage, skipBrowser } from "../fixtures/http_browser.ts";
 import { certsAndBrowser } from "../helpers/tls_browser.ts";
 import { STRICT_ACCEPTED, STRICT_REFUSALS } from "../helpers/http_strict.ts";
 
@@ -107,7 +107,7 @@ describe.each(RUNTIMES)("the manual's http example on %s", (runtime) => {
     const context = await shared.browser!.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();
     for (const url of [`http://127.0.0.1:${http}/`, `https://127.0.0.1:${https}/`]) {
-      const response = await page.goto(url);
+      const response = await gotoPage(page, url);
       expect(response!.status()).toBe(200);
       expect(await page.textContent("body")).toBe("hello world");
     }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/client.ts";
 import { nodeBinary, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 import type { Browser } from "playwright-core";
-import { launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
+import { gotoPage, launchChromium, skipBrowser } from "../fixtures/http_browser.ts";
 import { makeTestCerts, type TestCerts } from "../fixtures/http_certs.ts";
 
 const MB = 1024 * 1024;
@@ -470,7 +470,7 @@ describe.each(RUNTIMES)("http features on %s", (runtime) => {
         const page = await browser!.newPage();
         const errors: string[] = [];
         page.on("pageerror", (e) => errors.push(String(e)));
-        await page.goto(`http://127.0.0.1:${web}/app.html`);
+        await gotoPage(page, `http://127.0.0.1:${web}/app.html`);
         await page.waitForFunction('document.title === "done"', undefined, { timeout: 10_000 });
         expect(errors).toEqual([]);
         expect(await page.textContent("#hello")).toBe("hello world");

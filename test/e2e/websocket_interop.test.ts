@@ -1,7 +1,7 @@
 import { execFile, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { skipBrowser } from "../fixtures/http_browser.ts";
+import { gotoPage, skipBrowser } from "../fixtures/http_browser.ts";
 import { certsAndBrowser } from "../helpers/tls_browser.ts";
 import { ROOT, type RunningServer, RUNTIMES, startServer } from "../helpers/server.ts";
 
@@ -46,7 +46,7 @@ describe.each(RUNTIMES)("WebSocket interop on %s", (runtime) => {
         const [pagePort, wsPort] = secure ? [server.ports[2], server.ports[3]] : [server.ports[0], server.ports[1]];
         const context = await shared.browser!.newContext({ ignoreHTTPSErrors: true });
         const page = await context.newPage();
-        await page.goto(`${http}://127.0.0.1:${pagePort}/`);
+        await gotoPage(page, `${http}://127.0.0.1:${pagePort}/`);
         const log = await page.evaluate(`run("${ws}://127.0.0.1:${wsPort}/")`);
         expect(log).toBe("open permessage-deflate|text true|binary true|close 1000");
         await context.close();
