@@ -3,7 +3,8 @@
  * never sent a byte owes no answer and is closed at once (the process exits without being
  * killed), and keep-alive clients that retry nothing lose no request across reloads and a
  * graceful stop, because a stopping process marks each connection's last response with
- * `Connection: close`.
+ * `Connection: close`. A graceful stop or reload does the same for HTTP keep-alive connections, so
+ * they never hold it up, but leaves a WebSocket and an event stream for their clients to close.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -222,7 +223,11 @@ function backToBack(port: number) {
           if (res.statusCode !== 200 || !m || m[2] !== path) failures.push(`${path}: ${res.statusCode} ${body}`);
           else {
             if (!connections.has(socket)) connections.set(socket, connections.size + 1);
-            answers.push({ connection: connections.get(socket)!, pid: Number(m[1]), close: res.headers.connection === "close" });
+            answers.push({
+              connection: connections.get(socket)!,
+              pid: Number(m[1]),
+              close: res.headers.connection === "close",
+            });
           }
           resolve();
         });
@@ -256,7 +261,9 @@ function backToBack(port: number) {
 
 /** The pids of the fixture's processes of `worker` started so far. */
 function pidsOf(server: RunningServer, worker: string): number[] {
-  return [...server.output().matchAll(new RegExp(`STARTED ${worker} id=\\d+ pid=(\\d+)`, "g"))].map((m) => Number(m[1]));
+  return [...server.output().matchAll(new RegExp(`STARTED ${worker} id=\\d+ pid=(\\d+)`, "g"))].map((m) =>
+    Number(m[1])
+  );
 }
 
 /** Open a `ws` client; resolves once open. */
