@@ -104,6 +104,15 @@ export interface Protocol<In = unknown, Out = In, C extends ProtocolConnection =
    */
   busy?(conn: C): boolean;
   /**
+   * Optional, for a graceful stop (`stop -g`, `reload -g`): true when `conn`, once idle (no
+   * partial package held, not `busy()`), may be closed because its peer takes that as the end
+   * of an exchange and sends its next one on a new connection (HTTP between requests on a
+   * keep-alive connection). A graceful stop leaves the connections of a protocol without it,
+   * and those for which it returns false (an event stream whose body ends with the
+   * connection), for their peer to close.
+   */
+  closableWhenIdle?(conn: C): boolean;
+  /**
    * Optional, for the header timeout: true while `conn` is receiving a head (an HTTP request
    * head, a WebSocket handshake). The connection's `headerTimeout` bounds how long that takes.
    */

@@ -123,6 +123,8 @@ const MOVED = 64;
 const FULL = 128;
 /** In {@link drainsDue}: a write after `onBufferFull` went out whole. */
 const DRAIN_DUE = 256;
+/** With CLOSE_WHEN_IDLE: a graceful stop, so only close when the protocol's `closableWhenIdle()` agrees. */
+const GRACEFUL = 512;
 
 /**
  * Received bytes not yet framed into a package: chunks kept as they came, their total length,
@@ -241,7 +243,7 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
    * @ignore
    */
   protected _status: number;
-  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED, FULL, DRAIN_DUE. */
+  /** PAUSED, CORKED, EOF, CLOSE_WHEN_IDLE, ENDED, LINGERING, MOVED, FULL, DRAIN_DUE, GRACEFUL. */
   private _flags = 0;
   /** Received bytes not yet framed into a package (null when none). */
   private _recv: Received | null = null;
@@ -720,9 +722,14 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
    * owes no answer, and a request already on its way is answered, not cut off. `Infinity`
    * only marks the connection; calling it again (with a smaller `quietMs`) closes it if it
    * has stayed idle since.
+   *
+   * `graceful` (a graceful stop): idle also needs the protocol's consent
+   * ({@link Protocol.closableWhenIdle}), so only a connection whose peer takes the close as the
+   * end of an exchange (HTTP between requests) is closed; any other (a WebSocket, `text://`,
+   * raw TCP, an event stream) is left for its peer to close.
    */
-  closeWhenIdle(quietMs = 0): void {
-    this._flags |= CLOSE_WHEN_IDLE;
+  closeWhenIdle(quietMs = 0, graceful = false): void {
+    this._flags = graceful ? this._flags | CLOSE_WHEN_IDLE | GRACEFUL : (this._flags | CLOSE_WHEN_IDLE) & ~GRACEFUL;
     if (this._isIdle() && this._quietFor() >= quietMs) this.close();
   }
 
@@ -733,7 +740,8 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
    * request on a new connection instead of on this one.
    */
   closesAfterAnswer(): boolean {
-    return (this._flags & CLOSE_WHEN_IDLE) !== 0 && this._recv === null;
+    return (this._flags & CLOSE_WHEN_IDLE) !== 0 && this._recv === null &&
+      (!(this._flags & GRACEFUL) || this.protocol?.closableWhenIdle?.(this) === true);
   }
 
   /**
@@ -752,9 +760,14 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
     return this._flags & MOVED ? 0 : Date.now() - this._activeSince;
   }
 
-  /** No partial package held and no answer pending. */
+  /**
+   * No partial package held and no answer pending (only asked of a connection to close once
+   * idle); in a graceful stop, also the protocol agrees that the connection may be closed now.
+   */
   private _isIdle(): boolean {
-    return !this._recv && !(this.protocol?.busy?.(this) ?? false);
+    const protocol = this.protocol;
+    if (this._recv || (protocol?.busy?.(this) ?? false)) return false;
+    return !(this._flags & GRACEFUL) || protocol?.closableWhenIdle?.(this) === true;
   }
 
   /** Everything is written: send FIN and wait (bounded) for the peer's. */
@@ -835,7 +848,7 @@ export class TcpConnection<In = unknown, Out = unknown> implements ConnHandler {
     this._socket = socket;
     this._status = TcpConnection.STATUS_ESTABLISHED;
     this._recv = null;
-    this._flags &= ~(EOF | CLOSE_WHEN_IDLE | ENDED); // a new socket: its FIN is not sent yet
+    this._flags &= ~(EOF | CLOSE_WHEN_IDLE | GRACEFUL | ENDED); // a new socket: its FIN is not sent yet
     if (this._flags & PAUSED) socket.pause();
     socket.start(handler);
     if (this._pending) this._flushPending();

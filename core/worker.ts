@@ -646,7 +646,9 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
    * Stop this Worker in this process: `onWorkerStop`, stop listening, then close every
    * connection as soon as it is idle (see {@link TcpConnection.closeWhenIdle}: a request
    * already received or on its way within {@link STOP_QUIET_MS} is answered first, as the
-   * connection's last answer) — or, when `graceful`, let the clients close them.
+   * connection's last answer). When `graceful`, only the connections whose protocol says they
+   * may be closed once idle (`Protocol.closableWhenIdle`: HTTP between requests) are closed so,
+   * and the clients are left to close the others (a WebSocket, `text://`, an event stream).
    * Resolves when every connection is closed or only waits for its peer's FIN, or after
    * `timeout` seconds (not graceful).
    */
@@ -660,8 +662,9 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
     // loop turn after its condition held, so that what arrived meanwhile (also while this
     // process was stalled) is read and answered first: idle connections quiet for
     // STOP_QUIET_MS, then once that time has passed, every idle one.
-    if (!graceful) { for (const conn of this._streams()) conn.closeWhenIdle(Infinity); }
-    let pass = graceful ? 2 : 0;
+    // Graceful: only where the protocol agrees (checked by the connection each time it is idle).
+    for (const conn of this._streams()) conn.closeWhenIdle(Infinity, graceful);
+    let pass = 0;
     let due = false;
     const deadline = graceful ? Infinity : start + timeout * 1000;
     let reported = this.connections.size;
@@ -669,10 +672,10 @@ export class Worker<A extends string = string, P extends Protocol | undefined = 
       await new Promise((resolve) => setTimeout(resolve, 10));
       if (pass === 0) {
         pass = 1;
-        for (const conn of this._streams()) conn.closeWhenIdle(STOP_QUIET_MS);
+        for (const conn of this._streams()) conn.closeWhenIdle(STOP_QUIET_MS, graceful);
       } else if (pass === 1 && due) {
         pass = 2;
-        for (const conn of this._streams()) conn.closeWhenIdle();
+        for (const conn of this._streams()) conn.closeWhenIdle(0, graceful);
       } else if (pass === 1) {
         due = Date.now() - start >= STOP_QUIET_MS;
       }

@@ -291,6 +291,17 @@ export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
     return s !== undefined && s.busy && s.stream !== STREAM_RAW;
   }
 
+  /**
+   * A graceful stop may close the connection between requests, as a keep-alive client expects
+   * (it sends its next request on a new connection), and marks the response being sent as the
+   * last; not while a request body is arriving, nor while an event stream, whose body ends with
+   * the connection, is being sent: that one is left for the client to close.
+   */
+  closableWhenIdle(conn: Conn): boolean {
+    const s = conn.__http as HttpState | undefined;
+    return s === undefined || (s.phase === PHASE_HEAD && s.stream !== STREAM_RAW);
+  }
+
   /** The connection closed: stop what is in flight and remove temp files. */
   onClose(conn: Conn): void {
     const s = conn.__http as HttpState | undefined;

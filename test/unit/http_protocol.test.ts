@@ -218,6 +218,30 @@ describe("http:// framing", () => {
     expect(socket.ended).toBe(true);
   });
 
+  it("a graceful stop closes a keep-alive connection between requests, but not while a body arrives or an event stream is sent", () => {
+    const idle = server();
+    idle.conn.handleData(enc("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"));
+    idle.conn.closeWhenIdle(0, true);
+    expect(idle.closed()).toBe(true);
+
+    const upload = server((c, r) => c.send(String(r.rawBody().length)));
+    // A body above 1 MiB is taken piece by piece as it arrives.
+    upload.conn.handleData(enc("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1100000\r\n\r\n"));
+    upload.conn.handleData(enc("x".repeat(600_000)));
+    upload.conn.closeWhenIdle(0, true);
+    expect(upload.closed()).toBe(false);
+    upload.conn.handleData(enc("y".repeat(500_000)));
+    expect(upload.closed()).toBe(true);
+    expect(responses(upload.socket.written).map((r) => [r.body, r.headers.connection])).toEqual([["1100000", "close"]]);
+
+    const events = server((c) => c.send(new Response(200, { "Content-Type": "text/event-stream" }, "data: 1\n\n")));
+    events.conn.handleData(enc("GET /events HTTP/1.1\r\nHost: h\r\n\r\n"));
+    events.conn.closeWhenIdle(0, true);
+    events.conn.send(new ServerSentEvents({ data: "2" }));
+    expect(events.closed()).toBe(false);
+    expect(events.socket.written).toMatch(/data: 1\n\ndata: 2\n\n$/);
+  });
+
   it("Expect: 100-continue gets 100 Continue before the body is sent, then the answer", () => {
     const { conn, socket, requests } = server((c, r) => c.send(r.rawBody()));
     conn.handleData(enc("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));

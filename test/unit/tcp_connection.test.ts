@@ -314,6 +314,32 @@ describe("sending", () => {
     expect(socket.ended).toBe(true);
   });
 
+  it("closeWhenIdle(quietMs, true) leaves open a connection whose protocol has no closableWhenIdle(), and says no answer is its last", () => {
+    const { conn, socket } = connection(Text);
+    conn.onMessage = (c: TestConnection, line: string) => c.send(`re ${line}`);
+    conn.closeWhenIdle(0, true);
+    expect(conn.closesAfterAnswer()).toBe(false);
+    conn.handleData(enc("one\n"));
+    expect(socket.written).toBe("re one\n");
+    expect(socket.ended).toBe(false);
+    expect(conn.getStatus(false)).toBe("ESTABLISHED");
+  });
+
+  it("closeWhenIdle(quietMs, true) closes once idle only while the protocol's closableWhenIdle() agrees", () => {
+    let closable = false;
+    const { conn, socket } = connection({ ...Text, closableWhenIdle: () => closable });
+    conn.onMessage = (c: TestConnection, line: string) => c.send(`re ${line}`);
+    conn.closeWhenIdle(0, true);
+    expect(socket.ended).toBe(false);
+    conn.handleData(enc("stream\n")); // answered, but the protocol cannot end it here
+    expect(socket.ended).toBe(false);
+    closable = true;
+    expect(conn.closesAfterAnswer()).toBe(true);
+    conn.handleData(enc("last\n"));
+    expect(socket.written).toBe("re stream\nre last\n");
+    expect(socket.ended).toBe(true);
+  });
+
   it("a closed connection whose peer never sends its FIN is destroyed after closeTimeout, each on its own time", async () => {
     const saved = TcpConnection.closeTimeout;
     const until = async (check: () => boolean) => {
