@@ -1,5 +1,6 @@
 /**
- * A persistent connection to one gateway's inner port for push clients and queries: it
+ * A persistent connection to one gateway's inner port for push clients (and a BusinessWorker's
+ * calls while its own connection to that gateway is not in use): it
  * authenticates with `GATEWAY_CLIENT_CONNECT` on every (re)connect when a secret is set,
  * reconnects on demand, and matches answers to queries in order.
  *
@@ -7,24 +8,17 @@
  */
 import { AsyncTcpConnection } from "../core/async_tcp_connection.ts";
 import { TcpConnection } from "../core/tcp_connection.ts";
+import { PendingAnswers, QUERY_TIMEOUT_MS } from "./_answers.ts";
 import { CMD, encodePackage, ReplyProtocol } from "./protocol.ts";
 
-/** Milliseconds a query may take before it fails (and the connection is reset). */
-export const QUERY_TIMEOUT_MS = 5000;
 /** Send buffer limit of a link: a broadcast burst from a push client must fit. */
 const LINK_SEND_BUFFER = 10240000;
-
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-}
 
 export class GatewayLink {
   readonly address: string;
   private readonly _secretKey: string;
   private readonly _conn: AsyncTcpConnection;
-  private readonly _pending: Pending[] = [];
+  private readonly _answers: PendingAnswers;
   /** Sends waiting for the connection to be established. */
   private _waiting: ((ok: boolean) => void)[] = [];
   private _lastError = "";
@@ -33,15 +27,12 @@ export class GatewayLink {
     this.address = address;
     this._secretKey = secretKey;
     const conn = new AsyncTcpConnection<string>(`tcp://${address}`);
+    this._answers = new PendingAnswers(address);
+    this._answers.onTimeout = () => conn.destroy();
     conn.protocol = ReplyProtocol;
     conn.maxSendBufferSize = LINK_SEND_BUFFER;
     conn.onConnect = () => this._settleWaiting(true);
-    conn.onMessage = (_c: TcpConnection, value: unknown) => {
-      const p = this._pending.shift();
-      if (!p) return;
-      clearTimeout(p.timer);
-      p.resolve(value);
-    };
+    conn.onMessage = (_c: TcpConnection, value: unknown) => this._answers.answer(value);
     conn.onError = (_c: TcpConnection, _code: number, message: string) => {
       this._lastError = message;
     };
@@ -51,10 +42,7 @@ export class GatewayLink {
         `connection to gateway ${address} closed${this._lastError ? `: ${this._lastError}` : ""}`,
       );
       this._lastError = "";
-      for (const p of this._pending.splice(0)) {
-        clearTimeout(p.timer);
-        p.reject(error);
-      }
+      this._answers.failAll(error);
     };
     this._conn = conn;
   }
@@ -89,19 +77,13 @@ export class GatewayLink {
   /** Write a query and resolve with the gateway's answer. */
   query(packet: Uint8Array, timeoutMs = QUERY_TIMEOUT_MS): Promise<unknown> {
     this._ensure();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`gateway ${this.address} did not answer within ${timeoutMs} ms`));
-        this._pending.splice(this._pending.findIndex((p) => p.timer === timer), 1);
-        this._conn.destroy(); // a late answer would be taken for the next query's
-      }, timeoutMs);
-      this._pending.push({ resolve, reject, timer });
-      if (this._conn.send(packet) === false) {
-        clearTimeout(timer);
-        this._pending.pop();
-        reject(new Error(`cannot send to gateway ${this.address}: connection closing or send buffer full`));
-      }
-    });
+    const answer = this._answers.expect(timeoutMs);
+    if (this._conn.send(packet) === false) {
+      this._answers.cancelLast(
+        new Error(`cannot send to gateway ${this.address}: connection closing or send buffer full`),
+      );
+    }
+    return answer;
   }
 
   /** Close for good (pending queries fail). */

@@ -29,10 +29,11 @@ import { Worker } from "../core/worker.ts";
 import { defaultApi, type GatewayBackend } from "./api.ts";
 import { clientIdEncode, long2ip } from "./client_id.ts";
 import { Context, enterContext, leaveContext } from "./context.ts";
+import { eventsAndAnswers, PendingAnswers } from "./_answers.ts";
 import { GatewayLink } from "./_link.ts";
 import { RegisterLinks } from "./_register_link.ts";
 import { isGatewayAddress, workerConnectLine } from "./register.ts";
-import { bodyMessage, CMD, encodePackage, type GatewayPackage, GatewayProtocol } from "./protocol.ts";
+import { bodyMessage, CMD, encodePackage, type GatewayPackage } from "./protocol.ts";
 import { sessionDecode, sessionEncode } from "./session.ts";
 
 /** The application's callbacks. Each client event handler gets the event's {@link Context} last. */
@@ -78,6 +79,8 @@ export class BusinessWorker extends Worker {
   private readonly _listed = new Map<TcpConnection, string[]>();
   private _register: RegisterLinks | null = null;
   private readonly _links = new Map<string, GatewayLink>();
+  /** The queries waiting for answers on each of `gatewayConnections`. */
+  private readonly _answers = new Map<TcpConnection, PendingAnswers>();
   private readonly _written = new Map<string, WrittenSession>();
   private _stopping = false;
   private _started = false;
@@ -129,17 +132,39 @@ export class BusinessWorker extends Worker {
     for (const link of this._links.values()) link.close();
   }
 
-  /** How `GatewayApi` reaches the gateways through this process's connections to them. */
+  /**
+   * How `GatewayApi` reaches the gateways through this process's connections to them. Commands
+   * and queries to one gateway share a connection, which the gateway reads in order: a query
+   * sees the effect of every command sent before it (on two connections it could overtake them).
+   */
   private _backend(): GatewayBackend {
     return {
       addresses: () => [...this._addresses],
       send: (address, packet) => {
-        const conn = this.gatewayConnections.get(address);
-        if (conn && conn.getStatus() === 2) return Promise.resolve(conn.send(packet) !== false);
-        return this._link(address).send(packet);
+        const conn = this._direct(address);
+        return conn ? Promise.resolve(conn.send(packet) !== false) : this._link(address).send(packet);
       },
-      query: (address, packet) => this._link(address).query(packet),
+      query: (address, packet) => {
+        const conn = this._direct(address);
+        if (!conn) return this._link(address).query(packet);
+        const answers = this._answers.get(conn)!;
+        const answer = answers.expect();
+        if (conn.send(packet) === false) {
+          answers.cancelLast(new Error(`cannot send to gateway ${address}: connection closing or send buffer full`));
+        }
+        return answer;
+      },
     };
+  }
+
+  /**
+   * The connection to the gateway at `address` when API calls can use it: established, and read
+   * from (until `onWorkerStart` has run it is paused, so an answer on it would not be read).
+   * Otherwise they go through a link of their own to that gateway.
+   */
+  private _direct(address: string): AsyncTcpConnection | undefined {
+    const conn = this.gatewayConnections.get(address);
+    return this._started && conn?.getStatus() === 2 ? conn : undefined;
   }
 
   /** The link to the Gateway at `address` (created on first use). */
@@ -181,10 +206,13 @@ export class BusinessWorker extends Worker {
   /** Connect to one gateway; resolves once connected (or failed). */
   private _connectGateway(address: string): Promise<void> {
     const conn = new AsyncTcpConnection<string>(`tcp://${address}`);
-    conn.protocol = GatewayProtocol;
+    const answers = new PendingAnswers(address);
+    answers.onTimeout = () => conn.destroy(); // it reconnects while the gateway is listed
+    conn.protocol = eventsAndAnswers(answers);
     conn.maxSendBufferSize = this.sendToGatewayBufferSize;
     if (!this._started) conn.pauseRecv();
     this.gatewayConnections.set(address, conn);
+    this._answers.set(conn, answers);
     let failing = false; // log the first failed attempt of a series, not one a second
     conn.onError = (_c: TcpConnection, _code: number, message: string) => {
       if (!failing) {
@@ -204,11 +232,13 @@ export class BusinessWorker extends Worker {
       conn.onMessage = (_c: TcpConnection, p: GatewayPackage) => this._onGatewayMessage(conn, p);
       conn.onClose = () => {
         settled();
+        answers.failAll(new Error(`connection to gateway ${address} closed`));
         if (!this._stopping && this._addresses.has(address)) {
           conn.reconnect(1);
           return;
         }
         if (this.gatewayConnections.get(address) === conn) this.gatewayConnections.delete(address);
+        this._answers.delete(conn);
       };
       conn.connect();
     });

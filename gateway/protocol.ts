@@ -250,3 +250,22 @@ export const ReplyProtocol: Protocol = {
     return data as Uint8Array;
   },
 };
+
+/** What a gateway sends a BusinessWorker on its own: client events and pings. */
+const EVENT_CMDS = new Set<number>([CMD.ON_CONNECT, CMD.ON_MESSAGE, CMD.ON_CLOSE, CMD.PING, CMD.ON_WEBSOCKET_CONNECT]);
+
+/**
+ * A BusinessWorker that sends a query on its connection to a gateway gets the answer on it,
+ * between the gateway's event packages. What is at the front of `buffer`: the answer's whole
+ * length, 0 when more bytes are needed to tell, -1 when it is a package. An answer's first 4
+ * bytes count what follows them (a package's count itself and its 28-byte header, so never
+ * less than 28) and its 5th byte is the first character of `serialize()` output, a letter,
+ * where a package has its `cmd`, an event's.
+ */
+export function answerLength(buffer: Uint8Array): number {
+  if (buffer.length < 4) return 0;
+  const length = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0);
+  if (length < HEAD_LEN) return 4 + length;
+  if (buffer.length < 5) return 0;
+  return EVENT_CMDS.has(buffer[4]) ? -1 : 4 + length;
+}

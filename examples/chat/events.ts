@@ -1,13 +1,17 @@
 /**
  * The chat's business logic, run by the BusinessWorkers (see start.ts). Browsers speak JSON:
  *
- * - `{type: "login", name, room}`: take a nickname and join a room (a Gateway group); the
+ * - `{type: "login", name, room, was}`: take a nickname and join a room (a Gateway group); the
  *   client's session keeps both, so any BusinessWorker (after a reload, or on another machine)
- *   knows who it is;
+ *   knows who it is. `was` is the page's client id before it reconnected, if any;
  * - `{type: "say", to, content}`: to everyone in the room (`to` null) or to one client id.
  *
  * Answers: `welcome` (your id and the room's user list), `join`, `leave`, `say` (with the pid
  * of the process that handled it, so a reload can be seen) and `error`.
+ *
+ * When a Gateway process dies, its connections drop without `onClose` running for them, so no
+ * `leave` is sent. Their pages reconnect and log in again with `was`: the room then gets the
+ * `leave` for that old id, unless it is still in the room.
  */
 import { type Context, Gateway } from "workerman-ts";
 
@@ -60,10 +64,14 @@ async function login(clientId: string, session: ChatSession, message: Record<str
   session.name = name;
   session.room = room;
   const user = { id: clientId, name };
+  if (typeof message.was === "string" && message.was !== clientId) {
+    // null: gone; a rejection: its gateway is gone too, not yet out of the Register's list.
+    const old = await Gateway.getSession(message.was).catch(() => null) as ChatSession | null;
+    if (old?.room !== room) Gateway.sendToGroup(room, encode({ type: "leave", user: { id: message.was, name } }));
+  }
   Gateway.joinGroup(clientId, room);
   Gateway.sendToGroup(room, encode({ type: "join", user }), clientId);
-  const users = await roomUsers(room);
-  if (!users.some((u) => u.id === clientId)) users.push(user);
+  const users = await roomUsers(room); // asked after joinGroup, so it lists this client too
   Gateway.sendToClient(clientId, encode({ type: "welcome", clientId, room, users }));
 }
 

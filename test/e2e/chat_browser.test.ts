@@ -4,7 +4,8 @@
 // list, exchange a public and a private message, and a page in another room sees neither.
 // Then `reload` replaces the BusinessWorkers: the pages stay connected, keep their nicknames
 // (sessions live on the gateway), and the next message is handled by a new process. A page whose
-// gateway process dies shows it is reconnecting, reconnects and logs in again by itself. The
+// gateway process dies shows it is reconnecting, reconnects and logs in again by itself, and a
+// page on the other gateway process lists it once, under its new id. The
 // layout is checked at phone and desktop widths (CHAT_SCREENSHOTS=<dir> saves screenshots there).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -76,6 +77,7 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
   let alice: Page;
   let bob: Page;
   let carol: Page;
+  let dave: Page;
   /** Responses with status 404 to any of the pages' requests. */
   const notFound: string[] = [];
 
@@ -95,12 +97,16 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
     // Both gateway processes must have both BusinessWorkers: a page may land on either.
     await until(() => gatewaysWith(server.output(), 2) === 2, "both gateways joined by both BusinessWorkers", 20_000);
     // One browser context (window, cookie jar) per user, as three people would have.
-    [alice, bob, carol] = await Promise.all([0, 1, 2].map(async () => (await browser!.newContext()).newPage()));
-    for (const page of [alice, bob, carol]) page.on("response", (r) => r.status() === 404 && notFound.push(r.url()));
+    [alice, bob, carol, dave] = await Promise.all(
+      [0, 1, 2, 3].map(async () => (await browser!.newContext()).newPage()),
+    );
+    for (const page of [alice, bob, carol, dave]) {
+      page.on("response", (r) => r.status() === 404 && notFound.push(r.url()));
+    }
   }, 60_000);
 
   afterAll(async () => {
-    for (const page of [alice, bob, carol]) await page?.context().close();
+    for (const page of [alice, bob, carol, dave]) await page?.context().close();
     const code = await server?.stop(8000);
     rmSync(dir, { recursive: true, force: true });
     expect(code).toBe(0);
@@ -208,11 +214,18 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
     expect(server.output()).not.toMatch(/exit with status/);
   });
 
-  it("a page whose gateway process dies says it is reconnecting, reconnects, logs in again as before and can send", async () => {
+  it("a page whose gateway process dies says it is reconnecting, reconnects, logs in again as before and can send; the others list it once", async () => {
     const myId = (page: Page) => page.locator("#users li.me").getAttribute("data-id");
     const before = await myId(alice);
     const bobBefore = await myId(bob);
     const inner = clientIdDecode(before!)!.port;
+    // dave watches from the other gateway process (the kernel picks one per connection: retry).
+    for (let i = 0; i < 20; i++) {
+      await join_(dave, url, "dave", "tea");
+      if (clientIdDecode((await myId(dave))!)!.port !== inner) break;
+    }
+    expect(clientIdDecode((await myId(dave))!)!.port, "dave never landed on the other gateway process").not.toBe(inner);
+    await expect.poll(() => users(dave)).toEqual(["alice", "bob", "dave"]);
     const [pid] = gatewayLines(server.output()).find(([, port]) => port === inner)!;
     const reconnecting = alice.locator("#status", { hasText: "reconnecting" }).waitFor({ timeout: 20_000 });
     process.kill(pid, "SIGKILL");
@@ -228,5 +241,10 @@ describe.skipIf(skipBrowser).each(RUNTIMES)("the chat example in Chromium on %s"
     await sayAgain(alice, "back again");
     await entry(bob, "alice: back again");
     await entry(alice, "alice: back again");
+    // onClose never ran for the connections of the dead process: alice's page said which id was hers.
+    await entry(dave, "alice left");
+    await expect.poll(() => users(dave), { timeout: 20_000 }).toEqual(["alice", "bob", "dave"]);
+    const aliceNow = await myId(alice);
+    expect(await dave.locator("#users li", { hasText: "alice" }).getAttribute("data-id")).toBe(aliceNow);
   });
 });

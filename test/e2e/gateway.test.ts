@@ -182,6 +182,14 @@ describe.each(RUNTIMES)("Gateway + BusinessWorker + Register on %s", (runtime) =
     await a.call("ungroup", "g2");
   });
 
+  it("a query from a handler sees the commands the same process sent before it (program order)", async () => {
+    // Commands are fire-and-forget and queries wait for an answer: both must reach the gateway
+    // in the order the handler made them, for a client of its own gateway and of the other one.
+    expect(await a.call("programOrder", a.clientId, 100)).toEqual([]);
+    expect(await a.call("programOrder", b.clientId, 100)).toEqual([]);
+    expect(await a.call("getAllGroupIdList")).toEqual({});
+  });
+
   it("sessions: ctx.session changes are written back (also after an await); setSession, updateSession, getSession", async () => {
     // The client's next event carries the written-back session; other processes see it once
     // the gateway has applied the write, which follows the handler's reply.

@@ -5,10 +5,13 @@ import { describe, expect, it } from "vitest";
 import { GatewayApi, type GatewayBackend } from "../../gateway/api.ts";
 import { Gateway, heartbeatTick, routerLeastConnections, routerRandom } from "../../gateway/gateway.ts";
 import { GatewayClient } from "../../gateway/client.ts";
+import { eventsAndAnswers, PendingAnswers } from "../../gateway/_answers.ts";
+import { NO_MESSAGE } from "../../core/protocol.ts";
 import type { GatewayConnection } from "../../gateway/_conn.ts";
 import "../../protocols/mod.ts";
 import { clientIdDecode, clientIdEncode, ip2long, long2ip } from "../../gateway/client_id.ts";
 import {
+  answerLength,
   CMD,
   decodePackage,
   encodePackage,
@@ -130,6 +133,62 @@ describe("GatewayProtocol header", () => {
     expect(ReplyProtocol.input(reply.subarray(0, 3), conn)).toBe(0);
     expect(ReplyProtocol.input(reply, conn)).toBe(reply.length);
     expect(ReplyProtocol.decode(reply, conn)).toEqual({ x: 2 });
+  });
+});
+
+describe("answers on a BusinessWorker's connection", () => {
+  const event = (body: string) => encodePackage({ cmd: CMD.ON_MESSAGE, connectionId: 7, body });
+  const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+
+  it("answerLength tells an answer (any length, a serialized value) from an event package", () => {
+    const ping = encodePackage({ cmd: CMD.PING });
+    expect(answerLength(ping)).toBe(-1);
+    expect(answerLength(event("x".repeat(100)))).toBe(-1);
+    for (const value of [1, "s", null, [1, 2], { long: "y".repeat(300) }, new Map([[5, "a:0:{}"]])]) {
+      const reply = encodeReply(value);
+      expect(answerLength(reply.subarray(0, 3))).toBe(0);
+      expect(answerLength(reply)).toBe(reply.length);
+    }
+    expect(answerLength(encodeRawReply("gateway inner pack err cmd=99").subarray(0, 4))).toBe(0); // 5th byte decides
+  });
+
+  it("events reach onMessage and each answer its query, in order, however the bytes are split", async () => {
+    const stream = concat(event("one"), encodeReply(1), event("two"), encodeReply({ x: "y".repeat(40) }), event("3"));
+    for (let cut = 1; cut < stream.length; cut++) {
+      const answers = new PendingAnswers("127.0.0.1:2900");
+      const asked = [answers.expect(), answers.expect()];
+      const protocol = eventsAndAnswers(answers);
+      const conn = {} as never;
+      const events: string[] = [];
+      // Frame as TcpConnection does: input() until it gives a length, decode() once it is there.
+      let buffer = new Uint8Array(0);
+      let length = 0;
+      for (const chunk of [stream.subarray(0, cut), stream.subarray(cut)]) {
+        buffer = concat(buffer, chunk);
+        while (buffer.length > 0) {
+          if (length === 0) length = protocol.input(buffer, conn);
+          if (length === 0 || buffer.length < length) break;
+          const message = protocol.decode(buffer.subarray(0, length), conn);
+          if (message !== NO_MESSAGE) events.push(text((message as { body: Uint8Array }).body));
+          buffer = buffer.subarray(length);
+          length = 0;
+        }
+      }
+      expect(events, `cut at ${cut}`).toEqual(["one", "two", "3"]);
+      expect(await Promise.all(asked)).toEqual([1, { x: "y".repeat(40) }]);
+      expect(answers.size).toBe(0);
+    }
+  });
+
+  it("with no query waiting, a package is framed as GatewayProtocol frames it", () => {
+    const answers = new PendingAnswers("127.0.0.1:2900");
+    const protocol = eventsAndAnswers(answers);
+    const bytes = concat(encodeReply(1), new Uint8Array(20)); // pack_len 4: shorter than a header
+    expect(protocol.input(bytes, {} as never)).toBe(-1);
+    const asked = answers.expect();
+    expect(protocol.input(bytes, {} as never)).toBe(8);
+    expect(protocol.decode(bytes.subarray(0, 8), {} as never)).toBe(NO_MESSAGE);
+    return expect(asked).resolves.toBe(1);
   });
 });
 
