@@ -544,7 +544,7 @@ function denoRunFlags(): string[] | null {
 function selfCommand(): string[] {
   const flags = [...(denoRunFlags() ?? ["-A"])];
   // A child runs the framework's command line: with --unstable-net a `reusePort` Worker gets a
-  // native Deno.listen socket (faster than node:net) without the user having to know the flag.
+  // native Deno.listen socket (Deno's own accept and read path) without the user having to know the flag.
   // It changes nothing else here: UDP stays on node:dgram, shared sockets on the handle path.
   if (!flags.includes("--unstable-net")) flags.push("--unstable-net");
   return ["run", ...flags, mainScriptPath(), ...Deno.args];

@@ -110,7 +110,16 @@ console.log("| --- | --- | ---: | ---: | --- |");
 for (const runtime of RUNTIMES) {
   for (const mode of MODES) {
     log(`${runtime} ${mode}`);
-    const { ok, failed } = await measure(runtime, mode);
+    let result;
+    try {
+      result = await measure(runtime, mode);
+    } catch (err) {
+      // e.g. reusePort on Node 20, which has no SO_REUSEPORT: the row says what the server said
+      const said = String((err as Error).message).match(/cannot start: (.*)/)?.[1] ?? (err as Error).message;
+      console.log(`| ${runtime} | ${mode} | – | – | did not start: ${said.split("\n")[0]} |`);
+      continue;
+    }
+    const { ok, failed } = result;
     const total = [...failed.values()].reduce((a, b) => a + b, 0);
     const kinds = [...failed].map(([k, n]) => `${k} ${n}`).join(", ") || "none";
     console.log(`| ${runtime} | ${mode} | ${ok} | ${total} | ${kinds} |`);
