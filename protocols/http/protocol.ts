@@ -283,12 +283,13 @@ export class HttpProtocol implements Protocol<Request, HttpMessage, Conn> {
   }
 
   /**
-   * A request was delivered and its response is not complete, so stopping the process waits
-   * for it. A body that ends when the connection closes (an event stream) does not count.
+   * A request body is arriving, or a request was delivered and its response is not complete,
+   * so stopping the process waits for it (at most `stopTimeout`, unless graceful). A body that
+   * ends when the connection closes (an event stream) does not count.
    */
   busy(conn: Conn): boolean {
     const s = conn.__http as HttpState | undefined;
-    return s !== undefined && s.busy && s.stream !== STREAM_RAW;
+    return s !== undefined && (s.phase !== PHASE_HEAD || (s.busy && s.stream !== STREAM_RAW));
   }
 
   /**

@@ -57,6 +57,22 @@ describe.each(RUNTIMES)("stop and reload with a pending async response on %s", (
     next.close();
   });
 
+  it("reload lets a request body that is still arriving finish, and answers it", async () => {
+    const half = 1 << 20;
+    const client = await TestClient.connect(server.ports[0]);
+    client.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${2 * half}\r\n\r\n${"a".repeat(half)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    const reload = runFixture(runtime, "http_async", ["reload"], env);
+    // The upload pauses for longer than the stop's quiet time (250 ms), then goes on.
+    await new Promise((r) => setTimeout(r, 800));
+    client.write("a".repeat(half));
+    await client.untilClosed(10_000);
+    expect(await reload.exited).toBe(0);
+    expect(client.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(client.text).toMatch(/\r\nConnection: close\r\n/i);
+    expect(client.text.endsWith(`\r\n\r\ngot ${2 * half}`)).toBe(true);
+  });
+
   it("stop answers the pending request before the process exits", async () => {
     const client = await pendingRequest(server, server.ports[0]);
     expect(await server.stop(8000)).toBe(0);
