@@ -541,14 +541,18 @@ function denoRunFlags(): string[] | null {
  * `-A`, which is also what Deno's own `fork()` passes: hardly an escalation, as spawning at
  * all needs --allow-run, and whatever it runs is not sandboxed anyway.
  */
-function selfCommand(): string[] {
-  const flags = [...(denoRunFlags() ?? ["-A"])];
-  // A child runs the framework's command line: with --unstable-net a `reusePort` Worker gets a
-  // native Deno.listen socket (Deno's own accept and read path) without the user having to know the flag.
-  // It changes nothing else here: UDP stays on node:dgram, shared sockets on the handle path.
-  if (!flags.includes("--unstable-net")) flags.push("--unstable-net");
-  return ["run", ...flags, mainScriptPath(), ...Deno.args];
+function selfCommand(extra: string[] = []): string[] {
+  const flags = denoRunFlags() ?? ["-A"];
+  return ["run", ...flags, ...extra.filter((flag) => !flags.includes(flag)), mainScriptPath(), ...Deno.args];
 }
+
+/**
+ * Flags a worker process gets beyond the master's: with --unstable-net a `reusePort` Worker gets
+ * a native Deno.listen socket (Deno's own accept and read path) without the user having to know
+ * the flag. It changes nothing else here: UDP stays on node:dgram, shared sockets on the handle
+ * path. Not for a daemon's master, whose command line is the one its hints print.
+ */
+const WORKER_FLAGS = ["--unstable-net"];
 
 /** `deno run <flags> <script>` as this process was started (`-A` when its flags are unknown). */
 function scriptCommand(): string {
@@ -560,7 +564,10 @@ function scriptCommand(): string {
 // Children through node:child_process: only its `ipc` stdio gives Deno a message channel
 // (and passes shared listening sockets, see node.ts).
 function spawnSelf(options: SpawnOptions): Child {
-  const child = spawn(Deno.execPath(), selfCommand(), { env: childEnv(options), stdio: childStdio(options) });
+  const child = spawn(Deno.execPath(), selfCommand(WORKER_FLAGS), {
+    env: childEnv(options),
+    stdio: childStdio(options),
+  });
   return wrapChild(child, options);
 }
 
