@@ -7,6 +7,7 @@
  */
 import { unserializePhp } from "./php_serialize.ts";
 import { NO_MESSAGE, type Protocol } from "../core/protocol.ts";
+import type { TcpConnection } from "../core/tcp_connection.ts";
 import { answerLength, GatewayProtocol } from "./protocol.ts";
 
 /** Milliseconds a query may take before it fails (and its connection is reset). */
@@ -47,12 +48,15 @@ export class PendingAnswers {
     });
   }
 
-  /** The query last expected could not be written: it fails with `error`. */
-  cancelLast(error: Error): void {
-    const p = this._queue.pop();
-    if (!p) return;
-    clearTimeout(p.timer);
-    p.reject(error);
+  /** Write the query `packet` on `conn` and resolve with its answer (rejected when it cannot be written). */
+  query(conn: TcpConnection, packet: Uint8Array, timeoutMs = QUERY_TIMEOUT_MS): Promise<unknown> {
+    const answer = this.expect(timeoutMs);
+    if (conn.send(packet) === false) {
+      const p = this._queue.pop()!;
+      clearTimeout(p.timer);
+      p.reject(new Error(`cannot send to gateway ${this._address}: connection closing or send buffer full`));
+    }
+    return answer;
   }
 
   /** The next answer arrived. */

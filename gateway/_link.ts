@@ -77,13 +77,7 @@ export class GatewayLink {
   /** Write a query and resolve with the gateway's answer. */
   query(packet: Uint8Array, timeoutMs = QUERY_TIMEOUT_MS): Promise<unknown> {
     this._ensure();
-    const answer = this._answers.expect(timeoutMs);
-    if (this._conn.send(packet) === false) {
-      this._answers.cancelLast(
-        new Error(`cannot send to gateway ${this.address}: connection closing or send buffer full`),
-      );
-    }
-    return answer;
+    return this._answers.query(this._conn, packet, timeoutMs);
   }
 
   /** Close for good (pending queries fail). */

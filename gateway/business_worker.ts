@@ -146,13 +146,7 @@ export class BusinessWorker extends Worker {
       },
       query: (address, packet) => {
         const conn = this._direct(address);
-        if (!conn) return this._link(address).query(packet);
-        const answers = this._answers.get(conn)!;
-        const answer = answers.expect();
-        if (conn.send(packet) === false) {
-          answers.cancelLast(new Error(`cannot send to gateway ${address}: connection closing or send buffer full`));
-        }
-        return answer;
+        return conn ? this._answers.get(conn)!.query(conn, packet) : this._link(address).query(packet);
       },
     };
   }
